@@ -1,0 +1,90 @@
+/**
+ * All configuration, validated once.
+ *
+ * 1. Every variable Pipewright reads is declared here with its default and an
+ *    example; the README's configuration table is written from this list.
+ * 2. A bad value fails at start-up with the variable's name, not at the first
+ *    request.
+ * 3. Read by the start script, the worker, the Next.js server and the tests.
+ */
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v === 'true' || v === '1');
+
+export const envSchema = z.object({
+  /** Node environment. Default `development` for `npm run dev`, `production` for `npm start`. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Port of the web app. Default `3000`. */
+  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  /** Public URL of the app, used in links and embeds. Default `http://localhost:$PORT`. Example `https://pipewright.example.com`. */
+  PIPEWRIGHT_URL: z.string().url().optional(),
+  /** Folder for everything the embedded stack writes (databases, logs, workspaces). Default `./data`. */
+  PIPEWRIGHT_DATA_DIR: z.string().default('data'),
+  /** App database. Default `file:data/pipewright.db`. Example `file:/var/lib/pipewright/app.db`. */
+  DATABASE_URL: z.string().optional(),
+  /** Temporal frontend. When set, `npm start` uses that cluster instead of starting the embedded dev server. Example `temporal.example.com:7233`. */
+  TEMPORAL_ADDRESS: z.string().optional(),
+  /** Temporal namespace. Default `default`. */
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  /** Task queue the worker polls. Default `pipewright`. */
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('pipewright'),
+  /** Use TLS to reach Temporal. Default `false` (`true` when a client certificate is set). */
+  TEMPORAL_TLS: bool,
+  /** PEM file of the client certificate for mTLS. Example `/etc/pipewright/client.pem`. */
+  TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+  /** PEM file of the client key for mTLS. Example `/etc/pipewright/client.key`. */
+  TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+  /** PEM file of a CA to trust for the Temporal server. */
+  TEMPORAL_TLS_CA_PATH: z.string().optional(),
+  /** Server name to verify on the Temporal certificate. */
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  /** API key for Temporal Cloud (sent as a bearer token; implies TLS). */
+  TEMPORAL_API_KEY: z.string().optional(),
+  /** Port of the embedded Temporal dev server. Default `7233`. */
+  TEMPORAL_DEV_PORT: z.coerce.number().int().default(7233),
+  /** Port of the embedded Temporal Web UI (0 = no UI). Default `8233`. */
+  TEMPORAL_DEV_UI_PORT: z.coerce.number().int().default(8233),
+  /** Base URL of the Temporal Web UI, for "open in Temporal" links. Default the embedded UI. */
+  TEMPORAL_UI_URL: z.string().optional(),
+  /** How long an approval or cancel call waits for a worker before saying the runner is offline, in ms. Default `5000`. */
+  PIPEWRIGHT_UPDATE_DEADLINE_MS: z.coerce.number().int().min(100).default(5000),
+  /** Heartbeat timeout of stage activities, in seconds: how fast a dead worker's stage is retried elsewhere. Default `15`. */
+  PIPEWRIGHT_HEARTBEAT_TIMEOUT_S: z.coerce.number().int().min(1).default(15),
+  /** Root folder for command stages' working directories. Default `$PIPEWRIGHT_DATA_DIR/workspaces`. */
+  PIPEWRIGHT_WORKSPACE_DIR: z.string().optional(),
+  /** Key for HMAC signatures of webhook stages (the stage names the variable; this is the default one). */
+  PIPEWRIGHT_WEBHOOK_SECRET: z.string().optional(),
+  /** Do not seed example pipelines and demo users on start. Default `false`. */
+  PIPEWRIGHT_NO_SEED: bool,
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+let cached: (Env & { databaseUrl: string; publicUrl: string; workspaceDir: string }) | undefined;
+
+/** Parses `process.env` once; throws a readable error naming each bad variable. */
+export function getEnv(source: NodeJS.ProcessEnv = process.env) {
+  if (cached && source === process.env) return cached;
+  const parsed = envSchema.safeParse(source);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  const value = {
+    ...env,
+    databaseUrl: env.DATABASE_URL ?? `file:${env.PIPEWRIGHT_DATA_DIR}/pipewright.db`,
+    publicUrl: env.PIPEWRIGHT_URL ?? `http://localhost:${env.PORT}`,
+    workspaceDir: env.PIPEWRIGHT_WORKSPACE_DIR ?? `${env.PIPEWRIGHT_DATA_DIR}/workspaces`,
+  };
+  if (source === process.env) cached = value;
+  return value;
+}
+
+/** Forget the cached parse (tests change `process.env`). */
+export function resetEnvCache() {
+  cached = undefined;
+}

@@ -1,0 +1,35 @@
+/**
+ * Test projects:
+ * 1. `unit`: pure model, validator, compiler, executors against real local processes and servers.
+ * 2. `integration`: a real Temporal dev server (started by tests/setup/global-setup.ts on its
+ *    own port with a temporary database), a real worker, a real SQLite file.
+ */
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  resolve: { alias: { '@': new URL('.', import.meta.url).pathname } },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['tests/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['tests/integration/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['tests/setup/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

@@ -1,0 +1,10 @@
+/** The pipeline model: import from here in the editor, the API and the worker. */
+export * from './spec';
+export * from './plan';
+export * from './limits';
+export * from './template';
+export * from './validate';
+export * from './compile';
+export { canonicalJson, contentHash } from './canonical';
+export { STAGE_DEFINITIONS, STAGE_KINDS, getStageDefinition } from '../stages/registry';
+export type { StageDefinition, StageCategory, StageRuntime } from '../stages/types';

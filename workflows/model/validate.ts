@@ -1,0 +1,289 @@
+/**
+ * The validator: one function used live by the editor and by the API before
+ * saving or running. It never throws on bad input; it returns a list of issues,
+ * each pointing at the node or edge to paint.
+ */
+import type { z } from 'zod';
+import { getStageDefinition } from '../stages/registry';
+import { LIMITS } from './limits';
+import { pipelineSpecSchema, type PipelineSpec } from './spec';
+import { parseTemplate, stringsIn } from './template';
+
+export type IssueCode =
+  | 'not-an-object'
+  | 'too-large'
+  | 'too-many-nodes'
+  | 'schema'
+  | 'no-stages'
+  | 'unknown-kind'
+  | 'duplicate-node-id'
+  | 'duplicate-edge-id'
+  | 'duplicate-edge'
+  | 'duplicate-parameter'
+  | 'dangling-edge'
+  | 'self-loop'
+  | 'cycle'
+  | 'unreachable'
+  | 'isolated'
+  | 'invalid-config'
+  | 'config-too-large'
+  | 'gate-no-approvers'
+  | 'bad-template'
+  | 'unknown-parameter'
+  | 'unknown-output'
+  | 'output-not-upstream';
+
+export type ValidationIssue = {
+  code: IssueCode;
+  message: string;
+  severity: 'error' | 'warning';
+  nodeId?: string;
+  edgeId?: string;
+  /** Dot path of the field inside the node's config (for the config panel). */
+  path?: string;
+};
+
+export type ValidationResult = {
+  /** The parsed spec (defaults applied) when the document has the right shape. */
+  spec?: PipelineSpec;
+  issues: ValidationIssue[];
+  /** True when there is no issue of severity `error`. */
+  ok: boolean;
+};
+
+function result(issues: ValidationIssue[], spec?: PipelineSpec): ValidationResult {
+  return { spec, issues, ok: !issues.some((i) => i.severity === 'error') };
+}
+
+function pathString(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.').replace(/\.\[/g, '[');
+}
+
+function zodIssues(error: z.ZodError, raw: Record<string, unknown>): ValidationIssue[] {
+  const rawNodes = Array.isArray(raw.nodes) ? raw.nodes : [];
+  const rawEdges = Array.isArray(raw.edges) ? raw.edges : [];
+  return error.issues.slice(0, 200).map((zi) => {
+    const [head, index, ...rest] = zi.path;
+    const issue: ValidationIssue = {
+      code: 'schema',
+      severity: 'error',
+      message: `${pathString(zi.path) || 'document'}: ${zi.message}`,
+    };
+    if (head === 'nodes' && typeof index === 'number') {
+      const id = (rawNodes[index] as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string') issue.nodeId = id;
+      issue.path = pathString(rest);
+    } else if (head === 'edges' && typeof index === 'number') {
+      const id = (rawEdges[index] as { id?: unknown } | undefined)?.id;
+      if (typeof id === 'string') issue.edgeId = id;
+    }
+    return issue;
+  });
+}
+
+/** Safe size of a value as JSON; `Infinity` when it cannot be serialised (cycles, BigInt). */
+function jsonSize(value: unknown): number {
+  try {
+    return JSON.stringify(value)?.length ?? 0;
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+/**
+ * Validates a pipeline document of unknown shape.
+ * @example validatePipeline(JSON.parse(text)).issues
+ */
+export function validatePipeline(input: unknown): ValidationResult {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    return result([{ code: 'not-an-object', severity: 'error', message: 'a pipeline must be a JSON/YAML object' }]);
+  }
+  const raw = input as Record<string, unknown>;
+  if (Array.isArray(raw.nodes) && raw.nodes.length > LIMITS.maxNodes) {
+    return result([
+      {
+        code: 'too-many-nodes',
+        severity: 'error',
+        message: `a pipeline may have at most ${LIMITS.maxNodes} stages; this one has ${raw.nodes.length}`,
+      },
+    ]);
+  }
+  const size = jsonSize(input);
+  if (size > LIMITS.specSize) {
+    return result([
+      {
+        code: 'too-large',
+        severity: 'error',
+        message: `the pipeline document is too large (${size === Infinity ? 'not serialisable' : `${size} characters`}, limit ${LIMITS.specSize})`,
+      },
+    ]);
+  }
+  const parsed = pipelineSpecSchema.safeParse(input);
+  if (!parsed.success) return result(zodIssues(parsed.error, raw));
+  const spec = parsed.data;
+  return result(checkSpec(spec), spec);
+}
+
+/** Semantic checks on a document that already has the right shape. */
+export function checkSpec(spec: PipelineSpec): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const push = (i: Omit<ValidationIssue, 'severity'> & { severity?: ValidationIssue['severity'] }) =>
+    issues.push({ severity: 'error', ...i });
+
+  if (spec.nodes.length === 0) push({ code: 'no-stages', message: 'add at least one stage' });
+
+  // Ids.
+  const nodes = new Map<string, PipelineSpec['nodes'][number]>();
+  for (const node of spec.nodes) {
+    if (nodes.has(node.id)) push({ code: 'duplicate-node-id', nodeId: node.id, message: `two stages share the id "${node.id}"` });
+    else nodes.set(node.id, node);
+  }
+  const params = new Set<string>();
+  for (const p of spec.parameters) {
+    if (params.has(p.name)) push({ code: 'duplicate-parameter', message: `parameter "${p.name}" is declared twice` });
+    params.add(p.name);
+  }
+
+  // Edges.
+  const edgeIds = new Set<string>();
+  const pairs = new Set<string>();
+  const outgoing = new Map<string, string[]>();
+  const incoming = new Map<string, string[]>();
+  for (const id of nodes.keys()) {
+    outgoing.set(id, []);
+    incoming.set(id, []);
+  }
+  for (const edge of spec.edges) {
+    if (edgeIds.has(edge.id)) push({ code: 'duplicate-edge-id', edgeId: edge.id, message: `two connections share the id "${edge.id}"` });
+    edgeIds.add(edge.id);
+    const missing = [edge.from, edge.to].filter((end) => !nodes.has(end));
+    if (missing.length > 0) {
+      push({ code: 'dangling-edge', edgeId: edge.id, message: `connection "${edge.id}" points at missing stage(s) ${missing.map((m) => `"${m}"`).join(', ')}` });
+      continue;
+    }
+    if (edge.from === edge.to) {
+      push({ code: 'self-loop', edgeId: edge.id, nodeId: edge.from, message: 'a stage cannot depend on itself' });
+      continue;
+    }
+    const pair = `${edge.from}\u0000${edge.to}`;
+    if (pairs.has(pair)) {
+      push({ code: 'duplicate-edge', edgeId: edge.id, message: `"${edge.from}" is connected to "${edge.to}" more than once` });
+      continue;
+    }
+    pairs.add(pair);
+    outgoing.get(edge.from)!.push(edge.to);
+    incoming.get(edge.to)!.push(edge.from);
+  }
+
+  // Cycles (Kahn's algorithm); whatever is left over sits on or behind a cycle.
+  const indegree = new Map<string, number>();
+  for (const [id, ins] of incoming) indegree.set(id, ins.length);
+  const queue = [...nodes.keys()].filter((id) => indegree.get(id) === 0);
+  const order: string[] = [];
+  for (let head = 0; head < queue.length; head++) {
+    const id = queue[head]!;
+    order.push(id);
+    for (const next of outgoing.get(id)!) {
+      const d = indegree.get(next)! - 1;
+      indegree.set(next, d);
+      if (d === 0) queue.push(next);
+    }
+  }
+  const ordered = new Set(order);
+  const inCycle = new Set([...nodes.keys()].filter((id) => !ordered.has(id)));
+  if (inCycle.size > 0) {
+    for (const id of inCycle) {
+      const onCycle = incoming.get(id)!.some((from) => inCycle.has(from)) && outgoing.get(id)!.some((to) => inCycle.has(to));
+      push({
+        code: onCycle ? 'cycle' : 'unreachable',
+        nodeId: id,
+        message: onCycle
+          ? `stage "${nodes.get(id)!.name}" is part of a cycle; pipelines must flow one way`
+          : `stage "${nodes.get(id)!.name}" can never start: it waits on a cycle`,
+      });
+    }
+  }
+  if (nodes.size > 1) {
+    for (const id of nodes.keys()) {
+      if (incoming.get(id)!.length === 0 && outgoing.get(id)!.length === 0) {
+        push({ code: 'isolated', severity: 'warning', nodeId: id, message: `stage "${nodes.get(id)!.name}" is not connected; it will run at the start, in parallel with everything` });
+      }
+    }
+  }
+
+  // Ancestors, for output references (only meaningful without cycles).
+  const ancestors = new Map<string, Set<string>>();
+  if (inCycle.size === 0) {
+    for (const id of order) {
+      const set = new Set<string>();
+      for (const from of incoming.get(id)!) {
+        set.add(from);
+        for (const a of ancestors.get(from)!) set.add(a);
+      }
+      ancestors.set(id, set);
+    }
+  }
+
+  // Per-node config.
+  for (const node of nodes.values()) {
+    const def = getStageDefinition(node.kind);
+    if (!def) {
+      push({ code: 'unknown-kind', nodeId: node.id, message: `unknown stage kind "${node.kind}"` });
+      continue;
+    }
+    if (jsonSize(node.config) > LIMITS.configSize) {
+      push({ code: 'config-too-large', nodeId: node.id, message: `configuration of "${node.name}" is larger than ${LIMITS.configSize} characters` });
+      continue;
+    }
+    const parsed = def.configSchema.safeParse(node.config);
+    if (!parsed.success) {
+      for (const zi of parsed.error.issues.slice(0, 20)) {
+        const path = pathString(zi.path);
+        push({ code: 'invalid-config', nodeId: node.id, path, message: `${node.name}: ${path ? `${path}: ` : ''}${zi.message}` });
+      }
+    } else if (def.check) {
+      for (const problem of def.check(parsed.data)) {
+        push({
+          code: def.runtime === 'gate' && problem.path === 'users' ? 'gate-no-approvers' : 'invalid-config',
+          nodeId: node.id,
+          path: problem.path,
+          message: `${node.name}: ${problem.message}`,
+        });
+      }
+    }
+
+    // References.
+    for (const { path, text } of stringsIn(node.config)) {
+      const { refs, errors } = parseTemplate(text);
+      for (const e of errors) push({ code: 'bad-template', nodeId: node.id, path, message: `${node.name}: ${path}: ${e}` });
+      for (const ref of refs) {
+        if (ref.kind === 'param') {
+          if (!params.has(ref.name)) push({ code: 'unknown-parameter', nodeId: node.id, path, message: `${node.name}: ${path}: unknown parameter "${ref.name}"` });
+          continue;
+        }
+        const source = nodes.get(ref.stageId);
+        if (!source) {
+          push({ code: 'unknown-output', nodeId: node.id, path, message: `${node.name}: ${path}: no stage with id "${ref.stageId}"` });
+          continue;
+        }
+        const sourceDef = getStageDefinition(source.kind);
+        if (sourceDef && !sourceDef.outputs.dynamic && !sourceDef.outputs.names.includes(ref.name)) {
+          push({
+            code: 'unknown-output',
+            nodeId: node.id,
+            path,
+            message: `${node.name}: ${path}: stage "${source.name}" has no output "${ref.name}"${sourceDef.outputs.names.length ? ` (it has ${sourceDef.outputs.names.join(', ')})` : ''}`,
+          });
+        } else if (inCycle.size === 0 && !ancestors.get(node.id)?.has(ref.stageId)) {
+          push({
+            code: 'output-not-upstream',
+            nodeId: node.id,
+            path,
+            message: `${node.name}: ${path}: "${source.name}" does not run before this stage, so its outputs are not available here`,
+          });
+        }
+      }
+    }
+  }
+  return issues;
+}

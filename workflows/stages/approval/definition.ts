@@ -1,0 +1,48 @@
+import { z } from 'zod';
+import { LIMITS } from '../../model/limits';
+import { defineStage } from '../types';
+
+const principal = z.string().min(1).max(LIMITS.nameLength);
+
+export const approvalConfigSchema = z.object({
+  /** People (user names or emails) who may decide. */
+  users: z.array(principal).max(200).default([]),
+  /** Groups whose members may decide. */
+  groups: z.array(principal).max(50).default([]),
+  /** How many distinct approvals pass the gate (k of n). One rejection fails it. */
+  quorum: z.number().int().min(1).max(50).default(1),
+  /** May the person who started the run approve it? */
+  allowTriggerer: z.boolean().default(true),
+  /** What the approver should check before deciding. */
+  instructions: z.string().max(LIMITS.descriptionLength).default(''),
+  /** Decide automatically after this many seconds (0 = wait forever). */
+  timeoutSeconds: z.number().int().min(0).max(90 * 24 * 3600).default(0),
+  /** The decision applied when the timeout passes. */
+  onTimeout: z.enum(['approve', 'reject']).default('reject'),
+});
+export type ApprovalConfig = z.infer<typeof approvalConfigSchema>;
+
+export const approvalStage = defineStage({
+  kind: 'approval',
+  label: 'Manual approval',
+  description: 'A gate: the run waits until enough allowed people approve, or one rejects.',
+  icon: '✋',
+  category: 'gate',
+  runtime: 'gate',
+  configSchema: approvalConfigSchema,
+  defaults: { users: [], groups: ['approvers'], quorum: 1 },
+  outputs: { names: ['decision', 'decidedBy'], dynamic: false },
+  check: (c) => {
+    const problems = [];
+    if (c.users.length === 0 && c.groups.length === 0) {
+      problems.push({ path: 'users', message: 'a gate needs at least one approver (a user or a group)' });
+    }
+    if (c.groups.length === 0 && c.users.length > 0 && c.quorum > c.users.length) {
+      problems.push({
+        path: 'quorum',
+        message: `quorum ${c.quorum} can never be reached with ${c.users.length} approver(s)`,
+      });
+    }
+    return problems;
+  },
+});

@@ -1,0 +1,60 @@
+/**
+ * What a stage executor gets and returns. Node-only side of a stage kind
+ * (`workflows/stages/<kind>/executor.ts`); never imported by workflow code.
+ */
+
+export type LogStream = 'stdout' | 'stderr' | 'system';
+
+/** Where an executor writes what a person should read about the stage. */
+export interface StageLog {
+  /** Appends text; buffered and flushed to the app's store in small batches so it is readable while the stage runs. */
+  write(stream: LogStream, text: string): void;
+  /** Waits until everything written so far is stored. */
+  flush(): Promise<void>;
+  /** Characters written so far in this attempt (reported in heartbeats). */
+  readonly offset: number;
+}
+
+export interface ExecutorContext {
+  runId: string;
+  nodeId: string;
+  /** User-level attempt number (1-based). */
+  attempt: number;
+  /** Aborted when the run or the stage is cancelled (the process must die with its group). */
+  signal: AbortSignal;
+  /** Limit for this attempt, in ms; the executor enforces it itself and fails with `StageTimeout`. */
+  timeoutMs: number;
+  log: StageLog;
+  /** Report liveness and progress (cheap; throttled by the caller). */
+  heartbeat(details?: unknown): void;
+  /** Root folder for stage working directories on this worker. */
+  workspaceDir: string;
+  /** Environment visible to executors (for secrets referenced by name, e.g. webhook signing keys). */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+export type ExecutorResult = {
+  /** Small `name → value` map other stages can reference as `${{ stages.<id>.outputs.<name> }}`. */
+  outputs: Record<string, string>;
+  /** One line for the run page. */
+  summary: string;
+};
+
+/** Config has already been parsed with the kind's schema and had its templates resolved. */
+export type StageExecutor<C> = (config: C, ctx: ExecutorContext) => Promise<ExecutorResult>;
+
+/**
+ * A failure of the user's own work (exit code ≠ 0, smoke test never passed,
+ * webhook answered 4xx). Not retried by the infrastructure; retried only when
+ * the stage's own retry policy asks for it.
+ */
+export class StageFailure extends Error {
+  constructor(
+    message: string,
+    readonly type: 'StageFailed' | 'StageTimeout' | 'InvalidConfig' = 'StageFailed',
+    readonly outputs: Record<string, string> = {},
+  ) {
+    super(message);
+    this.name = 'StageFailure';
+  }
+}
