@@ -1,0 +1,247 @@
+/**
+ * The app database (Drizzle on SQLite).
+ *
+ * 1. Pipelines are a head row plus immutable versions: every save is a new
+ *    `pipeline_versions` row; nothing is ever updated in place.
+ * 2. A run stores the execution plan it ran (`runs.plan`), so history stays
+ *    true when the pipeline changes.
+ * 3. Stage state, gates and logs are written by the worker's activities; the
+ *    workflow itself never touches this database.
+ * 4. `user`, `session`, `account`, `verification` follow the auth library's
+ *    (better-auth) expected shape.
+ */
+import { sql } from 'drizzle-orm';
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+
+const now = sql`(unixepoch('subsec') * 1000)`;
+const createdAt = () => integer('created_at', { mode: 'timestamp_ms' }).notNull().default(now);
+
+// ── People ───────────────────────────────────────────────────────────────────
+
+export const ROLES = ['viewer', 'author', 'approver', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const user = sqliteTable('user', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  email: text('email').notNull().unique(),
+  emailVerified: integer('email_verified', { mode: 'boolean' }).notNull().default(false),
+  image: text('image'),
+  username: text('username').unique(),
+  displayUsername: text('display_username'),
+  role: text('role', { enum: ROLES }).notNull().default('viewer'),
+  createdAt: createdAt(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull().default(now),
+});
+
+export const session = sqliteTable(
+  'session',
+  {
+    id: text('id').primaryKey(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    token: text('token').notNull().unique(),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull().default(now),
+    ipAddress: text('ip_address'),
+    userAgent: text('user_agent'),
+    userId: text('user_id')
+      .notNull()
+      .references(() => user.id, { onDelete: 'cascade' }),
+  },
+  (t) => [index('session_user_idx').on(t.userId)],
+);
+
+export const account = sqliteTable(
+  'account',
+  {
+    id: text('id').primaryKey(),
+    accountId: text('account_id').notNull(),
+    providerId: text('provider_id').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => user.id, { onDelete: 'cascade' }),
+    accessToken: text('access_token'),
+    refreshToken: text('refresh_token'),
+    idToken: text('id_token'),
+    accessTokenExpiresAt: integer('access_token_expires_at', { mode: 'timestamp_ms' }),
+    refreshTokenExpiresAt: integer('refresh_token_expires_at', { mode: 'timestamp_ms' }),
+    scope: text('scope'),
+    password: text('password'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull().default(now),
+  },
+  (t) => [index('account_user_idx').on(t.userId)],
+);
+
+export const verification = sqliteTable('verification', {
+  id: text('id').primaryKey(),
+  identifier: text('identifier').notNull(),
+  value: text('value').notNull(),
+  expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+  createdAt: createdAt(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull().default(now),
+});
+
+/** Group membership; groups can be named as gate approvers. */
+export const groupMembers = sqliteTable(
+  'group_members',
+  {
+    group: text('group_name').notNull(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => user.id, { onDelete: 'cascade' }),
+  },
+  (t) => [primaryKey({ columns: [t.group, t.userId] }), index('group_members_user_idx').on(t.userId)],
+);
+
+// ── Pipelines ────────────────────────────────────────────────────────────────
+
+export const pipelines = sqliteTable('pipelines', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  description: text('description').notNull().default(''),
+  /** Number of the newest version (versions are 1, 2, 3, …). */
+  latestVersion: integer('latest_version').notNull().default(1),
+  createdBy: text('created_by'),
+  createdAt: createdAt(),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull().default(now),
+  /** Soft delete: runs keep pointing at their pipeline. */
+  deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
+});
+
+export const pipelineVersions = sqliteTable(
+  'pipeline_versions',
+  {
+    pipelineId: text('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    version: integer('version').notNull(),
+    /** The PipelineSpec as JSON (parsed again when read back). */
+    spec: text('spec', { mode: 'json' }).notNull(),
+    /** Whether the validator found errors when it was saved (drafts may have them). */
+    valid: integer('valid', { mode: 'boolean' }).notNull(),
+    message: text('message').notNull().default(''),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.pipelineId, t.version] })],
+);
+
+// ── Runs ─────────────────────────────────────────────────────────────────────
+
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
+
+export const runs = sqliteTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    pipelineId: text('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    pipelineVersion: integer('pipeline_version').notNull(),
+    /** Sequence number of the run within its pipeline (#1, #2, …). */
+    number: integer('number').notNull(),
+    /** The ExecutionPlan as JSON. */
+    plan: text('plan', { mode: 'json' }).notNull(),
+    planHash: text('plan_hash').notNull(),
+    params: text('params', { mode: 'json' }).notNull(),
+    status: text('status', { enum: RUN_STATUSES }).notNull().default('queued'),
+    /** Who or what started it: a user id, or `schedule:…`, `webhook:…`. */
+    triggeredBy: text('triggered_by').notNull(),
+    trigger: text('trigger').notNull().default('manual'),
+    workflowId: text('workflow_id').notNull(),
+    cancelledBy: text('cancelled_by'),
+    error: text('error'),
+    createdAt: createdAt(),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [
+    index('runs_pipeline_idx').on(t.pipelineId, t.number),
+    index('runs_status_idx').on(t.status),
+    uniqueIndex('runs_pipeline_number_idx').on(t.pipelineId, t.number),
+  ],
+);
+
+export const STAGE_STATUSES = ['pending', 'running', 'waiting', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
+export type StageStatus = (typeof STAGE_STATUSES)[number];
+
+export const stageRuns = sqliteTable(
+  'stage_runs',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    nodeId: text('node_id').notNull(),
+    status: text('status', { enum: STAGE_STATUSES }).notNull(),
+    attempt: integer('attempt').notNull().default(0),
+    startedAt: integer('started_at', { mode: 'timestamp_ms' }),
+    endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
+    summary: text('summary'),
+    error: text('error'),
+    outputs: text('outputs', { mode: 'json' }),
+    /** How many times the executor really started (infrastructure retries included). */
+    executions: integer('executions').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.nodeId] })],
+);
+
+export const logChunks = sqliteTable(
+  'log_chunks',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    nodeId: text('node_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    stream: text('stream', { enum: ['stdout', 'stderr', 'system'] }).notNull(),
+    /** Offset of this chunk's first character in the stage's whole log. */
+    offset: integer('offset').notNull(),
+    text: text('text').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('log_chunks_stage_idx').on(t.runId, t.nodeId, t.offset)],
+);
+
+export const GATE_STATUSES = ['waiting', 'approved', 'rejected', 'cancelled'] as const;
+export type GateStatus = (typeof GATE_STATUSES)[number];
+
+export const gates = sqliteTable(
+  'gates',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    nodeId: text('node_id').notNull(),
+    status: text('status', { enum: GATE_STATUSES }).notNull(),
+    /** Votes so far as JSON: [{ userId, userName, decision, comment, at }]. */
+    votes: text('votes', { mode: 'json' }).notNull(),
+    waitingSince: integer('waiting_since', { mode: 'timestamp_ms' }).notNull(),
+    deadlineAt: integer('deadline_at', { mode: 'timestamp_ms' }),
+    decidedAt: integer('decided_at', { mode: 'timestamp_ms' }),
+    decidedBy: text('decided_by'),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.nodeId] }), index('gates_status_idx').on(t.status)],
+);
+
+/** Every decision and every refused attempt, and other security-relevant actions. */
+export const auditLog = sqliteTable(
+  'audit_log',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    at: createdAt(),
+    actorId: text('actor_id'),
+    actorName: text('actor_name'),
+    /** e.g. `gate.approve`, `gate.reject`, `run.start`, `run.cancel`, `pipeline.save`. */
+    action: text('action').notNull(),
+    outcome: text('outcome', { enum: ['ok', 'refused'] }).notNull(),
+    pipelineId: text('pipeline_id'),
+    runId: text('run_id'),
+    nodeId: text('node_id'),
+    reason: text('reason'),
+    details: text('details', { mode: 'json' }),
+  },
+  (t) => [index('audit_at_idx').on(t.at), index('audit_run_idx').on(t.runId)],
+);

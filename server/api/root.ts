@@ -1,0 +1,17 @@
+/** The app router. The client imports only `type AppRouter`. */
+import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
+import { approvalsRouter } from './routers/approvals';
+import { pipelinesRouter } from './routers/pipelines';
+import { runsRouter } from './routers/runs';
+import { createCallerFactory, createTRPCRouter } from './trpc';
+
+export const appRouter = createTRPCRouter({
+  pipelines: pipelinesRouter,
+  runs: runsRouter,
+  approvals: approvalsRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+export type RouterInputs = inferRouterInputs<AppRouter>;
+export const createCaller = createCallerFactory(appRouter);

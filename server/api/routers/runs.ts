@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { RUN_STATUSES } from '../../../db/schema';
+import { runParametersSchema } from '../../../workflows/model';
+import * as svc from '../../services/runs';
+import { getTemporalClient } from '../../temporal/client';
+import { authedProcedure, capabilityProcedure, createTRPCRouter } from '../trpc';
+
+const id = z.string().min(1).max(64);
+
+export const runsRouter = createTRPCRouter({
+  start: capabilityProcedure('run')
+    .input(z.object({ pipelineId: id, version: z.number().int().min(1).optional(), params: runParametersSchema.optional() }))
+    .mutation(({ ctx, input }) => svc.startRun(ctx.db, getTemporalClient, ctx.user!, input)),
+  list: authedProcedure
+    .input(
+      z
+        .object({
+          pipelineId: id.optional(),
+          status: z.enum(RUN_STATUSES).optional(),
+          limit: z.number().int().min(1).max(200).optional(),
+          before: z.date().optional(),
+        })
+        .optional(),
+    )
+    .query(({ ctx, input }) => svc.listRuns(ctx.db, input ?? {})),
+  get: authedProcedure.input(z.object({ id })).query(({ ctx, input }) => svc.getRun(ctx.db, input.id)),
+  logs: authedProcedure
+    .input(z.object({ runId: id, nodeId: id, afterOffset: z.number().int().min(0).optional(), limit: z.number().int().min(1).max(1_000_000).optional() }))
+    .query(({ ctx, input }) => svc.getLogs(ctx.db, input)),
+  cancel: capabilityProcedure('run')
+    .input(z.object({ runId: id, reason: z.string().max(500).optional() }))
+    .mutation(({ ctx, input }) => svc.cancelRun(ctx.db, getTemporalClient, ctx.user!, input)),
+});

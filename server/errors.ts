@@ -1,0 +1,28 @@
+/**
+ * Errors people can act on. Services throw these TRPCErrors with a plain
+ * message (never a stack trace); internal faults are logged and reported as a
+ * generic message by the tRPC error formatter.
+ */
+import { TRPCError } from '@trpc/server';
+import type { ValidationIssue } from '../workflows/model';
+
+/** Carries validator issues to the client (shown on nodes and in the issues panel). */
+export class InvalidPipelineCause extends Error {
+  constructor(readonly issues: ValidationIssue[]) {
+    super('invalid pipeline');
+  }
+}
+
+export function invalidPipeline(message: string, issues: ValidationIssue[]) {
+  return new TRPCError({ code: 'BAD_REQUEST', message, cause: new InvalidPipelineCause(issues) });
+}
+
+export const notFound = (what: string) => new TRPCError({ code: 'NOT_FOUND', message: `${what} not found` });
+
+/** The runner (Temporal worker or server) did not answer in time. */
+export function runnerOffline(detail?: string) {
+  return new TRPCError({
+    code: 'SERVICE_UNAVAILABLE',
+    message: `The pipeline runner is offline${detail ? ` (${detail})` : ''}. Nothing was recorded; try again when the worker is running.`,
+  });
+}

@@ -1,0 +1,253 @@
+/**
+ * Activities: the only place where a run touches the outside world.
+ *
+ * 1. Built by a factory that receives its dependencies (database, workspace),
+ *    which is what makes them testable.
+ * 2. `executeStage` runs one attempt of a stage through its kind's executor,
+ *    streams the log into the app database while the stage runs, and returns
+ *    only a small summary and outputs through Temporal (never the log).
+ * 3. `recordRunState` writes the workflow's view (statuses, gates, final result)
+ *    into the app database, where the UI and the approvals inbox read it.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../db/client';
+import { gates, logChunks, runs, stageRuns } from '../db/schema';
+import { getExecutor } from './stages/executors';
+import { StageFailure, type LogStream, type StageLog } from './stages/executor-types';
+import type { RunState } from './run-state';
+
+export type ExecuteStageInput = {
+  runId: string;
+  nodeId: string;
+  kind: string;
+  attempt: number;
+  config: Record<string, unknown>;
+  timeoutMs: number;
+};
+
+export type ExecuteStageResult = { outputs: Record<string, string>; summary: string };
+
+export type ActivityDeps = {
+  db: Db;
+  workspaceDir: string;
+  env?: Readonly<Record<string, string | undefined>>;
+  /** How often buffered log text is written to the database, in ms. */
+  logFlushMs?: number;
+};
+
+const MAX_CHUNK = 16_384;
+
+/** A StageLog that appends to `log_chunks` in small batches. */
+export class DbStageLog implements StageLog {
+  private buffer: { stream: LogStream; text: string }[] = [];
+  private bufferedChars = 0;
+  private written: number;
+  private pending: Promise<void> = Promise.resolve();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Db,
+    private readonly key: { runId: string; nodeId: string; attempt: number },
+    startOffset: number,
+    private readonly flushMs: number,
+  ) {
+    this.written = startOffset;
+  }
+
+  get offset() {
+    return this.written + this.bufferedChars;
+  }
+
+  write(stream: LogStream, text: string) {
+    if (!text) return;
+    const last = this.buffer[this.buffer.length - 1];
+    if (last && last.stream === stream && last.text.length + text.length <= MAX_CHUNK) last.text += text;
+    else this.buffer.push({ stream, text });
+    this.bufferedChars += text.length;
+    if (this.bufferedChars >= MAX_CHUNK) void this.flush();
+    else this.timer ??= setTimeout(() => void this.flush(), this.flushMs);
+  }
+
+  flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.buffer;
+    if (batch.length === 0) return this.pending;
+    this.buffer = [];
+    let offset = this.written;
+    const rows = batch.map((b) => {
+      const row = { ...this.key, stream: b.stream, offset, text: b.text };
+      offset += b.text.length;
+      return row;
+    });
+    this.written = offset;
+    this.bufferedChars = 0;
+    this.pending = this.pending.then(() => this.db.insert(logChunks).values(rows).then(() => undefined));
+    return this.pending;
+  }
+}
+
+/** Length of a stage's stored log so far (so a new attempt appends after it). */
+async function logLength(db: Db, runId: string, nodeId: string): Promise<number> {
+  const [row] = await db
+    .select({ end: sql<number | null>`max(${logChunks.offset} + length(${logChunks.text}))` })
+    .from(logChunks)
+    .where(and(eq(logChunks.runId, runId), eq(logChunks.nodeId, nodeId)));
+  return row?.end ?? 0;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  const { db } = deps;
+  const env = deps.env ?? process.env;
+
+  async function executeStage(input: ExecuteStageInput): Promise<ExecuteStageResult> {
+    const ctx = Context.current();
+    const { runId, nodeId, attempt } = input;
+    const now = new Date();
+    await db
+      .insert(stageRuns)
+      .values({ runId, nodeId, status: 'running', attempt, startedAt: now, executions: 1 })
+      .onConflictDoUpdate({
+        target: [stageRuns.runId, stageRuns.nodeId],
+        set: {
+          status: 'running',
+          attempt,
+          startedAt: sql`case when ${stageRuns.attempt} = ${attempt} and ${stageRuns.startedAt} is not null then ${stageRuns.startedAt} else ${now.getTime()} end`,
+          endedAt: null,
+          error: null,
+          executions: sql`${stageRuns.executions} + 1`,
+        },
+      });
+    await db
+      .update(runs)
+      .set({ status: 'running', startedAt: now })
+      .where(and(eq(runs.id, runId), eq(runs.status, 'queued')));
+
+    const log = new DbStageLog(db, { runId, nodeId, attempt }, await logLength(db, runId, nodeId), deps.logFlushMs ?? 200);
+    if (ctx.info.attempt > 1) {
+      log.write('system', `— attempt ${attempt} restarted after an infrastructure failure (try ${ctx.info.attempt}) —\n`);
+    } else if (attempt > 1) {
+      log.write('system', `— attempt ${attempt} —\n`);
+    }
+
+    const executor = getExecutor(input.kind);
+    const finish = async (status: 'succeeded' | 'failed' | 'cancelled', fields: { summary?: string; error?: string; outputs?: Record<string, string> }) => {
+      await log.flush().catch(() => undefined);
+      await db
+        .update(stageRuns)
+        .set({ status, endedAt: new Date(), ...fields })
+        .where(and(eq(stageRuns.runId, runId), eq(stageRuns.nodeId, nodeId)));
+    };
+
+    if (!executor) {
+      await finish('failed', { error: `no executor for stage kind "${input.kind}" on this worker` });
+      throw ApplicationFailure.nonRetryable(`no executor for stage kind "${input.kind}" on this worker`, 'InvalidConfig');
+    }
+    const parsed = executor.schema.safeParse(input.config);
+    if (!parsed.success) {
+      const message = `invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      log.write('system', `${message}\n`);
+      await finish('failed', { error: message });
+      throw ApplicationFailure.nonRetryable(message, 'InvalidConfig');
+    }
+
+    try {
+      const result = await executor.execute(parsed.data, {
+        runId,
+        nodeId,
+        attempt,
+        signal: ctx.cancellationSignal,
+        timeoutMs: input.timeoutMs,
+        log,
+        heartbeat: (details) => ctx.heartbeat(details),
+        workspaceDir: deps.workspaceDir,
+        env,
+      });
+      await finish('succeeded', { summary: result.summary, outputs: result.outputs });
+      return result;
+    } catch (err) {
+      if (ctx.cancellationSignal.aborted) {
+        await finish('cancelled', { error: 'cancelled' });
+        throw ctx.cancellationSignal.reason ?? err;
+      }
+      if (err instanceof StageFailure) {
+        await finish('failed', { error: err.message, outputs: err.outputs });
+        throw ApplicationFailure.nonRetryable(err.message, err.type, { outputs: err.outputs });
+      }
+      const message = err instanceof Error ? err.message : String(err);
+      log.write('system', `infrastructure error (will be retried): ${message}\n`);
+      await finish('failed', { error: message });
+      throw err;
+    }
+  }
+
+  /** Writes the workflow's view of the run. Idempotent: a retry writes the same rows again. */
+  async function recordRunState({ state, final }: { state: RunState; final: boolean }): Promise<void> {
+    const stageRows = Object.entries(state.stages).map(([nodeId, s]) => ({
+      runId: state.runId,
+      nodeId,
+      status: s.status,
+      attempt: s.attempt,
+      startedAt: s.startedAt ? new Date(s.startedAt) : null,
+      endedAt: s.endedAt ? new Date(s.endedAt) : null,
+      error: s.error ?? null,
+      outputs: s.outputs,
+    }));
+    const gateRows = Object.entries(state.stages)
+      .filter(([, s]) => s.gate)
+      .map(([nodeId, s]) => ({
+        runId: state.runId,
+        nodeId,
+        status: s.gate!.status,
+        votes: s.gate!.votes,
+        waitingSince: new Date(s.gate!.waitingSince),
+        deadlineAt: s.gate!.deadlineAt ? new Date(s.gate!.deadlineAt) : null,
+        decidedAt: s.gate!.decidedAt ? new Date(s.gate!.decidedAt) : null,
+        decidedBy: s.gate!.decidedBy ?? null,
+      }));
+    await db.transaction(async (tx) => {
+      for (const row of stageRows) {
+        // Rows the workflow has not touched yet stay as the activity wrote them.
+        if (row.status === 'pending' && !final) continue;
+        await tx
+          .insert(stageRuns)
+          .values(row)
+          .onConflictDoUpdate({
+            target: [stageRuns.runId, stageRuns.nodeId],
+            set: {
+              // A stage the activity already finished stays finished even if this
+              // snapshot was taken a moment before the workflow saw the result.
+              status: sql`case when excluded.status = 'running' and ${stageRuns.attempt} = excluded.attempt and ${stageRuns.status} in ('succeeded', 'failed', 'cancelled') then ${stageRuns.status} else excluded.status end`,
+              attempt: row.attempt,
+              startedAt: row.startedAt,
+              endedAt: row.endedAt,
+              error: row.error,
+              outputs: row.outputs,
+            },
+          });
+      }
+      for (const row of gateRows) {
+        await tx
+          .insert(gates)
+          .values(row)
+          .onConflictDoUpdate({
+            target: [gates.runId, gates.nodeId],
+            set: { status: row.status, votes: row.votes, decidedAt: row.decidedAt, decidedBy: row.decidedBy, deadlineAt: row.deadlineAt },
+          });
+      }
+      await tx
+        .update(runs)
+        .set({
+          status: final ? state.status : 'running',
+          startedAt: sql`coalesce(${runs.startedAt}, ${state.startedAt})`,
+          endedAt: state.endedAt ? new Date(state.endedAt) : null,
+          cancelledBy: state.cancelledBy ?? null,
+          error: state.error ?? null,
+        })
+        .where(eq(runs.id, state.runId));
+    });
+  }
+
+  return { executeStage, recordRunState };
+}

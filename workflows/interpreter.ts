@@ -1,0 +1,329 @@
+/**
+ * The interpreter: one Temporal workflow runs one ExecutionPlan.
+ *
+ * 1. Deterministic: it reads nothing but its input; all I/O is in activities.
+ * 2. One memoised promise per node awaits the node's dependencies, so
+ *    independent branches run in parallel and joins wait for all.
+ * 3. Everything runs in one CancellationScope per run: stop-the-line and user
+ *    cancellation cancel it, which cancels running activities (killing their
+ *    processes), timers and waiting gates.
+ * 4. Gates are decided through Workflow Updates; the validator refuses, without
+ *    writing history, a decision on a gate that is not waiting, from someone not
+ *    allowed, or a second vote by the same person.
+ * 5. Changes that alter the commands this workflow emits for an existing history
+ *    must be guarded with `patched()`; the replay test in CI catches mistakes.
+ */
+import {
+  ActivityCancellationType,
+  ApplicationFailure,
+  CancellationScope,
+  condition,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertSearchAttributes,
+  type ActivityOptions,
+} from '@temporalio/workflow';
+import type { createActivities } from './activities';
+import type { PlanNode } from './model/plan';
+import { resolveTemplates } from './model/template';
+import {
+  cancelRunUpdate,
+  decideUpdate,
+  getStateQuery,
+  type CancelInput,
+  type DecideInput,
+  type GateState,
+  type RunInput,
+  type RunState,
+  type StageState,
+  type StageStatus,
+} from './run-state';
+import { SA_PENDING_GATES, SA_STATUS } from './search-attributes';
+
+type Activities = ReturnType<typeof createActivities>;
+
+const DONE: ReadonlySet<StageStatus> = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
+
+const { recordRunState } = proxyActivities<Activities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 0 },
+});
+
+function errorMessage(err: unknown): string {
+  let e: unknown = err;
+  // ActivityFailure → ApplicationFailure (the executor's own message).
+  while (e instanceof Error && 'cause' in e && e.cause instanceof Error) e = e.cause;
+  return e instanceof Error ? e.message : String(err);
+}
+
+function failureOutputs(err: unknown): Record<string, string> {
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof ApplicationFailure && Array.isArray(e.details) && e.details[0] && typeof e.details[0] === 'object') {
+      const outputs = (e.details[0] as { outputs?: Record<string, string> }).outputs;
+      if (outputs) return outputs;
+    }
+    e = 'cause' in e ? e.cause : undefined;
+  }
+  return {};
+}
+
+export async function pipelineRun(input: RunInput): Promise<RunState> {
+  const { plan, runId } = input;
+  const state: RunState = {
+    runId,
+    status: 'running',
+    startedAt: Date.now(),
+    stages: Object.fromEntries(plan.nodes.map((n) => [n.id, { status: 'pending', attempt: 0, outputs: {} } satisfies StageState])),
+  };
+  const nodes = new Map(plan.nodes.map((n) => [n.id, n]));
+  const runScope = new CancellationScope();
+  /** Set when the line stops (a failure nobody handles, a timeout, or a cancel). */
+  let stopped = false;
+
+  const stage = (id: string) => state.stages[id]!;
+
+  // ── Handlers (registered before the first await) ───────────────────────────
+  setHandler(getStateQuery, () => state);
+
+  setHandler(
+    decideUpdate,
+    (d: DecideInput) => {
+      const gate = stage(d.gateId).gate!;
+      gate.votes.push({ userId: d.userId, userName: d.userName, decision: d.decision, comment: d.comment, at: Date.now() });
+      const rules = nodes.get(d.gateId)!.gate!;
+      const approvals = gate.votes.filter((v) => v.decision === 'approve').length;
+      if (d.decision === 'reject') decideGate(gate, 'rejected', d.userName);
+      else if (approvals >= rules.quorum) decideGate(gate, 'approved', d.userName);
+      return { gateStatus: gate.status, approvals, quorum: rules.quorum };
+    },
+    {
+      validator: (d: DecideInput) => {
+        const node = nodes.get(d.gateId);
+        if (!node || node.runtime !== 'gate' || !node.gate) throw new Error(`"${d.gateId}" is not an approval gate of this run`);
+        const s = stage(d.gateId);
+        const gate = s.gate;
+        if (!gate || s.status === 'pending') throw new Error(`gate "${node.name}" is not waiting yet`);
+        if (gate.status !== 'waiting') {
+          throw new Error(`gate "${node.name}" was already ${gate.status === 'cancelled' ? 'cancelled' : `decided (${gate.status}) by ${gate.decidedBy ?? 'someone else'}`}`);
+        }
+        const rules = node.gate;
+        const allowed =
+          rules.users.includes(d.userId) ||
+          rules.users.includes(d.userName) ||
+          d.groups.some((g) => rules.groups.includes(g));
+        if (!allowed) throw new Error(`${d.userName} is not an approver of gate "${node.name}"`);
+        if (!rules.allowTriggerer && d.userId === input.triggeredBy && d.decision === 'approve') {
+          throw new Error(`${d.userName} started this run and may not approve it`);
+        }
+        const previous = gate.votes.find((v) => v.userId === d.userId);
+        if (previous) throw new Error(`${d.userName} already voted (${previous.decision}) on gate "${node.name}"`);
+      },
+    },
+  );
+
+  setHandler(
+    cancelRunUpdate,
+    (c: CancelInput) => {
+      state.cancelledBy = c.userName;
+      state.error = c.reason ? `cancelled by ${c.userName}: ${c.reason}` : `cancelled by ${c.userName}`;
+      stopLine();
+    },
+    {
+      validator: (_c: CancelInput) => {
+        if (state.status !== 'running' || state.cancelledBy) throw new Error('the run is not running any more');
+      },
+    },
+  );
+
+  function decideGate(gate: GateState, status: 'approved' | 'rejected', by: string) {
+    gate.status = status;
+    gate.decidedAt = Date.now();
+    gate.decidedBy = by;
+  }
+
+  function stopLine() {
+    if (stopped) return;
+    stopped = true;
+    runScope.cancel();
+  }
+
+  function pendingGates(): string[] {
+    return plan.nodes.filter((n) => stage(n.id).gate?.status === 'waiting').map((n) => n.id);
+  }
+
+  async function record(final = false) {
+    const gates = pendingGates();
+    upsertSearchAttributes([
+      { key: SA_STATUS, value: final ? state.status : gates.length > 0 ? 'waiting' : 'running' },
+      { key: SA_PENDING_GATES, value: gates },
+    ]);
+    await CancellationScope.nonCancellable(() => recordRunState({ state, final }));
+  }
+
+  // ── Running one node ────────────────────────────────────────────────────────
+  const results = new Map<string, Promise<StageStatus>>();
+
+  function run(node: PlanNode): Promise<StageStatus> {
+    let p = results.get(node.id);
+    if (!p) {
+      p = runNode(node);
+      results.set(node.id, p);
+    }
+    return p;
+  }
+
+  async function runNode(node: PlanNode): Promise<StageStatus> {
+    const deps = await Promise.all(node.needs.map(async (need) => ({ need, status: await run(nodes.get(need.from)!) })));
+    const s = stage(node.id);
+    const satisfied = deps.every(({ need, status }) =>
+      need.on === 'success' ? status === 'succeeded' : need.on === 'failure' ? status === 'failed' : status === 'succeeded' || status === 'failed',
+    );
+    if (stopped || !satisfied) {
+      s.status = stopped && state.cancelledBy ? 'cancelled' : 'skipped';
+      return s.status;
+    }
+    try {
+      await runScope.run(() => execute(node, s));
+    } catch (err) {
+      s.endedAt = Date.now();
+      if (isCancellation(err)) {
+        s.status = 'cancelled';
+        if (s.gate?.status === 'waiting') s.gate.status = 'cancelled';
+        return s.status;
+      }
+      s.status = 'failed';
+      s.error = errorMessage(err);
+      s.outputs = { ...s.outputs, ...failureOutputs(err) };
+      if (!node.failureHandled) {
+        state.error ??= `stage "${node.name}" failed: ${s.error}`;
+        stopLine();
+      }
+      return s.status;
+    }
+    s.status = 'succeeded';
+    s.endedAt = Date.now();
+    return s.status;
+  }
+
+  async function execute(node: PlanNode, s: StageState): Promise<void> {
+    s.startedAt = Date.now();
+    const config = resolveTemplates(node.config, {
+      params: input.params,
+      outputs: Object.fromEntries(Object.entries(state.stages).map(([id, st]) => [id, st.outputs])),
+    });
+    if (node.runtime === 'timer') {
+      s.status = 'running';
+      s.attempt = 1;
+      await record();
+      await sleep(Math.max(0, Number((config as { seconds?: number }).seconds ?? 0) * 1000));
+      return;
+    }
+    if (node.runtime === 'gate') {
+      await waitForGate(node, s);
+      return;
+    }
+    await runActivity(node, s, config);
+  }
+
+  async function waitForGate(node: PlanNode, s: StageState) {
+    const rules = node.gate!;
+    const now = Date.now();
+    const gate: GateState = {
+      status: 'waiting',
+      votes: [],
+      waitingSince: now,
+      deadlineAt: rules.timeoutMs > 0 ? now + rules.timeoutMs : undefined,
+    };
+    s.gate = gate;
+    s.status = 'waiting';
+    s.attempt = 1;
+    await record();
+    const decided = await condition(() => gate.status !== 'waiting', rules.timeoutMs > 0 ? rules.timeoutMs : undefined);
+    if (!decided) decideGate(gate, rules.onTimeout === 'approve' ? 'approved' : 'rejected', 'timeout');
+    s.outputs = { decision: gate.status, decidedBy: gate.decidedBy ?? '' };
+    await record();
+    if (gate.status === 'rejected') {
+      const why = gate.decidedBy === 'timeout' ? 'timed out (default: reject)' : `rejected by ${gate.decidedBy}`;
+      const comment = gate.votes.find((v) => v.decision === 'reject')?.comment;
+      throw ApplicationFailure.nonRetryable(comment ? `${why}: ${comment}` : why, 'GateRejected');
+    }
+  }
+
+  async function runActivity(node: PlanNode, s: StageState, config: Record<string, unknown>) {
+    const options: ActivityOptions = {
+      startToCloseTimeout: node.timeoutMs + 60_000,
+      heartbeatTimeout: input.heartbeatTimeoutMs ?? 15_000,
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+      // Infrastructure failures (worker lost, API 5xx) are retried here; the
+      // user's own failures are typed non-retryable and retried below only if
+      // the stage asks for it.
+      retry: {
+        initialInterval: '1 second',
+        backoffCoefficient: 2,
+        maximumInterval: '30 seconds',
+        maximumAttempts: 10,
+        nonRetryableErrorTypes: ['StageFailed', 'StageTimeout', 'InvalidConfig'],
+      },
+    };
+    const { executeStage } = proxyActivities<Activities>(options);
+    const { retry } = node;
+    for (let attempt = 1; ; attempt++) {
+      s.attempt = attempt;
+      s.status = 'running';
+      s.error = undefined;
+      try {
+        const result = await executeStage({
+          runId,
+          nodeId: node.id,
+          kind: node.kind,
+          attempt,
+          config,
+          timeoutMs: node.timeoutMs,
+        });
+        s.outputs = result.outputs;
+        return;
+      } catch (err) {
+        if (isCancellation(err) || attempt >= retry.maxAttempts) throw err;
+        s.error = errorMessage(err);
+        const wait = Math.min(retry.maxIntervalMs, retry.initialIntervalMs * retry.backoffCoefficient ** (attempt - 1));
+        if (wait > 0) await sleep(wait);
+      }
+    }
+  }
+
+  // ── The run ────────────────────────────────────────────────────────────────
+  if (plan.runTimeoutMs > 0) {
+    // Not awaited: when it fires it stops the line like a failure would.
+    void CancellationScope.nonCancellable(async () => {
+      await sleep(plan.runTimeoutMs);
+      if (state.status === 'running' && !stopped) {
+        state.error = `the run took longer than its limit (${Math.round(plan.runTimeoutMs / 1000)} s)`;
+        stopLine();
+      }
+    });
+  }
+
+  await Promise.all(plan.nodes.map((n) => run(n)));
+  if (!stopped && runScope.consideredCancelled) {
+    // The whole workflow was cancelled from outside (e.g. `temporal workflow cancel`).
+    state.cancelledBy = 'temporal';
+    stopped = true;
+  }
+
+  for (const n of plan.nodes) {
+    const s = stage(n.id);
+    if (!DONE.has(s.status)) s.status = state.cancelledBy ? 'cancelled' : 'skipped';
+  }
+  const statuses = Object.values(state.stages).map((s) => s.status);
+  state.status = state.cancelledBy
+    ? 'cancelled'
+    : statuses.includes('failed') || (stopped && state.error)
+      ? 'failed'
+      : 'succeeded';
+  state.endedAt = Date.now();
+  await record(true);
+  return state;
+}

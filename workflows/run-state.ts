@@ -1,0 +1,88 @@
+/**
+ * The live state of a run and the messages the API exchanges with the
+ * interpreter workflow (query, updates). Imported by the workflow and by the
+ * API, so both agree on names and shapes.
+ */
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { ExecutionPlan } from './model/plan';
+
+export type StageStatus = 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type RunStatus = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export type Vote = {
+  userId: string;
+  userName: string;
+  decision: 'approve' | 'reject';
+  comment: string;
+  at: number;
+};
+
+export type GateState = {
+  status: 'waiting' | 'approved' | 'rejected' | 'cancelled';
+  votes: Vote[];
+  waitingSince: number;
+  /** When the timeout applies its default decision (undefined = never). */
+  deadlineAt?: number;
+  decidedAt?: number;
+  /** A user name, or `timeout`. */
+  decidedBy?: string;
+};
+
+export type StageState = {
+  status: StageStatus;
+  /** User-level attempt number (0 = not started). */
+  attempt: number;
+  startedAt?: number;
+  endedAt?: number;
+  error?: string;
+  outputs: Record<string, string>;
+  gate?: GateState;
+};
+
+export type RunState = {
+  runId: string;
+  status: RunStatus;
+  startedAt: number;
+  endedAt?: number;
+  stages: Record<string, StageState>;
+  cancelledBy?: string;
+  error?: string;
+};
+
+/** Input of the interpreter workflow. */
+export type RunInput = {
+  runId: string;
+  pipelineId: string;
+  plan: ExecutionPlan;
+  params: Record<string, string | number | boolean>;
+  /** User id of whoever started the run (or `schedule:…`). */
+  triggeredBy: string;
+  /** Activity heartbeat timeout in ms: how fast a lost worker's stage is retried. */
+  heartbeatTimeoutMs?: number;
+};
+
+/** A decision on a gate, as the API sends it after authenticating the person. */
+export type DecideInput = {
+  gateId: string;
+  userId: string;
+  userName: string;
+  /** Groups of the person, resolved by the API from the app database. */
+  groups: string[];
+  decision: 'approve' | 'reject';
+  comment: string;
+};
+
+export type DecideResult = {
+  gateStatus: GateState['status'];
+  approvals: number;
+  quorum: number;
+};
+
+export type CancelInput = { userId: string; userName: string; reason?: string };
+
+export const getStateQuery = defineQuery<RunState>('getState');
+export const decideUpdate = defineUpdate<DecideResult, [DecideInput]>('decide');
+export const cancelRunUpdate = defineUpdate<void, [CancelInput]>('cancelRun');
+
+/** Workflow id of a run (stable: one workflow per run). */
+export const workflowIdForRun = (runId: string) => `run-${runId}`;
