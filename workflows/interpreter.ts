@@ -48,7 +48,7 @@ const DONE: ReadonlySet<StageStatus> = new Set(['succeeded', 'failed', 'skipped'
 
 const { recordRunState } = proxyActivities<Activities>({
   startToCloseTimeout: '1 minute',
-  retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 0 },
+  retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
 });
 
 function errorMessage(err: unknown): string {

@@ -1,0 +1,169 @@
+/**
+ * Integration harness: a real Temporal dev server (started by the global
+ * setup), a real SQLite file, a real worker in this process on its own task
+ * queue, and the real tRPC router called through `createCaller`.
+ */
+import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { inject } from 'vitest';
+import { closeAllDbs, getDb, type Db } from '../../db/client';
+import { migrate } from '../../db/migrate';
+import { groupMembers, user as userTable } from '../../db/schema';
+import { createCaller } from '../../server/api/root';
+import type { SessionUser } from '../../server/auth/session';
+import { resetEnvCache } from '../../server/env';
+import { getTemporalClient, resetTemporalClient } from '../../server/temporal/client';
+import type { PipelineSpecInput } from '../../workflows/model';
+import { buildWorkflowBundle, createPipewrightWorker } from '../../workflows/worker';
+
+let bundle: Promise<WorkflowBundle> | undefined;
+export function workflowBundle() {
+  bundle ??= buildWorkflowBundle();
+  return bundle;
+}
+
+export type Harness = Awaited<ReturnType<typeof startHarness>>;
+
+export async function makeUser(db: Db, u: { username: string; role: SessionUser['role']; groups?: string[] }): Promise<SessionUser> {
+  const id = `u-${u.username}`;
+  const email = `${u.username}@example.test`;
+  await db.insert(userTable).values({ id, name: u.username, email, username: u.username, role: u.role }).onConflictDoNothing();
+  for (const g of u.groups ?? []) await db.insert(groupMembers).values({ group: g, userId: id }).onConflictDoNothing();
+  return { id, name: u.username, username: u.username, email, role: u.role, groups: u.groups ?? [] };
+}
+
+export async function startHarness(opts: { worker?: boolean; env?: Record<string, string> } = {}) {
+  const address = inject('temporalAddress');
+  const dir = mkdtempSync(join(tmpdir(), 'pipewright-it-'));
+  const taskQueue = `it-${Math.random().toString(36).slice(2, 10)}`;
+  Object.assign(process.env, {
+    DATABASE_URL: `file:${join(dir, 'app.db')}`,
+    PIPEWRIGHT_DATA_DIR: dir,
+    TEMPORAL_ADDRESS: address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    PIPEWRIGHT_HEARTBEAT_TIMEOUT_S: '3',
+    PIPEWRIGHT_UPDATE_DEADLINE_MS: '4000',
+    ...opts.env,
+  });
+  resetEnvCache();
+  closeAllDbs();
+  await resetTemporalClient();
+  await migrate();
+  const db = await getDb();
+
+  const users = {
+    admin: await makeUser(db, { username: 'admin', role: 'admin' }),
+    author: await makeUser(db, { username: 'ada', role: 'author' }),
+    alan: await makeUser(db, { username: 'alan', role: 'approver', groups: ['approvers', 'qa'] }),
+    grace: await makeUser(db, { username: 'grace', role: 'approver', groups: ['approvers'] }),
+    viewer: await makeUser(db, { username: 'vera', role: 'viewer' }),
+    outsider: await makeUser(db, { username: 'otto', role: 'approver', groups: ['other'] }),
+  };
+
+  let worker: Worker | undefined;
+  let running: Promise<void> | undefined;
+  let connection: NativeConnection | undefined;
+
+  async function startWorker() {
+    connection = await NativeConnection.connect({ address });
+    worker = await createPipewrightWorker({
+      connection,
+      namespace: 'default',
+      taskQueue,
+      db,
+      workspaceDir: join(dir, 'workspaces'),
+      workflowBundle: await workflowBundle(),
+    });
+    running = worker.run();
+  }
+  async function stopWorker() {
+    if (worker && worker.getState() === 'RUNNING') worker.shutdown();
+    await running?.catch(() => undefined);
+    await connection?.close().catch(() => undefined);
+    worker = undefined;
+    running = undefined;
+  }
+  if (opts.worker !== false) await startWorker();
+
+  const as = (u: SessionUser | null) => createCaller({ db, user: u });
+
+  async function createPipeline(spec: PipelineSpecInput) {
+    const { id } = await as(users.author).pipelines.create({ name: spec.name, spec });
+    return id;
+  }
+
+  async function run(spec: PipelineSpecInput, params?: Record<string, string | number | boolean>) {
+    const pipelineId = await createPipeline(spec);
+    const { id } = await as(users.author).runs.start({ pipelineId, params });
+    return id;
+  }
+
+  type RunView = Awaited<ReturnType<ReturnType<typeof as>['runs']['get']>>;
+  async function waitFor(runId: string, done: (r: RunView) => boolean, timeoutMs = 60_000): Promise<RunView> {
+    const deadline = Date.now() + timeoutMs;
+    let last: RunView | undefined;
+    while (Date.now() < deadline) {
+      last = await as(users.admin).runs.get({ id: runId });
+      if (done(last)) return last;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error(`timed out waiting for run ${runId}; last state: ${JSON.stringify(last?.stages.map((s) => [s.id, s.status]))} run=${last?.status}`);
+  }
+  const waitForEnd = (runId: string, timeoutMs?: number) =>
+    waitFor(runId, (r) => ['succeeded', 'failed', 'cancelled'].includes(r.status), timeoutMs);
+  const waitForStage = (runId: string, nodeId: string, status: string, timeoutMs?: number) =>
+    waitFor(runId, (r) => r.stages.find((s) => s.id === nodeId)?.status === status, timeoutMs);
+
+  const stageOf = (r: RunView, id: string) => {
+    const s = r.stages.find((x) => x.id === id);
+    if (!s) throw new Error(`no stage ${id}`);
+    return s;
+  };
+
+  return {
+    db,
+    dir,
+    address,
+    taskQueue,
+    users,
+    as,
+    createPipeline,
+    run,
+    waitFor,
+    waitForEnd,
+    waitForStage,
+    stageOf,
+    startWorker,
+    stopWorker,
+    temporal: getTemporalClient,
+    async close() {
+      await stopWorker();
+      await resetTemporalClient();
+      closeAllDbs();
+    },
+  };
+}
+
+/** A spec with `command` stages in a chain or any shape; positions do not matter to the runner. */
+export function spec(name: string, nodes: PipelineSpecInput['nodes'], edges: [string, string, ('success' | 'failure' | 'always')?][] = [], extra: Partial<PipelineSpecInput> = {}): PipelineSpecInput {
+  return {
+    schemaVersion: 1,
+    name,
+    nodes,
+    edges: edges.map(([from, to, on]) => ({ id: `${from}->${to}`, from, to, on: on ?? 'success' })),
+    ...extra,
+  };
+}
+
+export const cmd = (id: string, command: string, more: Partial<PipelineSpecInput['nodes'][number]> = {}) => ({
+  id,
+  kind: 'command',
+  name: id,
+  config: { command },
+  ...more,
+});
+
+export const gate = (id: string, config: Record<string, unknown>) => ({ id, kind: 'approval', name: id, config });
