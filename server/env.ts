@@ -57,8 +57,33 @@ export const envSchema = z.object({
   PIPEWRIGHT_WORKSPACE_DIR: z.string().optional(),
   /** Key for HMAC signatures of webhook stages (the stage names the variable; this is the default one). */
   PIPEWRIGHT_WEBHOOK_SECRET: z.string().optional(),
-  /** Do not seed example pipelines and demo users on start. Default `false`. */
+  /** Do not seed example pipelines and demo users on start (the admin account is still created). Default `false`. */
   PIPEWRIGHT_NO_SEED: bool,
+
+  // ── Sign-in ──
+  /** Secret that signs session cookies and encrypts OAuth tokens (≥ 32 characters). Default: generated on first start and kept in `$PIPEWRIGHT_DATA_DIR/auth-secret`. Example `openssl rand -base64 32`. */
+  BETTER_AUTH_SECRET: z.string().min(32).optional(),
+  /** Alias of `BETTER_AUTH_SECRET` (used when that one is unset). */
+  PIPEWRIGHT_AUTH_SECRET: z.string().min(32).optional(),
+  /** Email of the `admin` account created on first start. Default `admin@example.com`. */
+  PIPEWRIGHT_ADMIN_EMAIL: z.string().email().default('admin@example.com'),
+  /** Password of the `admin` account created on first start (≥ 8 characters). Default: a random 16-character one, printed once. Ignored when `admin` already exists. */
+  PIPEWRIGHT_ADMIN_PASSWORD: z.string().min(8).max(128).optional(),
+  /**
+   * Create the demo users `ada` (author), `alan` and `grace` (approvers) and `vera` (viewer), password
+   * `pipewright-demo`, on first start. Default `true`, in production too; set `false` on any instance
+   * reachable by people you do not trust (the password is public).
+   */
+  PIPEWRIGHT_DEMO_USERS: z
+    .enum(['true', 'false', '1', '0', ''])
+    .optional()
+    .transform((v) => v === undefined || v === '' || v === 'true' || v === '1'),
+  /** OpenID Connect issuer for single sign-on; SSO is offered when issuer, client id and secret are all set. Example `https://login.example.com/realms/acme`. */
+  PIPEWRIGHT_OIDC_ISSUER: z.string().url().optional(),
+  /** OIDC client id. Example `pipewright`. The redirect URI to register is `$PIPEWRIGHT_URL/api/auth/callback/oidc`. */
+  PIPEWRIGHT_OIDC_CLIENT_ID: z.string().min(1).optional(),
+  /** OIDC client secret. */
+  PIPEWRIGHT_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;
