@@ -23,6 +23,6 @@ export const notFound = (what: string) => new TRPCError({ code: 'NOT_FOUND', mes
 export function runnerOffline(detail?: string) {
   return new TRPCError({
     code: 'SERVICE_UNAVAILABLE',
-    message: `The pipeline runner is offline${detail ? ` (${detail})` : ''}. Nothing was recorded; try again when the worker is running.`,
+    message: `The pipeline runner is offline${detail ? ` (${detail})` : ''}. Your request was not confirmed; check again and retry when the worker is running.`,
   });
 }

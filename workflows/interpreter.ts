@@ -241,8 +241,24 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
     s.status = 'waiting';
     s.attempt = 1;
     await record();
-    const decided = await condition(() => gate.status !== 'waiting', rules.timeoutMs > 0 ? rules.timeoutMs : undefined);
-    if (!decided) decideGate(gate, rules.onTimeout === 'approve' ? 'approved' : 'rejected', 'timeout');
+    // Wake up on every vote (so the inbox shows partial quorums) and on the deadline.
+    let seenVotes = 0;
+    const changed = () => gate.status !== 'waiting' || gate.votes.length !== seenVotes;
+    while (gate.status === 'waiting') {
+      if (gate.deadlineAt !== undefined) {
+        const left = gate.deadlineAt - Date.now();
+        if (left <= 0 || !(await condition(changed, left))) {
+          decideGate(gate, rules.onTimeout === 'approve' ? 'approved' : 'rejected', 'timeout');
+          break;
+        }
+      } else {
+        await condition(changed);
+      }
+      if (gate.status === 'waiting') {
+        seenVotes = gate.votes.length;
+        await record();
+      }
+    }
     s.outputs = { decision: gate.status, decidedBy: gate.decidedBy ?? '' };
     await record();
     if (gate.status === 'rejected') {

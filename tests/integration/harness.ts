@@ -45,7 +45,7 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
     TEMPORAL_NAMESPACE: 'default',
     TEMPORAL_TASK_QUEUE: taskQueue,
     PIPEWRIGHT_HEARTBEAT_TIMEOUT_S: '3',
-    PIPEWRIGHT_UPDATE_DEADLINE_MS: '4000',
+    PIPEWRIGHT_UPDATE_DEADLINE_MS: '8000',
     ...opts.env,
   });
   resetEnvCache();
