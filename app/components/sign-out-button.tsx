@@ -24,7 +24,7 @@ export function SignOutButton({ className }: { className?: string }) {
       disabled={pending}
       className={
         className ??
-        'rounded-md px-3 py-1.5 text-sm font-medium text-slate-600 hover:bg-slate-100 hover:text-slate-900 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 disabled:opacity-60'
+        'rounded-md px-3 py-1.5 text-sm font-medium text-muted hover:bg-subtle hover:text-fg focus:outline-none focus-visible:ring-2 focus-visible:ring-accent disabled:opacity-60'
       }
     >
       {pending ? 'Signing out…' : 'Sign out'}

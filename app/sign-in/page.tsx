@@ -27,13 +27,13 @@ export default async function SignInPage({ searchParams }: Props) {
   const ssoError = first(params.error) ? 'Single sign-on did not complete. Try again, or sign in with your username.' : null;
 
   return (
-    <main className="flex min-h-screen items-center justify-center bg-slate-50 px-4 py-12">
+    <main className="flex min-h-screen items-center justify-center bg-canvas px-4 py-12">
       <div className="w-full max-w-sm">
         <div className="mb-8 text-center">
-          <h1 className="text-2xl font-semibold tracking-tight text-slate-900">Pipewright</h1>
-          <p className="mt-1 text-sm text-slate-500">Sign in to continue</p>
+          <h1 className="text-2xl font-semibold tracking-tight text-fg">Pipewright</h1>
+          <p className="mt-1 text-sm text-muted">Sign in to continue</p>
         </div>
-        <div className="rounded-xl border border-slate-200 bg-white p-6 shadow-sm">
+        <div className="rounded-xl border border-line bg-surface p-6 shadow-sm">
           <SignInForm next={next} sso={sso} initialError={ssoError} />
         </div>
       </div>

@@ -93,13 +93,13 @@ export function SignInForm({ next, sso, initialError = null }: Props) {
 
   const disabled = pending || retryAt !== null;
   const inputClass =
-    'mt-1 block w-full rounded-md border border-slate-300 bg-white px-3 py-2 text-sm text-slate-900 shadow-sm placeholder:text-slate-400 focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30 disabled:bg-slate-50';
+    'mt-1 block w-full rounded-md border border-line-strong bg-surface px-3 py-2 text-sm text-fg shadow-sm placeholder:text-muted focus:border-accent focus:outline-none focus:ring-2 focus:ring-accent/30 disabled:bg-subtle';
 
   return (
     <div className="space-y-5">
       <form onSubmit={onSubmit} className="space-y-4" noValidate>
         <div>
-          <label htmlFor="username" className="block text-sm font-medium text-slate-700">
+          <label htmlFor="username" className="block text-sm font-medium text-fg">
             Username
           </label>
           <input
@@ -118,7 +118,7 @@ export function SignInForm({ next, sso, initialError = null }: Props) {
           />
         </div>
         <div>
-          <label htmlFor="password" className="block text-sm font-medium text-slate-700">
+          <label htmlFor="password" className="block text-sm font-medium text-fg">
             Password
           </label>
           <input
@@ -135,7 +135,7 @@ export function SignInForm({ next, sso, initialError = null }: Props) {
         </div>
 
         {shownError && (
-          <p role="alert" aria-live="polite" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700">
+          <p role="alert" aria-live="polite" className="rounded-md border border-red-200 bg-red-50 px-3 py-2 text-sm text-red-700 dark:border-red-900/60 dark:bg-red-950/40 dark:text-red-300">
             {shownError}
           </p>
         )}
@@ -143,7 +143,7 @@ export function SignInForm({ next, sso, initialError = null }: Props) {
         <button
           type="submit"
           disabled={disabled || !username.trim() || !password}
-          className="flex w-full items-center justify-center rounded-md bg-indigo-600 px-3 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:cursor-not-allowed disabled:opacity-60"
+          className="flex w-full items-center justify-center rounded-md bg-accent px-3 py-2 text-sm font-semibold text-accent-fg shadow-sm hover:bg-accent-hover focus:outline-none focus-visible:ring-2 focus-visible:ring-accent focus-visible:ring-offset-2 focus-visible:ring-offset-surface disabled:cursor-not-allowed disabled:opacity-60"
         >
           {pending ? 'Signing in…' : 'Sign in'}
         </button>
@@ -151,16 +151,16 @@ export function SignInForm({ next, sso, initialError = null }: Props) {
 
       {sso && (
         <>
-          <div className="flex items-center gap-3 text-xs uppercase tracking-wide text-slate-400">
-            <span className="h-px flex-1 bg-slate-200" />
+          <div className="flex items-center gap-3 text-xs uppercase tracking-wide text-muted">
+            <span className="h-px flex-1 bg-line" />
             or
-            <span className="h-px flex-1 bg-slate-200" />
+            <span className="h-px flex-1 bg-line" />
           </div>
           <button
             type="button"
             onClick={onSso}
             disabled={disabled}
-            className="flex w-full items-center justify-center rounded-md border border-slate-300 bg-white px-3 py-2 text-sm font-medium text-slate-700 shadow-sm hover:bg-slate-50 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:cursor-not-allowed disabled:opacity-60"
+            className="flex w-full items-center justify-center rounded-md border border-line-strong bg-surface px-3 py-2 text-sm font-medium text-fg shadow-sm hover:bg-subtle focus:outline-none focus-visible:ring-2 focus-visible:ring-accent focus-visible:ring-offset-2 focus-visible:ring-offset-surface disabled:cursor-not-allowed disabled:opacity-60"
           >
             Sign in with SSO
           </button>
