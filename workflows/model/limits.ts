@@ -13,6 +13,8 @@ export const LIMITS = {
   valueLength: 16_000,
   /** Largest serialized config of one stage, in characters. */
   configSize: 64_000,
+  /** Deepest nesting of objects and arrays inside a stage config (deeper values overflow the stack of recursive walkers). */
+  configDepth: 64,
   /** Largest serialized spec, in characters (well below Temporal's 2 MB payload limit). */
   specSize: 1_500_000,
   maxAttempts: 20,

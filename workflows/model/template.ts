@@ -35,6 +35,12 @@ export function parseTemplate(text: string): ParsedTemplate {
     }
     errors.push(`"${raw}" is not a valid reference; use \${{ params.NAME }} or \${{ stages.ID.outputs.NAME }}`);
   }
+  // A `${{` that no complete expression covers (missing `}}`, or a `}` inside) would reach the stage as literal text.
+  const rest = text.replace(TEMPLATE, '');
+  const open = rest.indexOf('${{');
+  if (open >= 0) {
+    errors.push(`"${rest.slice(open, open + 40)}" is not a complete reference (it needs a closing }}); use \${{ params.NAME }} or \${{ stages.ID.outputs.NAME }}`);
+  }
   return { refs, errors };
 }
 
@@ -54,12 +60,17 @@ export type TemplateScope = {
   outputs: Readonly<Record<string, Readonly<Record<string, string>>>>;
 };
 
+/** Own properties only: `params.constructor` must not find `Object.prototype.constructor`. */
+function own<T>(record: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
+  return record !== undefined && Object.hasOwn(record, key) ? record[key] : undefined;
+}
+
 function lookup(ref: TemplateRef, scope: TemplateScope): string {
   if (ref.kind === 'param') {
-    const v = scope.params[ref.name];
+    const v = own(scope.params, ref.name);
     return v === undefined ? '' : String(v);
   }
-  return scope.outputs[ref.stageId]?.[ref.name] ?? '';
+  return own(own(scope.outputs, ref.stageId), ref.name) ?? '';
 }
 
 /** Replaces references in one string. Unknown references become the empty string. */
