@@ -133,7 +133,7 @@ async function runProcess(
   env: Record<string, string>,
   ctx: ExecutorContext,
 ): Promise<ProcessEnd> {
-  const child = spawn('/bin/sh', ['-c', command], { cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('/bin/sh', ['-c', command], { cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 
   // setEncoding decodes UTF-8 safely across chunk boundaries.
   child.stdout.setEncoding('utf8');
