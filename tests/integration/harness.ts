@@ -34,8 +34,8 @@ export async function makeUser(db: Db, u: { username: string; role: SessionUser[
   return { id, name: u.username, username: u.username, email, role: u.role, groups: u.groups ?? [] };
 }
 
-export async function startHarness(opts: { worker?: boolean; env?: Record<string, string> } = {}) {
-  const address = inject('temporalAddress');
+export async function startHarness(opts: { worker?: boolean; env?: Record<string, string>; address?: string } = {}) {
+  const address = opts.env?.TEMPORAL_ADDRESS ?? opts.address ?? inject('temporalAddress');
   const dir = mkdtempSync(join(tmpdir(), 'pipewright-it-'));
   const taskQueue = `it-${Math.random().toString(36).slice(2, 10)}`;
   Object.assign(process.env, {

@@ -1,0 +1,161 @@
+/**
+ * Durability, proven: kill -9 the worker and the Temporal server at bad moments,
+ * start them again on the same database file, and check the run finishes
+ * correctly with no completed stage run twice.
+ *
+ * This file runs its own Temporal dev server (so it can kill it) and runs the
+ * worker as a real child process.
+ */
+import { Connection } from '@temporalio/client';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { getFreePort } from '../../scripts/ports';
+import { startDevServer, type DevServer } from '../../scripts/temporal-dev-server';
+import { resetTemporalClient } from '../../server/temporal/client';
+import { registerSearchAttributes } from '../../server/temporal/search-attributes-registration';
+import { cmd, gate, spec, startHarness, type Harness } from './harness';
+
+let h: Harness;
+let server: DevServer;
+let port: number;
+let dbFile: string;
+let worker: ChildProcess | undefined;
+const bin = inject('temporalBin');
+
+async function startServer() {
+  server = await startDevServer({ bin, port, namespace: 'default', dbFile, logFile: `${dbFile}.log` });
+}
+
+function startWorker() {
+  worker = spawn(process.execPath, ['--import', 'tsx', 'workflows/worker.ts'], {
+    env: { ...process.env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+}
+
+async function killWorker() {
+  const w = worker;
+  worker = undefined;
+  if (!w || w.exitCode !== null) return;
+  const exited = new Promise((r) => w.once('exit', r));
+  w.kill('SIGKILL');
+  await exited;
+}
+
+const lines = (file: string) => {
+  try {
+    return readFileSync(file, 'utf8').trim().split('\n').filter(Boolean);
+  } catch {
+    return [];
+  }
+};
+const count = (file: string, line: string) => lines(file).filter((l) => l === line).length;
+
+async function until(check: () => boolean, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  port = await getFreePort();
+  h = await startHarness({ worker: false, env: { TEMPORAL_ADDRESS: `127.0.0.1:${port}` } });
+  dbFile = join(h.dir, 'temporal.db');
+  await startServer();
+  const connection = await Connection.connect({ address: server.address });
+  await registerSearchAttributes(connection, 'default');
+  await connection.close();
+  startWorker();
+});
+
+afterAll(async () => {
+  await killWorker();
+  await h?.close();
+  await server?.stop();
+});
+
+describe('restarts', () => {
+  it('kill -9 of the worker mid-stage: the stage is retried on the new worker and finished stages are not run again', async () => {
+    const marks = join(h.dir, 'worker-kill');
+    const runId = await h.run(
+      spec(
+        'worker kill',
+        [cmd('a', `echo a >> ${marks}`), cmd('b', `echo b-start >> ${marks}; sleep 4; echo b-end >> ${marks}`), cmd('c', `echo c >> ${marks}`)],
+        [
+          ['a', 'b'],
+          ['b', 'c'],
+        ],
+      ),
+    );
+    await until(() => count(marks, 'b-start') === 1, 60_000);
+    await killWorker();
+    startWorker();
+    const r = await h.waitForEnd(runId, 90_000);
+    expect(r.status).toBe('succeeded');
+    expect(count(marks, 'a')).toBe(1);
+    expect(count(marks, 'c')).toBe(1);
+    expect(count(marks, 'b-end')).toBeGreaterThanOrEqual(1);
+    expect(h.stageOf(r, 'a').executions).toBe(1);
+    expect(h.stageOf(r, 'b').executions).toBeGreaterThanOrEqual(2);
+    const log = await h.as(h.users.viewer).runs.logs({ runId, nodeId: 'b' });
+    expect(log.text).toContain('restarted after an infrastructure failure');
+  });
+
+  it('kill -9 of the Temporal server while a gate waits: the gate still waits and the run finishes after approval', async () => {
+    const marks = join(h.dir, 'server-kill-gate');
+    const runId = await h.run(
+      spec('server kill at gate', [cmd('a', `echo a >> ${marks}`), gate('qa', { groups: ['approvers'] }), cmd('c', `echo c >> ${marks}`)], [
+        ['a', 'qa'],
+        ['qa', 'c'],
+      ]),
+    );
+    await h.waitForStage(runId, 'qa', 'waiting', 60_000);
+    await server.kill9();
+    await startServer();
+    await resetTemporalClient();
+    // The worker reconnects by itself; retry the decision until the runner answers.
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      try {
+        await h.as(h.users.alan).approvals.decide({ runId, gateId: 'qa', decision: 'approve' });
+        break;
+      } catch (err) {
+        if (Date.now() > deadline || !/offline/.test(String((err as Error).message))) throw err;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    const r = await h.waitForEnd(runId, 90_000);
+    expect(r.status).toBe('succeeded');
+    expect(count(marks, 'a')).toBe(1);
+    expect(count(marks, 'c')).toBe(1);
+  });
+
+  it('kill -9 of the Temporal server while a command runs: the run finishes and earlier stages are not run again', async () => {
+    const marks = join(h.dir, 'server-kill-cmd');
+    const runId = await h.run(
+      spec(
+        'server kill mid-command',
+        [cmd('a', `echo a >> ${marks}`), cmd('b', `echo b-start >> ${marks}; sleep 3; echo b-end >> ${marks}`), cmd('c', `echo c >> ${marks}`)],
+        [
+          ['a', 'b'],
+          ['b', 'c'],
+        ],
+      ),
+    );
+    await until(() => count(marks, 'b-start') === 1, 60_000);
+    await server.kill9();
+    await new Promise((r) => setTimeout(r, 1000));
+    await startServer();
+    await resetTemporalClient();
+    const r = await h.waitForEnd(runId, 120_000);
+    expect(r.status).toBe('succeeded');
+    expect(count(marks, 'a')).toBe(1);
+    expect(count(marks, 'c')).toBe(1);
+    expect(count(marks, 'b-end')).toBeGreaterThanOrEqual(1);
+  });
+});
