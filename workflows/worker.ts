@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import type { Db } from '../db/client';
 import { temporalConnectionOptions } from '../server/temporal/connection-options';
 import { createActivities } from './activities';
+import { sweepOrphanedCommands } from './stages/command/executor';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./index.ts', import.meta.url));
 
@@ -43,6 +44,8 @@ export type WorkerOptions = {
 };
 
 export async function createPipewrightWorker(o: WorkerOptions): Promise<Worker> {
+  const orphans = await sweepOrphanedCommands(o.workspaceDir);
+  if (orphans > 0) console.warn(`Killed ${orphans} command(s) left running by a worker that died.`);
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,

@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { CommandConfig } from './definition';
@@ -152,6 +152,7 @@ async function runProcess(
     // Spawning failed synchronously; the 'error' event carries the reason.
     return exited;
   }
+  const registration = registerGroup(ctx.workspaceDir, pgid, ctx);
 
   let stopReason: 'timeout' | 'aborted' | undefined;
   let stopping: Promise<void> | undefined;
@@ -197,6 +198,62 @@ async function runProcess(
     stopTimers();
     // Never leave processes behind, whatever went wrong above.
     if (groupAlive(pgid)) await terminateGroup(pgid);
+    await registration.then((file) => (file ? rm(file, { force: true }) : undefined)).catch(() => undefined);
+  }
+}
+
+/**
+ * Process groups are recorded under `<workspace>/.processes/` while they run,
+ * with the pid of the worker that owns them. A worker killed with -9 cannot
+ * kill its commands; the next worker on the machine does (`sweepOrphanedCommands`).
+ */
+const processesDir = (workspaceDir: string) => path.join(workspaceDir, '.processes');
+
+async function registerGroup(workspaceDir: string, pgid: number, ctx: ExecutorContext): Promise<string | undefined> {
+  try {
+    const dir = processesDir(workspaceDir);
+    await mkdir(dir, { recursive: true });
+    const file = path.join(dir, `${pgid}.json`);
+    await writeFile(file, JSON.stringify({ pgid, workerPid: process.pid, runId: ctx.runId, nodeId: ctx.nodeId }));
+    return file;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Kills command process groups left behind by workers that died; returns how many. */
+export async function sweepOrphanedCommands(workspaceDir: string): Promise<number> {
+  const dir = processesDir(workspaceDir);
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return 0;
+  }
+  let killed = 0;
+  for (const name of names) {
+    const file = path.join(dir, name);
+    try {
+      const rec = JSON.parse(await readFile(file, 'utf8')) as { pgid: number; workerPid: number };
+      if (isAlive(rec.workerPid)) continue;
+      if (groupAlive(rec.pgid)) {
+        signalGroup(rec.pgid, 'SIGKILL');
+        killed++;
+      }
+      await rm(file, { force: true });
+    } catch {
+      await rm(file, { force: true }).catch(() => undefined);
+    }
+  }
+  return killed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
