@@ -8,6 +8,7 @@
  * 3. Read by the start script, the worker, the Next.js server and the tests.
  */
 import { z } from 'zod';
+import { checkOrigins, splitOriginList } from './embeds/origins';
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -43,6 +44,8 @@ export const envSchema = z.object({
   TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
   /** API key for Temporal Cloud (sent as a bearer token; implies TLS). */
   TEMPORAL_API_KEY: z.string().optional(),
+  /** An existing `temporal` CLI binary to run the embedded dev server with, instead of building one into `tools/bin`. Example `/usr/local/bin/temporal`. */
+  PIPEWRIGHT_TEMPORAL_BIN: z.string().optional(),
   /** Port of the embedded Temporal dev server. Default `7233`. */
   TEMPORAL_DEV_PORT: z.coerce.number().int().default(7233),
   /** Port of the embedded Temporal Web UI (0 = no UI). Default `8233`. */
@@ -59,6 +62,21 @@ export const envSchema = z.object({
   PIPEWRIGHT_WEBHOOK_SECRET: z.string().optional(),
   /** Do not seed example pipelines and demo users on start (the admin account is still created). Default `false`. */
   PIPEWRIGHT_NO_SEED: bool,
+  /**
+   * Sites that may frame embeds (wikis) when a share link names none itself: comma- or space-separated
+   * origins, https only (or `http://localhost:PORT` for trying things out), a leading `*.` label allowed.
+   * Default empty: such embeds show only on Pipewright's own share page. Example
+   * `https://wiki.example.com, https://*.atlassian.net`.
+   */
+  PIPEWRIGHT_EMBED_DEFAULT_ORIGINS: z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      const checked = checkOrigins(splitOriginList(value));
+      if (checked.ok) return checked.origins;
+      for (const message of checked.errors) ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }),
 
   // ── Sign-in ──
   /** Secret that signs session cookies and encrypts OAuth tokens (≥ 32 characters). Default: generated on first start and kept in `$PIPEWRIGHT_DATA_DIR/auth-secret`. Example `openssl rand -base64 32`. */
