@@ -112,9 +112,9 @@ export async function createPipeline(
   actor: Pick<SessionUser, 'id' | 'username'>,
   input: { name: string; description?: string; spec?: unknown; message?: string },
 ) {
-  const { spec, issues, valid } = checkForSave(input.spec ?? emptySpec(input.name));
+  const { spec, issues, valid } = checkForSave(input.spec === undefined ? emptySpec(input.name) : input.spec);
   const id = crypto.randomUUID();
-  const name = input.spec ? spec.name : input.name;
+  const name = input.spec === undefined ? input.name : spec.name;
   await db.transaction(async (tx) => {
     await tx.insert(pipelines).values({ id, name, description: input.description ?? spec.description ?? '', latestVersion: 1, createdBy: actor.id });
     await tx.insert(pipelineVersions).values({ pipelineId: id, version: 1, spec, valid, message: input.message ?? 'Created', createdBy: actor.id });
