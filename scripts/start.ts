@@ -1,0 +1,524 @@
+/**
+ * `npm start` (production) and `npm run dev` (`--dev`): the whole stack in one command.
+ *
+ * 1. Temporal: unless TEMPORAL_ADDRESS is set, builds the Temporal CLI once and
+ *    starts its dev server on TEMPORAL_DEV_PORT with `<data>/temporal.db`, the
+ *    Web UI on TEMPORAL_DEV_UI_PORT (0 = none) and its log in `<data>/logs/temporal.log`.
+ * 2. Registers Pipewright's search attributes on the namespace (an external
+ *    cluster may refuse: warned, not fatal).
+ * 3. Migrates the app database and seeds it (unless PIPEWRIGHT_NO_SEED).
+ * 4. Starts the worker (`node --import tsx workflows/worker.ts`) and restarts it
+ *    with backoff (1 s → 30 s) when it exits unexpectedly.
+ * 5. Next.js: `next build` when `.next/BUILD_ID` is missing or older than the
+ *    sources, then `next start`; `next dev` with `--dev`.
+ * 6. When the app answers HTTP, prints a summary box.
+ *
+ * Ctrl-C / SIGTERM stops Next, then the worker (SIGINT, SIGKILL after 15 s), then
+ * Temporal, and exits 0; a second Ctrl-C kills everything at once. When Next or
+ * Temporal dies, everything is stopped and the exit code is non-zero. Children
+ * run in their own process groups so the terminal's Ctrl-C reaches only this
+ * script, which stops them in order.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import readline from 'node:readline';
+import { Connection } from '@temporalio/client';
+import { getEnv } from '../server/env';
+import { canConnect, isPortFree } from './ports';
+import { ensureTemporalCli, REPO_ROOT } from './temporal-cli';
+import { isTemporalServer, startDevServer, type DevServer } from './temporal-dev-server';
+
+const DEV = process.argv.includes('--dev');
+
+// ---------------------------------------------------------------------------
+// Output
+
+const useColor = Boolean(process.stdout.isTTY) && !process.env.NO_COLOR;
+const paint = (code: string) => (s: string) => (useColor ? `\x1b[${code}m${s}\x1b[0m` : s);
+const c = {
+  bold: paint('1'),
+  dim: paint('2'),
+  red: paint('31'),
+  green: paint('32'),
+  yellow: paint('33'),
+  blue: paint('34'),
+  magenta: paint('35'),
+  cyan: paint('36'),
+};
+const TAGS = {
+  temporal: c.magenta('[temporal]'),
+  worker: c.cyan('[worker]  '),
+  web: c.green('[web]     '),
+};
+
+function step(text: string) {
+  console.log(`${c.blue('▶')} ${c.bold(text)}`);
+}
+function info(text: string) {
+  console.log(`  ${text}`);
+}
+function warn(text: string) {
+  console.log(`${c.yellow('!')} ${c.yellow(text)}`);
+}
+function fail(text: string) {
+  console.error(`${c.red('✖')} ${c.red(text)}`);
+}
+
+function pipeLines(stream: NodeJS.ReadableStream | null, tag: string, to: NodeJS.WriteStream) {
+  if (!stream) return;
+  const rl = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  rl.on('line', (line) => to.write(`${tag} ${line}\n`));
+}
+
+function boxed(lines: string[]): string {
+  // eslint-disable-next-line no-control-regex
+  const visible = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '').length;
+  const width = Math.max(...lines.map(visible)) + 2;
+  const top = `┌${'─'.repeat(width)}┐`;
+  const bottom = `└${'─'.repeat(width)}┘`;
+  const body = lines.map((l) => `│ ${l}${' '.repeat(width - 1 - visible(l))}│`);
+  return [top, ...body, bottom].join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// Children
+
+type Child = {
+  name: string;
+  proc: ChildProcess;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  done: boolean;
+};
+
+const children = new Set<Child>();
+
+function startChild(name: string, tag: string, command: string, args: string[], env: NodeJS.ProcessEnv): Child {
+  const proc = spawn(command, args, {
+    cwd: REPO_ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true, // own process group: we decide the order of shutdown
+  });
+  const child: Child = {
+    name,
+    proc,
+    done: false,
+    exited: new Promise((resolve) => {
+      proc.once('error', (err) => {
+        console.error(`${tag} failed to start: ${err.message}`);
+        child.done = true;
+        children.delete(child);
+        resolve({ code: null, signal: null });
+      });
+      proc.once('exit', (code, signal) => {
+        child.done = true;
+        children.delete(child);
+        resolve({ code, signal });
+      });
+    }),
+  };
+  pipeLines(proc.stdout, tag, process.stdout);
+  pipeLines(proc.stderr, tag, process.stderr);
+  children.add(child);
+  return child;
+}
+
+function signalGroup(child: Child, signal: NodeJS.Signals) {
+  if (child.done || child.proc.pid === undefined) return;
+  try {
+    process.kill(-child.proc.pid, signal);
+  } catch {
+    try {
+      child.proc.kill(signal);
+    } catch {
+      // gone
+    }
+  }
+}
+
+function signalMain(child: Child, signal: NodeJS.Signals) {
+  if (child.done) return;
+  try {
+    child.proc.kill(signal);
+  } catch {
+    // gone
+  }
+}
+
+async function waitFor(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Sends `signal` (to the group, or only the main process), waits, then SIGKILLs the group. */
+async function stopChild(child: Child | undefined, signal: NodeJS.Signals, timeoutMs: number, wholeGroup: boolean) {
+  if (!child || child.done) return;
+  if (wholeGroup) signalGroup(child, signal);
+  else signalMain(child, signal);
+  if (!(await waitFor(child.exited, timeoutMs))) {
+    warn(`${child.name} did not stop within ${timeoutMs / 1000} s; killing it`);
+    signalGroup(child, 'SIGKILL');
+    await waitFor(child.exited, 5000);
+  }
+  // Leftovers of the group (e.g. a stage's shell) go too.
+  signalGroup(child, 'SIGKILL');
+}
+
+// Last resort when this process exits: nothing survives us.
+process.on('exit', () => {
+  for (const child of children) signalGroup(child, 'SIGKILL');
+});
+
+// ---------------------------------------------------------------------------
+// State and shutdown
+
+let shuttingDown = false;
+let temporal: DevServer | undefined;
+let temporalStarting: Promise<unknown> | undefined;
+let next: Child | undefined;
+let nextBuild: Child | undefined;
+let worker: Child | undefined;
+let workerRestartTimer: NodeJS.Timeout | undefined;
+let wakeWorkerLoop: (() => void) | undefined;
+
+async function shutdown(code: number, reason?: string): Promise<never> {
+  if (shuttingDown) {
+    // Called again while stopping: only a second Ctrl-C gets here through forceStop.
+    return new Promise<never>(() => undefined);
+  }
+  shuttingDown = true;
+  if (reason) (code === 0 ? info : fail)(reason);
+  step('Stopping Pipewright (Ctrl-C again to force)…');
+  if (workerRestartTimer) clearTimeout(workerRestartTimer);
+  wakeWorkerLoop?.();
+
+  await stopChild(nextBuild, 'SIGTERM', 5000, true);
+  if (next && !next.done) {
+    info('stopping the web app…');
+    await stopChild(next, 'SIGTERM', 10_000, true);
+  }
+  if (worker && !worker.done) {
+    info('stopping the worker (running stages are cancelled)…');
+    await stopChild(worker, 'SIGINT', 15_000, false);
+  }
+  if (temporalStarting) await waitFor(temporalStarting.catch(() => undefined), 70_000);
+  if (temporal) {
+    info('stopping the Temporal dev server…');
+    await temporal.stop('SIGINT', 15_000);
+  }
+  info(code === 0 ? 'stopped.' : 'stopped after an error.');
+  process.exit(code);
+}
+
+function forceStop() {
+  fail('Forced stop: killing everything.');
+  for (const child of children) signalGroup(child, 'SIGKILL');
+  void temporal?.kill9();
+  process.exit(130);
+}
+
+let signalCount = 0;
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(sig, () => {
+    signalCount++;
+    if (signalCount === 1 && !shuttingDown) {
+      if (process.stdout.isTTY) process.stdout.write('\n');
+      void shutdown(0);
+    } else {
+      forceStop();
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------
+// Steps
+
+/** Path relative to the repository when inside it, else absolute. */
+function rel(p: string): string {
+  const r = path.relative(REPO_ROOT, p);
+  return r === '' ? '.' : r.startsWith('..') || path.isAbsolute(r) ? p : r;
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    if (entry.name === 'node_modules' || entry.name.startsWith('.')) continue;
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) newest = Math.max(newest, newestMtime(full));
+    else if (entry.isFile()) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+function buildIsStale(): string | undefined {
+  const buildId = path.join(REPO_ROOT, '.next', 'BUILD_ID');
+  if (!fs.existsSync(buildId)) return 'no production build yet';
+  const built = fs.statSync(buildId).mtimeMs;
+  for (const dir of ['app', 'server', 'workflows', 'db', 'public', 'components', 'lib']) {
+    if (newestMtime(path.join(REPO_ROOT, dir)) > built) return `${dir}/ changed since the last build`;
+  }
+  for (const file of fs.readdirSync(REPO_ROOT)) {
+    if (/^(next\.config\.|postcss\.config\.|package\.json$|tsconfig\.json$)/.test(file) && fs.statSync(path.join(REPO_ROOT, file)).mtimeMs > built) {
+      return `${file} changed since the last build`;
+    }
+  }
+  return undefined;
+}
+
+async function importStep<T>(specifier: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if ((e.code === 'ERR_MODULE_NOT_FOUND' || e.code === 'MODULE_NOT_FOUND') && e.message.includes(specifier.replace('../', ''))) {
+      throw new Error(`${specifier.replace('../', '')}.ts is missing: cannot prepare the database. (${e.message})`);
+    }
+    throw err;
+  }
+}
+
+function superviseWorker(env: NodeJS.ProcessEnv) {
+  let delay = 1000;
+  const loop = async () => {
+    while (!shuttingDown) {
+      const started = Date.now();
+      worker = startChild('the worker', TAGS.worker, process.execPath, ['--import', 'tsx', 'workflows/worker.ts'], env);
+      const { code, signal } = await worker.exited;
+      if (shuttingDown) return;
+      if (Date.now() - started > 60_000) delay = 1000;
+      warn(
+        `The worker exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); restarting it in ${delay / 1000} s.`,
+      );
+      await new Promise<void>((resolve) => {
+        wakeWorkerLoop = resolve;
+        workerRestartTimer = setTimeout(resolve, delay);
+      });
+      delay = Math.min(delay * 2, 30_000);
+    }
+  };
+  void loop();
+}
+
+async function waitForHttp(url: string, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !shuttingDown) {
+    if (next?.done) return false;
+    try {
+      const res = await fetch(url, { redirect: 'manual', signal: AbortSignal.timeout(30_000) });
+      await res.body?.cancel();
+      return true;
+    } catch {
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  return false;
+}
+
+async function main() {
+  process.chdir(REPO_ROOT);
+  const envFile = path.join(REPO_ROOT, '.env');
+  if (fs.existsSync(envFile)) {
+    process.loadEnvFile(envFile); // variables already set win
+  }
+  (process.env as Record<string, string>).NODE_ENV = DEV ? 'development' : 'production';
+
+  let env: ReturnType<typeof getEnv>;
+  try {
+    env = getEnv();
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
+
+  console.log(c.bold(`Pipewright — ${DEV ? 'development mode (next dev)' : 'production mode'}`));
+  const dataDir = path.resolve(env.PIPEWRIGHT_DATA_DIR);
+  fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
+
+  if (!(await isPortFree(env.PORT, ['0.0.0.0']))) {
+    fail(`Port ${env.PORT} (the web app) is already in use — is Pipewright already running? Stop it, or set PORT to another port.`);
+    process.exit(1);
+  }
+
+  // (a) Temporal
+  let temporalAddress: string;
+  let temporalUiUrl = env.TEMPORAL_UI_URL;
+  const embedded = !env.TEMPORAL_ADDRESS;
+  if (!embedded) {
+    temporalAddress = env.TEMPORAL_ADDRESS!;
+    step(`Using the Temporal server at ${temporalAddress} (TEMPORAL_ADDRESS), namespace ${env.TEMPORAL_NAMESPACE}`);
+  } else {
+    step('Preparing the Temporal CLI (local Temporal server)');
+    const bin = await ensureTemporalCli({ log: (line) => info(line) });
+    info(`using ${rel(bin)}`);
+    if (shuttingDown) return;
+
+    const port = env.TEMPORAL_DEV_PORT;
+    step(`Starting the Temporal dev server on 127.0.0.1:${port}`);
+    if (!(await isPortFree(port))) {
+      if (await isTemporalServer(`127.0.0.1:${port}`)) {
+        fail(
+          `A Temporal server is already running on 127.0.0.1:${port} (another "npm start"?).\n` +
+            `  Stop it first, or use it: TEMPORAL_ADDRESS=127.0.0.1:${port} npm start,\n` +
+            `  or start a second one on another port: TEMPORAL_DEV_PORT=7243 TEMPORAL_DEV_UI_PORT=8243 npm start`,
+        );
+      } else {
+        fail(`Port ${port} is used by another program. Set TEMPORAL_DEV_PORT to a free port (or TEMPORAL_ADDRESS to use an existing Temporal server).`);
+      }
+      process.exit(1);
+    }
+    const uiPort = env.TEMPORAL_DEV_UI_PORT || undefined;
+    if (uiPort && !(await isPortFree(uiPort))) {
+      fail(`Port ${uiPort} (Temporal Web UI) is already in use. Set TEMPORAL_DEV_UI_PORT to a free port, or 0 for no UI.`);
+      process.exit(1);
+    }
+    const logFile = path.join(dataDir, 'logs', 'temporal.log');
+    const dbFile = path.join(dataDir, 'temporal.db');
+    const starting = startDevServer({ bin, port, uiPort, dbFile, namespace: env.TEMPORAL_NAMESPACE, logFile });
+    temporalStarting = starting;
+    temporal = await starting;
+    temporalStarting = undefined;
+    temporalAddress = temporal.address;
+    if (uiPort) temporalUiUrl ??= `http://localhost:${uiPort}`;
+    info(`${TAGS.temporal} ready at ${temporalAddress}${uiPort ? `, Web UI http://localhost:${uiPort}` : ''} (pid ${temporal.pid})`);
+    info(`${TAGS.temporal} database ${rel(dbFile)}, log ${rel(logFile)}`);
+    const server = temporal;
+    void server.exited.then(({ code, signal }) => {
+      if (shuttingDown) return;
+      const tail = server.logTail(15);
+      void shutdown(
+        1,
+        `The Temporal dev server exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}).` +
+          (tail.length ? `\n  Last lines of ${logFile}:\n    ${tail.join('\n    ')}` : ''),
+      );
+    });
+  }
+  if (shuttingDown) return;
+
+  // (b) Search attributes
+  step(`Registering search attributes on namespace "${env.TEMPORAL_NAMESPACE}"`);
+  try {
+    const { temporalConnectionOptions } = await import('../server/temporal/connection-options');
+    const { registerSearchAttributes } = await import('../server/temporal/search-attributes-registration');
+    const opts = temporalConnectionOptions({ ...env, TEMPORAL_ADDRESS: temporalAddress });
+    const connection = await Connection.connect({ address: opts.address, tls: opts.tls, apiKey: opts.apiKey, connectTimeout: 10_000 });
+    try {
+      const names = await registerSearchAttributes(connection, env.TEMPORAL_NAMESPACE);
+      info(names.join(', '));
+    } finally {
+      await connection.close();
+    }
+  } catch (err) {
+    warn(
+      `Could not register search attributes (${err instanceof Error ? err.message.split('\n')[0] : String(err)}). ` +
+        'Runs still work; filtering runs by status in the Temporal UI will not. Ask your Temporal admin to add them.',
+    );
+  }
+  if (shuttingDown) return;
+
+  // (c) Database
+  step(`Migrating the app database (${env.databaseUrl})`);
+  const { migrate } = await importStep('../db/migrate', () => import('../db/migrate'));
+  await migrate();
+  let seedLines: string[] = [];
+  if (env.PIPEWRIGHT_NO_SEED) {
+    step('Seeding skipped (PIPEWRIGHT_NO_SEED); making sure the admin account exists');
+    const { seedUsers } = await importStep('../server/auth/users', () => import('../server/auth/users'));
+    seedLines = await seedUsers(); // skips the demo users itself under PIPEWRIGHT_NO_SEED
+    for (const line of seedLines) info(line);
+  } else {
+    step('Seeding demo users and example pipelines (only what is missing)');
+    const { seed } = await importStep('../db/seed', () => import('../db/seed'));
+    seedLines = (await seed()).lines;
+    for (const line of seedLines) info(line);
+  }
+  if (shuttingDown) return;
+
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    NODE_ENV: DEV ? 'development' : 'production',
+    PORT: String(env.PORT),
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_NAMESPACE: env.TEMPORAL_NAMESPACE,
+    PIPEWRIGHT_DATA_DIR: dataDir,
+    ...(temporalUiUrl ? { TEMPORAL_UI_URL: temporalUiUrl } : {}),
+    ...(useColor ? { FORCE_COLOR: '1' } : {}),
+  };
+
+  // (d) Worker
+  step(`Starting the worker (task queue "${env.TEMPORAL_TASK_QUEUE}")`);
+  superviseWorker(childEnv);
+
+  // (e) Web app
+  const nextBin = path.join(REPO_ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+  if (!DEV) {
+    const stale = buildIsStale();
+    if (stale) {
+      step(`Building the web app (${stale}) — next build`);
+      nextBuild = startChild('next build', TAGS.web, process.execPath, [nextBin, 'build'], childEnv);
+      const { code, signal } = await nextBuild.exited;
+      nextBuild = undefined;
+      if (shuttingDown) return;
+      if (code !== 0) {
+        await shutdown(1, `next build failed (${signal ? `signal ${signal}` : `exit code ${code}`}); see the [web] lines above.`);
+      }
+    } else {
+      step('Web app build is up to date');
+    }
+  }
+  step(`Starting the web app on port ${env.PORT} — next ${DEV ? 'dev' : 'start'}`);
+  next = startChild('the web app', TAGS.web, process.execPath, [nextBin, DEV ? 'dev' : 'start', '-p', String(env.PORT)], childEnv);
+  const web = next;
+  void web.exited.then(({ code, signal }) => {
+    if (shuttingDown) return;
+    void shutdown(1, `The web app (next ${DEV ? 'dev' : 'start'}) exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}).`);
+  });
+
+  // (f) Ready
+  const ok = await waitForHttp(`http://127.0.0.1:${env.PORT}/`, DEV ? 300_000 : 120_000);
+  if (shuttingDown) return;
+  if (!ok) {
+    if (await canConnect(env.PORT)) warn(`http://localhost:${env.PORT} accepts connections but has not answered yet; still starting?`);
+    else warn(`http://localhost:${env.PORT} does not answer yet; see the [web] lines.`);
+    return;
+  }
+
+  const lines = [
+    c.bold(c.green('Pipewright is running')),
+    '',
+    `App          ${c.bold(env.publicUrl)}`,
+    `Temporal UI  ${temporalUiUrl ? `${temporalUiUrl}${embedded ? ' (embedded dev server)' : ''}` : c.dim('none (set TEMPORAL_UI_URL, or TEMPORAL_DEV_UI_PORT for the embedded UI)')}`,
+    `Temporal     ${temporalAddress}, namespace ${env.TEMPORAL_NAMESPACE}${embedded ? ' (embedded)' : ''}`,
+    `Data         ${rel(dataDir)}/ ${c.dim(`(app DB ${env.databaseUrl}${embedded ? ', temporal.db' : ''}, logs/)`)}`,
+  ];
+  const signIn = seedLines.filter((l) => / \/ |already exists/.test(l));
+  const seeded = seedLines.filter((l) => !signIn.includes(l));
+  if (signIn.length) {
+    lines.push('', 'Sign in');
+    for (const line of signIn) lines.push(`  ${line}`);
+  }
+  if (seeded.length) {
+    lines.push('', 'Seeded');
+    for (const line of seeded) lines.push(`  ${line}`);
+  }
+  lines.push('', c.dim('Ctrl-C to stop'));
+  console.log(`\n${boxed(lines)}\n`);
+}
+
+main().catch((err: unknown) => {
+  if (shuttingDown) return;
+  void shutdown(1, err instanceof Error ? err.message : String(err));
+});
