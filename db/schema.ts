@@ -245,3 +245,37 @@ export const auditLog = sqliteTable(
   },
   (t) => [index('audit_at_idx').on(t.at), index('audit_run_idx').on(t.runId)],
 );
+
+// ── Embeds ───────────────────────────────────────────────────────────────────
+
+export const SHARE_SCOPES = ['view', 'badge'] as const;
+export type ShareScope = (typeof SHARE_SCOPES)[number];
+
+/**
+ * Share links for embeds (wikis, READMEs). Only the sha256 of a token is kept:
+ * the token itself is shown once, when it is created. `view` links show the
+ * read-only graph, live run status and the diagram image; `badge` links only
+ * the status badge (for places where the link ends up public).
+ */
+export const shareTokens = sqliteTable(
+  'share_tokens',
+  {
+    id: text('id').primaryKey(),
+    pipelineId: text('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    /** Hex sha256 of the token. */
+    tokenHash: text('token_hash').notNull(),
+    scope: text('scope', { enum: SHARE_SCOPES }).notNull(),
+    /** Origins that may frame the embed, as a JSON array (empty = the workspace default). */
+    allowedOrigins: text('allowed_origins', { mode: 'json' }).notNull(),
+    label: text('label').notNull().default(''),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+    revokedBy: text('revoked_by'),
+    lastUsedAt: integer('last_used_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [uniqueIndex('share_tokens_hash_idx').on(t.tokenHash), index('share_tokens_pipeline_idx').on(t.pipelineId)],
+);

@@ -1,6 +1,7 @@
 /** The app router. The client imports only `type AppRouter`. */
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { approvalsRouter } from './routers/approvals';
+import { embedsRouter } from './routers/embeds';
 import { pipelinesRouter } from './routers/pipelines';
 import { runsRouter } from './routers/runs';
 import { createCallerFactory, createTRPCRouter } from './trpc';
@@ -9,6 +10,7 @@ export const appRouter = createTRPCRouter({
   pipelines: pipelinesRouter,
   runs: runsRouter,
   approvals: approvalsRouter,
+  embeds: embedsRouter,
 });
 
 export type AppRouter = typeof appRouter;
