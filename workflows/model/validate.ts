@@ -273,24 +273,34 @@ export function checkSpec(spec: PipelineSpec): ValidationIssue[] {
     }
   }
 
-  // Ancestors, for output references (only meaningful without cycles). Computed
-  // on demand for the stages that reference outputs: computing them for every
-  // stage is quadratic (a 1,000-stage chain holds 500,000 entries).
-  const ancestors = new Map<string, Set<string>>();
-  const ancestorsOf = (id: string): Set<string> => {
-    let set = ancestors.get(id);
-    if (!set) {
-      set = new Set<string>();
-      const stack = [...incoming.get(id)!];
-      while (stack.length > 0) {
-        const from = stack.pop()!;
-        if (set.has(from)) continue;
-        set.add(from);
-        for (const up of incoming.get(from)!) if (!set.has(up)) stack.push(up);
+  // Output references need their source upstream (only meaningful without
+  // cycles). Answered per reference by a walk up from the referencing stage
+  // that skips everything earlier in topological order than the source (no
+  // path from the source runs through it); answers are memoised. Computing
+  // every stage's full ancestor set instead is quadratic (a 1,000-stage chain
+  // holds 500,000 entries).
+  const rank = new Map(order.map((id, i) => [id, i]));
+  const upstream = new Map<string, boolean>();
+  const isUpstream = (source: string, id: string): boolean => {
+    const key = `${source}\u0000${id}`;
+    let answer = upstream.get(key);
+    if (answer === undefined) {
+      answer = false;
+      const floor = rank.get(source)!;
+      const seen = new Set<string>();
+      const stack = [id];
+      while (stack.length > 0 && !answer) {
+        for (const from of incoming.get(stack.pop()!)!) {
+          if (from === source) answer = true;
+          else if (rank.get(from)! > floor && !seen.has(from)) {
+            seen.add(from);
+            stack.push(from);
+          }
+        }
       }
-      ancestors.set(id, set);
+      upstream.set(key, answer);
     }
-    return set;
+    return answer;
   };
 
   // Per-node config.
@@ -347,7 +357,7 @@ export function checkSpec(spec: PipelineSpec): ValidationIssue[] {
             path,
             message: `${node.name}: ${path}: stage "${source.name}" has no output "${ref.name}"${sourceDef.outputs.names.length ? ` (it has ${sourceDef.outputs.names.join(', ')})` : ''}`,
           });
-        } else if (inCycle.size === 0 && !ancestorsOf(node.id).has(ref.stageId)) {
+        } else if (inCycle.size === 0 && !isUpstream(ref.stageId, node.id)) {
           push({
             code: 'output-not-upstream',
             nodeId: node.id,

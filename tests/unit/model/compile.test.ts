@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   PLAN_VERSION,
   PipelineInvalidError,
+  canonicalJson,
   compilePipeline,
+  contentHash,
   executionPlanSchema,
   type ExecutionPlan,
   type PipelineSpecInput,
@@ -219,5 +221,49 @@ describe('compilePipeline', () => {
   it('compiles a document with warnings', () => {
     const plan = compilePipeline(spec([cmd('a'), cmd('b'), cmd('alone')], [edge('a', 'b')]));
     expect(plan.nodes.map((n) => n.id)).toEqual(['a', 'alone', 'b']);
+  });
+});
+
+/** The first, obviously correct implementation: the fast one must give the same text. */
+function referenceCanonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(referenceCanonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${referenceCanonicalJson(v)}`).join(',')}}`;
+}
+
+describe('canonicalJson / contentHash', () => {
+  it('sorts keys by code unit (integer-like keys too), drops undefined members, keeps array order', () => {
+    expect(canonicalJson({ b: 1, a: [3, { z: null, y: undefined }], 10: 'x', 9: 'y', É: true, Z: false })).toBe(
+      '{"10":"x","9":"y","Z":false,"a":[3,{"z":null}],"b":1,"É":true}',
+    );
+    expect(canonicalJson(undefined)).toBe('null');
+    expect(canonicalJson([undefined, 'a"b'])).toBe('[null,"a\\"b"]');
+  });
+
+  it('matches the reference implementation on random values and on plans', () => {
+    let seed = 99;
+    const rand = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
+    const keys = ['a', 'b', 'B', '10', '9', '0', '', 'é', '\u{1F600}', 'a b', '"q"', '__proto__x'];
+    const gen = (depth: number): unknown => {
+      const r = Math.floor(rand() * (depth > 3 ? 5 : 7));
+      if (r === 0) return null;
+      if (r === 1) return rand() < 0.5 ? Math.floor(rand() * 1000) - 500 : rand() * 1e6;
+      if (r === 2) return keys[Math.floor(rand() * keys.length)];
+      if (r === 3) return rand() < 0.5;
+      if (r === 4) return undefined;
+      if (r === 5) return Array.from({ length: Math.floor(rand() * 4) }, () => gen(depth + 1));
+      return Object.fromEntries(Array.from({ length: Math.floor(rand() * 5) }, () => [keys[Math.floor(rand() * keys.length)]!, gen(depth + 1)]));
+    };
+    for (let i = 0; i < 500; i++) {
+      const v = gen(0);
+      expect(canonicalJson(v)).toBe(referenceCanonicalJson(v));
+    }
+    const plan = compilePipeline(diamond());
+    const { hash, ...body } = plan;
+    expect(canonicalJson(body)).toBe(referenceCanonicalJson(body));
+    expect(contentHash(body)).toBe(hash);
   });
 });
