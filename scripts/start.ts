@@ -191,7 +191,7 @@ let wakeWorkerLoop: (() => void) | undefined;
 
 async function shutdown(code: number, reason?: string): Promise<never> {
   if (shuttingDown) {
-    // Called again while stopping: only a second Ctrl-C gets here through forceStop.
+    // Already stopping (a second Ctrl-C goes to forceStop instead).
     return new Promise<never>(() => undefined);
   }
   shuttingDown = true;
@@ -225,14 +225,16 @@ function forceStop() {
   process.exit(130);
 }
 
-let signalCount = 0;
+// A terminal's Ctrl-C reaches npm, tsx and this process together, and npm and tsx
+// relay it too: signals within a second of the first one are that same Ctrl-C.
+let firstSignalAt = 0;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(sig, () => {
-    signalCount++;
-    if (signalCount === 1 && !shuttingDown) {
+    if (!firstSignalAt) {
+      firstSignalAt = Date.now();
       if (process.stdout.isTTY) process.stdout.write('\n');
       void shutdown(0);
-    } else {
+    } else if (Date.now() - firstSignalAt > 1000) {
       forceStop();
     }
   });
@@ -505,7 +507,8 @@ async function main() {
     `Data         ${rel(dataDir)}/ ${c.dim(`(app DB ${env.databaseUrl}${embedded ? ', temporal.db' : ''}, logs/)`)}`,
   ];
   const signIn = seedLines.filter((l) => / \/ |already exists/.test(l));
-  const seeded = seedLines.filter((l) => !signIn.includes(l));
+  const warnings = seedLines.filter((l) => /^warning/i.test(l));
+  const seeded = seedLines.filter((l) => !signIn.includes(l) && !warnings.includes(l));
   if (signIn.length) {
     lines.push('', 'Sign in');
     for (const line of signIn) lines.push(`  ${line}`);
@@ -514,6 +517,7 @@ async function main() {
     lines.push('', 'Seeded');
     for (const line of seeded) lines.push(`  ${line}`);
   }
+  for (const line of warnings) lines.push('', c.yellow(line));
   lines.push('', c.dim('Ctrl-C to stop'));
   console.log(`\n${boxed(lines)}\n`);
 }

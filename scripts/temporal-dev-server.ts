@@ -160,7 +160,7 @@ export async function startDevServer(opts: DevServerOptions): Promise<DevServer>
   const logTail = (lines = 30): string[] => {
     if (opts.logFile) {
       try {
-        const text = fs.readFileSync(opts.logFile, 'utf8').slice(logStart);
+        const text = fs.readFileSync(opts.logFile).subarray(logStart).toString('utf8');
         return text.split('\n').filter((l) => l.trim()).slice(-lines);
       } catch {
         return [];
