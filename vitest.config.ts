@@ -3,6 +3,9 @@
  * 1. `unit`: pure model, validator, compiler, executors against real local processes and servers.
  * 2. `integration`: a real Temporal dev server (started by tests/setup/global-setup.ts on its
  *    own port with a temporary database), a real worker, a real SQLite file.
+ * 3. `e2e`: the whole product in real Chromium (playwright-core, /usr/bin/chromium): the
+ *    Temporal dev server of (2), then tests/e2e/app-setup.ts migrates and seeds a temporary
+ *    database, builds Next if the build is stale, starts the worker and `next start`.
  */
 import { defineConfig } from 'vitest/config';
 
@@ -27,6 +30,18 @@ export default defineConfig({
           globalSetup: ['tests/setup/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['tests/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['tests/setup/global-setup.ts', 'tests/e2e/app-setup.ts'],
+          testTimeout: 180_000,
+          hookTimeout: 60_000,
           fileParallelism: false,
         },
       },

@@ -1,0 +1,278 @@
+'use client';
+/**
+ * "New pipeline": a name and a JSON or YAML definition, checked live by the
+ * same validator the runner uses (debounced), then created. A definition with
+ * problems can still be saved as a draft; it cannot run until they are fixed.
+ */
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
+import { parse as parseYaml } from 'yaml';
+import { Modal } from '@/app/components/modal';
+import { Button, ErrorBox, inputClass, Spinner, cx } from '@/app/components/ui';
+import { useTRPC } from '@/app/trpc/react';
+import type { ValidationIssue } from '@/workflows/model';
+
+const EXAMPLE = [
+  'schemaVersion: 1',
+  'name: My service',
+  'description: Build, test, approve, deploy',
+  'parameters:',
+  '  - name: version',
+  '    type: string',
+  '    default: "1.0.0"',
+  '    required: true',
+  'nodes:',
+  '  - id: build',
+  '    kind: command',
+  '    name: Build',
+  '    config:',
+  '      command: echo "building ${{ params.version }}"',
+  '  - id: test',
+  '    kind: command',
+  '    name: Test',
+  '    config:',
+  '      command: echo "all tests passed"',
+  '  - id: approve',
+  '    kind: approval',
+  '    name: Release approval',
+  '    config:',
+  '      groups: [approvers]',
+  '      quorum: 1',
+  '      instructions: Check the build, then approve the release.',
+  '  - id: deploy',
+  '    kind: command',
+  '    name: Deploy',
+  '    config:',
+  '      command: echo "deploying ${{ params.version }}"',
+  'edges:',
+  '  - { id: build-test, from: build, to: test }',
+  '  - { id: test-approve, from: test, to: approve }',
+  '  - { id: approve-deploy, from: approve, to: deploy }',
+  '',
+].join('\n');
+
+type Parsed = { empty: true } | { empty: false; doc: unknown; error?: undefined } | { empty: false; doc?: undefined; error: string };
+
+function parseDefinition(text: string): Parsed {
+  const trimmed = text.trim();
+  if (!trimmed) return { empty: true };
+  try {
+    const doc = trimmed.startsWith('{') || trimmed.startsWith('[') ? JSON.parse(trimmed) : parseYaml(trimmed, { maxAliasCount: 100 });
+    return { empty: false, doc };
+  } catch (err) {
+    return { empty: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** The document to validate and save: the name field wins; a missing schemaVersion means the current one. */
+function withName(doc: unknown, name: string): unknown {
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return doc;
+  const out: Record<string, unknown> = { ...(doc as Record<string, unknown>) };
+  if (name.trim()) out.name = name.trim();
+  if (out.schemaVersion === undefined) out.schemaVersion = 1;
+  return out;
+}
+
+export function NewPipelineButton() {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <Button variant="primary" onClick={() => setOpen(true)}>
+        <span aria-hidden className="text-base leading-none">+</span> New pipeline
+      </Button>
+      <Modal
+        open={open}
+        onClose={() => setOpen(false)}
+        wide
+        title="New pipeline"
+        description="Paste a definition in JSON or YAML, or start from the example. It is checked as you type."
+      >
+        <NewPipelineForm onCancel={() => setOpen(false)} />
+      </Modal>
+    </>
+  );
+}
+
+function NewPipelineForm({ onCancel }: { onCancel: () => void }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [text, setText] = useState('');
+  const [check, setCheck] = useState<{ state: 'idle' | 'checking' | 'done' | 'failed'; issues: ValidationIssue[] }>({ state: 'idle', issues: [] });
+  const seq = useRef(0);
+
+  const parsed = useMemo(() => parseDefinition(text), [text]);
+  const doc = useMemo(() => (parsed.empty || parsed.error ? undefined : withName(parsed.doc, name)), [parsed, name]);
+  const docKey = useMemo(() => (doc === undefined ? '' : JSON.stringify(doc)), [doc]);
+
+  const validate = useMutation(trpc.pipelines.validate.mutationOptions());
+  const validateRef = useRef(validate.mutateAsync);
+  useEffect(() => {
+    validateRef.current = validate.mutateAsync;
+  }, [validate.mutateAsync]);
+
+  // Live validation, 400 ms after the last keystroke; late answers for old text are ignored.
+  useEffect(() => {
+    const mine = ++seq.current;
+    if (!docKey) {
+      setCheck({ state: 'idle', issues: [] });
+      return;
+    }
+    setCheck((c) => ({ state: 'checking', issues: c.issues }));
+    const timer = setTimeout(() => {
+      validateRef
+        .current({ spec: JSON.parse(docKey) as unknown })
+        .then((res) => {
+          if (seq.current === mine) setCheck({ state: 'done', issues: res.issues });
+        })
+        .catch(() => {
+          if (seq.current === mine) setCheck({ state: 'failed', issues: [] });
+        });
+    }, 400);
+    return () => clearTimeout(timer);
+  }, [docKey]);
+
+  const create = useMutation(
+    trpc.pipelines.create.mutationOptions({
+      onSuccess: async (res) => {
+        await queryClient.invalidateQueries(trpc.pipelines.pathFilter());
+        router.push(`/pipelines/${res.id}`);
+      },
+    }),
+  );
+
+  const errors = check.issues.filter((i) => i.severity === 'error');
+  const warnings = check.issues.filter((i) => i.severity === 'warning');
+  const specName = !parsed.empty && !parsed.error && parsed.doc && typeof parsed.doc === 'object' ? (parsed.doc as { name?: unknown }).name : undefined;
+  const effectiveName = name.trim() || (typeof specName === 'string' ? specName.trim() : '');
+  const parseError = !parsed.empty && parsed.error ? parsed.error : null;
+  const busy = create.isPending || create.isSuccess;
+  const canSubmit = !busy && effectiveName.length > 0 && !parseError && check.state !== 'checking';
+
+  function onSubmit(e: FormEvent) {
+    e.preventDefault();
+    if (!canSubmit) return;
+    create.mutate({
+      name: effectiveName,
+      description: description.trim() || undefined,
+      spec: doc,
+      message: 'Created from the web app',
+    });
+  }
+
+  return (
+    <form onSubmit={onSubmit} className="space-y-4" noValidate>
+      <div className="grid gap-4 sm:grid-cols-2">
+        <div>
+          <label htmlFor="np-name" className="mb-1 block text-sm font-medium text-fg">
+            Name
+          </label>
+          <input
+            id="np-name"
+            value={name}
+            onChange={(e) => setName(e.target.value)}
+            maxLength={120}
+            placeholder={typeof specName === 'string' && specName ? specName : 'e.g. Checkout service'}
+            className={inputClass}
+            autoFocus
+          />
+        </div>
+        <div>
+          <label htmlFor="np-desc" className="mb-1 block text-sm font-medium text-fg">
+            Description <span className="font-normal text-muted">(optional)</span>
+          </label>
+          <input id="np-desc" value={description} onChange={(e) => setDescription(e.target.value)} maxLength={2000} className={inputClass} />
+        </div>
+      </div>
+
+      <div>
+        <div className="mb-1 flex items-end justify-between gap-2">
+          <label htmlFor="np-spec" className="block text-sm font-medium text-fg">
+            Definition <span className="font-normal text-muted">(JSON or YAML)</span>
+          </label>
+          <button type="button" onClick={() => setText(EXAMPLE)} className="text-xs font-medium text-accent hover:underline">
+            Use the example
+          </button>
+        </div>
+        <textarea
+          id="np-spec"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          rows={16}
+          spellCheck={false}
+          autoCapitalize="off"
+          autoCorrect="off"
+          placeholder={'schemaVersion: 1\nnodes:\n  - id: build\n    kind: command\n    name: Build\n    config: { command: make }\nedges: []'}
+          className={cx(inputClass, 'resize-y font-mono text-[12.5px] leading-5')}
+        />
+        <p className="mt-1 text-xs text-muted">Leave it empty to create an empty pipeline. The name above replaces the definition&apos;s name.</p>
+      </div>
+
+      <div aria-live="polite" className="min-h-[2.5rem]" data-testid="validation">
+        {parseError ? (
+          <div className="rounded-lg border border-red-200 bg-red-50 px-3.5 py-2.5 text-sm text-red-800 dark:border-red-500/30 dark:bg-red-500/10 dark:text-red-200">
+            <p className="font-medium">The definition cannot be read</p>
+            <p className="mt-0.5 whitespace-pre-wrap font-mono text-xs">{parseError}</p>
+          </div>
+        ) : check.state === 'checking' ? (
+          <p className="flex items-center gap-2 text-sm text-muted">
+            <Spinner /> Checking…
+          </p>
+        ) : check.state === 'failed' ? (
+          <p className="text-sm text-muted">Could not check the definition right now; it is checked again when you create it.</p>
+        ) : check.state === 'done' && check.issues.length === 0 ? (
+          <p className="flex items-center gap-1.5 text-sm font-medium text-emerald-700 dark:text-emerald-300">
+            <span aria-hidden>✓</span> No problems found.
+          </p>
+        ) : check.state === 'done' ? (
+          <div className="rounded-lg border border-line bg-subtle/60 px-3.5 py-2.5 text-sm">
+            <p className="mb-1.5 font-medium text-fg">
+              {errors.length > 0 ? `${errors.length} problem${errors.length === 1 ? '' : 's'} to fix before it can run` : 'Only warnings'}
+              {warnings.length > 0 && errors.length > 0 && `, ${warnings.length} warning${warnings.length === 1 ? '' : 's'}`}
+            </p>
+            <ul className="max-h-48 space-y-1 overflow-y-auto">
+              {[...errors, ...warnings].map((i, n) => (
+                <li key={n} className="flex items-start gap-2">
+                  <span
+                    className={cx(
+                      'mt-px shrink-0 rounded px-1 text-[10px] font-semibold uppercase',
+                      i.severity === 'error' ? 'bg-red-100 text-red-700 dark:bg-red-500/15 dark:text-red-300' : 'bg-amber-100 text-amber-800 dark:bg-amber-500/15 dark:text-amber-300',
+                    )}
+                  >
+                    {i.severity}
+                  </span>
+                  <span className="min-w-0 text-fg">
+                    {(i.nodeId ?? i.edgeId) && <span className="mr-1 font-mono text-xs text-muted">{i.nodeId ?? i.edgeId}</span>}
+                    {i.message}
+                  </span>
+                </li>
+              ))}
+            </ul>
+          </div>
+        ) : null}
+      </div>
+
+      {create.isError && <ErrorBox error={create.error} title="The pipeline was not created" />}
+
+      <div className="flex items-center justify-end gap-2">
+        <Button variant="ghost" onClick={onCancel} disabled={busy}>
+          Cancel
+        </Button>
+        <Button type="submit" variant="primary" disabled={!canSubmit}>
+          {busy ? (
+            <>
+              <Spinner /> Creating…
+            </>
+          ) : errors.length > 0 ? (
+            'Create as draft'
+          ) : (
+            'Create pipeline'
+          )}
+        </Button>
+      </div>
+    </form>
+  );
+}

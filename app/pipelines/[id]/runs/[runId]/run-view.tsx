@@ -1,0 +1,419 @@
+'use client';
+/**
+ * The run page. Live: the run is refetched every second until it finishes
+ * (React Query `refetchInterval`), durations tick on a shared clock, and the
+ * selected stage's log streams in the log pane.
+ */
+import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
+import { useState, type ReactNode } from 'react';
+import { GateDecision, VoteList, type DecideOutcome } from '@/app/components/gate-decision';
+import { KindIcon } from '@/app/components/kind-icon';
+import { LogPane } from '@/app/components/log-pane';
+import { Modal } from '@/app/components/modal';
+import { startedByLabel } from '@/app/components/runs-table';
+import { FINISHED_RUN, FINISHED_STAGE, StatusChip, statusBar } from '@/app/components/status';
+import { Ago, DateTime, Elapsed, TimeLeft } from '@/app/components/time';
+import { Button, Card, ErrorBox, Notice, PageHeader, Spinner, Tag, cx, inputClass } from '@/app/components/ui';
+import { shortHash } from '@/app/lib/format';
+import { useTRPC } from '@/app/trpc/react';
+import type { RouterOutputs } from '@/server/api/root';
+import { getStageDefinition } from '@/workflows/model';
+
+type Run = RouterOutputs['runs']['get'];
+type Stage = Run['stages'][number];
+
+/** The stage whose log to show when the reader has not picked one: what is running, else what failed, else the last that ran. */
+function autoPick(stages: Stage[]): string | undefined {
+  const withLogs = stages.filter((s) => s.kind !== 'approval' && s.kind !== 'wait');
+  return (
+    withLogs.find((s) => s.status === 'running')?.id ??
+    withLogs.find((s) => s.status === 'failed')?.id ??
+    [...withLogs].reverse().find((s) => s.attempt > 0 || s.startedAt)?.id ??
+    withLogs[0]?.id ??
+    stages[0]?.id
+  );
+}
+
+export function RunView({
+  runId,
+  pipelineId,
+  canRun,
+  canDecideRole,
+  userId,
+  people,
+}: {
+  runId: string;
+  pipelineId: string;
+  canRun: boolean;
+  canDecideRole: boolean;
+  userId: string;
+  people: Record<string, string>;
+}) {
+  const trpc = useTRPC();
+  const run = useQuery(
+    trpc.runs.get.queryOptions(
+      { id: runId },
+      {
+        refetchInterval: (q) => (q.state.data && FINISHED_RUN.has(q.state.data.status) ? false : 1_000),
+        refetchIntervalInBackground: false,
+      },
+    ),
+  );
+  const waitingGate = run.data?.stages.some((s) => s.gate && s.status === 'waiting') ?? false;
+  const gates = useQuery(
+    trpc.approvals.pending.queryOptions({ all: true }, { enabled: waitingGate && canDecideRole, refetchInterval: waitingGate ? 2_000 : false }),
+  );
+  const [picked, setPicked] = useState<string | null>(null);
+
+  if (run.isPending) {
+    return (
+      <p className="flex items-center gap-2 py-10 text-sm text-muted">
+        <Spinner /> Loading run…
+      </p>
+    );
+  }
+  if (run.isError) return <ErrorBox error={run.error} title="Could not load this run" />;
+
+  const r = run.data;
+  const finished = FINISHED_RUN.has(r.status);
+  const selectedId = picked ?? autoPick(r.stages);
+  const selected = r.stages.find((s) => s.id === selectedId);
+  const done = r.stages.filter((s) => FINISHED_STAGE.has(s.status)).length;
+  const canDecideGate = (gateId: string) => gates.data?.some((g) => g.runId === runId && g.gateId === gateId && g.canDecide) ?? false;
+  const paramEntries = Object.entries(r.params);
+
+  return (
+    <>
+      <PageHeader
+        breadcrumbs={[
+          { href: '/', label: 'Pipelines' },
+          { href: `/pipelines/${pipelineId}`, label: r.pipelineName || 'Pipeline' },
+        ]}
+        title={<span data-testid="run-title">Run #{r.number}</span>}
+        badge={
+          <span data-testid="run-status">
+            <StatusChip status={r.status} size="md" />
+          </span>
+        }
+        actions={canRun && !finished ? <CancelRun runId={runId} runNumber={r.number} /> : undefined}
+      />
+
+      {r.error && (
+        <div role="alert" className="mb-6 rounded-lg border border-red-200 bg-red-50 px-4 py-3 text-sm text-red-800 dark:border-red-500/30 dark:bg-red-500/10 dark:text-red-200">
+          <p className="font-medium">{r.status === 'cancelled' ? 'Cancelled' : 'The run failed'}</p>
+          <p className="mt-0.5 whitespace-pre-wrap break-words">{r.error}</p>
+        </div>
+      )}
+      {r.status === 'cancelled' && r.cancelledBy && !r.error && (
+        <Notice className="mb-6">Cancelled by {people[r.cancelledBy] ?? r.cancelledBy}.</Notice>
+      )}
+
+      <Card className="mb-8 p-5">
+        <dl className="grid grid-cols-2 gap-x-6 gap-y-4 text-sm sm:grid-cols-3 lg:grid-cols-6">
+          <Meta label="Started by">{startedByLabel(r.triggeredBy, r.trigger, people)}</Meta>
+          <Meta label="Version">
+            <Link href={`/pipelines/${pipelineId}?version=${r.pipelineVersion}`} className="font-mono text-fg hover:text-accent hover:underline">
+              v{r.pipelineVersion}
+            </Link>
+          </Meta>
+          <Meta label="Plan">
+            <span className="font-mono text-fg" title={`Execution plan sha256 ${r.planHash}`}>
+              {shortHash(r.planHash)}
+            </span>
+          </Meta>
+          <Meta label="Created">
+            <Ago date={r.createdAt} />
+          </Meta>
+          <Meta label="Started">{r.startedAt ? <DateTime date={r.startedAt} /> : <span className="text-muted">not yet</span>}</Meta>
+          <Meta label={finished ? 'Took' : 'Running for'}>
+            <Elapsed start={r.startedAt ?? r.createdAt} end={r.endedAt ?? (finished ? r.startedAt ?? r.createdAt : null)} className="font-mono" />
+            {r.endedAt && (
+              <span className="block text-xs text-muted">
+                ended <DateTime date={r.endedAt} />
+              </span>
+            )}
+          </Meta>
+        </dl>
+        <div className="mt-4 flex flex-wrap items-center gap-1.5 border-t border-line pt-4 text-sm">
+          <span className="mr-1 text-xs font-medium uppercase tracking-wide text-muted">Parameters</span>
+          {paramEntries.length === 0 ? (
+            <span className="text-muted">none</span>
+          ) : (
+            paramEntries.map(([k, v]) => (
+              <Tag key={k} mono>
+                <span>
+                  <span className="text-muted">{k}=</span>
+                  <span className="text-fg">{String(v)}</span>
+                </span>
+              </Tag>
+            ))
+          )}
+          <span className="ml-auto text-xs text-muted">
+            {done}/{r.stages.length} stages finished
+          </span>
+        </div>
+        <div aria-hidden className="mt-3 flex h-1.5 gap-0.5 overflow-hidden rounded-full">
+          {r.stages.map((s) => (
+            <span key={s.id} className={cx('flex-1', statusBar(s.status), s.status === 'running' && 'animate-pulse')} />
+          ))}
+        </div>
+      </Card>
+
+      <div className="grid gap-6 lg:grid-cols-[minmax(0,5fr)_minmax(0,7fr)]">
+        <section aria-label="Stages">
+          <h2 className="mb-3 text-sm font-semibold uppercase tracking-wide text-muted">Stages</h2>
+          <ol className="space-y-2.5">
+            {r.stages.map((s) => (
+              <StageCard
+                key={s.id}
+                stage={s}
+                stages={r.stages}
+                runId={runId}
+                selected={s.id === selectedId}
+                onSelect={() => setPicked(s.id)}
+                canDecide={canDecideGate(s.id)}
+                canDecideRole={canDecideRole}
+                userId={userId}
+                triggeredByMe={r.triggeredBy === userId}
+                people={people}
+              />
+            ))}
+          </ol>
+        </section>
+        <section aria-label="Log" className="lg:sticky lg:top-20 lg:h-[calc(100vh-7rem)]">
+          {selected ? (
+            <LogPane
+              key={selected.id}
+              runId={runId}
+              nodeId={selected.id}
+              stageName={selected.name}
+              runNumber={r.number}
+              runFinished={finished}
+              stageStatus={selected.status}
+            />
+          ) : (
+            <p className="text-sm text-muted">Select a stage to see its log.</p>
+          )}
+        </section>
+      </div>
+    </>
+  );
+}
+
+function Meta({ label, children }: { label: string; children: ReactNode }) {
+  return (
+    <div className="min-w-0">
+      <dt className="text-xs font-medium uppercase tracking-wide text-muted">{label}</dt>
+      <dd className="mt-1 truncate text-fg">{children}</dd>
+    </div>
+  );
+}
+
+function StageCard({
+  stage: s,
+  stages,
+  runId,
+  selected,
+  onSelect,
+  canDecide,
+  canDecideRole,
+  userId,
+  triggeredByMe,
+  people,
+}: {
+  stage: Stage;
+  stages: Stage[];
+  runId: string;
+  selected: boolean;
+  onSelect: () => void;
+  canDecide: boolean;
+  canDecideRole: boolean;
+  userId: string;
+  triggeredByMe: boolean;
+  people: Record<string, string>;
+}) {
+  const def = getStageDefinition(s.kind);
+  const [outcome, setOutcome] = useState<DecideOutcome | null>(null);
+  const names = new Map(stages.map((x) => [x.id, x.name]));
+  const active = s.status === 'running' || s.status === 'waiting';
+  const outputs = Object.entries(s.outputs);
+  const gate = s.gate;
+  const voted = gate?.votes.some((v) => v.userId === userId) ?? false;
+  const approvals = gate?.votes.filter((v) => v.decision === 'approve').length ?? 0;
+
+  return (
+    <li
+      data-stage={s.id}
+      data-status={s.status}
+      className={cx(
+        'relative overflow-hidden rounded-xl border bg-surface shadow-sm transition-colors',
+        selected ? 'border-accent ring-1 ring-accent/40' : 'border-line',
+      )}
+    >
+      <span aria-hidden className={cx('absolute inset-y-0 left-0 w-1', statusBar(s.status))} />
+      <button
+        type="button"
+        onClick={onSelect}
+        aria-pressed={selected}
+        aria-label={`${s.name}: ${s.status}. Show log`}
+        className="flex w-full items-start gap-3 py-3 pl-4 pr-3.5 text-left hover:bg-subtle/40 focus:outline-none focus-visible:bg-subtle/60"
+      >
+        <KindIcon kind={s.kind} className="mt-0.5 h-7 w-7" />
+        <span className="min-w-0 flex-1">
+          <span className="flex items-center justify-between gap-2">
+            <span className="truncate font-medium text-fg">{s.name}</span>
+            <StatusChip status={s.status} />
+          </span>
+          <span className="mt-0.5 flex flex-wrap items-center gap-x-3 gap-y-0.5 text-xs text-muted">
+            <span>{def?.label ?? s.kind}</span>
+            {s.kind !== 'approval' && s.attempt > 0 && (
+              <span title="Attempt">
+                attempt {s.attempt}/{s.maxAttempts > 0 ? s.maxAttempts : '∞'}
+              </span>
+            )}
+            {s.startedAt && (
+              <span className="font-mono" title="Duration">
+                <Elapsed start={s.startedAt} end={s.endedAt ?? (active ? null : s.startedAt)} />
+              </span>
+            )}
+            {s.needs.length > 0 && s.status === 'pending' && (
+              <span className="truncate">
+                after{' '}
+                {s.needs.map((n) => `${names.get(n.from) ?? n.from}${n.on === 'success' ? '' : n.on === 'failure' ? ' fails' : ' (always)'}`).join(', ')}
+              </span>
+            )}
+          </span>
+        </span>
+      </button>
+
+      {(s.error || s.summary || outputs.length > 0 || gate) && (
+        <div className="space-y-3 border-t border-line py-3 pl-4 pr-3.5 text-sm">
+          {s.error && (
+            <p className="whitespace-pre-wrap break-words rounded-md bg-red-50 px-2.5 py-1.5 text-[13px] text-red-800 dark:bg-red-500/10 dark:text-red-200">{s.error}</p>
+          )}
+          {s.summary && !s.error && <p className="whitespace-pre-wrap break-words text-[13px] text-muted">{s.summary}</p>}
+          {outputs.length > 0 && (
+            <div>
+              <p className="mb-1 text-xs font-medium uppercase tracking-wide text-muted">Outputs</p>
+              <dl className="grid grid-cols-[auto_minmax(0,1fr)] gap-x-3 gap-y-0.5 font-mono text-xs">
+                {outputs.map(([k, v]) => (
+                  <div key={k} className="contents">
+                    <dt className="text-muted">{k}</dt>
+                    <dd className="truncate text-fg" title={v}>
+                      {v}
+                    </dd>
+                  </div>
+                ))}
+              </dl>
+            </div>
+          )}
+          {gate && (
+            <div className="space-y-3" data-testid="gate">
+              {gate.rules.instructions && (
+                <p className="whitespace-pre-wrap break-words rounded-md border border-amber-200 bg-amber-50/70 px-3 py-2 text-[13px] text-amber-950 dark:border-amber-500/25 dark:bg-amber-500/5 dark:text-amber-100">
+                  {gate.rules.instructions}
+                </p>
+              )}
+              <div className="flex flex-wrap gap-x-4 gap-y-1 text-xs text-muted">
+                <span>
+                  <span className="font-medium text-fg">
+                    {approvals}/{gate.rules.quorum}
+                  </span>{' '}
+                  approval{gate.rules.quorum === 1 ? '' : 's'} needed
+                </span>
+                <span>
+                  Approvers:{' '}
+                  {[...gate.rules.groups.map((g) => `group ${g}`), ...gate.rules.users].join(', ') || 'nobody'}
+                </span>
+                {s.status === 'waiting' && gate.waitingSince && (
+                  <span>
+                    waiting since <Ago date={gate.waitingSince} />
+                  </span>
+                )}
+                {s.status === 'waiting' && gate.deadlineAt && (
+                  <span className="text-amber-700 dark:text-amber-300">
+                    <TimeLeft deadline={gate.deadlineAt} />, then {gate.rules.onTimeout === 'approve' ? 'approved' : 'rejected'} automatically
+                  </span>
+                )}
+                {gate.decidedBy && gate.status && gate.status !== 'waiting' && (
+                  <span>
+                    {gate.status === 'approved' ? 'Approved' : gate.status === 'rejected' ? 'Rejected' : 'Closed'} by{' '}
+                    {gate.decidedBy === 'timeout' ? 'timeout' : (people[gate.votes.find((v) => v.userName === gate.decidedBy)?.userId ?? ''] ?? gate.decidedBy)}
+                    {gate.decidedAt && (
+                      <>
+                        {' '}
+                        <Ago date={gate.decidedAt} />
+                      </>
+                    )}
+                  </span>
+                )}
+              </div>
+              {gate.votes.length > 0 && <VoteList votes={gate.votes} people={people} />}
+              {s.status === 'waiting' &&
+                (outcome ? (
+                  <Notice tone="success">
+                    Your {outcome.decision === 'approve' ? 'approval' : 'rejection'} was recorded
+                    {outcome.gateStatus === 'waiting' ? ` (${outcome.approvals}/${outcome.quorum} approvals so far).` : '.'}
+                  </Notice>
+                ) : canDecide ? (
+                  <GateDecision runId={runId} gateId={s.id} onDecided={setOutcome} />
+                ) : voted ? (
+                  <p className="text-xs text-muted">You have voted on this gate; waiting for other approvers.</p>
+                ) : canDecideRole && triggeredByMe && !gate.rules.allowTriggerer ? (
+                  <p className="text-xs text-muted">You started this run, so someone else must approve it.</p>
+                ) : null)}
+            </div>
+          )}
+        </div>
+      )}
+    </li>
+  );
+}
+
+function CancelRun({ runId, runNumber }: { runId: string; runNumber: number }) {
+  const trpc = useTRPC();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [reason, setReason] = useState('');
+  const cancel = useMutation(
+    trpc.runs.cancel.mutationOptions({
+      onSuccess: async () => {
+        await queryClient.invalidateQueries(trpc.runs.pathFilter());
+        setOpen(false);
+      },
+    }),
+  );
+  return (
+    <>
+      <Button variant="danger" onClick={() => setOpen(true)}>
+        Cancel run
+      </Button>
+      <Modal open={open} onClose={() => setOpen(false)} title={`Cancel run #${runNumber}?`} description="Running stages are stopped and nothing after them runs. This cannot be undone.">
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            cancel.mutate({ runId, reason: reason.trim() || undefined });
+          }}
+          className="space-y-4"
+        >
+          <div>
+            <label htmlFor="cancel-reason" className="mb-1 block text-sm font-medium text-fg">
+              Reason <span className="font-normal text-muted">(optional)</span>
+            </label>
+            <textarea id="cancel-reason" rows={2} maxLength={500} value={reason} onChange={(e) => setReason(e.target.value)} className={inputClass} />
+          </div>
+          {cancel.isError && <ErrorBox error={cancel.error} />}
+          <div className="flex justify-end gap-2">
+            <Button variant="ghost" onClick={() => setOpen(false)} disabled={cancel.isPending}>
+              Keep running
+            </Button>
+            <Button type="submit" variant="reject" disabled={cancel.isPending}>
+              {cancel.isPending && <Spinner />} Cancel run
+            </Button>
+          </div>
+        </form>
+      </Modal>
+    </>
+  );
+}
