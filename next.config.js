@@ -37,10 +37,11 @@ const nextConfig = {
         ],
       },
       {
-        // Everything but the embed routes, which set their own frame policy on every
-        // response (server/embeds/http.ts): an embed may be framed by the origins its
-        // token allows.
-        source: '/((?!embed/|api/badge/|api/diagram/).*)',
+        // Everything but the three embed routes themselves (`/embed/pipelines/:id`,
+        // `/api/badge/:id`, `/api/diagram/:id`), which set their own frame policy on
+        // every response (server/embeds/http.ts): an embed may be framed by the
+        // origins its token allows. Any deeper path under them is denied as usual.
+        source: '/((?!(?:embed/pipelines|api/badge|api/diagram)/[^/]+/?$).*)',
         headers: [
           { key: 'Content-Security-Policy', value: "frame-ancestors 'none'" },
           { key: 'X-Frame-Options', value: 'DENY' },
