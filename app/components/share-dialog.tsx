@@ -29,6 +29,9 @@ const EXPIRY = [
 
 export function ShareDialog({ pipelineId, pipelineName }: { pipelineId: string; pipelineName?: string }) {
   const [open, setOpen] = useState(false);
+  const trpc = useTRPC();
+  const pipeline = useQuery({ ...trpc.pipelines.get.queryOptions({ id: pipelineId }), enabled: pipelineName === undefined });
+  const name = pipelineName ?? pipeline.data?.pipeline.name;
   return (
     <div className="mb-2 flex justify-end">
       <Button onClick={() => setOpen(true)} data-testid="share-button" aria-haspopup="dialog">
@@ -37,8 +40,8 @@ export function ShareDialog({ pipelineId, pipelineName }: { pipelineId: string; 
         </svg>
         Share
       </Button>
-      <Modal open={open} onClose={() => setOpen(false)} wide title={`Share ${pipelineName ?? 'this pipeline'}`} description="Read-only embeds for wikis, and status images for READMEs.">
-        <SharePanel pipelineId={pipelineId} pipelineName={pipelineName ?? 'Pipeline'} />
+      <Modal open={open} onClose={() => setOpen(false)} wide title={`Share ${name ?? 'this pipeline'}`} description="Read-only embeds for wikis, and status images for READMEs.">
+        <SharePanel pipelineId={pipelineId} pipelineName={name ?? 'Pipeline'} />
       </Modal>
     </div>
   );

@@ -4,8 +4,8 @@
  *
  * 1. follows the run over one Server-Sent Events stream
  *    (`/api/embed/stream?token=…&run=…`) and flips stage classes, labels and
- *    durations in place; reloads when the latest run is of another version
- *    (its graph differs);
+ *    durations in place (a first or newer run too); reloads only when the
+ *    latest run is of another pipeline version (its graph differs);
  * 2. ticks running durations every second;
  * 3. reports the page's height to the parent with `postMessage` so the
  *    wiki can size its frame;
@@ -21,7 +21,7 @@ import { getStageDefinition } from '../../workflows/model';
 
 /** CSS of the page around the graph (the graph's own CSS is GRAPH_CSS). */
 export const PAGE_CSS = `${GRAPH_CSS}
-*{box-sizing:border-box}
+*{box-sizing:border-box}[hidden]{display:none!important}
 html,body{margin:0;padding:0;background:var(--bg);color:var(--fg);font:13px/1.45 ui-sans-serif,system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
 .pw-head{display:flex;flex-wrap:wrap;align-items:center;gap:4px 10px;padding:8px 12px 4px}
 .pw-title{font-weight:650;font-size:14px;overflow:hidden;text-overflow:ellipsis;white-space:nowrap;max-width:100%}
@@ -56,7 +56,8 @@ function size(){try{parent.postMessage({type:'pipewright:embed:resize',pipelineI
 function fail(m){if(es)es.close();document.body.innerHTML='';var b=document.createElement('main');b.className='pw-error';b.id='pw-error';b.setAttribute('role','alert');var h=document.createElement('strong');h.textContent='Pipewright';var p=document.createElement('p');p.textContent=m;b.appendChild(h);b.appendChild(p);document.body.appendChild(b);size()}
 if(D.stream&&window.EventSource){es=new EventSource(D.stream);
 es.addEventListener('snapshot',function(e){var m=JSON.parse(e.data),r=m.run;off=m.serverTime-Date.now();if(!r)return;
-if(r.pipelineVersion!==D.version||!R&&!q('#pw-run-status')){es.close();location.reload();return}
+if(r.pipelineVersion!==D.version){es.close();location.reload();return}
+if(!R){var n=q('#pw-no-run');if(n)n.remove();q('#pw-run-number').hidden=false;q('#pw-run-status').hidden=false}
 R=r;S=r.stages;paint();document.documentElement.setAttribute('data-live',r.status)});
 es.addEventListener('gone',function(e){fail(JSON.parse(e.data).message)});}
 paint();setInterval(paint,1000);size();
@@ -92,9 +93,8 @@ export function renderEmbedPage(view: EmbedView, opts: EmbedPageOptions): string
     labels: STATUS_LABELS,
     glyphs: { pending: '○', queued: '◌', running: '●', waiting: '◷', succeeded: '✓', failed: '✕', skipped: '↷', cancelled: '⊘' },
   };
-  const head = run
-    ? `<span class="pw-run"><span id="pw-run-number">Run #${run.number}</span><span id="pw-run-status" class="pw-chip s-${runStatus}" data-status="${runStatus}">${escapeHtml(STATUS_LABELS[runStatus])}</span><span id="pw-run-dur">${run.startedAt ? formatDuration((run.endedAt ?? now) - run.startedAt) : ''}</span></span>`
-    : '<span class="pw-run">No runs yet</span>';
+  // The run's elements are always there (hidden before the first run), so the script fills them in place.
+  const head = `<span class="pw-run">${run ? '' : '<span id="pw-no-run">No runs yet</span>'}<span id="pw-run-number"${run ? '' : ' hidden'}>${run ? `Run #${run.number}` : ''}</span><span id="pw-run-status" class="pw-chip s-${runStatus}" data-status="${runStatus}"${run ? '' : ' hidden'}>${escapeHtml(STATUS_LABELS[runStatus])}</span><span id="pw-run-dur">${run?.startedAt ? formatDuration((run.endedAt ?? now) - run.startedAt) : ''}</span></span>`;
   const params = run?.params ?? [];
   const foot = [
     ...params.map((p) => `<span${p.hidden ? ' title="hidden: looks like a secret"' : ''}>${escapeHtml(p.name)} = <code>${escapeHtml(p.value)}</code></span>`),

@@ -11,7 +11,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { apiAs, openBrowser, type Browser } from './browser';
+import { apiAs, openBrowser, signIn, type Browser } from './browser';
 
 const appUrl = inject('appUrl');
 const EVIL = `<script>alert("pwned")</script>'"&<svg onload=alert(1)><b>x</b>`;
@@ -314,5 +314,77 @@ describe('headers and the share page', () => {
     await page.frameLocator('iframe').locator('g.node[data-stage="build"]').waitFor();
     const oembed = (await (await fetch(href!)).json()) as { type: string };
     expect(oembed.type).toBe('rich');
+  });
+});
+
+describe('the Share dialog', () => {
+  it('creates a link with sites and expiry, shows the snippets once, lists it with its last use and revokes it after confirmation', async () => {
+    const { id: pipelineId } = await ada.pipelines.create.mutate({ name: 'Shared from the UI', spec: twoStages('Shared from the UI', 'true') });
+    browser = await openBrowser();
+    const { page, context } = browser;
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: appUrl });
+    await page.goto(`${appUrl}/pipelines/${pipelineId}`);
+    await page.waitForURL((u) => u.pathname === '/sign-in');
+    await signIn(page, 'ada');
+    await page.getByTestId('share-button').click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByRole('heading', { name: 'Share Shared from the UI' }).waitFor();
+
+    // A bad origin is flagged as typed, and the link cannot be created.
+    const origins = dialog.getByLabel('Sites that may show it');
+    await origins.fill('http://wiki.example.com');
+    await dialog.getByText(/must use https/).waitFor();
+    expect(await dialog.getByTestId('share-create').isDisabled()).toBe(true);
+    await origins.fill(`${wiki.origin}\nhttps://*.atlassian.net`);
+    await dialog.getByLabel('Expires').selectOption('30');
+    await dialog.getByLabel(/^Label/).fill('Team wiki');
+    await dialog.getByTestId('share-create').click();
+
+    const created = dialog.getByTestId('share-created');
+    await created.waitFor();
+    const iframe = await created.locator('[data-snippet="iframe"]').inputValue();
+    const token = /token=(pwe_[A-Za-z0-9_-]{43})/.exec(iframe)?.[1];
+    expect(token).toBeDefined();
+    expect(iframe).toContain('sandbox="allow-scripts"');
+    expect(await created.locator('[data-snippet="markdown"]').inputValue()).toContain(`/api/badge/${pipelineId}.svg?token=${token}`);
+    await created.getByRole('button', { name: 'Copy Iframe' }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(iframe);
+
+    // The snippet works in the wiki.
+    wiki.setPage(wikiPage(`${appUrl}/embed/pipelines/${pipelineId}?token=${token}`));
+    const wikiTab = await context.newPage();
+    await wikiTab.goto(`${wiki.origin}/`);
+    await wikiTab.frameLocator('#embed').locator('g.node[data-stage="build"]').waitFor();
+
+    // The list shows it, used; the token is shown nowhere else.
+    await created.getByRole('button', { name: 'Done' }).click();
+    const row = dialog.locator('[data-share-link]').filter({ hasText: 'Team wiki' });
+    await page.reload();
+    await page.getByTestId('share-button').click();
+    await row.waitFor();
+    expect(await row.getAttribute('data-status')).toBe('active');
+    expect(await row.innerText()).toContain(wiki.origin);
+    expect(await row.innerText()).toMatch(/last used\s+(just now|\d+ s ago)/);
+    expect(await dialog.innerText()).not.toContain(token!);
+
+    // Revoke, with a confirmation step; the wiki's frame fails at once.
+    await row.getByRole('button', { name: 'Revoke…' }).click();
+    await row.getByRole('button', { name: 'Keep it' }).click();
+    expect(await row.getAttribute('data-status')).toBe('active');
+    await row.getByRole('button', { name: 'Revoke…' }).click();
+    await row.getByRole('button', { name: 'Revoke', exact: true }).click();
+    await dialog.locator('[data-share-link][data-status="revoked"]').filter({ hasText: 'Team wiki' }).waitFor();
+    await wikiTab.frameLocator('#embed').locator('#pw-error').filter({ hasText: 'This link was revoked.' }).waitFor({ timeout: 3000 });
+  });
+
+  it('is not offered to viewers', async () => {
+    const pipeline = (await ada.pipelines.list.query())[0]!;
+    browser = await openBrowser();
+    const { page } = browser;
+    await page.goto(`${appUrl}/pipelines/${pipeline.id}`);
+    await page.waitForURL((u) => u.pathname === '/sign-in');
+    await signIn(page, 'vera');
+    await page.getByRole('heading', { name: pipeline.name }).waitFor();
+    expect(await page.getByTestId('share-button').count()).toBe(0);
   });
 });
