@@ -127,6 +127,36 @@ export const pipelineVersions = sqliteTable(
   (t) => [primaryKey({ columns: [t.pipelineId, t.version] })],
 );
 
+// ── Cluster connections ──────────────────────────────────────────────────────
+
+/**
+ * Kubernetes clusters the k8s stages deploy to, registered by admins. The
+ * credentials (bearer token or whole kubeconfig) are sealed with AES-256-GCM
+ * (server/clusters/crypto.ts) and only ever opened on a worker when a stage
+ * runs; the API never returns them. `allowedNamespaces` (JSON array; empty =
+ * any) limits what a stage may touch through the connection.
+ */
+export const clusterConnections = sqliteTable('cluster_connections', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  description: text('description').notNull().default(''),
+  /** `token`: server URL + bearer token (+ CA); `kubeconfig`: a whole self-contained kubeconfig. */
+  authType: text('auth_type', { enum: ['token', 'kubeconfig'] }).notNull(),
+  /** API server URL (for kubeconfigs: the current context's, for display). */
+  server: text('server').notNull(),
+  /** PEM of the CA that signs the API server's certificate (public; not secret). */
+  caPem: text('ca_pem'),
+  insecureSkipTlsVerify: integer('insecure_skip_tls_verify', { mode: 'boolean' }).notNull().default(false),
+  /** Sealed JSON `{ token }` or `{ kubeconfig }`. */
+  secret: text('secret').notNull(),
+  allowedNamespaces: text('allowed_namespaces', { mode: 'json' }).$type<string[]>().notNull(),
+  createdBy: text('created_by'),
+  createdAt: createdAt(),
+  lastCheckedAt: integer('last_checked_at', { mode: 'timestamp_ms' }),
+  lastCheckOk: integer('last_check_ok', { mode: 'boolean' }),
+  lastCheckMessage: text('last_check_message'),
+});
+
 // ── Runs ─────────────────────────────────────────────────────────────────────
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;

@@ -60,6 +60,17 @@ export const envSchema = z.object({
   PIPEWRIGHT_WORKSPACE_DIR: z.string().optional(),
   /** Key for HMAC signatures of webhook stages (the stage names the variable; this is the default one). */
   PIPEWRIGHT_WEBHOOK_SECRET: z.string().optional(),
+  /**
+   * Key that encrypts the credentials of cluster connections at rest (AES-256-GCM): 32 bytes as base64 or as 64 hex
+   * characters. The web server and the workers must share it. Default: generated on first use and kept in
+   * `$PIPEWRIGHT_DATA_DIR/secret-key`. Example `openssl rand -base64 32`.
+   */
+  PIPEWRIGHT_SECRET_KEY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, {
+      message: 'must be 32 bytes as base64 (e.g. `openssl rand -base64 32`) or 64 hex characters',
+    }),
   /** Do not seed example pipelines and demo users on start (the admin account is still created). Default `false`. */
   PIPEWRIGHT_NO_SEED: bool,
   /**

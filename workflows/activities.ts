@@ -13,8 +13,9 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { gates, logChunks, runs, stageRuns } from '../db/schema';
+import { createClusterResolver } from '../server/clusters/connections';
 import { getExecutor } from './stages/executors';
-import { StageFailure, type LogStream, type StageLog } from './stages/executor-types';
+import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
 import type { RunState } from './run-state';
 
 export type ExecuteStageInput = {
@@ -34,6 +35,8 @@ export type ActivityDeps = {
   env?: Readonly<Record<string, string | undefined>>;
   /** How often buffered log text is written to the database, in ms. */
   logFlushMs?: number;
+  /** Cluster connections for the k8s stages. Default: the encrypted ones in `db`. */
+  clusters?: ClusterConnections;
 };
 
 const MAX_CHUNK = 16_384;
@@ -100,6 +103,7 @@ async function logLength(db: Db, runId: string, nodeId: string): Promise<number>
 export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
   const env = deps.env ?? process.env;
+  const clusters = deps.clusters ?? createClusterResolver(db);
 
   async function executeStage(input: ExecuteStageInput): Promise<ExecuteStageResult> {
     const ctx = Context.current();
@@ -152,6 +156,7 @@ export function createActivities(deps: ActivityDeps) {
       throw ApplicationFailure.nonRetryable(message, 'InvalidConfig');
     }
 
+    const [runRow] = await db.select({ pipelineId: runs.pipelineId }).from(runs).where(eq(runs.id, runId));
     try {
       const result = await executor.execute(parsed.data, {
         runId,
@@ -163,6 +168,9 @@ export function createActivities(deps: ActivityDeps) {
         heartbeat: (details) => ctx.heartbeat(details),
         workspaceDir: deps.workspaceDir,
         env,
+        pipelineId: runRow?.pipelineId,
+        lastHeartbeat: ctx.info.heartbeatDetails,
+        clusters,
       });
       await finish('succeeded', { summary: result.summary, outputs: result.outputs });
       return result;

@@ -1,6 +1,7 @@
 /** The app router. The client imports only `type AppRouter`. */
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { approvalsRouter } from './routers/approvals';
+import { clustersRouter } from './routers/clusters';
 import { embedsRouter } from './routers/embeds';
 import { pipelinesRouter } from './routers/pipelines';
 import { runsRouter } from './routers/runs';
@@ -11,6 +12,7 @@ export const appRouter = createTRPCRouter({
   runs: runsRouter,
   approvals: approvalsRouter,
   embeds: embedsRouter,
+  clusters: clustersRouter,
 });
 
 export type AppRouter = typeof appRouter;

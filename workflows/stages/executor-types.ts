@@ -31,6 +31,35 @@ export interface ExecutorContext {
   workspaceDir: string;
   /** Environment visible to executors (for secrets referenced by name, e.g. webhook signing keys). */
   env: Readonly<Record<string, string | undefined>>;
+  /** Pipeline the run belongs to (for labelling what a stage creates), when known. */
+  pipelineId?: string;
+  /**
+   * Details of the last heartbeat of a previous try of this same attempt (after a
+   * worker crash or an infrastructure retry), so a long stage can resume where it was.
+   */
+  lastHeartbeat?: unknown;
+  /** Cluster connections registered by admins, decrypted on the worker when a stage asks (never through workflow history). */
+  clusters?: ClusterConnections;
+}
+
+/** A cluster connection with its secrets, as a Kubernetes stage gets it. */
+export type ClusterConnectionSecret = {
+  name: string;
+  /** A self-contained kubeconfig (inline certificates and tokens) … */
+  kubeconfig?: string;
+  /** … or an API server URL with a bearer token and the CA that signed its certificate. */
+  server?: string;
+  token?: string;
+  caPem?: string;
+  /** Skip TLS verification of the API server (test clusters only). */
+  insecureSkipTlsVerify?: boolean;
+  /** Namespaces stages may touch through this connection; empty = any namespace and cluster-scoped objects. */
+  allowedNamespaces: string[];
+};
+
+export interface ClusterConnections {
+  /** The connection, or a StageFailure when there is none by that name. */
+  get(name: string): Promise<ClusterConnectionSecret>;
 }
 
 export type ExecutorResult = {

@@ -1,0 +1,28 @@
+/** Admin → Clusters: the Kubernetes clusters k8s stages may deploy to. Admins only. */
+import type { Metadata } from 'next';
+import { AppShell } from '@/app/components/app-shell';
+import { EmptyState, PageHeader } from '@/app/components/ui';
+import { requireUser } from '@/app/trpc/server';
+import { can } from '@/server/auth/session';
+import { ClustersView } from './clusters-view';
+
+export const metadata: Metadata = { title: 'Clusters · Pipewright' };
+
+export default async function ClustersPage() {
+  const user = await requireUser('/admin/clusters');
+  return (
+    <AppShell user={user}>
+      <PageHeader
+        title="Cluster connections"
+        subtitle="Kubernetes clusters that Deploy to Kubernetes, Apply to Kubernetes and Roll back stages may use. Credentials are encrypted at rest and never shown again."
+      />
+      {can.admin(user) ? (
+        <ClustersView />
+      ) : (
+        <EmptyState icon="⎈" title="Admins only">
+          Ask an admin to register a cluster connection; then use its name in a Kubernetes stage.
+        </EmptyState>
+      )}
+    </AppShell>
+  );
+}
