@@ -30,7 +30,9 @@ export function openDb(url = getEnv().databaseUrl): Handle {
   const existing = globalForDb.pipewrightDb.get(url);
   if (existing) return existing;
   ensureDirFor(url);
-  const client = createClient({ url });
+  // One connection per process: SQLite has one writer anyway, and per-connection
+  // settings (foreign keys, busy timeout) then hold for every statement.
+  const client = createClient({ url, concurrency: 1, timeout: 15_000 });
   const ready = (async () => {
     await client.execute('PRAGMA journal_mode = WAL');
     await client.execute('PRAGMA busy_timeout = 10000');

@@ -63,6 +63,8 @@ async function main() {
   const env = getEnv();
   const opts = temporalConnectionOptions(env);
   const db = await getDb();
+  // Before anything slow: kill commands a worker that died left running.
+  await sweepOrphanedCommands(env.workspaceDir);
   console.log('Bundling workflow code…');
   const workflowBundle = await buildWorkflowBundle();
 

@@ -85,7 +85,7 @@ describe('restarts', () => {
     const runId = await h.run(
       spec(
         'worker kill',
-        [cmd('a', `echo a >> ${marks}`), cmd('b', `echo b-start >> ${marks}; sleep 10; echo b-end >> ${marks}`), cmd('c', `echo c >> ${marks}`)],
+        [cmd('a', `echo a >> ${marks}`), cmd('b', `echo b-start >> ${marks}; if [ -f ${marks}.again ]; then sleep 1; else touch ${marks}.again; sleep 60; fi; echo b-end >> ${marks}`), cmd('c', `echo c >> ${marks}`)],
         [
           ['a', 'b'],
           ['b', 'c'],

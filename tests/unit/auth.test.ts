@@ -184,7 +184,7 @@ describe('rate limits', () => {
     expect(other.status).toBe(200);
   });
 
-  it('locks an account after repeated failures even from changing addresses', async () => {
+  it('locks an account after repeated failures even from changing addresses', { timeout: 30_000 }, async () => {
     for (let i = 0; i < ACCOUNT_LOCKOUT.maxFailures; i++) {
       const res = await getAuth().handler(signInRequest({ username: 'grace', password: `wrong-${i}` }, `192.0.2.${i + 1}`));
       expect(res.status).toBe(401);
