@@ -5,20 +5,13 @@ import { defineStage } from '../types';
 const principal = z.string().min(1).max(LIMITS.nameLength);
 
 export const approvalConfigSchema = z.object({
-  /** People (user names or emails) who may decide. */
-  users: z.array(principal).max(200).default([]),
-  /** Groups whose members may decide. */
-  groups: z.array(principal).max(50).default([]),
-  /** How many distinct approvals pass the gate (k of n). One rejection fails it. */
-  quorum: z.number().int().min(1).max(50).default(1),
-  /** May the person who started the run approve it? */
-  allowTriggerer: z.boolean().default(true),
-  /** What the approver should check before deciding. */
-  instructions: z.string().max(LIMITS.descriptionLength).default(''),
-  /** Decide automatically after this many seconds (0 = wait forever). */
-  timeoutSeconds: z.number().int().min(0).max(90 * 24 * 3600).default(0),
-  /** The decision applied when the timeout passes. */
-  onTimeout: z.enum(['approve', 'reject']).default('reject'),
+  users: z.array(principal).max(200).default([]).describe('People (user names or emails) who may decide.'),
+  groups: z.array(principal).max(50).default([]).describe('Groups whose members may decide.'),
+  quorum: z.number().int().min(1).max(50).default(1).describe('How many distinct approvals pass the gate (k of n). One rejection fails it.'),
+  allowTriggerer: z.boolean().default(true).describe('May the person who started the run approve it?'),
+  instructions: z.string().max(LIMITS.descriptionLength).default('').describe('What the approver should check before deciding.'),
+  timeoutSeconds: z.number().int().min(0).max(90 * 24 * 3600).default(0).describe('Decide automatically after this many seconds (0 = wait forever).'),
+  onTimeout: z.enum(['approve', 'reject']).default('reject').describe('The decision applied when the timeout passes.'),
 });
 export type ApprovalConfig = z.infer<typeof approvalConfigSchema>;
 

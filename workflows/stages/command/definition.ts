@@ -3,12 +3,9 @@ import { LIMITS } from '../../model/limits';
 import { defineStage } from '../types';
 
 export const commandConfigSchema = z.object({
-  /** Shell script run with `/bin/sh -c` (build, tests, static analysis, packaging). */
-  command: z.string().min(1, 'enter the command to run').max(LIMITS.valueLength),
-  /** Working directory; relative paths are resolved against the worker's workspace root. */
-  cwd: z.string().max(1024).optional(),
-  /** Extra environment variables for the process. */
-  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid variable name'), z.string().max(LIMITS.valueLength)).default({}),
+  command: z.string().min(1, 'enter the command to run').max(LIMITS.valueLength).describe('Shell script run with `/bin/sh -c` (build, tests, static analysis, packaging). Lines `name=value` appended to `$PIPEWRIGHT_OUTPUT` become outputs of the stage.'),
+  cwd: z.string().max(1024).optional().describe('Working directory; relative paths are resolved against the worker\'s workspace root.'),
+  env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid variable name'), z.string().max(LIMITS.valueLength)).default({}).describe('Extra environment variables for the process.'),
 });
 export type CommandConfig = z.infer<typeof commandConfigSchema>;
 

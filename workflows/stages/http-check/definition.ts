@@ -5,31 +5,23 @@ import { defineStage } from '../types';
 const urlString = z.string().min(1, 'enter a URL').max(2048);
 
 export const httpDependencySchema = z.object({
-  name: z.string().min(1).max(LIMITS.nameLength),
-  url: urlString,
-  expectStatus: z.number().int().min(100).max(599).default(200),
+  name: z.string().min(1).max(LIMITS.nameLength).describe('Name shown when this dependency is down.'),
+  url: urlString.describe('URL of the dependency\'s health check.'),
+  expectStatus: z.number().int().min(100).max(599).default(200).describe('The status code that counts as up.'),
 });
 
 export const httpCheckConfigSchema = z.object({
-  /** URL to request until it answers as expected (smoke test). */
-  url: urlString,
-  method: z.enum(['GET', 'HEAD', 'POST']).default('GET'),
-  headers: z.record(z.string(), z.string().max(4096)).default({}),
-  expectStatus: z.number().int().min(100).max(599).default(200),
-  /** The body must contain this text. */
-  bodyContains: z.string().max(4096).optional(),
-  /** Dot path into a JSON body (e.g. `status` or `checks.0.state`) … */
-  jsonPath: z.string().max(256).optional(),
-  /** … and the value it must have (compared as text). */
-  jsonEquals: z.string().max(4096).optional(),
-  /** Seconds between attempts. */
-  intervalSeconds: z.number().min(0.1).max(3600).default(2),
-  /** Give up after this many seconds. */
-  deadlineSeconds: z.number().min(1).max(86_400).default(60),
-  /** Limit for one request, in seconds. */
-  requestTimeoutSeconds: z.number().min(0.1).max(600).default(10),
-  /** Other services that must be up; on failure the stage says which one is down. */
-  dependencies: z.array(httpDependencySchema).max(50).default([]),
+  url: urlString.describe('URL to request until it answers as expected (smoke test).'),
+  method: z.enum(['GET', 'HEAD', 'POST']).default('GET').describe('HTTP method of each request.'),
+  headers: z.record(z.string(), z.string().max(4096)).default({}).describe('Extra request headers.'),
+  expectStatus: z.number().int().min(100).max(599).default(200).describe('The status code that counts as healthy.'),
+  bodyContains: z.string().max(4096).optional().describe('The body must contain this text.'),
+  jsonPath: z.string().max(256).optional().describe('Dot path into a JSON body (e.g. `status` or `checks.0.state`) …'),
+  jsonEquals: z.string().max(4096).optional().describe('… and the value it must have (compared as text).'),
+  intervalSeconds: z.number().min(0.1).max(3600).default(2).describe('Seconds between attempts.'),
+  deadlineSeconds: z.number().min(1).max(86_400).default(60).describe('Give up after this many seconds.'),
+  requestTimeoutSeconds: z.number().min(0.1).max(600).default(10).describe('Limit for one request, in seconds.'),
+  dependencies: z.array(httpDependencySchema).max(50).default([]).describe('Other services that must be up; on failure the stage says which one is down.'),
 });
 export type HttpCheckConfig = z.infer<typeof httpCheckConfigSchema>;
 

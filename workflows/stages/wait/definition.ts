@@ -2,8 +2,7 @@ import { z } from 'zod';
 import { defineStage } from '../types';
 
 export const waitConfigSchema = z.object({
-  /** How long to wait, in seconds. A durable timer: it survives restarts. */
-  seconds: z.number().min(0).max(90 * 24 * 3600),
+  seconds: z.number().min(0).max(90 * 24 * 3600).describe('How long to wait, in seconds. A durable timer: it survives restarts.'),
 });
 export type WaitConfig = z.infer<typeof waitConfigSchema>;
 

@@ -3,20 +3,15 @@ import { LIMITS } from '../../model/limits';
 import { defineStage } from '../types';
 
 export const webhookConfigSchema = z.object({
-  url: z.string().min(1, 'enter a URL').max(2048),
-  /** JSON body; strings may contain `${{ … }}` references. */
-  body: z.unknown().default({}),
-  headers: z.record(z.string(), z.string().max(4096)).default({}),
-  /**
-   * Name of the worker environment variable holding the HMAC-SHA256 signing key.
-   * The key itself never appears in the pipeline, the logs or the browser.
-   */
+  url: z.string().min(1, 'enter a URL').max(2048).describe('Where to POST the JSON body.'),
+  body: z.unknown().default({}).describe('JSON body; strings may contain `${{ … }}` references.'),
+  headers: z.record(z.string(), z.string().max(4096)).default({}).describe('Extra request headers.'),
   secretEnv: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-    .default('PIPEWRIGHT_WEBHOOK_SECRET'),
-  /** Limit for the request, in seconds. */
-  timeoutSeconds: z.number().min(0.1).max(300).default(10),
+    .default('PIPEWRIGHT_WEBHOOK_SECRET')
+    .describe('Name of the worker environment variable holding the HMAC-SHA256 signing key. The key itself never appears in the pipeline, the logs or the browser.'),
+  timeoutSeconds: z.number().min(0.1).max(300).default(10).describe('Limit for the request, in seconds.'),
 });
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
 
