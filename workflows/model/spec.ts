@@ -31,14 +31,10 @@ export const positionSchema = z.object({ x: z.number().finite(), y: z.number().f
 
 /** Per-stage retry policy; anything left out falls back to the pipeline's `settings.defaultRetry`. */
 export const retryPolicySchema = z.object({
-  /** Total attempts including the first (1 = no retry). */
-  maxAttempts: z.number().int().min(1).max(LIMITS.maxAttempts).optional(),
-  /** Wait before the second attempt, in seconds. */
-  initialIntervalSeconds: z.number().min(0).max(86_400).optional(),
-  /** Each wait is the previous one times this. */
-  backoffCoefficient: z.number().min(1).max(10).optional(),
-  /** Upper bound of a wait between attempts, in seconds. */
-  maxIntervalSeconds: z.number().min(0).max(86_400).optional(),
+  maxAttempts: z.number().int().min(1).max(LIMITS.maxAttempts).optional().describe('Total attempts including the first (1 = no retry).'),
+  initialIntervalSeconds: z.number().min(0).max(86_400).optional().describe('Wait before the second attempt, in seconds.'),
+  backoffCoefficient: z.number().min(1).max(10).optional().describe('Each wait is the previous one times this.'),
+  maxIntervalSeconds: z.number().min(0).max(86_400).optional().describe('Upper bound of a wait between attempts, in seconds.'),
 });
 export type RetryPolicySpec = z.infer<typeof retryPolicySchema>;
 
@@ -52,8 +48,13 @@ export const nodeSchema = z.object({
   config: z.record(z.string(), z.unknown()).default({}),
   position: positionSchema.default({ x: 0, y: 0 }),
   retry: retryPolicySchema.optional(),
-  /** Limit for one attempt of this stage, in seconds (defaults to `settings.stageTimeoutSeconds`). */
-  timeoutSeconds: z.number().int().min(1).max(LIMITS.maxTimeoutSeconds).optional(),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(LIMITS.maxTimeoutSeconds)
+    .optional()
+    .describe('Limit for one attempt of this stage, in seconds (defaults to the pipeline\'s stage timeout).'),
 });
 export type PipelineNode = z.infer<typeof nodeSchema>;
 
@@ -78,13 +79,10 @@ export const parameterSchema = z.object({
 export type PipelineParameter = z.infer<typeof parameterSchema>;
 
 export const settingsSchema = z.object({
-  /** How many runs of this pipeline may be in flight at once (enforced by the API at start). */
-  concurrency: z.number().int().min(1).max(100).default(1),
-  defaultRetry: retryPolicySchema.default({}),
-  /** Default limit for one attempt of a stage, in seconds. */
-  stageTimeoutSeconds: z.number().int().min(1).max(LIMITS.maxTimeoutSeconds).default(3600),
-  /** Limit for the whole run, in seconds (0 = none). */
-  runTimeoutSeconds: z.number().int().min(0).max(LIMITS.maxRunTimeoutSeconds).default(0),
+  concurrency: z.number().int().min(1).max(100).default(1).describe('How many runs of this pipeline may be in flight at once.'),
+  defaultRetry: retryPolicySchema.default({}).describe('Retry policy of every stage that does not set its own.'),
+  stageTimeoutSeconds: z.number().int().min(1).max(LIMITS.maxTimeoutSeconds).default(3600).describe('Default limit for one attempt of a stage, in seconds.'),
+  runTimeoutSeconds: z.number().int().min(0).max(LIMITS.maxRunTimeoutSeconds).default(0).describe('Limit for the whole run, in seconds (0 = none).'),
 });
 export type PipelineSettings = z.infer<typeof settingsSchema>;
 
