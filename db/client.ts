@@ -30,14 +30,14 @@ export function openDb(url = getEnv().databaseUrl): Handle {
   const existing = globalForDb.pipewrightDb.get(url);
   if (existing) return existing;
   ensureDirFor(url);
-  // One connection per process: SQLite has one writer anyway, and per-connection
-  // settings (foreign keys, busy timeout) then hold for every statement.
-  const client = createClient({ url, concurrency: 1, timeout: 15_000 });
+  // A small pool of connections; every one of them waits up to 15 s for the
+  // write lock instead of failing with SQLITE_BUSY. (Per-connection PRAGMAs
+  // would hold for only one pool connection, so none are relied on: foreign
+  // keys are declared for documentation and deletes remove children explicitly.)
+  const client = createClient({ url, timeout: 15_000 });
   const ready = (async () => {
+    // Persistent in the file: readers never block the writer.
     await client.execute('PRAGMA journal_mode = WAL');
-    await client.execute('PRAGMA busy_timeout = 10000');
-    await client.execute('PRAGMA foreign_keys = ON');
-    await client.execute('PRAGMA synchronous = NORMAL');
   })();
   const handle = { db: drizzle(client, { schema }), client, ready };
   globalForDb.pipewrightDb.set(url, handle);

@@ -155,7 +155,7 @@ export async function startRun(
     );
   } catch (err) {
     // Nothing half-written: the run row goes away when its workflow could not start.
-    await db.delete(runs).where(eq(runs.id, id));
+    await db.batch([db.delete(stageRuns).where(eq(stageRuns.runId, id)), db.delete(runs).where(eq(runs.id, id))]);
     throw runnerOffline(err instanceof Error ? err.message : undefined);
   }
   await db.insert(auditLog).values({ actorId: actor.id, actorName: actor.username, action: 'run.start', outcome: 'ok', pipelineId: head.id, runId: id });
