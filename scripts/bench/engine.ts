@@ -1,0 +1,671 @@
+/**
+ * `npm run bench:engine`: how much the Pipewright engine costs, measured in one
+ * process against a real Temporal dev server.
+ *
+ * 1. Starts everything it needs and nothing else: the Temporal CLI's dev server
+ *    (headless, free port, temporary SQLite file like `npm start`, or in memory
+ *    with `--temporal-db=memory`), a temporary app database, a Pipewright worker
+ *    (createPipewrightWorker) and a second worker on another task queue running
+ *    the hand-written baseline workflow (scripts/bench/baseline-workflow.ts).
+ * 2. Measures (see `docs/benchmarks.md` for the method in prose):
+ *    a. engine overhead: a 100-stage sequential pipeline of no-op `command`
+ *       stages started through the real tRPC API vs. the baseline running 100
+ *       sequential activities that spawn `/bin/sh -c true`, and vs. 100 pure
+ *       no-op activities (median of N, after one warm-up each);
+ *    b. approval latency: 100 gates in sequence, each approved through the
+ *       real API (`approvals.decide`) and, in a second run, through the raw
+ *       Workflow Update; decision sent → next stage started;
+ *    c. throughput: 50 concurrent runs of a 20-stage no-op pipeline;
+ *    d. validate + compile of a 1,000-node pipeline (median of 20).
+ * 3. Prints a table on stdout (progress goes to stderr) and rewrites the
+ *    generated section of docs/benchmarks.md (`--no-doc` to skip).
+ * 4. Stops every process and removes every file it started or wrote, also on
+ *    error, Ctrl-C and its own time limit (15 minutes).
+ *
+ * Options: `--reps=N` (default 3), `--temporal-db=file|memory`, `--no-doc`,
+ * `--compile-only` (only d., no Temporal, no doc).
+ */
+import { Connection } from '@temporalio/client';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
+import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { getFreePort } from '../ports';
+import { ensureTemporalCli } from '../temporal-cli';
+import { startDevServer } from '../temporal-dev-server';
+import { registerSearchAttributes } from '../../server/temporal/search-attributes-registration';
+import {
+  compileValidSpec,
+  executionPlanSchema,
+  validatePipeline,
+  type PipelineSpecInput,
+} from '../../workflows/model';
+import { createBaselineActivities } from './baseline-activities';
+import type { BaselineInput } from './baseline-workflow';
+
+// ── Options ─────────────────────────────────────────────────────────────────
+const args = process.argv.slice(2);
+const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
+const REPS = Math.max(1, Number(arg('reps') ?? 3));
+const TEMPORAL_DB = arg('temporal-db') === 'memory' ? 'memory' : 'file';
+const WRITE_DOC = !args.includes('--no-doc');
+const COMPILE_ONLY = args.includes('--compile-only');
+const TIME_LIMIT_MS = 15 * 60_000;
+
+const CHAIN_STAGES = 100;
+const GATES = 100;
+const THROUGHPUT_RUNS = 50;
+const THROUGHPUT_STAGES = 20;
+const COMPILE_NODES = 1000;
+const COMPILE_REPS = 20;
+
+const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const DOC_FILE = path.join(REPO_ROOT, 'docs', 'benchmarks.md');
+const BASELINE_WORKFLOW = fileURLToPath(new URL('./baseline-workflow.ts', import.meta.url));
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+// ── Statistics ──────────────────────────────────────────────────────────────
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+function median(xs: number[]): number {
+  const s = sorted(xs);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+/** Nearest-rank percentile (p99 of 100 samples is the 99th smallest). */
+function percentile(xs: number[], p: number): number {
+  const s = sorted(xs);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
+}
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const ms = (x: number, digits = 0) => `${x.toFixed(digits)} ms`;
+const sec = (x: number) => `${(x / 1000).toFixed(2)} s`;
+
+// ── Clean-up of everything this process started ────────────────────────────
+const cleanups: { name: string; run: () => Promise<void> | void }[] = [];
+let cleaning: Promise<void> | undefined;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    while (cleanups.length > 0) {
+      const c = cleanups.pop()!;
+      try {
+        await c.run();
+      } catch (err) {
+        log(`clean-up of ${c.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+  })();
+  return cleaning;
+}
+/** Set when a signal or the time limit stops the run (errors that follow are expected). */
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    interrupted = true;
+    log(`${signal}: stopping everything`);
+    void cleanUp().finally(() => process.exit(130));
+  });
+}
+const limit = setTimeout(() => {
+  interrupted = true;
+  log(`the benchmark took longer than ${TIME_LIMIT_MS / 60_000} minutes; stopping`);
+  void cleanUp().finally(() => process.exit(2));
+}, TIME_LIMIT_MS);
+limit.unref();
+
+// ── Pipeline documents ──────────────────────────────────────────────────────
+type NodeInput = PipelineSpecInput['nodes'][number];
+type EdgeInput = PipelineSpecInput['edges'][number];
+const edge = (from: string, to: string): EdgeInput => ({ id: `${from}->${to}`, from, to, on: 'success' });
+const chain = (nodes: NodeInput[]): EdgeInput[] => nodes.slice(1).map((n, i) => edge(nodes[i]!.id, n.id));
+const noop = (id: string): NodeInput => ({ id, kind: 'command', name: id, config: { command: 'true' } });
+const doc = (name: string, nodes: NodeInput[], edges: EdgeInput[], concurrency = 1): PipelineSpecInput => ({
+  schemaVersion: 1,
+  name,
+  nodes,
+  edges,
+  settings: { concurrency, defaultRetry: {}, stageTimeoutSeconds: 3600, runTimeoutSeconds: 0 },
+});
+
+/**
+ * 1,000 nodes: ten blocks, each a hub fanning out to nine chains of ten stages
+ * that join into the next block's hub. Stages reference a parameter and the
+ * hub's outputs, and every block has an approval gate, an http-check and a
+ * webhook, so the reference and config checks have work to do.
+ */
+function bigPipeline(): PipelineSpecInput {
+  const nodes: NodeInput[] = [];
+  const edges: EdgeInput[] = [];
+  let previousTails: string[] = [];
+  // 1 hub + 9 chains × 11 stages = 100 nodes per block.
+  for (let b = 0; b < COMPILE_NODES / 100; b++) {
+    const hub = `hub${b}`;
+    nodes.push({ id: hub, kind: 'command', name: `Hub ${b}`, config: { command: `echo "tag=v${b}" >> "$PIPEWRIGHT_OUTPUT"` } });
+    for (const t of previousTails) edges.push(edge(t, hub));
+    previousTails = [];
+    for (let c = 0; c < 9; c++) {
+      const ids: string[] = [];
+      for (let s = 0; s < 11; s++) {
+        const id = `b${b}c${c}s${s}`;
+        ids.push(id);
+        if (c === 0 && s === 5) nodes.push({ id, kind: 'approval', name: id, config: { groups: ['approvers'], instructions: `Check \${{ stages.${hub}.outputs.tag }}` } });
+        else if (c === 1 && s === 5) nodes.push({ id, kind: 'http-check', name: id, config: { url: 'http://localhost:3000/health', jsonPath: 'status', jsonEquals: 'ok' } });
+        else if (c === 2 && s === 10) nodes.push({ id, kind: 'webhook', name: id, config: { url: 'http://localhost/hook', body: { text: `\${{ params.version }} \${{ stages.${hub}.outputs.tag }}` } } });
+        else nodes.push({ id, kind: 'command', name: id, config: { command: `make step-${s} VERSION=\${{ params.version }} TAG=\${{ stages.${hub}.outputs.tag }}` } });
+      }
+      edges.push(edge(hub, ids[0]!));
+      for (let s = 1; s < ids.length; s++) edges.push(edge(ids[s - 1]!, ids[s]!));
+      previousTails.push(ids.at(-1)!);
+    }
+  }
+  return { ...doc(`bench-${COMPILE_NODES}`, nodes, edges), parameters: [{ name: 'version', type: 'string', default: '1.0.0', required: false }] };
+}
+
+// ── Results ─────────────────────────────────────────────────────────────────
+type Row = { measurement: string; result: string; goal: string; verdict: '' | 'met' | 'MISSED' };
+const rows: Row[] = [];
+const row = (measurement: string, result: string, goal = '', met?: boolean) =>
+  rows.push({ measurement, result, goal, verdict: met === undefined ? '' : met ? 'met' : 'MISSED' });
+const notes: string[] = [];
+
+function table(): string {
+  const lines = ['| Measurement | Result | Goal | |', '|---|---:|---:|---|'];
+  for (const r of rows) lines.push(`| ${r.measurement} | ${r.result} | ${r.goal} | ${r.verdict} |`);
+  return lines.join('\n');
+}
+
+// ── d. validate + compile ───────────────────────────────────────────────────
+function benchCompile() {
+  log(`validate + compile a ${COMPILE_NODES}-node pipeline, median of ${COMPILE_REPS}`);
+  const input = bigPipeline();
+  const check = validatePipeline(input);
+  if (!check.ok || !check.spec) throw new Error(`the 1,000-node pipeline is invalid: ${check.issues.slice(0, 3).map((i) => i.message).join('; ')}`);
+  for (let i = 0; i < 3; i++) compileValidSpec(validatePipeline(input).spec!);
+  const v: number[] = [];
+  const c: number[] = [];
+  const p: number[] = [];
+  for (let i = 0; i < COMPILE_REPS; i++) {
+    const t0 = performance.now();
+    const spec = validatePipeline(input).spec!;
+    const t1 = performance.now();
+    const plan = compileValidSpec(spec);
+    const t2 = performance.now();
+    executionPlanSchema.parse(plan);
+    const t3 = performance.now();
+    v.push(t1 - t0);
+    c.push(t2 - t1);
+    p.push(t3 - t2);
+  }
+  const total = v.map((x, i) => x + c[i]!);
+  return { nodes: input.nodes.length, edges: input.edges.length, validate: median(v), compile: median(c), total: median(total), fastest: Math.min(...total), planParse: median(p) };
+}
+
+// ── Main ────────────────────────────────────────────────────────────────────
+async function main() {
+  const started = Date.now();
+  const loadBefore = os.loadavg()[0]!;
+  const compile = benchCompile();
+  if (COMPILE_ONLY) {
+    process.stdout.write(`validate + compile, ${compile.nodes} nodes / ${compile.edges} edges: ${ms(compile.total, 1)} (validate ${ms(compile.validate, 1)}, compile ${ms(compile.compile, 1)}, plan parse ${ms(compile.planParse, 1)})\n`);
+    return;
+  }
+
+  // Temporal.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  const bin = await ensureTemporalCli({ log });
+  const temporalVersion = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipewright-bench-'));
+  cleanups.push({ name: 'temporary folder', run: () => fs.rmSync(dir, { recursive: true, force: true }) });
+  const port = await getFreePort();
+  log(`starting a Temporal dev server on 127.0.0.1:${port} (${TEMPORAL_DB === 'memory' ? 'in memory' : 'temporary SQLite file'})`);
+  const server = await startDevServer({
+    bin,
+    port,
+    namespace: 'default',
+    dbFile: TEMPORAL_DB === 'file' ? path.join(dir, 'temporal.db') : undefined,
+    logFile: path.join(dir, 'temporal.log'),
+  });
+  cleanups.push({ name: 'Temporal dev server', run: () => server.stop('SIGTERM', 15_000) });
+  {
+    const connection = await Connection.connect({ address: server.address });
+    try {
+      await registerSearchAttributes(connection, 'default');
+    } finally {
+      await connection.close();
+    }
+  }
+
+  // The app, configured before its modules read the environment.
+  const pwQueue = `bench-pw-${randomUUID().slice(0, 8)}`;
+  const baseQueue = `bench-base-${randomUUID().slice(0, 8)}`;
+  Object.assign(process.env, {
+    DATABASE_URL: `file:${path.join(dir, 'app.db')}`,
+    PIPEWRIGHT_DATA_DIR: dir,
+    TEMPORAL_ADDRESS: server.address,
+    TEMPORAL_NAMESPACE: 'default',
+    TEMPORAL_TASK_QUEUE: pwQueue,
+  });
+  const { resetEnvCache } = await import('../../server/env');
+  resetEnvCache();
+  const { closeAllDbs, getDb } = await import('../../db/client');
+  const { migrate } = await import('../../db/migrate');
+  const schema = await import('../../db/schema');
+  const { createCaller } = await import('../../server/api/root');
+  const { getTemporalClient, resetTemporalClient } = await import('../../server/temporal/client');
+  const { buildWorkflowBundle, createPipewrightWorker } = await import('../../workflows/worker');
+  const { createActivities } = await import('../../workflows/activities');
+  const { decideUpdate, workflowIdForRun } = await import('../../workflows/run-state');
+  const { and, eq } = await import('drizzle-orm');
+  cleanups.push({ name: 'app database', run: () => closeAllDbs() });
+  cleanups.push({ name: 'Temporal client', run: () => resetTemporalClient() });
+  await migrate();
+  const db = await getDb();
+  // The worker gets its own handle (its own connection pool) on the same file,
+  // as it has in production, where it is a separate process. The URL differs
+  // only so that db/client.ts does not hand back the API's cached handle.
+  const workerDb = await getDb(`file:${dir}/./app.db`);
+
+  const makeUser = async (username: string, role: 'author' | 'approver', groups: string[] = []) => {
+    const id = `u-${username}`;
+    await db.insert(schema.user).values({ id, name: username, email: `${username}@example.test`, username, role });
+    for (const g of groups) await db.insert(schema.groupMembers).values({ group: g, userId: id });
+    return { id, name: username, username, email: `${username}@example.test`, role, groups };
+  };
+  const ada = await makeUser('ada', 'author');
+  const alan = await makeUser('alan', 'approver', ['approvers']);
+  const asAda = createCaller({ db, user: ada });
+  const asAlan = createCaller({ db, user: alan });
+
+  // Workers.
+  log('bundling the interpreter and the baseline workflow');
+  const [pwBundle, baseBundle] = await Promise.all([
+    buildWorkflowBundle(),
+    bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOW, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m: string) => log(m), error: (m: string) => log(m) } }),
+  ]);
+  const pwConnection = await NativeConnection.connect({ address: server.address });
+  const baseConnection = await NativeConnection.connect({ address: server.address });
+  cleanups.push({ name: 'worker connections', run: async () => void (await Promise.all([pwConnection.close(), baseConnection.close()])) });
+  const pwWorker = await createPipewrightWorker({
+    connection: pwConnection,
+    namespace: 'default',
+    taskQueue: pwQueue,
+    db: workerDb,
+    workspaceDir: path.join(dir, 'workspaces'),
+    workflowBundle: pwBundle,
+  });
+  const baseWorker = await Worker.create({
+    connection: baseConnection,
+    namespace: 'default',
+    taskQueue: baseQueue,
+    workflowBundle: baseBundle,
+    activities: createBaselineActivities(),
+    maxConcurrentActivityTaskExecutions: 50,
+  });
+  let workerError: unknown;
+  let rejectWorkerDied: (err: unknown) => void = () => undefined;
+  const workerDied = new Promise<never>((_, reject) => {
+    rejectWorkerDied = reject;
+  });
+  workerDied.catch(() => undefined);
+  const running = [pwWorker, baseWorker].map((w) =>
+    w.run().catch((err: unknown) => {
+      workerError = err;
+      rejectWorkerDied(new Error(`a worker stopped: ${err instanceof Error ? err.message : String(err)}`));
+    }),
+  );
+  cleanups.push({
+    name: 'workers',
+    run: async () => {
+      for (const w of [pwWorker, baseWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+      await Promise.all(running);
+    },
+  });
+  /** Awaits `p`, failing fast when a worker dies. */
+  const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, workerDied]);
+
+  const client = await getTemporalClient();
+  const createPipeline = async (spec: PipelineSpecInput) => (await asAda.pipelines.create({ name: spec.name, spec })).id;
+
+  /** Starts a run through the API and waits for the workflow's result; returns the run id, the wall time and the final state. */
+  async function runPipeline(pipelineId: string) {
+    const t0 = performance.now();
+    const { id } = await guard(asAda.runs.start({ pipelineId })).catch((err: unknown) => {
+      throw new Error(`runs.start refused: ${err instanceof Error ? err.message : String(err)}`);
+    });
+    const state = await guard(client.workflow.getHandle(workflowIdForRun(id)).result());
+    return { id, ms: performance.now() - t0, status: state.status, error: state.error };
+  }
+  let lastNoopWorkflowId = '';
+  async function runBaseline(activity: BaselineInput['activity'], stages: number) {
+    const t0 = performance.now();
+    const workflowId = `bench-baseline-${activity}-${randomUUID()}`;
+    await guard(
+      client.workflow.execute('baselineSequential', {
+        taskQueue: baseQueue,
+        workflowId,
+        args: [{ stages, activity } satisfies BaselineInput],
+      }),
+    );
+    if (activity === 'noop') lastNoopWorkflowId = workflowId;
+    return performance.now() - t0;
+  }
+  /** Medians of the gaps between history events of one workflow: where a bare activity step spends its time. */
+  async function historyBreakdown(workflowId: string) {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const events = (history.events ?? []).map((e) => ({
+      type: Number(e.eventType),
+      at: Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6),
+    }));
+    // Event types: 5/6/7 workflow task scheduled/started/completed, 10/11/12 activity task scheduled/started/completed.
+    const pairs = { wftQueued: [5, 6], wftRan: [6, 7], activityQueued: [10, 11], activityRan: [11, 12] } as const;
+    const gaps = Object.fromEntries(Object.keys(pairs).map((k) => [k, [] as number[]])) as Record<keyof typeof pairs, number[]>;
+    for (let i = 1; i < events.length; i++) {
+      for (const [k, [from, to]] of Object.entries(pairs) as [keyof typeof pairs, readonly [number, number]][]) {
+        if (events[i - 1]!.type === from && events[i]!.type === to) gaps[k].push(events[i]!.at - events[i - 1]!.at);
+      }
+    }
+    return Object.fromEntries(Object.entries(gaps).map(([k, xs]) => [k, xs.length ? median(xs) : NaN])) as Record<keyof typeof pairs, number>;
+  }
+
+  // ── a. engine overhead ────────────────────────────────────────────────────
+  log(`engine overhead: ${CHAIN_STAGES}-stage chain vs. baselines, 1 warm-up + ${REPS} repetitions each`);
+  const chainNodes = Array.from({ length: CHAIN_STAGES }, (_, i) => noop(`s${i + 1}`));
+  const chainId = await createPipeline(doc(`bench-chain-${CHAIN_STAGES}`, chainNodes, chain(chainNodes)));
+  const times = { pipeline: [] as number[], spawn: [] as number[], noop: [] as number[] };
+  let lastRunId = '';
+  for (let rep = 0; rep <= REPS; rep++) {
+    const r = await runPipeline(chainId);
+    if (r.status !== 'succeeded') throw new Error(`the ${CHAIN_STAGES}-stage run ${r.status}: ${r.error}`);
+    lastRunId = r.id;
+    const spawnMs = await runBaseline('spawnTrue', CHAIN_STAGES);
+    const noopMs = await runBaseline('noop', CHAIN_STAGES);
+    log(`  ${rep === 0 ? 'warm-up' : `rep ${rep}`}: pipeline ${sec(r.ms)}, baseline (spawn) ${sec(spawnMs)}, baseline (no-op) ${sec(noopMs)}`);
+    if (rep === 0) continue;
+    times.pipeline.push(r.ms);
+    times.spawn.push(spawnMs);
+    times.noop.push(noopMs);
+  }
+  const steps = await historyBreakdown(lastNoopWorkflowId);
+  const pipelineMs = median(times.pipeline);
+  const spawnMs = median(times.spawn);
+  const noopMs = median(times.noop);
+  const ratio = pipelineMs / spawnMs;
+
+  // Where the time goes: the activity bodies alone, outside Temporal.
+  log('  diagnostics: activity bodies without Temporal');
+  const activities = createActivities({ db: workerDb, workspaceDir: path.join(dir, 'workspaces') });
+  const baseline = createBaselineActivities();
+  const env = new MockActivityEnvironment();
+  const bodies = { executeStage: [] as number[], spawn: [] as number[], record1: [] as number[], record100: [] as number[] };
+  for (let i = 0; i < 120; i++) {
+    let t = performance.now();
+    await env.run(activities.executeStage, { runId: lastRunId, nodeId: `diag-${i}`, kind: 'command', attempt: 1, config: { command: 'true', env: {} }, timeoutMs: 3_600_000 });
+    if (i >= 20) bodies.executeStage.push(performance.now() - t);
+    t = performance.now();
+    await baseline.spawnTrue();
+    if (i >= 20) bodies.spawn.push(performance.now() - t);
+  }
+  // recordRunState rewrites every started stage of the run: cost with 1 and with 100 finished stages.
+  const stateWith = (finished: number) => ({
+    runId: lastRunId,
+    status: 'running' as const,
+    startedAt: Date.now(),
+    stages: Object.fromEntries(
+      chainNodes.map((n, i) => [n.id, i < finished ? { status: 'succeeded' as const, attempt: 1, startedAt: Date.now(), endedAt: Date.now(), outputs: {} } : { status: 'pending' as const, attempt: 0, outputs: {} }]),
+    ),
+  });
+  for (let i = 0; i < 40; i++) {
+    let t = performance.now();
+    await activities.recordRunState({ state: stateWith(1), final: false });
+    if (i >= 10) bodies.record1.push(performance.now() - t);
+    t = performance.now();
+    await activities.recordRunState({ state: stateWith(100), final: false });
+    if (i >= 10) bodies.record100.push(performance.now() - t);
+  }
+  // Put the run's rows back as the workflow left them (the diagnostics overwrote them).
+  await activities.recordRunState({ state: { ...stateWith(100), status: 'succeeded', endedAt: Date.now() }, final: true });
+
+  // ── b. approval latency ───────────────────────────────────────────────────
+  log(`approval latency: ${GATES} gates in sequence, decided through the API, then through the raw update`);
+  const gateNodes: NodeInput[] = Array.from({ length: GATES }, (_, i) => ({ id: `g${i + 1}`, kind: 'approval', name: `Gate ${i + 1}`, config: { groups: ['approvers'] } }));
+  const gateDoc = (name: string, n: number) => {
+    const nodes = [...gateNodes.slice(0, n), { id: 'done', kind: 'wait', name: 'done', config: { seconds: 0 } } satisfies NodeInput];
+    return doc(name, nodes, chain(nodes), 5);
+  };
+  const gatePipelineId = await createPipeline(gateDoc('bench-gates', GATES));
+  const warmGatesId = await createPipeline(gateDoc('bench-gates-warm-up', 5));
+
+  async function waitForGate(runId: string, nodeId: string, timeoutMs = 30_000) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const g = await db.select({ status: schema.gates.status }).from(schema.gates).where(and(eq(schema.gates.runId, runId), eq(schema.gates.nodeId, nodeId))).get();
+      if (g?.status === 'waiting') return;
+      if (Date.now() > deadline) throw new Error(`gate ${nodeId} of run ${runId} did not start waiting within ${timeoutMs / 1000} s`);
+      if (workerError) await workerDied;
+      await sleep(2);
+    }
+  }
+  const startedAtOf = async (runId: string, nodeId: string) =>
+    (await db.select({ startedAt: schema.stageRuns.startedAt }).from(schema.stageRuns).where(and(eq(schema.stageRuns.runId, runId), eq(schema.stageRuns.nodeId, nodeId))).get())?.startedAt?.getTime();
+
+  async function gateRun(pipelineId: string, n: number, via: 'api' | 'update') {
+    const { id: runId } = await guard(asAda.runs.start({ pipelineId }));
+    const handle = client.workflow.getHandle(workflowIdForRun(runId));
+    const call: number[] = [];
+    const start: number[] = [];
+    const visible: number[] = [];
+    for (let i = 1; i <= n; i++) {
+      const gateId = `g${i}`;
+      const next = i < n ? `g${i + 1}` : 'done';
+      await waitForGate(runId, gateId);
+      const sentAt = Date.now();
+      const t0 = performance.now();
+      if (via === 'api') {
+        const res = await guard(asAlan.approvals.decide({ runId, gateId, decision: 'approve' }));
+        if (res.gateStatus !== 'approved') throw new Error(`gate ${gateId}: ${res.gateStatus}`);
+      } else {
+        await guard(
+          client.withDeadline(Date.now() + 5000, () =>
+            handle.executeUpdate(decideUpdate, {
+              args: [{ gateId, userId: alan.id, userName: alan.username, groups: alan.groups, decision: 'approve', comment: '' }],
+              updateId: `${gateId}:${alan.id}`,
+            }),
+          ),
+        );
+      }
+      call.push(performance.now() - t0);
+      if (next === 'done') await guard(handle.result());
+      else await waitForGate(runId, next);
+      visible.push(Date.now() - sentAt);
+      const nextStarted = await startedAtOf(runId, next);
+      if (nextStarted === undefined) throw new Error(`stage ${next} of run ${runId} has no start time`);
+      start.push(Math.max(0, nextStarted - sentAt));
+    }
+    const state = await guard(handle.result());
+    if (state.status !== 'succeeded') throw new Error(`gate run ${state.status}: ${state.error}`);
+    const info = (await handle.describe()).raw.workflowExecutionInfo;
+    return { call, start, visible, historyEvents: Number(info?.historyLength ?? 0), historyBytes: Number(info?.historySizeBytes ?? 0) };
+  }
+  await gateRun(warmGatesId, 5, 'api');
+  await gateRun(warmGatesId, 5, 'update');
+  const viaApi = await gateRun(gatePipelineId, GATES, 'api');
+  log(`  API: decide call p50 ${ms(percentile(viaApi.call, 50))}, decision → next stage started p50 ${ms(percentile(viaApi.start, 50))} p99 ${ms(percentile(viaApi.start, 99))}`);
+  const viaUpdate = await gateRun(gatePipelineId, GATES, 'update');
+  log(`  raw update: round trip p50 ${ms(percentile(viaUpdate.call, 50))}, decision → next stage started p50 ${ms(percentile(viaUpdate.start, 50))} p99 ${ms(percentile(viaUpdate.start, 99))}`);
+
+  // ── c. throughput ─────────────────────────────────────────────────────────
+  const tpNodes = Array.from({ length: THROUGHPUT_STAGES }, (_, i) => noop(`t${i + 1}`));
+  const tpId = await createPipeline(doc(`bench-throughput-${THROUGHPUT_STAGES}`, tpNodes, chain(tpNodes), THROUGHPUT_RUNS));
+  /**
+   * `burst`: all start calls at once (as 50 simultaneous API requests would);
+   * `stream`: each start call awaited before the next (the runs still overlap).
+   */
+  async function throughput(mode: 'burst' | 'stream') {
+    log(`throughput (${mode}): ${THROUGHPUT_RUNS} concurrent runs of a ${THROUGHPUT_STAGES}-stage no-op pipeline`);
+    const t0 = performance.now();
+    let outcomes: PromiseSettledResult<Awaited<ReturnType<typeof runPipeline>>>[];
+    if (mode === 'burst') {
+      outcomes = await Promise.allSettled(Array.from({ length: THROUGHPUT_RUNS }, () => runPipeline(tpId)));
+    } else {
+      const pending: Promise<Awaited<ReturnType<typeof runPipeline>>>[] = [];
+      for (let i = 0; i < THROUGHPUT_RUNS; i++) {
+        const t = performance.now();
+        const started = guard(asAda.runs.start({ pipelineId: tpId })).catch((err: unknown) => {
+          throw new Error(`runs.start refused: ${err instanceof Error ? err.message : String(err)}`);
+        });
+        pending.push(
+          started.then(async ({ id }) => {
+            const state = await guard(client.workflow.getHandle(workflowIdForRun(id)).result());
+            return { id, ms: performance.now() - t, status: state.status, error: state.error };
+          }),
+        );
+        await started.catch(() => undefined);
+      }
+      outcomes = await Promise.allSettled(pending);
+    }
+    const wall = performance.now() - t0;
+    /** Why each failed run failed (one entry per run). */
+    const failures: string[] = [];
+    for (const o of outcomes) {
+      if (o.status === 'rejected') {
+        failures.push(o.reason instanceof Error ? o.reason.message : String(o.reason));
+        continue;
+      }
+      const r = o.value;
+      const dbRun = await db.select({ status: schema.runs.status }).from(schema.runs).where(eq(schema.runs.id, r.id)).get();
+      if (r.status !== 'succeeded') failures.push(`the workflow ended ${r.status}: ${r.error}`);
+      else if (dbRun?.status !== 'succeeded') failures.push(`the app database says ${dbRun?.status ?? 'nothing'}`);
+    }
+    const succeeded = THROUGHPUT_RUNS - failures.length;
+    const runsPerMinute = (succeeded / wall) * 60_000;
+    const kinds = [...new Set(failures)].map((f) => `${failures.filter((x) => x === f).length} × ${f}`);
+    log(`  ${succeeded}/${THROUGHPUT_RUNS} succeeded in ${sec(wall)}: ${runsPerMinute.toFixed(1)} runs/min`);
+    for (const f of kinds) log(`  failed: ${f}`);
+    // Let anything still running settle before the next measurement.
+    await sleep(1000);
+    return { wall, succeeded, runsPerMinute, kinds };
+  }
+  const burst = await throughput('burst');
+  const stream = await throughput('stream');
+
+  // ── Report ────────────────────────────────────────────────────────────────
+  row(`${CHAIN_STAGES}-stage no-op pipeline, wall time (median of ${REPS})`, sec(pipelineMs));
+  row(`Baseline: ${CHAIN_STAGES} activities spawning \`/bin/sh -c true\` (median of ${REPS})`, sec(spawnMs));
+  row(`Baseline: ${CHAIN_STAGES} no-op activities (median of ${REPS})`, sec(noopMs));
+  row('Ratio pipeline / spawn baseline', ratio.toFixed(2), '≤ 1.3', ratio <= 1.3);
+  row('Engine overhead per stage, vs. spawn baseline', ms((pipelineMs - spawnMs) / CHAIN_STAGES, 1));
+  row('Engine overhead per stage, vs. no-op baseline', ms((pipelineMs - noopMs) / CHAIN_STAGES, 1));
+  row('↳ `executeStage` body alone (no Temporal), mean', ms(mean(bodies.executeStage), 1));
+  row('↳ spawning `/bin/sh -c true` alone, mean', ms(mean(bodies.spawn), 1));
+  row('↳ `recordRunState` body, 1 / 100 finished stages, mean', `${ms(mean(bodies.record1), 1)} / ${ms(mean(bodies.record100), 1)}`);
+  row(`Approval via API: decision sent → next stage started, p50 (${GATES} gates)`, ms(percentile(viaApi.start, 50)), '≤ 50 ms', percentile(viaApi.start, 50) <= 50);
+  row(`Approval via API: decision sent → next stage started, p99`, ms(percentile(viaApi.start, 99)), '≤ 200 ms', percentile(viaApi.start, 99) <= 200);
+  row('Approval via API: `approvals.decide` call, p50 / p99', `${ms(percentile(viaApi.call, 50))} / ${ms(percentile(viaApi.call, 99))}`);
+  row('Approval via API: next gate decidable (seen waiting in the app DB), p50 / p99', `${ms(percentile(viaApi.visible, 50))} / ${ms(percentile(viaApi.visible, 99))}`);
+  row('Approval via raw update: decision sent → next stage started, p50 / p99', `${ms(percentile(viaUpdate.start, 50))} / ${ms(percentile(viaUpdate.start, 99))}`);
+  row('Approval via raw update: `executeUpdate` round trip, p50 / p99', `${ms(percentile(viaUpdate.call, 50))} / ${ms(percentile(viaUpdate.call, 99))}`);
+  for (const [label, t] of [['all started at once', burst], ['started one after another', stream]] as const) {
+    row(`Throughput: ${THROUGHPUT_RUNS} concurrent runs × ${THROUGHPUT_STAGES} no-op stages, ${label}`, `${t.runsPerMinute.toFixed(1)} runs/min (${t.succeeded} in ${sec(t.wall)})`);
+    row(`Throughput (${label}): failed runs`, String(THROUGHPUT_RUNS - t.succeeded), '0', t.succeeded === THROUGHPUT_RUNS);
+  }
+  row(`Validate + compile, ${compile.nodes} nodes / ${compile.edges} edges (median of ${COMPILE_REPS}; fastest)`, `${ms(compile.total, 1)} (${ms(compile.fastest, 1)})`, '≤ 50 ms', compile.total <= 50);
+  row('↳ validate / compile / plan schema parse', `${ms(compile.validate, 1)} / ${ms(compile.compile, 1)} / ${ms(compile.planParse, 1)}`);
+
+  notes.push(
+    `Repetitions (s): pipeline ${times.pipeline.map((x) => (x / 1000).toFixed(2)).join(', ')}; spawn baseline ${times.spawn.map((x) => (x / 1000).toFixed(2)).join(', ')}; no-op baseline ${times.noop.map((x) => (x / 1000).toFixed(2)).join(', ')}.`,
+  );
+  const spread = (xs: number[]) => `${Math.round((Math.max(...xs) / Math.min(...xs) - 1) * 100)}%`;
+  notes.push(
+    `Spread between repetitions (slowest / fastest − 1): pipeline ${spread(times.pipeline)}, spawn baseline ${spread(times.spawn)}, no-op baseline ${spread(times.noop)}. Differences smaller than that are noise.`,
+  );
+  notes.push(
+    `One step of the no-op baseline, from its history's event times (medians): workflow task queued ${ms(steps.wftQueued)}, workflow task processed ${ms(steps.wftRan)}, activity queued ${ms(steps.activityQueued)}, activity ran and reported ${ms(steps.activityRan)}.`,
+  );
+  notes.push(
+    `The ${GATES}-gate run's history: ${viaApi.historyEvents} events, ${(viaApi.historyBytes / 1e6).toFixed(2)} MB (every run-state record carries the whole run state).`,
+  );
+  const firstTen = (xs: number[]) => median(xs.slice(0, 10));
+  const lastTen = (xs: number[]) => median(xs.slice(-10));
+  notes.push(
+    `Approval latency by position in the run (API): median of gates 1–10 ${ms(firstTen(viaApi.start))}, of gates ${GATES - 9}–${GATES} ${ms(lastTen(viaApi.start))}; raw update: ${ms(firstTen(viaUpdate.start))} → ${ms(lastTen(viaUpdate.start))}.`,
+  );
+  const joinKinds = (kinds: string[]) => kinds.map((k) => k.replace(/\.$/, '')).join('; ');
+  if (burst.kinds.length > 0) notes.push(`Throughput failures, all started at once: ${joinKinds(burst.kinds)}.`);
+  if (stream.kinds.length > 0) notes.push(`Throughput failures, started one after another: ${joinKinds(stream.kinds)}.`);
+
+  const machine = {
+    date: new Date().toISOString().slice(0, 10),
+    cpus: os.availableParallelism(),
+    cpuModel: os.cpus()[0]?.model?.trim() ?? 'unknown',
+    memoryGb: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    temporal: temporalVersion.replace(/^temporal version /, ''),
+    load: `${loadBefore.toFixed(1)} before, ${os.loadavg()[0]!.toFixed(1)} after`,
+  };
+  const totalS = Math.round((Date.now() - started) / 1000);
+  const out = [
+    `Pipewright engine benchmark — ${machine.date}; ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGb} GB, Node ${machine.node}, ${machine.platform}, 1-min load average ${machine.load}; Temporal CLI ${machine.temporal}, dev server on a ${TEMPORAL_DB === 'memory' ? 'in-memory' : 'SQLite file'} store; ${totalS} s in all`,
+    '',
+    table(),
+    '',
+    ...notes.map((n) => `- ${n}`),
+  ].join('\n');
+  process.stdout.write(`\n${out}\n`);
+  if (WRITE_DOC) writeDoc(machine, totalS);
+
+  function writeDoc(m: typeof machine, seconds: number) {
+    const section = [
+      '<!-- bench:engine:start (generated by `npm run bench:engine`; edits inside are overwritten) -->',
+      `## Engine benchmark (${m.date})`,
+      '',
+      `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB memory, Node ${m.node}, ${m.platform}; 1-min load average ${m.load} (other work shares the machine; see the spread between repetitions in the console output). ` +
+        `Temporal: \`temporal server start-dev\` of the CLI built by \`npm run temporal:install\` (reports ${m.temporal}), headless, ${TEMPORAL_DB === 'memory' ? 'in-memory store' : 'temporary SQLite file in WAL mode, as `npm start` uses'}. ` +
+        `App database: a temporary SQLite file. Everything — client, API calls, both workers — in one Node process; the Pipewright worker has its own database handle (connection pool), as it has in its own process in production. Whole run: ${seconds} s.`,
+      '',
+      table(),
+      '',
+      ...notes.map((n) => `- ${n}`),
+      '',
+      '### How it is measured',
+      '',
+      `- **Engine overhead.** A pipeline of ${CHAIN_STAGES} \`command\` stages running \`true\`, chained one after another, is started through the real tRPC API (\`runs.start\`: load, validate, compile, store the plan, \`workflow.start\`); the wall time runs from that call to the interpreter workflow's result (\`handle.result()\`). ` +
+        `The baseline is a hand-written workflow (\`scripts/bench/baseline-workflow.ts\`) on a second worker and task queue that runs ${CHAIN_STAGES} activities in sequence with the same activity options as a stage; each activity spawns \`/bin/sh -c true\` (what a no-op command stage runs, so process spawning cancels out), or does nothing at all for the no-op baseline. It is timed from \`workflow.execute\` to its result. ` +
+        `Each of the three runs once as a warm-up, then ${REPS} times interleaved; the table shows medians. Overhead per stage = (pipeline − baseline) / ${CHAIN_STAGES}.`,
+      '- **Where the time goes (↳ rows).** The activity bodies timed directly in the same process, without Temporal (`MockActivityEnvironment`): `executeStage` for a `true` command (100 calls after 20 warm-ups) against spawning `/bin/sh -c true`; `recordRunState` for a 100-stage run state with 1 and with 100 finished stages (30 calls each after 10 warm-ups).',
+      `- **Approval latency.** A pipeline of ${GATES} approval gates in sequence followed by a 0-second \`wait\` stage. For each gate: wait until the app database shows it waiting (polled every 2 ms), note the time, approve it, and take the next stage's start time as the workflow recorded it (\`stage_runs.started_at\`, the workflow clock when it started the stage; same machine, same clock). ` +
+        'The first run decides through `approvals.decide` as a signed-in approver would (role and approver checks against the app database, `describeTaskQueue` to see that a worker is polling, the Workflow Update, the audit entry); the second run sends the raw Workflow Update (`executeUpdate`) directly. A 5-gate run of each kind goes first as a warm-up. p50/p99 are nearest-rank over the 100 gates. "Next gate decidable" is when the next gate shows as waiting in the app database, which is what the approvals inbox reads.',
+      `- **Throughput.** ${THROUGHPUT_RUNS} runs of a ${THROUGHPUT_STAGES}-stage chain of \`true\` commands (pipeline concurrency setting ${THROUGHPUT_RUNS}), started through \`runs.start\` twice over: all ${THROUGHPUT_RUNS} calls at once (like ${THROUGHPUT_RUNS} simultaneous API requests), then one call after another (each awaited; the runs still overlap). Runs per minute = successful runs / time from the first start call to the last result. A run counts as failed when its start is refused, its workflow does not end \`succeeded\`, or the app database does not say \`succeeded\`. The Pipewright worker runs with its defaults (50 concurrent activities).`,
+      `- **Validate + compile.** A ${COMPILE_NODES}-node document (ten blocks: a hub fanning out to nine chains of eleven stages that join into the next hub; commands, gates, http-checks and webhooks; parameter and output references) through \`validatePipeline\` then \`compileValidSpec\`, median of ${COMPILE_REPS} after three warm-ups. The plan schema parse that \`runs.start\` adds is shown separately.`,
+      '',
+      '<!-- bench:engine:end -->',
+    ].join('\n');
+    let text = fs.existsSync(DOC_FILE) ? fs.readFileSync(DOC_FILE, 'utf8') : '# Benchmarks\n\nRun `npm run bench:engine` to measure the engine on your machine; it rewrites the section below.\n';
+    const start = text.indexOf('<!-- bench:engine:start');
+    const endMarker = '<!-- bench:engine:end -->';
+    const end = text.indexOf(endMarker);
+    if (start >= 0 && end > start) text = text.slice(0, start) + section + text.slice(end + endMarker.length);
+    else text = `${text.trimEnd()}\n\n${section}\n`;
+    fs.mkdirSync(path.dirname(DOC_FILE), { recursive: true });
+    fs.writeFileSync(DOC_FILE, text);
+    log(`wrote ${path.relative(REPO_ROOT, DOC_FILE)}`);
+  }
+}
+
+main()
+  .then(async () => {
+    await cleanUp();
+    clearTimeout(limit);
+    process.exit(0);
+  })
+  .catch(async (err: unknown) => {
+    if (interrupted) return;
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    await cleanUp();
+    process.exit(1);
+  });
