@@ -160,8 +160,21 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
       { key: SA_STATUS, value: final ? state.status : gates.length > 0 ? 'waiting' : 'running' },
       { key: SA_PENDING_GATES, value: gates },
     ]);
-    await CancellationScope.nonCancellable(() => recordRunState({ state, final }));
+    // Only the stages that changed since the last record travel through history,
+    // so a run's history grows with its changes, not with records × stages.
+    const changed: Record<string, StageState> = {};
+    const snapshots = new Map<string, string>();
+    for (const [id, st] of Object.entries(state.stages)) {
+      const snapshot = JSON.stringify(st);
+      if (recorded.get(id) !== snapshot) {
+        changed[id] = st;
+        snapshots.set(id, snapshot);
+      }
+    }
+    await CancellationScope.nonCancellable(() => recordRunState({ state: { ...state, stages: changed }, final }));
+    for (const [id, snapshot] of snapshots) recorded.set(id, snapshot);
   }
+  const recorded = new Map<string, string>();
 
   // ── Running one node ────────────────────────────────────────────────────────
   const results = new Map<string, Promise<StageStatus>>();
