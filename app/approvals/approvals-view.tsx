@@ -1,11 +1,25 @@
 'use client';
+/**
+ * The approvals inbox: every gate waiting for the signed-in person, live (the
+ * events stream keeps `approvals.pending` current). Each card has what it
+ * takes to decide: pipeline, run and version, parameters, what already ran
+ * upstream, the instructions, who else voted, the time left. A card whose
+ * gate stops waiting while the page is open stays where it is and says who
+ * decided it, until dismissed.
+ */
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useState } from 'react';
-import { GateDecision, VoteList } from '@/app/components/gate-decision';
-import { Ago, TimeLeft } from '@/app/components/time';
-import { Card, EmptyState, ErrorBox, Notice, PageHeader, Spinner, Tag } from '@/app/components/ui';
+import { useEffect, useState } from 'react';
+import { GateDecision, VoteList, type DecideOutcome } from '@/app/components/gate-decision';
+import { StatusChip, type AnyStatus } from '@/app/components/status';
+import { Ago, Elapsed, TimeLeft } from '@/app/components/time';
+import { Button, Card, EmptyState, ErrorBox, Notice, PageHeader, Spinner, Tag } from '@/app/components/ui';
 import { useTRPC } from '@/app/trpc/react';
+import type { RouterOutputs } from '@/server/api/root';
+
+type Item = RouterOutputs['approvals']['pending'][number];
+
+const keyOf = (g: { runId: string; gateId: string }) => `${g.runId}:${g.gateId}`;
 
 export function ApprovalsView({
   canDecideRole,
@@ -19,30 +33,34 @@ export function ApprovalsView({
   people: Record<string, string>;
 }) {
   const trpc = useTRPC();
-  const pending = useQuery(trpc.approvals.pending.queryOptions(undefined, { refetchInterval: 5_000 }));
-  /** Gates decided here: hidden at once, before the next refresh confirms it. */
-  const [decided, setDecided] = useState<{ key: string; text: string }[]>([]);
-  const hidden = new Set(decided.map((d) => d.key));
-  const gates = (pending.data ?? []).filter((g) => !hidden.has(`${g.runId}:${g.gateId}`));
-  const toDecide = gates.filter((g) => g.canDecide);
-  const others = gates.filter((g) => !g.canDecide);
+  const pending = useQuery(trpc.approvals.pending.queryOptions());
+  /** Every card shown since the page opened (gates that stopped waiting stay until dismissed). */
+  const [seen, setSeen] = useState<Map<string, Item>>(() => new Map());
+  const [outcomes, setOutcomes] = useState<Map<string, DecideOutcome>>(() => new Map());
+  const [dismissed, setDismissed] = useState<Set<string>>(() => new Set());
+
+  useEffect(() => {
+    if (!pending.data) return;
+    setSeen((prev) => {
+      const next = new Map(prev);
+      for (const g of pending.data) next.set(keyOf(g), g);
+      return next;
+    });
+  }, [pending.data]);
+
+  const waitingNow = new Set((pending.data ?? []).map(keyOf));
+  const cards = [...(pending.data ?? []), ...[...seen.values()].filter((g) => !waitingNow.has(keyOf(g)))].filter((g) => !dismissed.has(keyOf(g)));
+  const toDecide = cards.filter((g) => waitingNow.has(keyOf(g)) && g.canDecide);
+  const rest = cards.filter((g) => !toDecide.includes(g));
+  const dismiss = (key: string) => setDismissed((d) => new Set(d).add(key));
 
   return (
     <>
-      <PageHeader title="Approvals" subtitle="Gates waiting for you. A run continues as soon as its gate has enough approvals." />
+      <PageHeader title="Approvals" subtitle="Gates waiting for you, live. A run continues as soon as its gate has enough approvals." />
 
       {!canDecideRole && (
         <Notice className="mb-6">
           Your role ({role}) can follow gates but not decide them. Approvers and admins named by a gate decide it.
-        </Notice>
-      )}
-      {decided.length > 0 && (
-        <Notice tone="success" className="mb-6">
-          <ul className="space-y-0.5">
-            {decided.slice(-3).map((d) => (
-              <li key={d.key}>{d.text}</li>
-            ))}
-          </ul>
         </Notice>
       )}
       {pending.isError && <ErrorBox error={pending.error} title="Could not load approvals" className="mb-4" />}
@@ -51,102 +69,200 @@ export function ApprovalsView({
         <p className="flex items-center gap-2 py-10 text-sm text-muted">
           <Spinner /> Loading approvals…
         </p>
-      ) : gates.length === 0 ? (
+      ) : cards.length === 0 ? (
         <EmptyState icon="✓" title="Nothing is waiting for you">
-          When a run reaches a gate that names you or one of your groups, it appears here.
+          When a run reaches a gate that names you or one of your groups, it appears here — no need to reload.
         </EmptyState>
       ) : (
         <div className="space-y-4">
-          {[...toDecide, ...others].map((g) => {
-            const key = `${g.runId}:${g.gateId}`;
-            const approvals = g.votes.filter((v) => v.decision === 'approve').length;
-            const params = Object.entries(g.params);
+          {[...toDecide, ...rest].map((g) => {
+            const key = keyOf(g);
             return (
-              <Card key={key} className="p-5" data-testid="approval" data-gate={g.gateId}>
-                <div className="flex flex-wrap items-start justify-between gap-3">
-                  <div className="min-w-0">
-                    <p className="text-sm text-muted">
-                      <Link href={`/pipelines/${g.pipelineId}`} className="font-medium text-fg hover:text-accent hover:underline">
-                        {g.pipelineName}
-                      </Link>{' '}
-                      ·{' '}
-                      <Link href={`/pipelines/${g.pipelineId}/runs/${g.runId}`} className="font-mono hover:text-accent hover:underline">
-                        run #{g.runNumber}
-                      </Link>
-                    </p>
-                    <h2 className="mt-0.5 text-lg font-semibold tracking-tight text-fg">{g.gateName}</h2>
-                  </div>
-                  <div className="text-right text-xs text-muted">
-                    <div>
-                      waiting <Ago date={g.waitingSince} />
-                    </div>
-                    {g.deadlineAt && (
-                      <div className="mt-0.5 font-medium text-amber-700 dark:text-amber-300">
-                        <TimeLeft deadline={g.deadlineAt} />, then {g.rules.onTimeout === 'approve' ? 'approved' : 'rejected'}
-                      </div>
-                    )}
-                  </div>
-                </div>
-
-                {params.length > 0 && (
-                  <div className="mt-3 flex flex-wrap gap-1.5">
-                    {params.map(([k, v]) => (
-                      <Tag key={k} mono>
-                        <span>
-                          <span className="text-muted">{k}=</span>
-                          <span className="text-fg">{String(v)}</span>
-                        </span>
-                      </Tag>
-                    ))}
-                  </div>
-                )}
-
-                {g.rules.instructions && (
-                  <p className="mt-3 whitespace-pre-wrap break-words rounded-md border border-amber-200 bg-amber-50/70 px-3 py-2 text-sm text-amber-950 dark:border-amber-500/25 dark:bg-amber-500/5 dark:text-amber-100">
-                    {g.rules.instructions}
-                  </p>
-                )}
-
-                <div className="mt-4 grid gap-5 md:grid-cols-2">
-                  <div>
-                    <p className="mb-1.5 text-xs font-medium uppercase tracking-wide text-muted">
-                      Votes · {approvals}/{g.rules.quorum} approval{g.rules.quorum === 1 ? '' : 's'} needed
-                    </p>
-                    <VoteList votes={g.votes} people={people} />
-                  </div>
-                  <div>
-                    {g.canDecide ? (
-                      <GateDecision
-                        runId={g.runId}
-                        gateId={g.gateId}
-                        onDecided={(o) =>
-                          setDecided((d) => [
-                            ...d,
-                            {
-                              key,
-                              text: `You ${o.decision === 'approve' ? 'approved' : 'rejected'} “${g.gateName}” of ${g.pipelineName} #${g.runNumber}${
-                                o.gateStatus === 'waiting' ? ` (${o.approvals}/${o.quorum} approvals so far)` : ''
-                              }.`,
-                            },
-                          ])
-                        }
-                      />
-                    ) : (
-                      <p className="text-sm text-muted">
-                        {g.votes.some((v) => v.userId === userId)
-                          ? `You voted; waiting for ${Math.max(0, g.rules.quorum - approvals)} more approval${g.rules.quorum - approvals === 1 ? '' : 's'}.`
-                          : !canDecideRole
-                            ? 'Your role cannot decide gates.'
-                            : 'You started this run, so someone else must approve it.'}
-                      </p>
-                    )}
-                  </div>
-                </div>
-              </Card>
+              <ApprovalCard
+                key={key}
+                g={g}
+                waiting={waitingNow.has(key)}
+                outcome={outcomes.get(key)}
+                onDecided={(o) => setOutcomes((m) => new Map(m).set(key, o))}
+                onDismiss={() => dismiss(key)}
+                canDecideRole={canDecideRole}
+                userId={userId}
+                people={people}
+              />
             );
           })}
         </div>
       )}
     </>
+  );
+}
+
+function ApprovalCard({
+  g,
+  waiting,
+  outcome,
+  onDecided,
+  onDismiss,
+  canDecideRole,
+  userId,
+  people,
+}: {
+  g: Item;
+  waiting: boolean;
+  outcome: DecideOutcome | undefined;
+  onDecided: (o: DecideOutcome) => void;
+  onDismiss: () => void;
+  canDecideRole: boolean;
+  userId: string;
+  people: Record<string, string>;
+}) {
+  const approvals = g.votes.filter((v) => v.decision === 'approve').length;
+  const params = Object.entries(g.params);
+  const approvers = [...g.rules.groups.map((x) => `group ${x}`), ...g.rules.users].join(', ') || 'nobody';
+
+  return (
+    <Card className="p-5" data-testid="approval" data-gate={g.gateId} data-run={g.runId} data-waiting={waiting ? 'true' : 'false'}>
+      <div className="flex flex-wrap items-start justify-between gap-3">
+        <div className="min-w-0">
+          <p className="text-sm text-muted">
+            <Link href={`/pipelines/${g.pipelineId}`} className="font-medium text-fg hover:text-accent hover:underline">
+              {g.pipelineName}
+            </Link>{' '}
+            ·{' '}
+            <Link href={`/pipelines/${g.pipelineId}/runs/${g.runId}`} className="font-mono hover:text-accent hover:underline">
+              run #{g.runNumber}
+            </Link>{' '}
+            · <span className="font-mono">v{g.pipelineVersion}</span>
+            {g.triggeredByName && <> · started by {g.triggeredByName}</>}
+          </p>
+          <h2 className="mt-0.5 text-lg font-semibold tracking-tight text-fg">{g.gateName}</h2>
+        </div>
+        <div className="text-right text-xs text-muted">
+          <div>
+            waiting <Ago date={g.waitingSince} />
+          </div>
+          {waiting &&
+            (g.deadlineAt ? (
+              <div className="mt-0.5 font-medium text-amber-700 dark:text-amber-300" data-testid="time-left">
+                <TimeLeft deadline={g.deadlineAt} />, then {g.rules.onTimeout === 'approve' ? 'approved' : 'rejected'}
+              </div>
+            ) : (
+              <div className="mt-0.5" data-testid="time-left">
+                no time limit
+              </div>
+            ))}
+        </div>
+      </div>
+
+      {params.length > 0 && (
+        <div className="mt-3 flex flex-wrap gap-1.5" aria-label="Parameters">
+          {params.map(([k, v]) => (
+            <Tag key={k} mono title={`${k}=${String(v)}`}>
+              <span>
+                <span className="text-muted">{k}=</span>
+                <span className="text-fg">{String(v)}</span>
+              </span>
+            </Tag>
+          ))}
+        </div>
+      )}
+
+      {g.rules.instructions && (
+        <p className="mt-3 whitespace-pre-wrap break-words rounded-md border border-amber-200 bg-amber-50/70 px-3 py-2 text-sm text-amber-950 dark:border-amber-500/25 dark:bg-amber-500/5 dark:text-amber-100">
+          {g.rules.instructions}
+        </p>
+      )}
+
+      <div className="mt-4 grid gap-5 md:grid-cols-3">
+        <div data-testid="upstream">
+          <p className="mb-1.5 text-xs font-medium uppercase tracking-wide text-muted">Before this gate</p>
+          {g.upstream.length === 0 ? (
+            <p className="text-sm text-muted">Nothing: this gate comes first.</p>
+          ) : (
+            <ul className="space-y-1">
+              {g.upstream.map((s) => (
+                <li key={s.id} className="flex items-center justify-between gap-2 text-sm">
+                  <span className="min-w-0 truncate text-fg" title={s.summary ?? s.name}>
+                    {s.name}
+                  </span>
+                  <span className="flex shrink-0 items-center gap-2">
+                    {s.startedAt && s.endedAt && <Elapsed start={s.startedAt} end={s.endedAt} className="font-mono text-xs text-muted" />}
+                    <StatusChip status={s.status as AnyStatus} />
+                  </span>
+                </li>
+              ))}
+            </ul>
+          )}
+        </div>
+        <div>
+          <p className="mb-1.5 text-xs font-medium uppercase tracking-wide text-muted">
+            Votes · {approvals}/{g.rules.quorum} approval{g.rules.quorum === 1 ? '' : 's'} needed
+          </p>
+          <VoteList votes={g.votes} people={people} />
+          <p className="mt-1.5 text-xs text-muted">Approvers: {approvers}</p>
+        </div>
+        <div>
+          {outcome ? (
+            <Notice tone="success">
+              <span data-testid="decision-recorded">
+                You {outcome.decision === 'approve' ? 'approved' : 'rejected'} this gate
+                {outcome.gateStatus === 'waiting' ? ` (${outcome.approvals}/${outcome.quorum} approvals so far).` : '.'}
+              </span>
+              {!waiting && (
+                <Button variant="ghost" onClick={onDismiss} className="ml-2 px-1.5 py-0.5 text-xs">
+                  Dismiss
+                </Button>
+              )}
+            </Notice>
+          ) : !waiting ? (
+            <GateOutcome runId={g.runId} gateId={g.gateId} onDismiss={onDismiss} />
+          ) : g.canDecide ? (
+            <GateDecision runId={g.runId} gateId={g.gateId} onDecided={onDecided} />
+          ) : (
+            <p className="text-sm text-muted">
+              {g.votes.some((v) => v.userId === userId)
+                ? `You voted; waiting for ${Math.max(0, g.rules.quorum - approvals)} more approval${g.rules.quorum - approvals === 1 ? '' : 's'}.`
+                : !canDecideRole
+                  ? 'Your role cannot decide gates.'
+                  : g.startedByMe
+                    ? 'You started this run, so someone else must approve it.'
+                    : 'You are not among the approvers of this gate.'}
+            </p>
+          )}
+        </div>
+      </div>
+    </Card>
+  );
+}
+
+/** A gate that stopped waiting while the page was open: who decided, in place. */
+function GateOutcome({ runId, gateId, onDismiss }: { runId: string; gateId: string; onDismiss: () => void }) {
+  const trpc = useTRPC();
+  const gate = useQuery(trpc.approvals.gate.queryOptions({ runId, gateId }));
+  const d = gate.data;
+  return (
+    <div role="status" data-testid="already-decided" className="rounded-md border border-line-strong bg-subtle px-3 py-2 text-sm text-fg">
+      {!d ? (
+        <span className="flex items-center gap-2 text-muted">
+          <Spinner /> No longer waiting…
+        </span>
+      ) : d.status === 'approved' || d.status === 'rejected' ? (
+        <>
+          Already decided: {d.status} by {d.decidedByName ?? 'someone else'}
+          {d.decidedAt && (
+            <>
+              {' '}
+              <Ago date={d.decidedAt} />
+            </>
+          )}
+          .
+        </>
+      ) : (
+        <>No longer waiting: the run {d.runStatus === 'cancelled' ? 'was cancelled' : `ended (${d.runStatus})`}.</>
+      )}
+      <Button variant="ghost" onClick={onDismiss} className="ml-2 px-1.5 py-0.5 text-xs">
+        Dismiss
+      </Button>
+    </div>
   );
 }

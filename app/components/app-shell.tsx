@@ -8,6 +8,7 @@ import Link from 'next/link';
 import type { ReactNode } from 'react';
 import { SignOutButton } from '@/app/components/sign-out-button';
 import { ROLE_LABEL } from '@/app/lib/format';
+import { LiveBridge } from '@/app/lib/live';
 import { HydrateClient, prefetch, trpc } from '@/app/trpc/server';
 import type { SessionUser } from '@/server/auth/session';
 import { NavLinks } from './nav-links';
@@ -31,10 +32,11 @@ export async function AppShell({ user, children }: { user: SessionUser; children
   await prefetch(trpc.approvals.pending.queryOptions());
   return (
     <HydrateClient>
+      <LiveBridge />
       <header className="sticky top-0 z-30 border-b border-line bg-surface/85 backdrop-blur supports-[backdrop-filter]:bg-surface/70">
         <div className="mx-auto flex h-14 max-w-7xl items-center gap-6 px-4 sm:px-6">
           <Wordmark />
-          <NavLinks />
+          <NavLinks admin={user.role === 'admin'} />
           <div className="ml-auto flex items-center gap-3">
             <div className="hidden text-right leading-tight sm:block" data-testid="current-user">
               <div className="text-sm font-medium text-fg">{user.name || user.username}</div>

@@ -2,12 +2,18 @@
 /**
  * Approve / Reject for one waiting gate, with an optional comment. The server
  * decides whether this person may (role, approver list, quorum, already
- * decided); its answer is shown right here.
+ * decided); its answer is shown right here — a gate someone else decided
+ * first (a stale page, a second click) says "already decided by …" in place.
  */
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { useTRPC } from '@/app/trpc/react';
 import { Button, ErrorBox, inputClass, Spinner } from './ui';
+
+/** The gate moved on without this person (decided by someone else, already voted, run ended). */
+function isConflict(error: unknown): error is { message: string } {
+  return (error as { data?: { code?: string } } | null)?.data?.code === 'CONFLICT';
+}
 
 export type DecideOutcome = { decision: 'approve' | 'reject'; gateStatus: string; approvals: number; quorum: number };
 
@@ -34,7 +40,7 @@ export function GateDecision({ runId, gateId, onDecided }: { runId: string; gate
     setChoice(decision);
     decide.mutate({ runId, gateId, decision, comment: comment.trim() || undefined });
   };
-  const busy = decide.isPending;
+  const busy = decide.isPending || (decide.isError && isConflict(decide.error));
 
   return (
     <div className="space-y-2.5" data-testid="gate-decision">
@@ -55,15 +61,26 @@ export function GateDecision({ runId, gateId, onDecided }: { runId: string; gate
       </div>
       <div className="flex flex-wrap items-center gap-2">
         <Button variant="approve" onClick={() => submit('approve')} disabled={busy}>
-          {busy && choice === 'approve' ? <Spinner /> : <span aria-hidden>✓</span>}
+          {decide.isPending && choice === 'approve' ? <Spinner /> : <span aria-hidden>✓</span>}
           Approve
         </Button>
         <Button variant="reject" onClick={() => submit('reject')} disabled={busy}>
-          {busy && choice === 'reject' ? <Spinner /> : <span aria-hidden>✕</span>}
+          {decide.isPending && choice === 'reject' ? <Spinner /> : <span aria-hidden>✕</span>}
           Reject
         </Button>
       </div>
-      {decide.isError && <ErrorBox error={decide.error} />}
+      {decide.isError &&
+        (isConflict(decide.error) ? (
+          <p
+            role="status"
+            data-testid="already-decided"
+            className="rounded-md border border-line-strong bg-subtle px-3 py-2 text-sm text-fg"
+          >
+            {decide.error.message}
+          </p>
+        ) : (
+          <ErrorBox error={decide.error} />
+        ))}
     </div>
   );
 }

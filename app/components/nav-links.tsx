@@ -11,19 +11,22 @@ const LINKS = [
   { href: '/approvals', label: 'Approvals', active: (p: string) => p.startsWith('/approvals') },
 ] as const;
 
+const ADMIN_LINK = { href: '/admin/users', label: 'Admin', active: (p: string) => p.startsWith('/admin') };
+
 /** Gates the signed-in person can still decide (named by the gate, role allows, not voted yet). */
 export function useApprovalsCount(): number {
   const trpc = useTRPC();
-  const pending = useQuery(trpc.approvals.pending.queryOptions(undefined, { refetchInterval: 5_000 }));
+  // Kept live by the events stream (LiveBridge in the app shell), not by polling.
+  const pending = useQuery(trpc.approvals.pending.queryOptions());
   return pending.data?.filter((g) => g.canDecide).length ?? 0;
 }
 
-export function NavLinks() {
+export function NavLinks({ admin = false }: { admin?: boolean }) {
   const pathname = usePathname() ?? '/';
   const count = useApprovalsCount();
   return (
     <nav aria-label="Main" className="flex items-center gap-1">
-      {LINKS.map((l) => {
+      {[...LINKS, ...(admin ? [ADMIN_LINK] : [])].map((l) => {
         const active = l.active(pathname);
         return (
           <Link

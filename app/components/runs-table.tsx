@@ -8,8 +8,9 @@ import { Card } from './ui';
 
 type RunRow = RouterOutputs['runs']['list'][number];
 
-export function startedByLabel(triggeredBy: string, trigger: string, people: Record<string, string>): string {
-  const who = people[triggeredBy] ?? (triggeredBy.includes(':') ? triggeredBy : 'someone');
+/** "Ada Lovelace", or "schedule:nightly (schedule)": a name, never a user id. */
+export function startedByLabel(triggeredBy: string, trigger: string, people: Record<string, string>, name?: string | null): string {
+  const who = name || people[triggeredBy] || (triggeredBy.includes(':') ? triggeredBy : 'someone');
   return trigger === 'manual' ? who : `${who} (${trigger})`;
 }
 
@@ -50,11 +51,11 @@ export function RunsTable({ runs, people, showPipeline }: { runs: RunRow[]; peop
                 <td className="px-4 py-3">
                   <StatusChip status={r.status} />
                 </td>
-                <td className="hidden px-4 py-3 text-muted md:table-cell">{startedByLabel(r.triggeredBy, r.trigger, people)}</td>
+                <td className="hidden px-4 py-3 text-muted md:table-cell">{startedByLabel(r.triggeredBy, r.trigger, people, r.triggeredByName)}</td>
                 <td className="px-4 py-3 text-muted">
                   <Ago date={r.createdAt} />
                 </td>
-                <td className="hidden px-4 py-3 text-right font-mono text-xs text-muted sm:table-cell">
+                <td className="hidden px-4 py-3 text-right font-mono text-xs text-muted sm:table-cell" data-testid="run-duration">
                   {r.endedAt || r.status === 'running' || r.status === 'queued' ? <Elapsed start={r.startedAt ?? r.createdAt} end={r.endedAt} /> : '—'}
                 </td>
               </tr>

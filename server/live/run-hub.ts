@@ -213,6 +213,21 @@ export function createRunHub(options: RunHubOptions = {}) {
   const runFamily = family<RunSnapshot | null>('run', { intervalMs: fast, fetch: fetchRunSnapshot });
   const latestFamily = family<string | null>('latest', { intervalMs: slow, fetch: fetchLatestRunId });
   const tokenFamily = family<TokenState>('token', { intervalMs: slow, fetch: (db, id) => fetchTokenState(db, id) });
+  const customFamilies = new Map<string, unknown>();
+
+  /**
+   * A family of topics of the caller's own, created on first use of `name` (the
+   * app's run page, runs list and approvals use it: server/live/app-live.ts).
+   * Same rules as the built-in ones: one poll per key while somebody listens.
+   */
+  function topics<T>(name: string, source: { intervalMs?: number; fetch: (db: Db, key: string) => Promise<T> }) {
+    let f = customFamilies.get(name) as ReturnType<typeof family<T>> | undefined;
+    if (!f) {
+      f = family<T>(name, { intervalMs: source.intervalMs ?? fast, fetch: source.fetch });
+      customFamilies.set(name, f);
+    }
+    return f;
+  }
 
   return {
     /** Follows a run's status; the listener gets null when the run does not exist. Returns the unsubscribe function. */
@@ -224,6 +239,7 @@ export function createRunHub(options: RunHubOptions = {}) {
     pokeRun: (runId: string) => runFamily.poke(runId),
     pokePipeline: (pipelineId: string) => latestFamily.poke(pipelineId),
     pokeShareToken: (tokenId: string) => tokenFamily.poke(tokenId),
+    topics,
     /** Watched topics and subscribers (for tests and the benchmark). */
     stats() {
       const out: Record<string, { topics: number; subscribers: number }> = {};

@@ -9,16 +9,17 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { auditLog, gates, pipelines, runs } from '../../db/schema';
-import { executionPlanSchema, type GateRules } from '../../workflows/model';
+import { auditLog, gates, pipelines, runs, stageRuns, user } from '../../db/schema';
+import type { ExecutionPlan, GateRules } from '../../workflows/model';
 import { decideUpdate, type DecideResult, type Vote } from '../../workflows/run-state';
 import type { SessionUser } from '../auth/session';
 import { getEnv } from '../env';
 import { notFound, runnerOffline } from '../errors';
 import { hasCapability } from '../api/trpc';
-import { workerIsPolling } from './runs';
+import { boostRun } from '../live/app-live';
+import { parsedPlan, workerIsPolling } from './runs';
 
 /** Whether `user` is named by the gate's rules (directly or through a group). */
 export function isGateApprover(rules: Pick<GateRules, 'users' | 'groups'>, user: Pick<SessionUser, 'id' | 'username' | 'email' | 'groups'>) {
@@ -30,7 +31,20 @@ export function isGateApprover(rules: Pick<GateRules, 'users' | 'groups'>, user:
   );
 }
 
-export async function listPendingGates(db: Db, user: SessionUser, opts: { all?: boolean } = {}) {
+/** A stage before the gate (its ancestors in the plan), as the approver sees it. */
+export type UpstreamStage = {
+  id: string;
+  name: string;
+  kind: string;
+  status: string;
+  startedAt: Date | null;
+  endedAt: Date | null;
+  summary: string | null;
+  outputs: Record<string, string>;
+};
+
+/** Every waiting gate with what an approver needs to decide it (shared by all viewers; see `pendingFor`). */
+export async function fetchWaitingGates(db: Db) {
   const rows = await db
     .select({
       runId: gates.runId,
@@ -39,47 +53,141 @@ export async function listPendingGates(db: Db, user: SessionUser, opts: { all?: 
       waitingSince: gates.waitingSince,
       deadlineAt: gates.deadlineAt,
       plan: runs.plan,
+      planHash: runs.planHash,
       params: runs.params,
       runNumber: runs.number,
+      pipelineVersion: runs.pipelineVersion,
       triggeredBy: runs.triggeredBy,
+      triggeredByName: user.name,
+      trigger: runs.trigger,
       pipelineId: runs.pipelineId,
       pipelineName: pipelines.name,
     })
     .from(gates)
     .innerJoin(runs, eq(runs.id, gates.runId))
     .innerJoin(pipelines, eq(pipelines.id, runs.pipelineId))
+    .leftJoin(user, eq(user.id, runs.triggeredBy))
     .where(and(eq(gates.status, 'waiting'), eq(runs.status, 'running')))
-    .orderBy(asc(gates.waitingSince));
+    .orderBy(asc(gates.waitingSince), asc(gates.runId), asc(gates.nodeId));
+  const runIds = [...new Set(rows.map((r) => r.runId))];
+  const stageRows = runIds.length
+    ? await db
+        .select({
+          runId: stageRuns.runId,
+          nodeId: stageRuns.nodeId,
+          status: stageRuns.status,
+          startedAt: stageRuns.startedAt,
+          endedAt: stageRuns.endedAt,
+          summary: stageRuns.summary,
+          outputs: stageRuns.outputs,
+        })
+        .from(stageRuns)
+        .where(inArray(stageRuns.runId, runIds))
+    : [];
+  const stageOf = new Map(stageRows.map((s) => [`${s.runId}\n${s.nodeId}`, s]));
   const out = [];
   for (const r of rows) {
-    const plan = executionPlanSchema.safeParse(r.plan);
-    if (!plan.success) continue;
-    const node = plan.data.nodes.find((n) => n.id === r.nodeId);
+    let plan: ExecutionPlan;
+    try {
+      plan = parsedPlan(r.runId, r.planHash, r.plan);
+    } catch {
+      continue;
+    }
+    const byId = new Map(plan.nodes.map((n) => [n.id, n]));
+    const node = byId.get(r.nodeId);
     if (!node?.gate) continue;
-    const votes = r.votes as Vote[];
-    const named = isGateApprover(node.gate, user);
-    const canDecide =
-      named &&
-      hasCapability(user, 'decide') &&
-      !votes.some((v) => v.userId === user.id) &&
-      (node.gate.allowTriggerer || r.triggeredBy !== user.id);
-    if (!named && !opts.all) continue;
+    // Everything the gate depends on, directly or not, in plan order.
+    const ancestors = new Set<string>();
+    const stack = node.needs.map((n) => n.from);
+    while (stack.length) {
+      const id = stack.pop()!;
+      if (ancestors.has(id)) continue;
+      ancestors.add(id);
+      for (const n of byId.get(id)?.needs ?? []) stack.push(n.from);
+    }
+    const upstream: UpstreamStage[] = plan.nodes
+      .filter((n) => ancestors.has(n.id))
+      .map((n) => {
+        const s = stageOf.get(`${r.runId}\n${n.id}`);
+        return {
+          id: n.id,
+          name: n.name,
+          kind: n.kind,
+          status: s?.status ?? 'pending',
+          startedAt: s?.startedAt ?? null,
+          endedAt: s?.endedAt ?? null,
+          summary: s?.summary ?? null,
+          outputs: (s?.outputs ?? {}) as Record<string, string>,
+        };
+      });
     out.push({
       runId: r.runId,
       gateId: r.nodeId,
       gateName: node.name,
       pipelineId: r.pipelineId,
       pipelineName: r.pipelineName,
+      pipelineVersion: r.pipelineVersion,
       runNumber: r.runNumber,
+      trigger: r.trigger,
+      triggeredBy: r.triggeredBy,
+      triggeredByName: r.triggeredByName,
       params: r.params as Record<string, string | number | boolean>,
       rules: node.gate,
-      votes,
+      votes: r.votes as Vote[],
       waitingSince: r.waitingSince,
       deadlineAt: r.deadlineAt,
-      canDecide,
+      upstream,
     });
   }
   return out;
+}
+
+export type WaitingGate = Awaited<ReturnType<typeof fetchWaitingGates>>[number];
+
+/** The waiting gates `user` is named by (all of them with `all`), each with whether they may decide it now. */
+export function pendingFor(waiting: WaitingGate[], user: SessionUser, opts: { all?: boolean } = {}) {
+  const out = [];
+  for (const g of waiting) {
+    const named = isGateApprover(g.rules, user);
+    if (!named && !opts.all) continue;
+    const canDecide =
+      named && hasCapability(user, 'decide') && !g.votes.some((v) => v.userId === user.id) && (g.rules.allowTriggerer || g.triggeredBy !== user.id);
+    const { triggeredBy, ...rest } = g;
+    out.push({ ...rest, startedByMe: triggeredBy === user.id, canDecide });
+  }
+  return out;
+}
+
+export async function listPendingGates(db: Db, user: SessionUser, opts: { all?: boolean } = {}) {
+  return pendingFor(await fetchWaitingGates(db), user, opts);
+}
+
+/** One gate's state (for a card whose gate stopped waiting while the page was open). */
+export async function getGate(db: Db, input: { runId: string; gateId: string }) {
+  const row = await db
+    .select({ status: gates.status, votes: gates.votes, decidedAt: gates.decidedAt, decidedBy: gates.decidedBy, runStatus: runs.status })
+    .from(gates)
+    .innerJoin(runs, eq(runs.id, gates.runId))
+    .where(and(eq(gates.runId, input.runId), eq(gates.nodeId, input.gateId)))
+    .get();
+  if (!row) throw notFound('Gate');
+  const votes = row.votes as Vote[];
+  const names = await displayNames(db, votes.map((v) => v.userId));
+  return {
+    status: row.status,
+    runStatus: row.runStatus,
+    decidedAt: row.decidedAt,
+    decidedBy: row.decidedBy,
+    /** Display name of whoever decided (`timeout` when the deadline did). */
+    decidedByName: row.decidedBy === 'timeout' ? 'the timeout' : (votes.find((v) => v.userName === row.decidedBy) && names.get(votes.find((v) => v.userName === row.decidedBy)!.userId)) || row.decidedBy,
+    votes,
+  };
+}
+
+async function displayNames(db: Db, ids: string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.select({ id: user.id, name: user.name }).from(user).where(inArray(user.id, ids));
+  return new Map(rows.map((r) => [r.id, r.name]));
 }
 
 export type DecisionInput = { runId: string; gateId: string; decision: 'approve' | 'reject'; comment?: string };
@@ -98,15 +206,31 @@ async function audit(db: Db, user: SessionUser, input: DecisionInput, pipelineId
   });
 }
 
+/** "Alan Turing (alan)" for a username, or the username when the name says nothing more. */
+async function personLabel(db: Db, username: string): Promise<string> {
+  if (username === 'timeout') return 'the timeout';
+  const row = await db.select({ name: user.name }).from(user).where(eq(user.username, username)).get();
+  return row?.name && row.name !== username ? `${row.name} (${username})` : username;
+}
+
 export async function decideGate(db: Db, getClient: () => Promise<Client>, user: SessionUser, input: DecisionInput): Promise<DecideResult> {
+  const refuseEarly = async (code: 'FORBIDDEN' | 'NOT_FOUND', message: string, pipelineId: string | null): Promise<never> => {
+    await audit(db, user, input, pipelineId, 'refused', message);
+    throw new TRPCError({ code, message });
+  };
+  // The role first: a viewer is refused (and audited) whatever the run.
+  if (!hasCapability(user, 'decide')) return refuseEarly('FORBIDDEN', `Your role (${user.role}) may not decide gates.`, null);
+  // Is a worker there? Asked while the database answers the rest (it is one more round trip to Temporal).
+  const clientP = getClient();
+  const pollingP = clientP.then(workerIsPolling).catch(() => false);
+  clientP.catch(() => undefined);
   const run = await db.select().from(runs).where(eq(runs.id, input.runId)).get();
   if (!run) throw notFound('Run');
   const refuse = async (code: 'FORBIDDEN' | 'CONFLICT' | 'BAD_REQUEST', message: string): Promise<never> => {
     await audit(db, user, input, run.pipelineId, 'refused', message);
     throw new TRPCError({ code, message });
   };
-  if (!hasCapability(user, 'decide')) return refuse('FORBIDDEN', `Your role (${user.role}) may not decide gates.`);
-  const plan = executionPlanSchema.parse(run.plan);
+  const plan = parsedPlan(run.id, run.planHash, run.plan);
   const node = plan.nodes.find((n) => n.id === input.gateId);
   if (!node?.gate) return refuse('BAD_REQUEST', `"${input.gateId}" is not an approval gate of this run.`);
   if (!isGateApprover(node.gate, user)) return refuse('FORBIDDEN', `${user.username} is not an approver of gate "${node.name}".`);
@@ -114,16 +238,17 @@ export async function decideGate(db: Db, getClient: () => Promise<Client>, user:
   // Fast answers from the database; the workflow's validator has the final word.
   const gate = await db.select().from(gates).where(and(eq(gates.runId, run.id), eq(gates.nodeId, node.id))).get();
   if (gate && gate.status !== 'waiting') {
-    return refuse('CONFLICT', `Gate "${node.name}" was already ${gate.status === 'cancelled' ? 'cancelled' : `decided (${gate.status}) by ${gate.decidedBy ?? 'someone else'}`}.`);
+    const by = gate.decidedBy ? await personLabel(db, gate.decidedBy) : 'someone else';
+    return refuse('CONFLICT', `Gate "${node.name}" was already ${gate.status === 'cancelled' ? 'cancelled' : `decided (${gate.status}) by ${by}`}.`);
   }
   const previous = (gate?.votes as Vote[] | undefined)?.find((v) => v.userId === user.id);
   if (previous) return refuse('CONFLICT', `You already voted (${previous.decision}) on gate "${node.name}".`);
   if (run.status !== 'running' && run.status !== 'queued') return refuse('CONFLICT', `This run already ended (${run.status}).`);
 
-  const client = await getClient().catch(() => {
+  const client = await clientP.catch(() => {
     throw runnerOffline();
   });
-  if (!(await workerIsPolling(client))) throw runnerOffline('no worker is polling');
+  if (!(await pollingP)) throw runnerOffline('no worker is polling');
   const handle = client.workflow.getHandle(run.workflowId);
   let result: DecideResult;
   try {
@@ -144,12 +269,15 @@ export async function decideGate(db: Db, getClient: () => Promise<Client>, user:
     );
   } catch (err) {
     if (err instanceof WorkflowUpdateFailedError) {
-      const reason = err.cause?.message ?? err.message;
+      let reason = err.cause?.message ?? err.message;
+      const decided = /already decided \((approved|rejected)\) by (.+)$/.exec(reason);
+      if (decided) reason = reason.slice(0, decided.index) + `already decided (${decided[1]}) by ${await personLabel(db, decided[2]!)}`;
       const code = /not an approver|may not approve/.test(reason) ? 'FORBIDDEN' : 'CONFLICT';
       return refuse(code, reason.charAt(0).toUpperCase() + reason.slice(1) + '.');
     }
     throw runnerOffline('no worker answered in time');
   }
   await audit(db, user, input, run.pipelineId, 'ok');
+  boostRun(run.id);
   return result;
 }

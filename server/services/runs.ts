@@ -7,7 +7,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
 import { and, asc, desc, eq, gt, inArray, lt, max, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { auditLog, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, type RunStatus } from '../../db/schema';
+import { auditLog, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, user, type RunStatus } from '../../db/schema';
 import {
   compileValidSpec,
   executionPlanSchema,
@@ -21,6 +21,7 @@ import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import type { SessionUser } from '../auth/session';
 import { getEnv } from '../env';
 import { invalidPipeline, notFound, runnerOffline } from '../errors';
+import { boostRun, liveChanged } from '../live/app-live';
 import { taskQueue } from '../temporal/client';
 
 type Actor = Pick<SessionUser, 'id' | 'username'>;
@@ -78,7 +79,7 @@ export async function startRun(
   db: Db,
   getClient: () => Promise<Client>,
   actor: Actor,
-  input: { pipelineId: string; version?: number; params?: RunParameters; trigger?: string },
+  input: { pipelineId: string; version?: number; params?: RunParameters; trigger?: string; auditDetails?: Record<string, unknown> },
 ) {
   const head = await db.select().from(pipelines).where(eq(pipelines.id, input.pipelineId)).get();
   if (!head || head.deletedAt) throw notFound('Pipeline');
@@ -158,8 +159,52 @@ export async function startRun(
     await db.batch([db.delete(stageRuns).where(eq(stageRuns.runId, id)), db.delete(runs).where(eq(runs.id, id))]);
     throw runnerOffline(err instanceof Error ? err.message : undefined);
   }
-  await db.insert(auditLog).values({ actorId: actor.id, actorName: actor.username, action: 'run.start', outcome: 'ok', pipelineId: head.id, runId: id });
+  await db.insert(auditLog).values({
+    actorId: actor.id,
+    actorName: actor.username,
+    action: 'run.start',
+    outcome: 'ok',
+    pipelineId: head.id,
+    runId: id,
+    details: input.auditDetails ?? null,
+  });
+  liveChanged();
   return { id, number, planHash: plan.hash };
+}
+
+/**
+ * "Run again": a new run of the same pipeline with the same parameters, on the
+ * version the run used (or the newest one with `latest`; parameters the newest
+ * version no longer declares are left out, new ones take their defaults).
+ */
+export async function rerun(db: Db, getClient: () => Promise<Client>, actor: Actor, input: { runId: string; latest?: boolean }) {
+  const run = await db
+    .select({ id: runs.id, number: runs.number, pipelineId: runs.pipelineId, pipelineVersion: runs.pipelineVersion, params: runs.params })
+    .from(runs)
+    .where(eq(runs.id, input.runId))
+    .get();
+  if (!run) throw notFound('Run');
+  let params = run.params as Record<string, string | number | boolean>;
+  let version: number | undefined = run.pipelineVersion;
+  if (input.latest) {
+    version = undefined;
+    const head = await db.select({ latest: pipelines.latestVersion }).from(pipelines).where(eq(pipelines.id, run.pipelineId)).get();
+    const v = head
+      ? await db
+          .select({ spec: pipelineVersions.spec })
+          .from(pipelineVersions)
+          .where(and(eq(pipelineVersions.pipelineId, run.pipelineId), eq(pipelineVersions.version, head.latest)))
+          .get()
+      : undefined;
+    const declared = new Set(validatePipeline(v?.spec).spec?.parameters.map((p) => p.name) ?? []);
+    params = Object.fromEntries(Object.entries(params).filter(([k]) => declared.has(k)));
+  }
+  return startRun(db, getClient, actor, {
+    pipelineId: run.pipelineId,
+    version,
+    params,
+    auditDetails: { rerunOf: run.id, rerunOfNumber: run.number },
+  });
 }
 
 export async function listRuns(db: Db, opts: { pipelineId?: string; status?: RunStatus; limit?: number; before?: Date }) {
@@ -172,6 +217,8 @@ export async function listRuns(db: Db, opts: { pipelineId?: string; status?: Run
       status: runs.status,
       trigger: runs.trigger,
       triggeredBy: runs.triggeredBy,
+      /** Display name of the person who started it (null for schedules, webhooks and deleted people). */
+      triggeredByName: user.name,
       createdAt: runs.createdAt,
       startedAt: runs.startedAt,
       endedAt: runs.endedAt,
@@ -179,6 +226,7 @@ export async function listRuns(db: Db, opts: { pipelineId?: string; status?: Run
     })
     .from(runs)
     .innerJoin(pipelines, eq(pipelines.id, runs.pipelineId))
+    .leftJoin(user, eq(user.id, runs.triggeredBy))
     .where(
       and(
         opts.pipelineId ? eq(runs.pipelineId, opts.pipelineId) : undefined,
@@ -190,14 +238,29 @@ export async function listRuns(db: Db, opts: { pipelineId?: string; status?: Run
     .limit(Math.min(opts.limit ?? 50, 200));
 }
 
+/** Parsed plans by run id (a run's plan never changes; the live run page reads it twice a second). */
+const planCache = new Map<string, { hash: string; plan: ExecutionPlan }>();
+const PLAN_CACHE_SIZE = 500;
+
+/** A run's execution plan, parsed once per process. */
+export function parsedPlan(runId: string, hash: string, raw: unknown): ExecutionPlan {
+  const hit = planCache.get(runId);
+  if (hit && hit.hash === hash) return hit.plan;
+  const plan = executionPlanSchema.parse(raw);
+  if (planCache.size >= PLAN_CACHE_SIZE) planCache.delete(planCache.keys().next().value!);
+  planCache.set(runId, { hash, plan });
+  return plan;
+}
+
 export async function getRun(db: Db, runId: string) {
   const run = await db.select().from(runs).where(eq(runs.id, runId)).get();
   if (!run) throw notFound('Run');
-  const plan = executionPlanSchema.parse(run.plan);
-  const [stages, gateRows, pipeline] = await Promise.all([
+  const plan = parsedPlan(run.id, run.planHash, run.plan);
+  const [stages, gateRows, pipeline, starter] = await Promise.all([
     db.select().from(stageRuns).where(eq(stageRuns.runId, runId)),
     db.select().from(gates).where(eq(gates.runId, runId)),
     db.select({ name: pipelines.name }).from(pipelines).where(eq(pipelines.id, run.pipelineId)).get(),
+    db.select({ name: user.name }).from(user).where(eq(user.id, run.triggeredBy)).get(),
   ]);
   const byNode = new Map(stages.map((s) => [s.nodeId, s]));
   const gateByNode = new Map(gateRows.map((g) => [g.nodeId, g]));
@@ -212,6 +275,7 @@ export async function getRun(db: Db, runId: string) {
     planHash: run.planHash,
     trigger: run.trigger,
     triggeredBy: run.triggeredBy,
+    triggeredByName: starter?.name ?? null,
     cancelledBy: run.cancelledBy,
     error: run.error,
     createdAt: run.createdAt,
@@ -318,4 +382,5 @@ export async function cancelRun(db: Db, getClient: () => Promise<Client>, actor:
     runId: run.id,
     reason: input.reason ?? null,
   });
+  boostRun(run.id);
 }

@@ -1,25 +1,21 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
+import { useState } from 'react';
 import { KindIcon } from '@/app/components/kind-icon';
 import { RunButton } from '@/app/components/run-button';
-import { RunsTable } from '@/app/components/runs-table';
-import { FINISHED_RUN } from '@/app/components/status';
+import { RunsPanel } from '@/app/components/runs-panel';
 import { Ago } from '@/app/components/time';
 import { Card, EmptyState, ErrorBox, Notice, PageHeader, SectionTitle, Spinner, Tag, cx } from '@/app/components/ui';
 import { useTRPC } from '@/app/trpc/react';
+import type { RunStatus } from '@/db/schema';
 import { getStageDefinition, type PipelineSpec, type ValidationIssue } from '@/workflows/model';
 
 export function PipelineView({ id, version, canRun, people }: { id: string; version?: number; canRun: boolean; people: Record<string, string> }) {
   const trpc = useTRPC();
   const pipeline = useQuery(trpc.pipelines.get.queryOptions({ id, version }));
   const versions = useQuery(trpc.pipelines.versions.queryOptions({ id }));
-  const runs = useQuery(
-    trpc.runs.list.queryOptions(
-      { pipelineId: id, limit: 25 },
-      { refetchInterval: (q) => (q.state.data?.some((r) => !FINISHED_RUN.has(r.status)) ? 2_000 : 10_000) },
-    ),
-  );
+  const [runStatus, setRunStatus] = useState<RunStatus | undefined>(undefined);
 
   if (pipeline.isPending) {
     return (
@@ -83,17 +79,18 @@ export function PipelineView({ id, version, canRun, people }: { id: string; vers
         <div className="min-w-0 space-y-8">
           <section>
             <SectionTitle>Runs</SectionTitle>
-            {runs.isError ? (
-              <ErrorBox error={runs.error} title="Could not load runs" />
-            ) : runs.data && runs.data.length > 0 ? (
-              <RunsTable runs={runs.data} people={people} />
-            ) : runs.data ? (
-              <EmptyState icon="▶" title="No runs yet" action={canRun ? <RunButton pipelineId={id} pipelineName={head.name} variant="secondary" /> : undefined}>
-                {canRun ? 'Start the first run; you will follow it stage by stage.' : 'Runs appear here once an author starts one.'}
-              </EmptyState>
-            ) : (
-              <Spinner />
-            )}
+            <RunsPanel
+              pipelineId={id}
+              limit={25}
+              status={runStatus}
+              onStatusChange={setRunStatus}
+              people={people}
+              empty={
+                <EmptyState icon="▶" title="No runs yet" action={canRun ? <RunButton pipelineId={id} pipelineName={head.name} variant="secondary" /> : undefined}>
+                  {canRun ? 'Start the first run; you will follow it stage by stage.' : 'Runs appear here once an author starts one.'}
+                </EmptyState>
+              }
+            />
           </section>
         </div>
 

@@ -8,6 +8,10 @@ export const approvalsRouter = createTRPCRouter({
   pending: authedProcedure
     .input(z.object({ all: z.boolean().optional() }).optional())
     .query(({ ctx, input }) => svc.listPendingGates(ctx.db, ctx.user, input ?? {})),
+  /** One gate's state and who decided it (for a card that stopped waiting while the page was open). */
+  gate: authedProcedure
+    .input(z.object({ runId: z.string().min(1).max(64), gateId: z.string().min(1).max(64) }))
+    .query(({ ctx, input }) => svc.getGate(ctx.db, input)),
   /** Role and gate rules are checked (and refusals audited) inside the service. */
   decide: authedProcedure
     .input(

@@ -27,6 +27,10 @@ export const runsRouter = createTRPCRouter({
   logs: authedProcedure
     .input(z.object({ runId: id, nodeId: id, afterOffset: z.number().int().min(0).optional(), limit: z.number().int().min(1).max(1_000_000).optional() }))
     .query(({ ctx, input }) => svc.getLogs(ctx.db, input)),
+  /** A new run with the same parameters, on the same version (or the newest with `latest`). */
+  rerun: capabilityProcedure('run')
+    .input(z.object({ runId: id, latest: z.boolean().optional() }))
+    .mutation(({ ctx, input }) => svc.rerun(ctx.db, getTemporalClient, ctx.user!, input)),
   cancel: capabilityProcedure('run')
     .input(z.object({ runId: id, reason: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) => svc.cancelRun(ctx.db, getTemporalClient, ctx.user!, input)),

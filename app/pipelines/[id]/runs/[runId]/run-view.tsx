@@ -1,11 +1,13 @@
 'use client';
 /**
- * The run page. Live: the run is refetched every second until it finishes
- * (React Query `refetchInterval`), durations tick on a shared clock, and the
- * selected stage's log streams in the log pane.
+ * The run page. Live without polling: the events stream (app/lib/live.tsx)
+ * puts every change of the run into React Query's cache and streams the
+ * selected stage's log; durations tick on a shared clock. Header actions:
+ * cancel (with confirmation), run again, open in the Temporal Web UI.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
+import { useRouter } from 'next/navigation';
 import { useState, type ReactNode } from 'react';
 import { GateDecision, VoteList, type DecideOutcome } from '@/app/components/gate-decision';
 import { KindIcon } from '@/app/components/kind-icon';
@@ -14,8 +16,9 @@ import { Modal } from '@/app/components/modal';
 import { startedByLabel } from '@/app/components/runs-table';
 import { FINISHED_RUN, FINISHED_STAGE, StatusChip, statusBar } from '@/app/components/status';
 import { Ago, DateTime, Elapsed, TimeLeft } from '@/app/components/time';
-import { Button, Card, ErrorBox, Notice, PageHeader, Spinner, Tag, cx, inputClass } from '@/app/components/ui';
+import { Button, Card, ErrorBox, Notice, PageHeader, Spinner, Tag, buttonStyles, cx, inputClass } from '@/app/components/ui';
 import { shortHash } from '@/app/lib/format';
+import { useLiveRun, useLiveStatus, type LiveStatus } from '@/app/lib/live';
 import { useTRPC } from '@/app/trpc/react';
 import type { RouterOutputs } from '@/server/api/root';
 import { getStageDefinition } from '@/workflows/model';
@@ -42,6 +45,7 @@ export function RunView({
   canDecideRole,
   userId,
   people,
+  temporalUrl,
 }: {
   runId: string;
   pipelineId: string;
@@ -49,21 +53,15 @@ export function RunView({
   canDecideRole: boolean;
   userId: string;
   people: Record<string, string>;
+  /** This run's workflow in the Temporal Web UI (operators), when a UI is configured. */
+  temporalUrl?: string;
 }) {
   const trpc = useTRPC();
-  const run = useQuery(
-    trpc.runs.get.queryOptions(
-      { id: runId },
-      {
-        refetchInterval: (q) => (q.state.data && FINISHED_RUN.has(q.state.data.status) ? false : 1_000),
-        refetchIntervalInBackground: false,
-      },
-    ),
-  );
-  const waitingGate = run.data?.stages.some((s) => s.gate && s.status === 'waiting') ?? false;
-  const gates = useQuery(
-    trpc.approvals.pending.queryOptions({ all: true }, { enabled: waitingGate && canDecideRole, refetchInterval: waitingGate ? 2_000 : false }),
-  );
+  useLiveRun(runId);
+  const live = useLiveStatus();
+  const run = useQuery(trpc.runs.get.queryOptions({ id: runId }));
+  // The gates this person may decide (kept live by the events stream, like the badge).
+  const gates = useQuery(trpc.approvals.pending.queryOptions(undefined, { enabled: canDecideRole }));
   const [picked, setPicked] = useState<string | null>(null);
 
   if (run.isPending) {
@@ -92,11 +90,31 @@ export function RunView({
         ]}
         title={<span data-testid="run-title">Run #{r.number}</span>}
         badge={
-          <span data-testid="run-status">
-            <StatusChip status={r.status} size="md" />
+          <span className="flex items-center gap-2">
+            <span data-testid="run-status">
+              <StatusChip status={r.status} size="md" />
+            </span>
+            {!finished && <LiveDot status={live} />}
           </span>
         }
-        actions={canRun && !finished ? <CancelRun runId={runId} runNumber={r.number} /> : undefined}
+        actions={
+          <>
+            {temporalUrl && (
+              <a
+                href={temporalUrl}
+                target="_blank"
+                rel="noopener noreferrer"
+                className={buttonStyles.ghost}
+                data-testid="temporal-link"
+                title={`Workflow ${r.workflowId} in the Temporal Web UI`}
+              >
+                Open in Temporal <span aria-hidden>↗</span>
+              </a>
+            )}
+            {canRun && <RunAgain runId={runId} runNumber={r.number} pipelineId={pipelineId} version={r.pipelineVersion} params={r.params} />}
+            {canRun && !finished && <CancelRun runId={runId} runNumber={r.number} />}
+          </>
+        }
       />
 
       {r.error && (
@@ -111,14 +129,19 @@ export function RunView({
 
       <Card className="mb-8 p-5">
         <dl className="grid grid-cols-2 gap-x-6 gap-y-4 text-sm sm:grid-cols-3 lg:grid-cols-6">
-          <Meta label="Started by">{startedByLabel(r.triggeredBy, r.trigger, people)}</Meta>
+          <Meta label="Started by">
+            <span data-testid="run-started-by">{startedByLabel(r.triggeredBy, r.trigger, people, r.triggeredByName)}</span>
+            <span className="block text-xs text-muted" data-testid="run-trigger">
+              trigger: {r.trigger}
+            </span>
+          </Meta>
           <Meta label="Version">
             <Link href={`/pipelines/${pipelineId}?version=${r.pipelineVersion}`} className="font-mono text-fg hover:text-accent hover:underline">
               v{r.pipelineVersion}
             </Link>
           </Meta>
           <Meta label="Plan">
-            <span className="font-mono text-fg" title={`Execution plan sha256 ${r.planHash}`}>
+            <span className="font-mono text-fg" data-testid="run-plan" title={`Execution plan sha256 ${r.planHash}`}>
               {shortHash(r.planHash)}
             </span>
           </Meta>
@@ -141,7 +164,7 @@ export function RunView({
             <span className="text-muted">none</span>
           ) : (
             paramEntries.map(([k, v]) => (
-              <Tag key={k} mono>
+              <Tag key={k} mono title={`${k}=${String(v)}`}>
                 <span>
                   <span className="text-muted">{k}=</span>
                   <span className="text-fg">{String(v)}</span>
@@ -268,12 +291,18 @@ function StageCard({
           <span className="mt-0.5 flex flex-wrap items-center gap-x-3 gap-y-0.5 text-xs text-muted">
             <span>{def?.label ?? s.kind}</span>
             {s.kind !== 'approval' && s.attempt > 0 && (
-              <span title="Attempt">
+              <span title="Attempt (the stage's own retries)" data-testid="stage-attempt">
                 attempt {s.attempt}/{s.maxAttempts > 0 ? s.maxAttempts : '∞'}
+                {s.executions > s.attempt && (
+                  <span title="The worker started it again after an infrastructure failure (a lost worker, a restart)">
+                    {' '}
+                    · {s.executions - s.attempt} infrastructure {s.executions - s.attempt === 1 ? 'retry' : 'retries'}
+                  </span>
+                )}
               </span>
             )}
             {s.startedAt && (
-              <span className="font-mono" title="Duration">
+              <span className="font-mono" title="Duration" data-testid="stage-duration">
                 <Elapsed start={s.startedAt} end={s.endedAt ?? (active ? null : s.startedAt)} />
               </span>
             )}
@@ -410,6 +439,105 @@ function CancelRun({ runId, runNumber }: { runId: string; runNumber: number }) {
             </Button>
             <Button type="submit" variant="reject" disabled={cancel.isPending}>
               {cancel.isPending && <Spinner />} Cancel run
+            </Button>
+          </div>
+        </form>
+      </Modal>
+    </>
+  );
+}
+
+function LiveDot({ status }: { status: LiveStatus }) {
+  const open = status === 'open';
+  return (
+    <span
+      className={cx('flex items-center gap-1 text-xs', open ? 'text-sky-700 dark:text-sky-300' : 'text-muted')}
+      data-testid="live-status"
+      data-live={status}
+      title={open ? 'Updates arrive as they happen' : 'Reconnecting to live updates…'}
+    >
+      <span aria-hidden className={cx('h-1.5 w-1.5 rounded-full', open ? 'animate-pulse bg-sky-500' : 'bg-slate-400')} />
+      {open ? 'live' : status === 'idle' ? '' : 'reconnecting…'}
+    </span>
+  );
+}
+
+/** "Run again": the same pipeline version and parameters (or the newest version), after a confirmation. */
+function RunAgain({
+  runId,
+  runNumber,
+  pipelineId,
+  version,
+  params,
+}: {
+  runId: string;
+  runNumber: number;
+  pipelineId: string;
+  version: number;
+  params: Record<string, string | number | boolean>;
+}) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const [latest, setLatest] = useState(false);
+  const head = useQuery(trpc.pipelines.versions.queryOptions({ id: pipelineId }, { enabled: open }));
+  const newest = head.data?.[0]?.version;
+  const again = useMutation(
+    trpc.runs.rerun.mutationOptions({
+      onSuccess: async (res) => {
+        await queryClient.invalidateQueries(trpc.runs.list.pathFilter());
+        setOpen(false);
+        router.push(`/pipelines/${pipelineId}/runs/${res.id}`);
+      },
+    }),
+  );
+  const entries = Object.entries(params);
+  return (
+    <>
+      <Button variant="secondary" onClick={() => setOpen(true)} data-testid="run-again">
+        <span aria-hidden>↻</span> Run again
+      </Button>
+      <Modal open={open} onClose={() => setOpen(false)} title={`Run again?`} description={`A new run with the parameters of run #${runNumber}.`}>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            again.mutate({ runId, latest });
+          }}
+          className="space-y-4"
+        >
+          <div className="flex flex-wrap gap-1.5 text-sm">
+            {entries.length === 0 ? (
+              <span className="text-muted">No parameters.</span>
+            ) : (
+              entries.map(([k, v]) => (
+                <Tag key={k} mono>
+                  <span>
+                    <span className="text-muted">{k}=</span>
+                    <span className="text-fg">{String(v)}</span>
+                  </span>
+                </Tag>
+              ))
+            )}
+          </div>
+          <fieldset className="space-y-1.5 text-sm">
+            <legend className="mb-1 font-medium text-fg">Pipeline version</legend>
+            <label className="flex items-center gap-2">
+              <input type="radio" name="rerun-version" checked={!latest} onChange={() => setLatest(false)} /> v{version}, as this run
+            </label>
+            {newest !== undefined && newest !== version && (
+              <label className="flex items-center gap-2">
+                <input type="radio" name="rerun-version" checked={latest} onChange={() => setLatest(true)} /> v{newest}, the newest
+              </label>
+            )}
+          </fieldset>
+          {again.isError && <ErrorBox error={again.error} />}
+          <div className="flex justify-end gap-2">
+            <Button variant="ghost" onClick={() => setOpen(false)} disabled={again.isPending}>
+              Close
+            </Button>
+            <Button type="submit" variant="primary" disabled={again.isPending} data-testid="run-again-confirm">
+              {again.isPending && <Spinner />} Start run
             </Button>
           </div>
         </form>
