@@ -113,6 +113,22 @@ export const envSchema = z.object({
   PIPEWRIGHT_OIDC_CLIENT_ID: z.string().min(1).optional(),
   /** OIDC client secret. */
   PIPEWRIGHT_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
+  /**
+   * Set `true` when Pipewright runs behind a reverse proxy that appends the client's address to `X-Forwarded-For`:
+   * sign-in attempts are then rate-limited per client address (the right-most entry). Default `false`: the header
+   * is ignored (a client could forge it) and sign-ins are limited per account name plus a global cap.
+   */
+  PIPEWRIGHT_TRUST_PROXY: bool,
+
+  // ── Notifications ──
+  /**
+   * Webhook that gets a Slack-compatible JSON message when a gate starts waiting, when it is decided and when a run
+   * ends (e.g. a Slack incoming webhook). An admin can also set it under Admin → Settings, which takes precedence.
+   * Example `https://hooks.slack.com/services/T000/B000/XXXX`.
+   */
+  PIPEWRIGHT_NOTIFY_WEBHOOK_URL: z.string().url().optional(),
+  /** Key for the HMAC-SHA256 signature of notifications (`X-Pipewright-Signature`, as webhook stages sign). Default: unsigned. */
+  PIPEWRIGHT_NOTIFY_WEBHOOK_SECRET: z.string().optional(),
 });
 
 export type Env = z.infer<typeof envSchema>;

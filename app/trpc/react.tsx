@@ -47,6 +47,8 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
           url: '/api/trpc',
           transformer: superjson,
           maxURLLength: 4000,
+          // CSRF: the server accepts mutations that carry this header (server/security/csrf.ts).
+          headers: { 'x-pipewright-csrf': '1' },
         }),
       ],
     }),

@@ -8,9 +8,13 @@
  *    `pipewright.session_token` (`__Secure-pipewright.session_token` when the
  *    public URL is https).
  * 3. `role` is a user field the client can never set; it defaults to `viewer`.
- * 4. Sign-in is rate limited in every environment: 5 requests per minute per
- *    client IP on `/sign-in/*` (HTTP only), plus at most 10 failed attempts per
- *    account per 15 minutes whatever the IP (the IP header can be forged).
+ * 4. Sign-in is rate limited in every environment, per client: by the proxy's
+ *    client address with `PIPEWRIGHT_TRUST_PROXY=true`, else per account name
+ *    plus a global cap (server/auth/rate-limit.ts, applied by the HTTP route
+ *    app/api/auth/[...all]; better-auth's own limiter is off because without a
+ *    trustworthy address it puts every client in one bucket). On top, at most
+ *    10 failed attempts per account per 15 minutes whatever the address.
+ *    Failed and refused sign-ins are written to the audit log.
  * 5. Single sign-on through OpenID Connect (provider id `oidc`) is added only
  *    when `PIPEWRIGHT_OIDC_ISSUER`, `_CLIENT_ID` and `_CLIENT_SECRET` are set.
  *    SSO users are created on first sign-in as viewers, without a username;
@@ -26,16 +30,15 @@ import { genericOAuth, username } from 'better-auth/plugins';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDb } from '../../db/client';
-import { account, session, user, verification } from '../../db/schema';
+import { getDb, openDb } from '../../db/client';
+import { account, auditLog, session, user, verification } from '../../db/schema';
 import { getEnv } from '../env';
+import { CLIENT_IP_HEADER } from './rate-limit';
 
 /** Prefix of every auth cookie: the session cookie is `pipewright.session_token`. */
 export const COOKIE_PREFIX = 'pipewright';
 /** Provider id of the OIDC single sign-on (`authClient.signIn.social({ provider: OIDC_PROVIDER_ID })`). */
 export const OIDC_PROVIDER_ID = 'oidc';
-/** Per client IP: this many requests to `/sign-in/*` per window. */
-export const SIGN_IN_RATE_LIMIT = { window: 60, max: 5 } as const;
 /** Per account (username or email): this many failed sign-ins per window (seconds). */
 export const ACCOUNT_LOCKOUT = { window: 15 * 60, maxFailures: 10 } as const;
 
@@ -90,6 +93,21 @@ function accountKey(body: unknown): string | undefined {
   return id?.trim().toLowerCase();
 }
 
+/** A refused sign-in in the audit log (who was tried, from which trusted address, why). */
+async function auditSignIn(headers: Headers | null, key: string, reason: string) {
+  try {
+    await (await getDb()).insert(auditLog).values({
+      actorName: key.replace(/^[ue]:/, '').slice(0, 200),
+      action: 'auth.sign_in',
+      outcome: 'refused',
+      reason,
+      details: headers?.get(CLIENT_IP_HEADER) ? { address: headers.get(CLIENT_IP_HEADER) } : null,
+    });
+  } catch (err) {
+    console.error('[audit] could not record a refused sign-in:', err instanceof Error ? err.message : err);
+  }
+}
+
 /**
  * Counts failed password sign-ins per account in memory and refuses further
  * attempts for that account once `ACCOUNT_LOCKOUT.maxFailures` is reached,
@@ -117,6 +135,7 @@ function accountLockout(): BetterAuthPlugin {
             }
             if (entry.count >= ACCOUNT_LOCKOUT.maxFailures) {
               const retryAfter = Math.ceil(left / 1000);
+              await auditSignIn(ctx.request?.headers ?? null, key, `account locked after ${ACCOUNT_LOCKOUT.maxFailures} failed attempts; retry in ${retryAfter} s`);
               throw new APIError(
                 'TOO_MANY_REQUESTS',
                 { message: `Too many attempts, try again in ${retryAfter} s`, code: 'TOO_MANY_ATTEMPTS' },
@@ -136,6 +155,7 @@ function accountLockout(): BetterAuthPlugin {
             const store = failuresStore();
             if (returned instanceof APIError) {
               if (returned.statusCode !== 401) return;
+              await auditSignIn(ctx.request?.headers ?? null, key, 'wrong username or password');
               const now = Date.now();
               const entry = store.get(key);
               if (entry && now - entry.since < windowMs) entry.count += 1;
@@ -212,12 +232,13 @@ function createAuth() {
       // An SSO login whose email matches a local account must not take it over.
       accountLinking: { enabled: false },
     },
-    rateLimit: {
-      enabled: true,
-      storage: 'memory',
-      customRules: { '/sign-in/*': { ...SIGN_IN_RATE_LIMIT } },
+    // Sign-in is rate limited per client by the HTTP route (see point 4 above).
+    rateLimit: { enabled: false },
+    advanced: {
+      cookiePrefix: COOKIE_PREFIX,
+      // Sessions record the address the route trusts (none without a trusted proxy), never a forged header.
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
     },
-    advanced: { cookiePrefix: COOKIE_PREFIX },
     telemetry: { enabled: false },
     // "Invalid password" and friends are worth a line in production logs, not in test output.
     logger: { level: env.NODE_ENV === 'test' ? 'error' : 'warn' },

@@ -27,7 +27,9 @@ resetEnvCache();
 const { migrate } = await import('@/db/migrate');
 const { getDb, closeAllDbs } = await import('@/db/client');
 const schema = await import('@/db/schema');
-const { getAuth, resetAuth, COOKIE_PREFIX, SIGN_IN_RATE_LIMIT, ACCOUNT_LOCKOUT } = await import('@/server/auth/auth');
+const { getAuth, resetAuth, COOKIE_PREFIX, ACCOUNT_LOCKOUT } = await import('@/server/auth/auth');
+const { SIGN_IN_LIMITS, getSignInLimiter } = await import('@/server/auth/rate-limit');
+const authRoute = await import('@/app/api/auth/[...all]/route');
 const { getSessionUser, can } = await import('@/server/auth/session');
 const { seedUsers, createUser, setGroups, DEMO_PASSWORD } = await import('@/server/auth/users');
 const { safeNext } = await import('@/app/lib/safe-next');
@@ -167,21 +169,68 @@ describe('sign-in', () => {
 });
 
 describe('rate limits', () => {
-  it(`refuses the ${SIGN_IN_RATE_LIMIT.max + 1}th rapid sign-in from one address`, async () => {
-    const ip = '203.0.113.7';
-    for (let i = 0; i < SIGN_IN_RATE_LIMIT.max; i++) {
-      const res = await getAuth().handler(signInRequest({ username: 'ada', password: `wrong-${i}` }, ip));
-      expect(res.status).toBe(401);
+  /** Through the app's HTTP route (CSRF check, per-client limiter, then better-auth). */
+  const viaRoute = (body: Record<string, unknown>, ip?: string) =>
+    authRoute.POST(
+      new Request(`${BASE}/api/auth/sign-in/username`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: BASE, ...(ip ? { 'x-forwarded-for': ip } : {}) },
+        body: JSON.stringify(body),
+      }),
+    );
+  const withTrustProxy = async (value: 'true' | 'false', fn: () => Promise<void>) => {
+    process.env.PIPEWRIGHT_TRUST_PROXY = value;
+    resetEnvCache();
+    getSignInLimiter().reset();
+    try {
+      await fn();
+    } finally {
+      delete process.env.PIPEWRIGHT_TRUST_PROXY;
+      resetEnvCache();
+      getSignInLimiter().reset();
     }
-    const limited = await getAuth().handler(signInRequest({ username: 'ada', password: DEMO_PASSWORD }, ip));
-    expect(limited.status).toBe(429);
-    const retryAfter = Number(limited.headers.get('x-retry-after'));
-    expect(retryAfter).toBeGreaterThan(0);
-    expect(retryAfter).toBeLessThanOrEqual(SIGN_IN_RATE_LIMIT.window);
+  };
 
-    // Another address is not affected.
-    const other = await getAuth().handler(signInRequest({ username: 'ada', password: DEMO_PASSWORD }, '203.0.113.8'));
-    expect(other.status).toBe(200);
+  it(`behind a trusted proxy, refuses the ${SIGN_IN_LIMITS.perIp.max + 1}th rapid sign-in from one address, not from another`, async () => {
+    await withTrustProxy('true', async () => {
+      // The proxy appends the address it saw; what the client wrote to the left does not count.
+      for (let i = 0; i < SIGN_IN_LIMITS.perIp.max; i++) {
+        const res = await viaRoute({ username: 'ada', password: `wrong-${i}` }, `10.9.9.${i}, 203.0.113.7`);
+        expect(res.status).toBe(401);
+      }
+      const limited = await viaRoute({ username: 'alan', password: DEMO_PASSWORD }, '203.0.113.7');
+      expect(limited.status).toBe(429);
+      const retryAfter = Number(limited.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThan(0);
+      expect(retryAfter).toBeLessThanOrEqual(SIGN_IN_LIMITS.perIp.window);
+      expect((await viaRoute({ username: 'ada', password: DEMO_PASSWORD }, '203.0.113.8')).status).toBe(200);
+    });
+  });
+
+  it('without a trusted proxy, a forged X-Forwarded-For buys nothing, and one account\'s attempts never block another', async () => {
+    await withTrustProxy('false', async () => {
+      for (let i = 0; i < SIGN_IN_LIMITS.perAccount.max; i++) {
+        const res = await viaRoute({ username: 'alan', password: `wrong-${i}` }, `198.51.100.${i}`);
+        expect(res.status).toBe(401);
+      }
+      expect((await viaRoute({ username: 'ALAN', password: DEMO_PASSWORD }, '198.51.100.99')).status).toBe(429);
+      // Everybody else still signs in (no shared bucket), with or without the header.
+      expect((await viaRoute({ username: 'vera', password: DEMO_PASSWORD })).status).toBe(200);
+      expect((await viaRoute({ username: 'ada', password: DEMO_PASSWORD }, '198.51.100.1')).status).toBe(200);
+    });
+  });
+
+  it('refuses sign-ins from another origin (CSRF) before counting them', async () => {
+    const res = await authRoute.POST(
+      new Request(`${BASE}/api/auth/sign-in/username`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+        body: JSON.stringify({ username: 'ada', password: DEMO_PASSWORD }),
+      }),
+    );
+    expect(res.status).toBe(403);
+    const rows = await (await getDb()).select().from(schema.auditLog).where(eq(schema.auditLog.action, 'auth.sign-in.username'));
+    expect(rows.at(-1)).toMatchObject({ outcome: 'refused', reason: expect.stringContaining('evil.example') });
   });
 
   it('locks an account after repeated failures even from changing addresses', { timeout: 30_000 }, async () => {
@@ -195,6 +244,10 @@ describe('rate limits', () => {
     await expect(getAuth().api.signInUsername({ body: { username: 'grace', password: DEMO_PASSWORD } })).rejects.toMatchObject({ statusCode: 429 });
     // Other accounts still sign in.
     await signIn('alan', DEMO_PASSWORD);
+    // Every failure and the lockout are in the audit log.
+    const audited = await (await getDb()).select().from(schema.auditLog).where(eq(schema.auditLog.actorName, 'grace'));
+    expect(audited.filter((a) => a.action === 'auth.sign_in' && a.reason === 'wrong username or password')).toHaveLength(ACCOUNT_LOCKOUT.maxFailures);
+    expect(audited.some((a) => a.reason?.startsWith('account locked'))).toBe(true);
   });
 });
 
