@@ -309,3 +309,42 @@ export const shareTokens = sqliteTable(
   },
   (t) => [uniqueIndex('share_tokens_hash_idx').on(t.tokenHash), index('share_tokens_pipeline_idx').on(t.pipelineId)],
 );
+
+// ── Settings and notifications ───────────────────────────────────────────────
+
+/**
+ * Workspace settings admins change in the app (Admin → Settings), one JSON
+ * value per key, e.g. `notifications.webhook` = `{ url, secret }`. Values set
+ * here take precedence over the matching environment variables.
+ */
+export const settings = sqliteTable('settings', {
+  key: text('key').primaryKey(),
+  value: text('value', { mode: 'json' }).notNull(),
+  updatedBy: text('updated_by'),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull().default(now),
+});
+
+export const NOTIFICATION_STATUSES = ['sending', 'sent', 'failed', 'skipped'] as const;
+
+/**
+ * One row per notification event (`gate.waiting:<run>:<node>`,
+ * `gate.decided:<run>:<node>`, `run.ended:<run>`): inserting it claims the
+ * event, so a retried activity or a second worker never sends it twice.
+ */
+export const notifications = sqliteTable(
+  'notifications',
+  {
+    id: text('id').primaryKey(),
+    event: text('event').notNull(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: NOTIFICATION_STATUSES }).notNull(),
+    attempts: integer('attempts').notNull().default(0),
+    /** HTTP status of the last attempt, or the error. */
+    lastResult: text('last_result'),
+    createdAt: createdAt(),
+    sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('notifications_run_idx').on(t.runId), index('notifications_created_idx').on(t.createdAt)],
+);

@@ -14,6 +14,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { gates, logChunks, runs, stageRuns } from '../db/schema';
 import { createClusterResolver } from '../server/clusters/connections';
+import { createNotifier, type Notifier } from '../server/notify/notifier';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
 import type { RunState } from './run-state';
@@ -37,6 +38,8 @@ export type ActivityDeps = {
   logFlushMs?: number;
   /** Cluster connections for the k8s stages. Default: the encrypted ones in `db`. */
   clusters?: ClusterConnections;
+  /** Gate and run notifications (webhook). Default: configured from `db` settings and `env`. */
+  notifier?: Pick<Notifier, 'onRunState'>;
 };
 
 const MAX_CHUNK = 16_384;
@@ -104,6 +107,7 @@ export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
   const env = deps.env ?? process.env;
   const clusters = deps.clusters ?? createClusterResolver(db);
+  const notifier = deps.notifier ?? createNotifier({ db, env });
 
   async function executeStage(input: ExecuteStageInput): Promise<ExecuteStageResult> {
     const ctx = Context.current();
@@ -255,6 +259,8 @@ export function createActivities(deps: ActivityDeps) {
         })
         .where(eq(runs.id, state.runId));
     });
+    // Notifications (gate waiting/decided, run ended) go out in the background: never awaited, never failing the run.
+    void notifier.onRunState(state, final).catch(() => undefined);
   }
 
   return { executeStage, recordRunState };

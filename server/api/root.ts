@@ -1,10 +1,13 @@
 /** The app router. The client imports only `type AppRouter`. */
 import type { inferRouterInputs, inferRouterOutputs } from '@trpc/server';
 import { approvalsRouter } from './routers/approvals';
+import { auditRouter } from './routers/audit';
 import { clustersRouter } from './routers/clusters';
 import { embedsRouter } from './routers/embeds';
 import { pipelinesRouter } from './routers/pipelines';
 import { runsRouter } from './routers/runs';
+import { settingsRouter } from './routers/settings';
+import { usersRouter } from './routers/users';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
 export const appRouter = createTRPCRouter({
@@ -13,6 +16,9 @@ export const appRouter = createTRPCRouter({
   approvals: approvalsRouter,
   embeds: embedsRouter,
   clusters: clustersRouter,
+  users: usersRouter,
+  audit: auditRouter,
+  settings: settingsRouter,
 });
 
 export type AppRouter = typeof appRouter;
