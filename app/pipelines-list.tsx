@@ -8,6 +8,7 @@ import { Ago } from '@/app/components/time';
 import { Card, EmptyState, ErrorBox, inputClass, PageHeader, Spinner, Tag } from '@/app/components/ui';
 import { useTRPC } from '@/app/trpc/react';
 import { NewPipelineButton } from './new-pipeline';
+import { NewFromTemplateButton, PipelineRowActions } from './pipeline-actions';
 
 export function PipelinesList({ canEdit, canRun }: { canEdit: boolean; canRun: boolean }) {
   const trpc = useTRPC();
@@ -26,7 +27,14 @@ export function PipelinesList({ canEdit, canRun }: { canEdit: boolean; canRun: b
       <PageHeader
         title="Pipelines"
         subtitle="Stage-and-gate pipelines. Each run follows the version it started with, step by step, even across restarts."
-        actions={canEdit ? <NewPipelineButton /> : undefined}
+        actions={
+          canEdit ? (
+            <>
+              <NewFromTemplateButton />
+              <NewPipelineButton />
+            </>
+          ) : undefined
+        }
       />
 
       {list.isError && <ErrorBox error={list.error} title="Could not load pipelines" className="mb-4" />}
@@ -39,13 +47,20 @@ export function PipelinesList({ canEdit, canRun }: { canEdit: boolean; canRun: b
         <EmptyState
           icon="⟫"
           title="No pipelines yet"
-          action={canEdit ? <NewPipelineButton /> : undefined}
+          action={
+            canEdit ? (
+              <div className="flex gap-2">
+                <NewFromTemplateButton />
+                <NewPipelineButton />
+              </div>
+            ) : undefined
+          }
         >
-          {canEdit ? 'Create one from a JSON or YAML definition to get started.' : 'An author has not created any pipeline yet.'}
+          {canEdit ? 'Start from a template, or from a JSON or YAML definition.' : 'An author has not created any pipeline yet.'}
         </EmptyState>
       ) : (
         <>
-          {(list.data?.length ?? 0) > 5 && (
+          {(list.data?.length ?? 0) > 0 && (
             <div className="mb-4 max-w-xs">
               <input
                 type="search"
@@ -89,6 +104,7 @@ export function PipelinesList({ canEdit, canRun }: { canEdit: boolean; canRun: b
                   ) : (
                     <span className="text-sm text-muted/80">Never run</span>
                   )}
+                  {canEdit && <PipelineRowActions id={p.id} name={p.name} />}
                   {canRun && <RunButton pipelineId={p.id} pipelineName={p.name} variant="secondary" size="sm" />}
                 </div>
               </div>

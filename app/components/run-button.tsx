@@ -41,6 +41,7 @@ export function RunButton({
   version,
   variant = 'primary',
   size = 'md',
+  onStarted,
 }: {
   pipelineId: string;
   pipelineName: string;
@@ -48,6 +49,8 @@ export function RunButton({
   version?: number;
   variant?: 'primary' | 'secondary';
   size?: 'sm' | 'md';
+  /** Called with the new run instead of going to its page (the editor paints it on the canvas). */
+  onStarted?: (run: { id: string; number: number }) => void;
 }) {
   const [open, setOpen] = useState(false);
   return (
@@ -65,13 +68,34 @@ export function RunButton({
         Run
       </Button>
       <Modal open={open} onClose={() => setOpen(false)} title={`Run ${pipelineName}`} description={version ? `Version ${version}` : 'Newest version'}>
-        <RunForm pipelineId={pipelineId} version={version} onCancel={() => setOpen(false)} />
+        <RunForm
+          pipelineId={pipelineId}
+          version={version}
+          onCancel={() => setOpen(false)}
+          onStarted={
+            onStarted &&
+            ((run) => {
+              setOpen(false);
+              onStarted(run);
+            })
+          }
+        />
       </Modal>
     </>
   );
 }
 
-function RunForm({ pipelineId, version, onCancel }: { pipelineId: string; version?: number; onCancel: () => void }) {
+function RunForm({
+  pipelineId,
+  version,
+  onCancel,
+  onStarted,
+}: {
+  pipelineId: string;
+  version?: number;
+  onCancel: () => void;
+  onStarted?: (run: { id: string; number: number }) => void;
+}) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();
@@ -85,7 +109,8 @@ function RunForm({ pipelineId, version, onCancel }: { pipelineId: string; versio
       onSuccess: async (run) => {
         await queryClient.invalidateQueries(trpc.runs.pathFilter());
         await queryClient.invalidateQueries(trpc.pipelines.list.pathFilter());
-        router.push(`/pipelines/${pipelineId}/runs/${run.id}`);
+        if (onStarted) onStarted(run);
+        else router.push(`/pipelines/${pipelineId}/runs/${run.id}`);
       },
     }),
   );

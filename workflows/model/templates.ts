@@ -25,7 +25,7 @@ type NodeDraft = Omit<PipelineNode, 'position' | 'config'> & { config: Record<st
 type EdgeDraft = [from: string, to: string, on?: EdgeCondition];
 
 /** Horizontal and vertical distance between laid-out stages, in canvas units. */
-export const TEMPLATE_SPACING = { x: 300, y: 130 } as const;
+export const TEMPLATE_SPACING = { x: 300, y: 120 } as const;
 
 /**
  * Layered positions: a stage's column is the length of the longest path that

@@ -44,7 +44,7 @@ export default async function PipelinePage({ params, searchParams }: Props) {
   return (
     <AppShell user={user}>
       {can.edit(user) && <ShareDialog pipelineId={id} />}
-      <PipelineView id={id} version={version} canRun={can.run(user)} people={people} />
+      <PipelineView id={id} version={version} canRun={can.run(user)} canEdit={can.edit(user)} people={people} />
     </AppShell>
   );
 }

@@ -6,12 +6,12 @@ import { KindIcon } from '@/app/components/kind-icon';
 import { RunButton } from '@/app/components/run-button';
 import { RunsPanel } from '@/app/components/runs-panel';
 import { Ago } from '@/app/components/time';
-import { Card, EmptyState, ErrorBox, Notice, PageHeader, SectionTitle, Spinner, Tag, cx } from '@/app/components/ui';
+import { Card, EmptyState, ErrorBox, Notice, PageHeader, SectionTitle, Spinner, Tag, buttonStyles, cx } from '@/app/components/ui';
 import { useTRPC } from '@/app/trpc/react';
 import type { RunStatus } from '@/db/schema';
 import { getStageDefinition, type PipelineSpec, type ValidationIssue } from '@/workflows/model';
 
-export function PipelineView({ id, version, canRun, people }: { id: string; version?: number; canRun: boolean; people: Record<string, string> }) {
+export function PipelineView({ id, version, canRun, canEdit = false, people }: { id: string; version?: number; canRun: boolean; canEdit?: boolean; people: Record<string, string> }) {
   const trpc = useTRPC();
   const pipeline = useQuery(trpc.pipelines.get.queryOptions({ id, version }));
   const versions = useQuery(trpc.pipelines.versions.queryOptions({ id }));
@@ -42,7 +42,17 @@ export function PipelineView({ id, version, canRun, people }: { id: string; vers
           </>
         }
         subtitle={head.description || spec.description || undefined}
-        actions={canRun ? <RunButton pipelineId={id} pipelineName={head.name} version={older ? v.version : undefined} /> : undefined}
+        actions={
+          <>
+            <Link href={`/pipelines/${id}/edit`} className={buttonStyles.secondary} data-testid="open-editor">
+              <svg aria-hidden viewBox="0 0 20 20" className="h-3.5 w-3.5" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" strokeLinejoin="round">
+                <path d="M13.5 3.5l3 3L7 16H4v-3z" />
+              </svg>
+              {canEdit ? 'Edit' : 'Open in editor'}
+            </Link>
+            {canRun && <RunButton pipelineId={id} pipelineName={head.name} version={older ? v.version : undefined} />}
+          </>
+        }
       />
 
       {older && (

@@ -1,0 +1,450 @@
+'use client';
+/**
+ * The right-hand panel's "Inspect" tab: what is selected — a stage (its
+ * typed configuration form), a connection (its condition), several things,
+ * or nothing (the pipeline: name, parameters, settings).
+ */
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { KindIcon } from '@/app/components/kind-icon';
+import { cx, inputClass } from '@/app/components/ui';
+import {
+  getStageDefinition,
+  identifierSchema,
+  nodeSchema,
+  retryPolicySchema,
+  settingsSchema,
+  type EdgeCondition,
+  type PipelineEdge,
+  type PipelineNode,
+  type PipelineSpec,
+  type ValidationIssue,
+} from '@/workflows/model';
+import { CONDITION_STYLE } from './condition-edge';
+import { useEditor, useEditorActions } from './editor-context';
+import { useEditorUi } from './editor-ui';
+import { ParametersEditor } from './parameters-editor';
+import { suggestionsFor } from './references';
+import { fieldsFor } from './schema-fields';
+import { SchemaForm, formPaths } from './schema-form';
+import { CATEGORY_STYLE } from './stage-node';
+import { canEdit, displayedSpec } from './store';
+
+const timeoutFields = fieldsFor(nodeSchema.pick({ timeoutSeconds: true }));
+const retryFields = fieldsFor(retryPolicySchema);
+const settingsFields = fieldsFor(settingsSchema);
+
+export function Section({ title, children, aside, defaultOpen = true, testId }: { title: string; children: ReactNode; aside?: ReactNode; defaultOpen?: boolean; testId?: string }) {
+  return (
+    <details open={defaultOpen} className="group border-b border-line" data-testid={testId}>
+      <summary className="flex cursor-pointer list-none items-center justify-between gap-2 px-4 py-2.5 text-xs font-semibold uppercase tracking-wide text-muted hover:text-fg focus:outline-none focus-visible:ring-2 focus-visible:ring-inset focus-visible:ring-accent [&::-webkit-details-marker]:hidden">
+        <span className="flex items-center gap-1.5">
+          <svg aria-hidden viewBox="0 0 12 12" className="h-2.5 w-2.5 transition-transform group-open:rotate-90" fill="currentColor">
+            <path d="M4 2l4 4-4 4z" />
+          </svg>
+          {title}
+        </span>
+        {aside}
+      </summary>
+      <div className="px-4 pb-4 pt-1">{children}</div>
+    </details>
+  );
+}
+
+/** Issues of one stage, by config path (`''` for the stage as a whole), without the "Name: path:" prefix. */
+function issuesByPath(issues: readonly ValidationIssue[], nodeId: string, nodeName: string): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const i of issues) {
+    if (i.nodeId !== nodeId) continue;
+    const key = i.path ?? '';
+    let message = i.message;
+    if (message.startsWith(`${nodeName}: `)) message = message.slice(nodeName.length + 2);
+    message = message.replace(/^nodes\[\d+\]\.?/, '');
+    if (key && message.startsWith(`${key}: `)) message = message.slice(key.length + 2);
+    map.set(key, [...(map.get(key) ?? []), message || i.message]);
+  }
+  return map;
+}
+
+export function Inspector() {
+  const mode = useEditor((s) => s.mode);
+  const selectedNodes = useEditor((s) => s.selectedNodes);
+  const selectedEdges = useEditor((s) => s.selectedEdges);
+
+  if (selectedNodes.size === 1 && selectedEdges.size === 0) return <NodeInspector key={[...selectedNodes][0]} id={[...selectedNodes][0]!} />;
+  if (selectedEdges.size === 1 && selectedNodes.size === 0) return <EdgeInspector id={[...selectedEdges][0]!} />;
+  if (selectedNodes.size + selectedEdges.size > 1) return <MultiInspector />;
+  return <PipelineInspector key={mode.kind} />;
+}
+
+function useDisplayedNode(id: string): PipelineNode | undefined {
+  return useEditor((s) => displayedSpec(s).nodes.find((n) => n.id === id));
+}
+
+function NodeInspector({ id }: { id: string }) {
+  const node = useDisplayedNode(id);
+  const editable = useEditor(canEdit);
+  const issues = useEditor((s) => s.issues);
+  const focus = useEditor((s) => s.focus);
+  const parameters = useEditor((s) => displayedSpec(s).parameters);
+  const edges = useEditor((s) => displayedSpec(s).edges);
+  const nodes = useEditor((s) => displayedSpec(s).nodes);
+  const actions = useEditorActions();
+  const ui = useEditorUi();
+  const rootRef = useRef<HTMLDivElement>(null);
+
+  const suggestions = useMemo(() => suggestionsFor({ nodes, edges, parameters } as PipelineSpec, id), [nodes, edges, parameters, id]);
+  const byPath = useMemo(() => issuesByPath(issues, id, node?.name ?? ''), [issues, id, node?.name]);
+
+  // Jump to a field asked for by the problems list.
+  useEffect(() => {
+    if (!focus || focus.nodeId !== id || !rootRef.current) return;
+    const root = rootRef.current;
+    const target = (focus.path && root.querySelector(`[data-field="${CSS.escape(focus.path)}"]`)) || root;
+    target.scrollIntoView({ block: 'center' });
+    const input = target.querySelector<HTMLElement>('input, textarea, select, button[role="switch"]');
+    input?.focus({ preventScroll: true });
+  }, [focus, id]);
+
+  if (!node) return <p className="p-4 text-sm text-muted">This stage no longer exists.</p>;
+  const def = getStageDefinition(node.kind);
+  const configFields = def ? fieldsFor(def.configSchema) : null;
+  const shown = configFields ? formPaths(configFields, node.config) : new Set<string>();
+  const otherIssues = [...byPath].filter(([p]) => p === '' || (!shown.has(p) && !['name', 'id', 'description', 'timeoutSeconds'].includes(p) && !p.startsWith('retry')));
+  const readOnly = !editable;
+
+  return (
+    <div ref={rootRef} data-testid="node-inspector">
+      <div className="flex items-start gap-3 border-b border-line px-4 py-3.5">
+        <KindIcon kind={node.kind} className={cx('h-10 w-10 rounded-lg', def ? CATEGORY_STYLE[def.category].icon : '')} />
+        <div className="min-w-0 flex-1">
+          <h2 className="truncate text-[15px] font-semibold text-fg">{node.name}</h2>
+          <p className="text-xs text-muted">{def ? `${def.label} · ${def.description}` : `Unknown kind “${node.kind}”`}</p>
+        </div>
+      </div>
+      {editable && (
+        <div className="flex flex-wrap gap-1.5 border-b border-line px-4 py-2">
+          <SmallButton onClick={() => ui.openConnect(node.id)}>Connect to…</SmallButton>
+          <SmallButton onClick={() => ui.duplicate()}>Duplicate</SmallButton>
+          <SmallButton onClick={() => actions.remove([node.id], [])} danger>
+            Delete
+          </SmallButton>
+        </div>
+      )}
+
+      {otherIssues.length > 0 && (
+        <ul className="space-y-1 border-b border-line bg-red-50/60 px-4 py-2.5 dark:bg-red-500/5" data-testid="node-issues">
+          {otherIssues.flatMap(([, messages]) => messages).map((m, i) => (
+            <li key={i} className="flex gap-1.5 text-[12.5px] text-red-700 dark:text-red-300">
+              <span aria-hidden>⚠</span>
+              {m}
+            </li>
+          ))}
+        </ul>
+      )}
+
+      <Section title="Stage">
+        <div className="space-y-3">
+          <TextRow
+            label="Name"
+            value={node.name}
+            readOnly={readOnly}
+            issues={byPath.get('name')}
+            onChange={(name) => actions.updateNode(node.id, { name }, `node:${node.id}:name`)}
+          />
+          <IdRow id={node.id} readOnly={readOnly} />
+          <TextRow
+            label="Description"
+            value={node.description ?? ''}
+            readOnly={readOnly}
+            multiline
+            placeholder="optional"
+            onChange={(description) => actions.updateNode(node.id, { description: description || undefined }, `node:${node.id}:description`)}
+          />
+        </div>
+      </Section>
+
+      <Section title="Configuration" testId="config-form">
+        {configFields ? (
+          configFields.length === 0 ? (
+            <p className="text-sm text-muted">This kind has nothing to configure.</p>
+          ) : (
+            <SchemaForm
+              fields={configFields}
+              value={node.config}
+              onChange={(config, path) => actions.setNodeConfig(node.id, config, `config:${node.id}:${path}`)}
+              issues={byPath}
+              suggestions={suggestions}
+              readOnly={readOnly}
+            />
+          )
+        ) : (
+          <pre className="overflow-x-auto rounded-md bg-subtle p-2 text-xs">{JSON.stringify(node.config, null, 2)}</pre>
+        )}
+      </Section>
+
+      <Section title="Retries and timeout" defaultOpen={Boolean(node.retry || node.timeoutSeconds)}>
+        <div className="space-y-4">
+          <SchemaForm
+            fields={timeoutFields}
+            value={node.timeoutSeconds !== undefined ? { timeoutSeconds: node.timeoutSeconds } : {}}
+            onChange={(v) => actions.updateNode(node.id, { timeoutSeconds: v.timeoutSeconds as number | undefined }, `node:${node.id}:timeout`)}
+            issues={byPath}
+            suggestions={[]}
+            readOnly={readOnly}
+          />
+          <SchemaForm
+            fields={retryFields}
+            value={node.retry ?? {}}
+            onChange={(v, path) => actions.updateNode(node.id, { retry: Object.keys(v).length ? v : undefined }, `node:${node.id}:retry:${path}`)}
+            issues={byPath}
+            suggestions={[]}
+            readOnly={readOnly}
+            prefix="retry"
+          />
+        </div>
+      </Section>
+
+      <Section title="Connections" defaultOpen={false}>
+        <Connections nodeId={node.id} edges={edges} nodes={nodes} />
+      </Section>
+    </div>
+  );
+}
+
+function Connections({ nodeId, edges, nodes }: { nodeId: string; edges: readonly PipelineEdge[]; nodes: readonly PipelineNode[] }) {
+  const ui = useEditorUi();
+  const name = (id: string) => nodes.find((n) => n.id === id)?.name ?? id;
+  const ins = edges.filter((e) => e.to === nodeId);
+  const outs = edges.filter((e) => e.from === nodeId);
+  const row = (e: PipelineEdge, other: string, dir: string) => (
+    <li key={e.id}>
+      <button type="button" onClick={() => ui.jumpTo({ edgeId: e.id })} className="flex w-full items-center gap-2 rounded px-1.5 py-1 text-left text-[13px] hover:bg-subtle">
+        <span className="text-muted">{dir}</span>
+        <span className="min-w-0 flex-1 truncate text-fg">{name(other)}</span>
+        <span className="text-xs text-muted">{CONDITION_STYLE[e.on].label}</span>
+      </button>
+    </li>
+  );
+  if (ins.length + outs.length === 0) return <p className="text-sm text-muted">Not connected.</p>;
+  return (
+    <ul className="space-y-0.5">
+      {ins.map((e) => row(e, e.from, '←'))}
+      {outs.map((e) => row(e, e.to, '→'))}
+    </ul>
+  );
+}
+
+function IdRow({ id, readOnly }: { id: string; readOnly: boolean }) {
+  const actions = useEditorActions();
+  const ui = useEditorUi();
+  const [draft, setDraft] = useState(id);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => setDraft(id), [id]);
+  const apply = () => {
+    if (draft === id) return setError(null);
+    const parsed = identifierSchema.safeParse(draft);
+    if (!parsed.success) return setError(parsed.error.issues[0]?.message ?? 'not a valid id');
+    const done = actions.renameNodeId(id, draft);
+    if (!done) return setError(`another stage already has the id “${draft}”`);
+    setError(null);
+    ui.notify(`Renamed ${id} to ${draft}; connections and references follow`, 'success');
+  };
+  return (
+    <div>
+      <label htmlFor="stage-id" className="mb-1 flex items-baseline justify-between text-[13px] font-medium text-fg">
+        ID <span className="text-[11px] font-normal text-muted">used in {'${{ stages.ID.outputs.x }}'}</span>
+      </label>
+      <input
+        id="stage-id"
+        value={draft}
+        readOnly={readOnly}
+        onChange={(e) => setDraft(e.target.value)}
+        onBlur={apply}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') apply();
+          if (e.key === 'Escape') setDraft(id);
+        }}
+        aria-invalid={error ? true : undefined}
+        className={cx(inputClass, 'nodrag nokey py-1.5 font-mono text-[12.5px]', error && '!border-red-400')}
+      />
+      {error && <p className="mt-1 text-[12px] text-red-600 dark:text-red-400">{error}</p>}
+    </div>
+  );
+}
+
+export function TextRow({
+  label,
+  value,
+  onChange,
+  readOnly,
+  multiline,
+  placeholder,
+  issues,
+  testId,
+}: {
+  label: string;
+  value: string;
+  onChange: (v: string) => void;
+  readOnly?: boolean;
+  multiline?: boolean;
+  placeholder?: string;
+  issues?: string[];
+  testId?: string;
+}) {
+  const id = `row-${label.toLowerCase().replace(/\W+/g, '-')}`;
+  const cls = cx(inputClass, 'nodrag nokey py-1.5 text-[13px]', Boolean(issues?.length) && '!border-red-400');
+  return (
+    <div>
+      <label htmlFor={id} className="mb-1 block text-[13px] font-medium text-fg">
+        {label}
+      </label>
+      {multiline ? (
+        <textarea id={id} value={value} readOnly={readOnly} placeholder={placeholder} rows={2} onChange={(e) => onChange(e.target.value)} className={cx(cls, 'resize-y')} data-testid={testId} />
+      ) : (
+        <input id={id} value={value} readOnly={readOnly} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} aria-invalid={issues?.length ? true : undefined} className={cls} data-testid={testId} />
+      )}
+      {issues?.map((m, i) => (
+        <p key={i} className="mt-1 text-[12px] text-red-600 dark:text-red-400">
+          ⚠ {m}
+        </p>
+      ))}
+    </div>
+  );
+}
+
+function SmallButton({ children, onClick, danger }: { children: ReactNode; onClick: () => void; danger?: boolean }) {
+  return (
+    <button
+      type="button"
+      onClick={onClick}
+      className={cx(
+        'rounded-md border px-2 py-1 text-[12.5px] font-medium transition-colors focus:outline-none focus-visible:ring-2 focus-visible:ring-accent',
+        danger ? 'border-red-200 text-red-700 hover:bg-red-50 dark:border-red-500/30 dark:text-red-300 dark:hover:bg-red-500/10' : 'border-line-strong text-fg hover:bg-subtle',
+      )}
+    >
+      {children}
+    </button>
+  );
+}
+
+function EdgeInspector({ id }: { id: string }) {
+  const edge = useEditor((s) => displayedSpec(s).edges.find((e) => e.id === id));
+  const from = useEditor((s) => (edge ? displayedSpec(s).nodes.find((n) => n.id === edge.from) : undefined));
+  const to = useEditor((s) => (edge ? displayedSpec(s).nodes.find((n) => n.id === edge.to) : undefined));
+  const issues = useEditor((s) => s.issues);
+  const editable = useEditor(canEdit);
+  const actions = useEditorActions();
+  if (!edge) return <p className="p-4 text-sm text-muted">This connection no longer exists.</p>;
+  const mine = issues.filter((i) => i.edgeId === id);
+  return (
+    <div data-testid="edge-inspector">
+      <div className="border-b border-line px-4 py-3.5">
+        <h2 className="text-[15px] font-semibold text-fg">Connection</h2>
+        <p className="mt-0.5 text-sm text-muted">
+          <span className="font-medium text-fg">{from?.name ?? edge.from}</span> → <span className="font-medium text-fg">{to?.name ?? edge.to}</span>
+        </p>
+        <p className="mt-0.5 font-mono text-[11px] text-muted">{edge.id}</p>
+      </div>
+      {mine.length > 0 && (
+        <ul className="space-y-1 border-b border-line bg-red-50/60 px-4 py-2.5 dark:bg-red-500/5">
+          {mine.map((i, n) => (
+            <li key={n} className="text-[12.5px] text-red-700 dark:text-red-300">
+              ⚠ {i.message}
+            </li>
+          ))}
+        </ul>
+      )}
+      <fieldset className="px-4 py-3">
+        <legend className="mb-2 text-[13px] font-medium text-fg">{to?.name ?? edge.to} starts…</legend>
+        <div className="space-y-2">
+          {(['success', 'failure', 'always'] as EdgeCondition[]).map((on) => (
+            <label key={on} className={cx('flex cursor-pointer items-start gap-2.5 rounded-lg border p-2.5', edge.on === on ? 'border-accent bg-accent/5' : 'border-line hover:bg-subtle')}>
+              <input type="radio" name="edge-condition" value={on} checked={edge.on === on} disabled={!editable} onChange={() => actions.setEdgeCondition(id, on)} className="mt-0.5 accent-[var(--pw-accent)]" />
+              <span>
+                <span className="block text-[13px] font-medium text-fg">
+                  {CONDITION_STYLE[on].glyph} {CONDITION_STYLE[on].label}
+                </span>
+                <span className="block text-xs text-muted">{CONDITION_STYLE[on].hint}</span>
+              </span>
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      {editable && (
+        <div className="px-4 pb-4">
+          <SmallButton onClick={() => actions.remove([], [id])} danger>
+            Delete connection
+          </SmallButton>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function MultiInspector() {
+  const nodes = useEditor((s) => s.selectedNodes.size);
+  const edges = useEditor((s) => s.selectedEdges.size);
+  const editable = useEditor(canEdit);
+  const actions = useEditorActions();
+  const ui = useEditorUi();
+  return (
+    <div className="p-4">
+      <h2 className="text-[15px] font-semibold text-fg">
+        {nodes} stage{nodes === 1 ? '' : 's'}
+        {edges > 0 && `, ${edges} connection${edges === 1 ? '' : 's'}`} selected
+      </h2>
+      <p className="mt-1 text-sm text-muted">Drag one of them to move them together. Shift-click to add or remove one.</p>
+      <div className="mt-3 flex flex-wrap gap-1.5">
+        {nodes > 0 && <SmallButton onClick={() => ui.copy()}>Copy</SmallButton>}
+        {editable && nodes > 0 && <SmallButton onClick={() => ui.duplicate()}>Duplicate</SmallButton>}
+        {editable && (
+          <SmallButton onClick={() => actions.removeSelection()} danger>
+            Delete
+          </SmallButton>
+        )}
+      </div>
+    </div>
+  );
+}
+
+function PipelineInspector() {
+  const name = useEditor((s) => displayedSpec(s).name);
+  const description = useEditor((s) => displayedSpec(s).description);
+  const settings = useEditor((s) => displayedSpec(s).settings);
+  const count = useEditor((s) => displayedSpec(s).nodes.length);
+  const edgeCount = useEditor((s) => displayedSpec(s).edges.length);
+  const editable = useEditor(canEdit);
+  const actions = useEditorActions();
+  return (
+    <div data-testid="pipeline-inspector">
+      <div className="border-b border-line px-4 py-3.5">
+        <h2 className="text-[15px] font-semibold text-fg">Pipeline</h2>
+        <p className="text-xs text-muted">
+          {count} stage{count === 1 ? '' : 's'} · {edgeCount} connection{edgeCount === 1 ? '' : 's'}. Select a stage to configure it.
+        </p>
+      </div>
+      <Section title="General">
+        <div className="space-y-3">
+          <TextRow label="Pipeline name" value={name} readOnly={!editable} onChange={(v) => actions.setMeta({ name: v })} />
+          <TextRow label="Pipeline description" value={description ?? ''} multiline readOnly={!editable} placeholder="What this pipeline delivers" onChange={(v) => actions.setMeta({ description: v })} />
+        </div>
+      </Section>
+      <Section title="Parameters" testId="parameters-panel">
+        <ParametersEditor readOnly={!editable} />
+      </Section>
+      <Section title="Settings" defaultOpen={false}>
+        <SchemaForm
+          fields={settingsFields}
+          value={settings as unknown as Record<string, unknown>}
+          onChange={(v, path) => {
+            const parsed = settingsSchema.safeParse(v);
+            actions.setSettings(parsed.success ? parsed.data : (v as unknown as PipelineSpec['settings']), `settings:${path}`);
+          }}
+          issues={new Map()}
+          suggestions={[]}
+          readOnly={!editable}
+        />
+      </Section>
+    </div>
+  );
+}
