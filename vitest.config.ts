@@ -6,6 +6,9 @@
  * 3. `e2e`: the whole product in real Chromium (playwright-core, /usr/bin/chromium): the
  *    Temporal dev server of (2), then tests/e2e/app-setup.ts migrates and seeds a temporary
  *    database, builds Next if the build is stale, starts the worker and `next start`.
+ * 4. `k8s`: a real Kubernetes control plane on loopback (etcd, kube-apiserver,
+ *    kube-controller-manager, kube-scheduler, kwok; tests/k8s/global-setup.ts, binaries
+ *    from scripts/k8s/build.sh) plus the Temporal dev server of (2).
  */
 import { defineConfig } from 'vitest/config';
 
@@ -42,6 +45,18 @@ export default defineConfig({
           globalSetup: ['tests/setup/global-setup.ts', 'tests/e2e/app-setup.ts'],
           testTimeout: 180_000,
           hookTimeout: 60_000,
+          fileParallelism: false,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'k8s',
+          include: ['tests/k8s/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['tests/setup/global-setup.ts', 'tests/k8s/global-setup.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
           fileParallelism: false,
         },
       },

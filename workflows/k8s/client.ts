@@ -227,14 +227,18 @@ export class K8sClient {
     return res.items ?? [];
   }
 
-  /** Server-side apply with field manager `pipewright` (force: Pipewright owns what it deploys). */
-  async apply<T = K8sObject>(obj: K8sObject, opts: { dryRun?: boolean } = {}): Promise<T> {
+  /**
+   * Server-side apply with field manager `pipewright` (force: Pipewright owns what it deploys).
+   * A partial object (e.g. only an image) must use another manager: applying it as `pipewright`
+   * would drop every field `pipewright` applied before and left out now.
+   */
+  async apply<T = K8sObject>(obj: K8sObject, opts: { dryRun?: boolean; fieldManager?: string } = {}): Promise<T> {
     const path = await this.pathFor({ ...obj, namespace: obj.metadata.namespace, name: obj.metadata.name });
     const body = { ...obj, metadata: { ...obj.metadata } };
     delete body.metadata.resourceVersion;
     delete body.metadata.managedFields;
     return this.api.send<T>(HttpMethod.PATCH, path, {
-      query: { fieldManager: FIELD_MANAGER, force: true, fieldValidation: 'Strict', dryRun: opts.dryRun ? 'All' : undefined },
+      query: { fieldManager: opts.fieldManager ?? FIELD_MANAGER, force: true, fieldValidation: 'Strict', dryRun: opts.dryRun ? 'All' : undefined },
       body,
       contentType: 'application/apply-patch+yaml',
       signal: this.signal,

@@ -58,6 +58,7 @@ import {
 const HTTPROUTE = { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'HTTPRoute' } as const;
 const DEPLOYMENT = { apiVersion: 'apps/v1', kind: 'Deployment' } as const;
 const SERVICE = { apiVersion: 'v1', kind: 'Service' } as const;
+const IMAGE_FIELD_MANAGER = 'pipewright-image';
 
 type Resume = Record<string, unknown> | undefined;
 
@@ -117,7 +118,11 @@ export async function placeObjects(env: Pick<Env, 'client' | 'namespace' | 'sign
 
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
 
-export async function applyObject(env: Pick<Env, 'client' | 'signal' | 'ids'>, obj: K8sObject, opts: { dryRun?: boolean } = {}): Promise<{ outcome: ApplyOutcome; object: K8sObject }> {
+export async function applyObject(
+  env: Pick<Env, 'client' | 'signal' | 'ids'>,
+  obj: K8sObject,
+  opts: { dryRun?: boolean; fieldManager?: string } = {},
+): Promise<{ outcome: ApplyOutcome; object: K8sObject }> {
   const ref = refOf(obj);
   const what = `apply ${describeObject(obj)}`;
   const before = await withRetries(what, env.signal, () => env.client.get(ref));
@@ -291,7 +296,10 @@ async function rolling(env: Env, config: K8sDeployConfig, desired: Desired): Pro
   progress.update({ phase: 'applying', previousRevision: previousRevision ?? null });
 
   await applyAll(env, desired.others);
-  const { outcome, object } = await applyObject(env, desired.partial ?? desired.deployment);
+  // Image-only updates apply just the image, as their own field manager (see K8sClient.apply).
+  const { outcome, object } = desired.partial
+    ? await applyObject(env, desired.partial, { fieldManager: IMAGE_FIELD_MANAGER })
+    : await applyObject(env, desired.deployment);
   progress.log(`${describeObject(desired.deployment)} ${outcome}`);
   try {
     await wait(env, [name], config.progressDeadlineSeconds, 'rollout');
@@ -303,6 +311,7 @@ async function rolling(env: Env, config: K8sDeployConfig, desired: Desired): Pro
       throw new StageFailure(`rollout failed: ${err.message}${config.autoRollback ? '; no earlier revision to roll back to' : ''}`);
     }
     progress.update({ phase: 'rolling back' }, `rollout failed (${err.message}); rolling back to revision ${previousRevision}`);
+    await markFailedRevision(env, now, err.message);
     const undo = await withRetries(`roll back Deployment ${name}`, env.signal, () => undoToRevision(env.client, now, previousRevision));
     if (!undo) throw new StageFailure(`rollout failed: ${err.message}; revision ${previousRevision} is gone, nothing rolled back`);
     const to = `revision ${undo.revision} (${undo.images})`;
@@ -318,11 +327,21 @@ async function rolling(env: Env, config: K8sDeployConfig, desired: Desired): Pro
   const done = (await get(env, depRef(namespace, name))) ?? object;
   const revision = String(revisionOf(done) ?? '');
   const image = imagesOf(podTemplateOf(done));
+  const same = outcome === 'unchanged' || (before !== undefined && revisionOf(before) === revisionOf(done));
   progress.update({ phase: 'complete' });
   return {
     outputs: { deployment: name, revision, image },
-    summary: `${name} revision ${revision} rolled out (${image}), ${replicasOf(done)} replicas ready${outcome === 'unchanged' ? '; nothing changed' : ''}`,
+    summary: same
+      ? `${name} already ran this version (revision ${revision}, ${image}); nothing rolled out`
+      : `${name} revision ${revision} rolled out (${image}), ${replicasOf(done)} replicas ready`,
   };
+}
+
+/** Marks the ReplicaSet of the Deployment's current (failed) revision, so a later rollback never goes back to it. */
+async function markFailedRevision(env: Env, dep: K8sObject, reason: string): Promise<void> {
+  const sets = await withRetries('list ReplicaSets', env.signal, () => replicaSetsOf(env.client, dep));
+  const failed = sets.find((rs) => revisionOf(rs) === revisionOf(dep));
+  if (failed) await mergePatch(env, { apiVersion: 'apps/v1', kind: 'ReplicaSet', namespace: env.namespace, name: failed.metadata.name }, { metadata: { annotations: { [ANN.failed]: reason.slice(0, 500) } } });
 }
 
 // ── Blue/green ───────────────────────────────────────────────────────────────
@@ -652,7 +671,7 @@ export async function rollbackDeployment(env: Env, req: RollbackRequest): Promis
     progress.update({ phase: 'rolling back', strategy: 'blue-green', to: previous }, `bringing ${prevName} back (${replicas} replicas)`);
     if (replicasOf(prevDep) !== replicas) await scale(env, namespace, prevName, replicas);
     await wait(env, [prevName], req.progressDeadlineSeconds, `rollback to ${previous}`);
-    await mergePatch(env, refOf(active), {
+    await mergePatch(env, svcRef(namespace, active.metadata.name), {
       metadata: { annotations: { [ANN.activeColor]: previous, [ANN.previousColor]: live } },
       spec: { selector: { [LABEL.color]: previous } },
     });

@@ -70,10 +70,27 @@ function networkCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** An infrastructure error already described by `toStageError`: left retryable as it is. */
+export class RetryableK8sError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RetryableK8sError';
+  }
+}
+
+/**
+ * The API server answers a server-side apply with unknown or mistyped fields with a 500
+ * ("failed to create typed patch object … field not declared in schema"): the manifest's fault.
+ */
+function isInvalidApply(err: unknown): boolean {
+  return statusOf(err) === 500 && /failed to create typed patch object|field not declared in schema|expected (map|list|string|numeric|boolean)/i.test(apiReason(err));
+}
+
 export function isRetryable(err: unknown): boolean {
   if (err instanceof StageFailure) return false;
+  if (err instanceof RetryableK8sError) return true;
   const status = statusOf(err);
-  if (status !== undefined) return RETRYABLE_CODES.has(status) || status >= 500;
+  if (status !== undefined) return (RETRYABLE_CODES.has(status) || status >= 500) && !isInvalidApply(err);
   const code = networkCode(err);
   if (code && RETRYABLE_NET.has(code)) return true;
   // "fetch failed" without a recognisable cause is a transport problem too.
@@ -86,14 +103,12 @@ export function isRetryable(err: unknown): boolean {
  * `what` says what was being done ("apply Deployment web").
  */
 export function toStageError(err: unknown, what: string): Error {
-  if (err instanceof StageFailure) return err;
+  if (err instanceof StageFailure || err instanceof RetryableK8sError) return err;
   if (err instanceof Error && err.name === 'AbortError') return err;
-  if (isRetryable(err)) {
-    const e = new Error(`${what}: ${describe(err)} (infrastructure error, retried)`, { cause: err });
-    return e;
-  }
+  if (isRetryable(err)) return new RetryableK8sError(`${what}: ${describe(err)} (infrastructure error, retried)`, { cause: err });
   const status = statusOf(err);
   const reason = apiReason(err);
+  if (isInvalidApply(err)) return new StageFailure(`${what}: invalid manifest: ${reason}`, 'InvalidConfig');
   switch (status) {
     case 400:
     case 422:

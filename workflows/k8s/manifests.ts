@@ -25,6 +25,8 @@ export const ANN = {
   previousColor: 'pipewright.dev/previous-color',
   replicas: 'pipewright.dev/replicas',
   weight: 'pipewright.dev/weight',
+  /** On a ReplicaSet whose rollout failed and was rolled back: never a rollback target. */
+  failed: 'pipewright.dev/failed',
 } as const;
 export const LABEL = {
   color: 'pipewright.dev/color',

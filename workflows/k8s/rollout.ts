@@ -19,6 +19,7 @@ import type { ExecutorContext } from '../stages/executor-types';
 import { StageFailure } from '../stages/executor-types';
 import type { K8sClient, K8sObject } from './client';
 import { isRetryable, toStageError } from './errors';
+import { ANN } from './manifests';
 import { rolloutStatus, type RolloutStatus } from './plan';
 
 /** A rollout that did not succeed: the strategy rolls back, then the stage fails with this message. */
@@ -249,8 +250,11 @@ export async function undoToRevision(
 ): Promise<{ revision: number; images: string } | undefined> {
   const current = revisionOf(dep) ?? 0;
   const sets = await replicaSetsOf(client, dep);
+  // Without an explicit revision: the newest earlier one that did not fail (Pipewright marks failed ones).
   const target =
-    revision !== undefined ? sets.find((rs) => revisionOf(rs) === revision) : sets.find((rs) => (revisionOf(rs) ?? 0) < current);
+    revision !== undefined
+      ? sets.find((rs) => revisionOf(rs) === revision)
+      : sets.find((rs) => (revisionOf(rs) ?? 0) < current && !rs.metadata.annotations?.[ANN.failed]);
   if (!target) return undefined;
   const template = structuredClone((target.spec as { template: { metadata?: { labels?: Record<string, string> } } }).template);
   if (template.metadata?.labels) delete template.metadata.labels['pod-template-hash'];

@@ -35,3 +35,12 @@ describe('Kubernetes error classification', () => {
     expect(isRetryable(api(404))).toBe(false);
   });
 });
+
+describe('server-side apply schema errors', () => {
+  it('treats the 500 "field not declared in schema" of an apply as an invalid manifest', () => {
+    const e = toStageError(api(500, 'failed to create typed patch object (default/x; /v1, Kind=ConfigMap): .datta: field not declared in schema'), 'apply');
+    expect(e).toBeInstanceOf(StageFailure);
+    expect((e as StageFailure).type).toBe('InvalidConfig');
+    expect(isRetryable(api(500, 'etcdserver: request timed out'))).toBe(true);
+  });
+});
