@@ -3,9 +3,10 @@
  * The approvals inbox: every gate waiting for the signed-in person, live (the
  * events stream keeps `approvals.pending` current). Each card has what it
  * takes to decide: pipeline, run and version, parameters, what already ran
- * upstream, the instructions, who else voted, the time left. A card whose
- * gate stops waiting while the page is open stays where it is and says who
- * decided it, until dismissed.
+ * upstream, the instructions, who else voted, the time left. A gate decided
+ * here leaves the list with a confirmation at the top; a card whose gate
+ * someone else decided while the page was open stays where it is and says
+ * who decided it, until dismissed.
  */
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -49,7 +50,11 @@ export function ApprovalsView({
   }, [pending.data]);
 
   const waitingNow = new Set((pending.data ?? []).map(keyOf));
-  const cards = [...(pending.data ?? []), ...[...seen.values()].filter((g) => !waitingNow.has(keyOf(g)))].filter((g) => !dismissed.has(keyOf(g)));
+  /** Gates decided here that have moved on: confirmed at the top instead of as cards. */
+  const doneHere = [...seen.values()].filter((g) => !waitingNow.has(keyOf(g)) && outcomes.has(keyOf(g)));
+  const cards = [...(pending.data ?? []), ...[...seen.values()].filter((g) => !waitingNow.has(keyOf(g)))].filter(
+    (g) => !dismissed.has(keyOf(g)) && !doneHere.includes(g),
+  );
   const toDecide = cards.filter((g) => waitingNow.has(keyOf(g)) && g.canDecide);
   const rest = cards.filter((g) => !toDecide.includes(g));
   const dismiss = (key: string) => setDismissed((d) => new Set(d).add(key));
@@ -63,13 +68,27 @@ export function ApprovalsView({
           Your role ({role}) can follow gates but not decide them. Approvers and admins named by a gate decide it.
         </Notice>
       )}
+      {doneHere.length > 0 && (
+        <Notice tone="success" className="mb-6">
+          <ul className="space-y-0.5">
+            {doneHere.slice(-3).map((g) => {
+              const o = outcomes.get(keyOf(g))!;
+              return (
+                <li key={keyOf(g)}>
+                  You {o.decision === 'approve' ? 'approved' : 'rejected'} “{g.gateName}” of {g.pipelineName} #{g.runNumber}.
+                </li>
+              );
+            })}
+          </ul>
+        </Notice>
+      )}
       {pending.isError && <ErrorBox error={pending.error} title="Could not load approvals" className="mb-4" />}
 
       {pending.isPending ? (
         <p className="flex items-center gap-2 py-10 text-sm text-muted">
           <Spinner /> Loading approvals…
         </p>
-      ) : cards.length === 0 ? (
+      ) : cards.length === 0 && doneHere.length === 0 ? (
         <EmptyState icon="✓" title="Nothing is waiting for you">
           When a run reaches a gate that names you or one of your groups, it appears here — no need to reload.
         </EmptyState>
@@ -208,11 +227,6 @@ function ApprovalCard({
                 You {outcome.decision === 'approve' ? 'approved' : 'rejected'} this gate
                 {outcome.gateStatus === 'waiting' ? ` (${outcome.approvals}/${outcome.quorum} approvals so far).` : '.'}
               </span>
-              {!waiting && (
-                <Button variant="ghost" onClick={onDismiss} className="ml-2 px-1.5 py-0.5 text-xs">
-                  Dismiss
-                </Button>
-              )}
             </Notice>
           ) : !waiting ? (
             <GateOutcome runId={g.runId} gateId={g.gateId} onDismiss={onDismiss} />

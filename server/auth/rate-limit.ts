@@ -87,9 +87,12 @@ export function createSignInLimiter(limits: { perIp: Rule; perAccount: Rule; glo
         const wait = take(key, limits.perIp, now);
         return wait === null ? { ok: true, key } : { ok: false, key, retryAfter: wait };
       }
-      const key = `account:${input.account ?? '(none)'}`;
-      const perAccount = take(key, limits.perAccount, now);
-      if (perAccount !== null) return { ok: false, key, retryAfter: perAccount };
+      // A sign-in that names no account (single sign-on) only counts towards the global cap.
+      const key = input.account ? `account:${input.account}` : 'global';
+      if (input.account) {
+        const perAccount = take(key, limits.perAccount, now);
+        if (perAccount !== null) return { ok: false, key, retryAfter: perAccount };
+      }
       const global = take('global', limits.global, now);
       return global === null ? { ok: true, key } : { ok: false, key: 'global', retryAfter: global };
     },

@@ -214,12 +214,13 @@ async function personLabel(db: Db, username: string): Promise<string> {
 }
 
 export async function decideGate(db: Db, getClient: () => Promise<Client>, user: SessionUser, input: DecisionInput): Promise<DecideResult> {
-  const refuseEarly = async (code: 'FORBIDDEN' | 'NOT_FOUND', message: string, pipelineId: string | null): Promise<never> => {
-    await audit(db, user, input, pipelineId, 'refused', message);
-    throw new TRPCError({ code, message });
-  };
-  // The role first: a viewer is refused (and audited) whatever the run.
-  if (!hasCapability(user, 'decide')) return refuseEarly('FORBIDDEN', `Your role (${user.role}) may not decide gates.`, null);
+  // The role first: a viewer is refused (and audited, with the run's pipeline when there is one) whatever the run.
+  if (!hasCapability(user, 'decide')) {
+    const message = `Your role (${user.role}) may not decide gates.`;
+    const of = await db.select({ pipelineId: runs.pipelineId }).from(runs).where(eq(runs.id, input.runId)).get();
+    await audit(db, user, input, of?.pipelineId ?? null, 'refused', message);
+    throw new TRPCError({ code: 'FORBIDDEN', message });
+  }
   // Is a worker there? Asked while the database answers the rest (it is one more round trip to Temporal).
   const clientP = getClient();
   const pollingP = clientP.then(workerIsPolling).catch(() => false);

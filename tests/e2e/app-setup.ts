@@ -11,7 +11,8 @@
  * 4. the worker (`node --import tsx workflows/worker.ts`) and the web app
  *    (`next start`) as child processes, each in its own process group, with
  *    their output in test-results/e2e-logs/;
- * 5. waits for `/api/health` and for the worker to poll, and provides `appUrl`.
+ * 5. waits for `/api/health` and for the worker to poll, and provides `appUrl`
+ *    and the seeded admin's password (`adminPassword`).
  * Teardown stops the web app and the worker (whole process groups) and
  * removes the data folder.
  */
@@ -27,6 +28,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** Base URL of the e2e web app, e.g. `http://127.0.0.1:41234`. */
     appUrl: string;
+    /** Password of the seeded `admin` account. */
+    adminPassword: string;
   }
 }
 
@@ -221,5 +224,6 @@ export default async function setup(project: TestProject) {
 
   log(`app ready at ${appUrl} after ${((Date.now() - started) / 1000).toFixed(1)} s (logs in test-results/e2e-logs/)`);
   project.provide('appUrl', appUrl);
+  project.provide('adminPassword', env.PIPEWRIGHT_ADMIN_PASSWORD!);
   return teardown;
 }
