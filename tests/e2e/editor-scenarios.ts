@@ -1,0 +1,334 @@
+/**
+ * The pipeline editor, driven like a person would: real pointer drags from the
+ * palette and between handles, real key presses, the system clipboard, a real
+ * file for import. Each scenario takes a signed-in page and an API client of
+ * the same user. (Plain `assert` so the scenarios also run outside vitest.)
+ */
+import assert from 'node:assert/strict';
+import type { Page } from 'playwright-core';
+import type { apiAs } from './browser';
+import {
+  connectByHandles,
+  dragFromPalette,
+  dragNode,
+  edgeLabel,
+  node,
+  nodePosition,
+  openEditorFromPipelinePage,
+  save,
+  screenshot,
+  screenshots,
+  tempFile,
+  waitForIssues,
+} from './editor-steps';
+
+type Api = Awaited<ReturnType<typeof apiAs>>;
+type Mark = (what: string) => void;
+
+const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
+
+/** A small pipeline to start from: two unconnected commands and a parameter. */
+export async function createStarter(api: Api, name: string) {
+  return api.pipelines.create.mutate({
+    name,
+    spec: {
+      schemaVersion: 1,
+      name,
+      parameters: [{ name: 'version', type: 'string', default: '1.0.0', required: true }],
+      nodes: [
+        { id: 'build', kind: 'command', name: 'Build', position: { x: 0, y: 0 }, config: { command: 'echo building' } },
+        { id: 'test', kind: 'command', name: 'Test', position: { x: 320, y: 0 }, config: { command: 'echo testing' } },
+      ],
+      edges: [],
+    },
+    message: 'Created by the e2e test',
+  });
+}
+
+export async function designScenario(page: Page, appUrl: string, api: Api, opts: { run: boolean; mark: Mark }) {
+  const { mark } = opts;
+  const { id } = await createStarter(api, `Editor e2e ${Date.now()}`);
+  await openEditorFromPipelinePage(page, appUrl, id);
+  mark('editor open');
+  // Two unconnected stages: each one is painted with a warning.
+  await waitForIssues(page, 'build', 'warning');
+
+  // 1. Drag a Command from the palette onto the canvas.
+  await dragFromPalette(page, 'command', { fx: 0.5, fy: 0.75 });
+  await node(page, 'command').waitFor();
+  assert.equal(await page.locator('.react-flow__node').count(), 3);
+  mark('dropped a Command from the palette');
+
+  // 2. Connect by dragging handles: build → test → command.
+  await connectByHandles(page, 'build', 'test');
+  await edgeLabel(page, 'build', 'test').waitFor();
+  await connectByHandles(page, 'test', 'command');
+  await edgeLabel(page, 'test', 'command').waitFor();
+  assert.equal(await page.locator('.react-flow__edge').count(), 2);
+  await waitForIssues(page, 'build', 'none');
+  mark('connected by handles');
+
+  // 3. A validation mark appears on the stage and clears through the config form.
+  await node(page, 'command').click();
+  const command = page.locator('[data-testid="config-form"] [data-field="command"] textarea');
+  await command.fill('');
+  await waitForIssues(page, 'command', 'error');
+  assert.match(await page.locator('[data-field="command"] [data-testid="field-issues"]').innerText(), /enter the command to run/);
+  assert.equal(await page.getByTestId('problem-count').innerText(), '1');
+  await screenshots(page, 'editor-validation');
+  // The problems list jumps to the field.
+  await page.getByTestId('tab-problems').click();
+  await page.locator('[data-testid="problem"][data-node-id="command"]').click();
+  await page.waitForFunction(() => document.activeElement?.closest('[data-field="command"]') !== null);
+  // Type a reference with the autocomplete: `${{` offers the parameter.
+  await command.pressSequentially('echo "testing ${{ ');
+  const option = page.getByRole('option', { name: /params\.version/ });
+  await option.waitFor();
+  await page.keyboard.press('Enter');
+  await command.pressSequentially('"');
+  assert.equal(await command.inputValue(), 'echo "testing ${{ params.version }}"');
+  await waitForIssues(page, 'command', 'none');
+  assert.equal(await page.getByTestId('problem-count').count(), 0);
+  mark('validation mark appeared and cleared');
+
+  // 4. The condition on an edge, changed on the edge itself.
+  await edgeLabel(page, 'test', 'command').hover();
+  await edgeLabel(page, 'test', 'command').locator('select').selectOption('failure');
+  await page.locator('[data-testid="edge-label"][data-edge-id="test-command"][data-condition="failure"]').waitFor();
+
+  // 5. Undo and redo (keyboard) cover it.
+  await page.locator('.react-flow__pane').click({ position: { x: 30, y: 30 } });
+  await page.keyboard.press(`${mod}+z`);
+  await page.locator('[data-testid="edge-label"][data-edge-id="test-command"][data-condition="success"]').waitFor();
+  await page.keyboard.press(`${mod}+Shift+z`);
+  await page.locator('[data-testid="edge-label"][data-edge-id="test-command"][data-condition="failure"]').waitFor();
+  // … and a move by drag is one step.
+  const before = await nodePosition(page, 'command');
+  await dragNode(page, 'command', 120, 40);
+  assert.notEqual(await nodePosition(page, 'command'), before);
+  await page.keyboard.press(`${mod}+z`);
+  await page.waitForFunction(([sel, t]) => document.querySelector(sel)?.getAttribute('style')?.includes(t), ['.react-flow__node[data-id="command"]', before] as const);
+  mark('undo/redo');
+
+  // 6. Copy and paste (system clipboard), duplicate, delete with the key.
+  await node(page, 'command').click();
+  await page.keyboard.press(`${mod}+c`);
+  await page.keyboard.press(`${mod}+v`);
+  await node(page, 'command-2').waitFor();
+  assert.equal(await page.locator('.react-flow__node.selected').count(), 1);
+  await page.keyboard.press('Delete');
+  await node(page, 'command-2').waitFor({ state: 'detached' });
+  await node(page, 'test').click();
+  await page.keyboard.press(`${mod}+d`);
+  await node(page, 'test-2').waitFor();
+  await page.keyboard.press('Backspace');
+  await node(page, 'test-2').waitFor({ state: 'detached' });
+  // Select all, then the selection toolbar counts it.
+  await page.locator('.react-flow__pane').click({ position: { x: 30, y: 30 } });
+  await page.keyboard.press(`${mod}+a`);
+  assert.equal(await page.locator('.react-flow__node.selected').count(), 3);
+  await page.keyboard.press('Escape');
+  mark('copy/paste/duplicate/delete');
+
+  // 7. Keyboard only: focus a stage, move it with the arrows, connect it with "Connect to…".
+  await page.locator('.react-flow__pane').click({ position: { x: 30, y: 30 } });
+  await node(page, 'build').focus();
+  await page.keyboard.press('Enter');
+  await page.locator('.react-flow__node.selected[data-id="build"]').waitFor();
+  const beforeKeys = await nodePosition(page, 'build');
+  await page.keyboard.press('ArrowDown');
+  await page.keyboard.press('ArrowDown');
+  assert.notEqual(await nodePosition(page, 'build'), beforeKeys);
+  await page.keyboard.press('c');
+  await page.getByTestId('connect-dialog').waitFor();
+  await page.keyboard.type('comm');
+  await page.keyboard.press('Enter');
+  await edgeLabel(page, 'build', 'command').waitFor();
+  await page.keyboard.press(`${mod}+z`); // the connection
+  await edgeLabel(page, 'build', 'command').waitFor({ state: 'detached' });
+  mark('keyboard: focus, move, connect');
+
+  // 8. Auto-layout: one step, positions change and stay stable.
+  const undoSteps = await page.getByRole('button', { name: /^Undo/ }).getAttribute('aria-label');
+  await page.getByRole('button', { name: 'Auto-layout' }).click();
+  await page.getByTestId('toast').filter({ hasText: 'Layout tidied up' }).waitFor();
+  assert.equal(await page.getByRole('button', { name: /^Undo/ }).getAttribute('aria-label'), 'Undo: Tidy up layout (Ctrl+Z)');
+  assert.notEqual(undoSteps, 'Undo: Tidy up layout (Ctrl+Z)');
+  const laidOut = await Promise.all(['build', 'test', 'command'].map((n) => nodePosition(page, n)));
+  mark('auto-layout');
+  await screenshots(page, 'editor');
+
+  // 9. Save: version 2.
+  await save(page, 'Add a command stage');
+  await page.getByTestId('base-version').filter({ hasText: 'v2' }).waitFor();
+  mark('saved version 2');
+
+  // 10. Reload: the same graph, the same drawing.
+  await page.reload();
+  await node(page, 'command').waitFor();
+  assert.equal(await page.locator('.react-flow__node').count(), 3);
+  assert.deepEqual(await Promise.all(['build', 'test', 'command'].map((n) => nodePosition(page, n))), laidOut);
+  await page.locator('[data-testid="edge-label"][data-edge-id="test-command"][data-condition="failure"]').waitFor();
+  const saved = await api.pipelines.get.query({ id });
+  assert.equal(saved.version.version, 2);
+  assert.equal(saved.version.spec.nodes.length, 3);
+  mark('reloaded: same graph');
+
+  // 11. History: version 2 with its message; compare v1 → v2 on the canvas.
+  await page.getByTestId('tab-history').click();
+  const v2 = page.locator('[data-testid="version"][data-version="2"]');
+  await v2.waitFor();
+  assert.match(await v2.innerText(), /Add a command stage/);
+  assert.match(await v2.innerText(), /by ada/);
+  await v2.getByRole('button', { name: 'Changes from v1' }).click();
+  await page.getByTestId('compare-banner').waitFor();
+  await node(page, 'command').locator('[data-diff="added"]').waitFor();
+  await node(page, 'build').locator('[data-diff="moved"]').waitFor();
+  await page.locator('[data-testid="edge-label"][data-edge-id="build-test"][data-diff="added"]').waitFor();
+  await page.locator('[data-testid="node-change"][data-node-id="command"][data-status="added"]').waitFor();
+  mark('compared versions');
+  await screenshots(page, 'editor-diff');
+  await page.getByTestId('compare-banner').getByRole('button', { name: 'Back to editing' }).click();
+  await page.getByTestId('compare-banner').waitFor({ state: 'detached' });
+
+  // A changed field shows in the list: change the command, compare the draft with v2.
+  await page.getByTestId('tab-inspect').click();
+  await node(page, 'command').click();
+  await command.fill('echo "acceptance tests for ${{ params.version }}"');
+  await page.getByTestId('tab-history').click();
+  await page.locator('[data-testid="version"][data-version="2"]').getByRole('button', { name: 'Compare with draft' }).click();
+  await node(page, 'command').locator('[data-diff="changed"]').waitFor();
+  await page.locator('[data-testid="field-change"][data-path="config.command"]').waitFor();
+  await page.getByTestId('compare-banner').getByRole('button', { name: 'Back to editing' }).click();
+  await page.keyboard.press('Escape');
+
+  // 12. YAML: edit the text and the canvas follows; the canvas edits the text.
+  await page.getByRole('tab', { name: 'YAML' }).click();
+  const code = page.getByTestId('code-editor');
+  const yaml = await code.inputValue();
+  assert.match(yaml, /name: Build/);
+  await code.fill(yaml.replace('name: Build', 'name: Compile'));
+  await page.locator('[data-testid="code-status"][data-state="applied"]').waitFor();
+  await code.fill(yaml.replace('name: Build', 'name: Compile').replace('nodes:', 'nodes: [oops'));
+  await page.locator('[data-testid="code-status"][data-state="rejected"]').waitFor();
+  await screenshot(page, 'editor-yaml-error.png');
+  await page.getByRole('tab', { name: 'Canvas' }).click();
+  await node(page, 'build').getByText('Compile').waitFor();
+  mark('YAML edit followed by the canvas');
+
+  // 13. Import a malformed file: its problems are shown and nothing changes.
+  const nodesBefore = await page.locator('.react-flow__node').count();
+  const specBefore = await page.evaluate(() => document.querySelector('[data-testid="save-state"]')?.textContent);
+  await page.getByTestId('import-input').setInputFiles(tempFile('broken.yaml', 'schemaVersion: 1\nname: Broken\nnodes:\n  - id: 1bad\n    kind: command\n    name: ""\nedges: oops\n'));
+  await page.getByTestId('import-dialog').waitFor();
+  assert.ok((await page.getByTestId('import-issues').locator('li').count()) > 0);
+  assert.match(await page.getByTestId('import-dialog').innerText(), /Nothing was changed/);
+  await screenshot(page, 'editor-import-error.png');
+  await page.getByTestId('import-dialog').getByRole('button', { name: 'Close' }).click();
+  assert.equal(await page.locator('.react-flow__node').count(), nodesBefore);
+  await node(page, 'build').getByText('Compile').waitFor();
+  assert.equal(await page.evaluate(() => document.querySelector('[data-testid="save-state"]')?.textContent), specBefore);
+  // Unreadable YAML too.
+  await page.getByTestId('import-input').setInputFiles(tempFile('garbage.yaml', 'nodes: [unclosed\n  - : :'));
+  await page.getByTestId('import-dialog').waitFor();
+  await page.getByTestId('import-dialog').getByRole('button', { name: 'Close' }).click();
+  assert.equal(await page.locator('.react-flow__node').count(), nodesBefore);
+  mark('bad imports changed nothing');
+
+  // 14. Run: save first (there are changes), then the canvas shows the run live.
+  if (opts.run) {
+    await page.getByTestId('save-and-run').click();
+    await page.getByLabel('What changed?').fill('Rename build, acceptance tests');
+    await page.getByTestId('confirm-save').click();
+    await page.getByTestId('start-run').click({ timeout: 20_000 });
+    await page.getByTestId('run-banner').waitFor();
+    for (const n of ['build', 'test']) await node(page, n).locator('[data-status="succeeded"]').waitFor({ timeout: 90_000 });
+    // test → command is a failure edge: the test succeeded, so command is skipped.
+    await node(page, 'command').locator('[data-status="skipped"]').waitFor({ timeout: 90_000 });
+    await page.getByTestId('run-banner').locator('[data-status="succeeded"]').waitFor({ timeout: 30_000 });
+    mark('ran from the editor');
+    await screenshots(page, 'editor-run');
+  }
+  return id;
+}
+
+/** Someone else saves while you edit: you are told who, and can see their change. */
+export async function conflictScenario(page: Page, appUrl: string, api: Api, mark: Mark) {
+  const { id } = await createStarter(api, `Conflict e2e ${Date.now()}`);
+  await openEditorFromPipelinePage(page, appUrl, id);
+  // Meanwhile, through the API, version 2 adds a stage.
+  const v1 = await api.pipelines.get.query({ id });
+  await api.pipelines.save.mutate({
+    id,
+    baseVersion: 1,
+    spec: { ...v1.version.spec, nodes: [...v1.version.spec.nodes, { id: 'theirs', kind: 'wait', name: 'Their wait', position: { x: 0, y: 200 }, config: { seconds: 5 } }] },
+    message: 'Their change',
+  });
+  await connectByHandles(page, 'build', 'test');
+  await edgeLabel(page, 'build', 'test').waitFor();
+  await page.getByTestId('save-button').click();
+  await page.getByTestId('confirm-save').click();
+  const banner = page.getByTestId('conflict-banner');
+  await banner.waitFor();
+  assert.match(await banner.innerText(), /Version 2 was saved by ada/);
+  await banner.getByRole('button', { name: 'See their change' }).click();
+  await node(page, 'theirs').locator('[data-diff="added"]').waitFor();
+  await screenshot(page, 'editor-conflict.png');
+  await page.getByTestId('compare-banner').getByRole('button', { name: 'Back to editing' }).click();
+  await banner.getByRole('button', { name: /Keep mine on top of v2/ }).click();
+  await save(page, 'Mine, after seeing theirs');
+  await page.getByTestId('base-version').filter({ hasText: 'v3' }).waitFor();
+  mark('conflict handled');
+
+  // Leaving with unsaved changes asks first.
+  await node(page, 'test').click();
+  await page.keyboard.press('Delete');
+  let asked = '';
+  page.once('dialog', (d) => {
+    asked = d.message();
+    void d.dismiss();
+  });
+  await page.getByRole('link', { name: 'Pipelines', exact: true }).click();
+  await page.waitForTimeout(300);
+  assert.match(asked, /unsaved changes/);
+  assert.match(page.url(), /\/edit$/);
+}
+
+/** The list: search, new from template, duplicate, delete with confirmation. */
+export async function listScenario(page: Page, appUrl: string, api: Api, mark: Mark) {
+  await page.goto(`${appUrl}/`);
+  await page.getByTestId('new-from-template').click();
+  const options = page.getByTestId('template-option');
+  assert.ok((await options.count()) >= 4);
+  await options.filter({ hasText: 'Release process' }).click();
+  const name = `Release e2e ${Date.now()}`;
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await screenshot(page, 'pipelines-new-from-template.png');
+  await page.getByTestId('create-from-template').click();
+  await page.waitForURL(/\/pipelines\/[^/]+\/edit$/);
+  for (const n of ['commit', 'acceptance', 'qa', 'deploy-staging', 'smoke-staging', 'approve-production', 'deploy-production', 'smoke-production', 'rollback']) await node(page, n).waitFor();
+  await page.locator('[data-testid="edge-label"][data-edge-id="smoke-production-rollback"][data-condition="failure"]').waitFor();
+  assert.equal(await page.getByTestId('problem-count').count(), 0);
+  await screenshots(page, 'editor-template');
+  mark('new from template');
+
+  await page.goto(`${appUrl}/`);
+  await page.getByLabel('Filter pipelines').fill(name);
+  const row = page.getByTestId('pipeline-row').filter({ hasText: name });
+  await row.waitFor();
+  assert.equal(await page.getByTestId('pipeline-row').count(), 1);
+  await row.getByTestId('duplicate-pipeline').click();
+  await page.waitForURL(/\/edit$/);
+  await node(page, 'commit').waitFor();
+  const all = await api.pipelines.list.query({ search: name });
+  assert.deepEqual(all.map((p) => p.name).sort(), [name, `${name} (copy)`].sort());
+
+  await page.goto(`${appUrl}/`);
+  await page.getByLabel('Filter pipelines').fill(`${name} (copy)`);
+  const copy = page.getByTestId('pipeline-row').filter({ hasText: `${name} (copy)` });
+  await copy.getByTestId('delete-pipeline').click();
+  await page.getByTestId('confirm-delete').click();
+  await copy.waitFor({ state: 'detached' });
+  assert.deepEqual((await api.pipelines.list.query({ search: name })).map((p) => p.name), [name]);
+  mark('search, duplicate, delete');
+}
