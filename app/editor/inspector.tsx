@@ -4,7 +4,8 @@
  * typed configuration form), a connection (its condition), several things,
  * or nothing (the pipeline: name, parameters, settings).
  */
-import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { KindIcon } from '@/app/components/kind-icon';
 import { cx, inputClass } from '@/app/components/ui';
 import {
@@ -15,12 +16,11 @@ import {
   settingsSchema,
   type EdgeCondition,
   type PipelineEdge,
-  type PipelineNode,
   type PipelineSpec,
   type ValidationIssue,
 } from '@/workflows/model';
 import { CONDITION_STYLE } from './condition-edge';
-import { useEditor, useEditorActions } from './editor-context';
+import { useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { useEditorUi } from './editor-ui';
 import { ParametersEditor } from './parameters-editor';
 import { suggestionsFor } from './references';
@@ -32,6 +32,7 @@ import { canEdit, displayedSpec } from './store';
 const timeoutFields = fieldsFor(nodeSchema.pick({ timeoutSeconds: true }));
 const retryFields = fieldsFor(retryPolicySchema);
 const settingsFields = fieldsFor(settingsSchema);
+const noSuggestions = () => [];
 
 export function Section({ title, children, aside, defaultOpen = true, testId }: { title: string; children: ReactNode; aside?: ReactNode; defaultOpen?: boolean; testId?: string }) {
   return (
@@ -76,23 +77,31 @@ export function Inspector() {
   return <PipelineInspector key={mode.kind} />;
 }
 
-function useDisplayedNode(id: string): PipelineNode | undefined {
-  return useEditor((s) => displayedSpec(s).nodes.find((n) => n.id === id));
+/**
+ * The stage's fields except its position, stable while it is dragged (so the
+ * form does not re-render on every frame of a drag).
+ */
+function useStageFields(id: string) {
+  return useEditor(
+    useShallow((s) => {
+      const n = displayedSpec(s).nodes.find((x) => x.id === id);
+      return n ? { id: n.id, kind: n.kind, name: n.name, description: n.description, config: n.config, retry: n.retry, timeoutSeconds: n.timeoutSeconds } : null;
+    }),
+  );
 }
 
 function NodeInspector({ id }: { id: string }) {
-  const node = useDisplayedNode(id);
+  const node = useStageFields(id);
   const editable = useEditor(canEdit);
   const issues = useEditor((s) => s.issues);
   const focus = useEditor((s) => s.focus);
-  const parameters = useEditor((s) => displayedSpec(s).parameters);
-  const edges = useEditor((s) => displayedSpec(s).edges);
-  const nodes = useEditor((s) => displayedSpec(s).nodes);
+  const store = useEditorStore();
   const actions = useEditorActions();
   const ui = useEditorUi();
   const rootRef = useRef<HTMLDivElement>(null);
 
-  const suggestions = useMemo(() => suggestionsFor({ nodes, edges, parameters } as PipelineSpec, id), [nodes, edges, parameters, id]);
+  // Computed when a field asks (typing `${{`), from the document as it is then.
+  const suggestions = useCallback(() => suggestionsFor(displayedSpec(store.getState()), id), [store, id]);
   const byPath = useMemo(() => issuesByPath(issues, id, node?.name ?? ''), [issues, id, node?.name]);
 
   // Jump to a field asked for by the problems list.
@@ -189,7 +198,7 @@ function NodeInspector({ id }: { id: string }) {
             value={node.timeoutSeconds !== undefined ? { timeoutSeconds: node.timeoutSeconds } : {}}
             onChange={(v) => actions.updateNode(node.id, { timeoutSeconds: v.timeoutSeconds as number | undefined }, `node:${node.id}:timeout`)}
             issues={byPath}
-            suggestions={[]}
+            suggestions={noSuggestions}
             readOnly={readOnly}
           />
           <SchemaForm
@@ -197,7 +206,7 @@ function NodeInspector({ id }: { id: string }) {
             value={node.retry ?? {}}
             onChange={(v, path) => actions.updateNode(node.id, { retry: Object.keys(v).length ? v : undefined }, `node:${node.id}:retry:${path}`)}
             issues={byPath}
-            suggestions={[]}
+            suggestions={noSuggestions}
             readOnly={readOnly}
             prefix="retry"
           />
@@ -205,15 +214,17 @@ function NodeInspector({ id }: { id: string }) {
       </Section>
 
       <Section title="Connections" defaultOpen={false}>
-        <Connections nodeId={node.id} edges={edges} nodes={nodes} />
+        <Connections nodeId={node.id} />
       </Section>
     </div>
   );
 }
 
-function Connections({ nodeId, edges, nodes }: { nodeId: string; edges: readonly PipelineEdge[]; nodes: readonly PipelineNode[] }) {
+function Connections({ nodeId }: { nodeId: string }) {
   const ui = useEditorUi();
-  const name = (id: string) => nodes.find((n) => n.id === id)?.name ?? id;
+  const edges = useEditor((s) => displayedSpec(s).edges);
+  const names = useEditor(useShallow((s) => Object.fromEntries(displayedSpec(s).nodes.map((n) => [n.id, n.name]))));
+  const name = (id: string) => names[id] ?? id;
   const ins = edges.filter((e) => e.to === nodeId);
   const outs = edges.filter((e) => e.from === nodeId);
   const row = (e: PipelineEdge, other: string, dir: string) => (
@@ -441,7 +452,7 @@ function PipelineInspector() {
             actions.setSettings(parsed.success ? parsed.data : (v as unknown as PipelineSpec['settings']), `settings:${path}`);
           }}
           issues={new Map()}
-          suggestions={[]}
+          suggestions={noSuggestions}
           readOnly={!editable}
         />
       </Section>

@@ -6,7 +6,7 @@
  */
 import { useEffect, useId, useState, type ReactNode } from 'react';
 import { cx, inputClass } from '@/app/components/ui';
-import type { Suggestion } from './references';
+import type { SuggestionSource } from './template-input';
 import { emptyObject, joinPath, type Field } from './schema-fields';
 import { TemplateInput } from './template-input';
 
@@ -18,7 +18,7 @@ type FormProps = {
   /** `path` says which field changed (one undo step per field while typing). */
   onChange: (value: Record<string, unknown>, path: string) => void;
   issues: FieldIssues;
-  suggestions: readonly Suggestion[];
+  suggestions: SuggestionSource;
   readOnly?: boolean;
   /** Path of this form's object inside the config (`''` at the top). */
   prefix?: string;
@@ -84,7 +84,7 @@ type ControlProps = {
   value: unknown;
   onChange: (v: unknown, path?: string) => void;
   issues: FieldIssues;
-  suggestions: readonly Suggestion[];
+  suggestions: SuggestionSource;
   readOnly?: boolean;
 };
 
@@ -459,7 +459,7 @@ function TextList({ id, value, onChange, describedBy, readOnly, label }: { id: s
   );
 }
 
-function KeyValue({ id, value, onChange, readOnly, label, suggestions }: { id: string; value: Record<string, string>; onChange: (v: Record<string, string>) => void; readOnly?: boolean; label: string; suggestions: readonly Suggestion[] }) {
+function KeyValue({ id, value, onChange, readOnly, label, suggestions }: { id: string; value: Record<string, string>; onChange: (v: Record<string, string>) => void; readOnly?: boolean; label: string; suggestions: SuggestionSource }) {
   const entries = Object.entries(value);
   const rename = (from: string, to: string) => {
     const next: Record<string, string> = {};

@@ -9,11 +9,14 @@ import { useId, useMemo, useRef, useState, type KeyboardEvent } from 'react';
 import { cx, inputClass } from '@/app/components/ui';
 import { applySuggestion, completionContext, filterSuggestions, type Suggestion } from './references';
 
+/** The references to offer, computed when the list opens (not on every render). */
+export type SuggestionSource = () => readonly Suggestion[];
+
 type Props = {
   id: string;
   value: string;
   onChange: (value: string) => void;
-  suggestions: readonly Suggestion[];
+  suggestions: SuggestionSource;
   multiline?: boolean;
   placeholder?: string;
   invalid?: boolean;
@@ -31,7 +34,8 @@ export function TemplateInput({ id, value, onChange, suggestions, multiline, pla
   const [dismissed, setDismissed] = useState<number | null>(null);
 
   const ctx = caret === null ? null : completionContext(value, caret);
-  const matches = useMemo(() => (ctx ? filterSuggestions(suggestions, ctx.query).slice(0, 30) : []), [ctx, suggestions]);
+  const query = ctx?.query ?? null;
+  const matches = useMemo(() => (query !== null ? filterSuggestions(suggestions(), query).slice(0, 30) : []), [query, suggestions]);
   const open = !readOnly && ctx !== null && matches.length > 0 && dismissed !== ctx.start;
   const current = Math.min(active, Math.max(0, matches.length - 1));
 
@@ -131,7 +135,7 @@ export function TemplateInput({ id, value, onChange, suggestions, multiline, pla
   return (
     <div className="relative">
       {multiline ? <textarea rows={Math.min(12, Math.max(3, value.split('\n').length + 1))} {...common} /> : <input type="text" {...common} />}
-      {!readOnly && suggestions.length > 0 && (
+      {!readOnly && (
         <button
           type="button"
           tabIndex={-1}
