@@ -2,7 +2,7 @@
  * Next.js configuration.
  *
  * 1. Packages with native bindings or Node-only internals (the Temporal client and
- *    worker with their Rust core bridge, libSQL, better-auth) are loaded with
+ *    worker with their Rust core bridge, libSQL, better-auth, the Kubernetes client) are loaded with
  *    Node's own `require`/`import` at run time instead of being bundled.
  * 2. `next build` does not type-check: `npm run typecheck` (part of `npm test`) checks
  *    the whole repository, and the build must not fail on a test or worker file
@@ -23,6 +23,8 @@ const nextConfig = {
     '@libsql/client',
     'libsql',
     'better-auth',
+    // Node-only (ws, undici, file and process access); used by the cluster connections API.
+    '@kubernetes/client-node',
   ],
   typedRoutes: false,
   typescript: { ignoreBuildErrors: true },
