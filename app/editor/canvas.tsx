@@ -12,10 +12,10 @@ import {
   MiniMap,
   Panel,
   ReactFlow,
-  useNodesInitialized,
   useReactFlow,
   type Connection,
   type ReactFlowInstance,
+  type Viewport,
   type EdgeChange,
   type EdgeTypes,
   type IsValidConnection,
@@ -28,7 +28,7 @@ import { getStageDefinition } from '@/workflows/model';
 import { ConditionEdge, EdgeMarkers } from './condition-edge';
 import { useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { useEditorUi } from './editor-ui';
-import { GRID } from './layout';
+import { GRID, NODE_SIZE } from './layout';
 import { StageNode } from './stage-node';
 import { canEdit, displayedSpec } from './store';
 import { createFlowCache, diffMaps, groupIssues, type ConditionFlowEdge, type StageFlowNode } from './view-model';
@@ -58,21 +58,41 @@ const ARIA_LABELS = {
 };
 
 /**
- * Shows the whole pipeline when it fits at a readable size; otherwise starts at
- * its left end (where runs start) at a readable zoom, centred vertically.
+ * The viewport that shows the whole pipeline when it fits at a readable size,
+ * else its left end (where runs start) at a readable zoom, centred vertically.
  */
+export function readableViewport(bounds: { x: number; y: number; width: number; height: number }, pane: { width: number; height: number }): Viewport | 'fit' {
+  const fit = Math.min((pane.width - 96) / Math.max(1, bounds.width), (pane.height - 96) / Math.max(1, bounds.height));
+  if (fit >= 0.6) return 'fit';
+  const zoom = 0.8;
+  return { x: 64 - bounds.x * zoom, y: pane.height / 2 - (bounds.y + bounds.height / 2) * zoom, zoom };
+}
+
 export function showReadable(flow: Pick<ReactFlowInstance<StageFlowNode, ConditionFlowEdge>, 'getNodes' | 'getNodesBounds' | 'fitView' | 'setViewport'>, duration = 250) {
   const nodes = flow.getNodes();
   const pane = document.querySelector('.pw-canvas .react-flow')?.getBoundingClientRect();
   if (!pane || nodes.length === 0) return;
-  const bounds = flow.getNodesBounds(nodes);
-  const fit = Math.min((pane.width - 96) / Math.max(1, bounds.width), (pane.height - 96) / Math.max(1, bounds.height));
-  if (fit >= 0.6) {
-    void flow.fitView({ padding: 0.2, maxZoom: 1.1, duration });
-    return;
+  const view = readableViewport(flow.getNodesBounds(nodes), pane);
+  if (view === 'fit') void flow.fitView({ padding: 0.2, maxZoom: 1.1, duration });
+  else void flow.setViewport(view, { duration });
+}
+
+/** The first viewport, before React Flow has measured anything (so a large pipeline renders only what is in view from the start). */
+function initialViewport(spec: { nodes: readonly { position: { x: number; y: number } }[] }): Viewport | undefined {
+  if (typeof window === 'undefined' || spec.nodes.length === 0) return undefined;
+  let minX = Infinity;
+  let minY = Infinity;
+  let maxX = -Infinity;
+  let maxY = -Infinity;
+  for (const { position: p } of spec.nodes) {
+    minX = Math.min(minX, p.x);
+    minY = Math.min(minY, p.y);
+    maxX = Math.max(maxX, p.x + NODE_SIZE.width);
+    maxY = Math.max(maxY, p.y + NODE_SIZE.height);
   }
-  const zoom = 0.8;
-  void flow.setViewport({ x: 64 - bounds.x * zoom, y: pane.height / 2 - (bounds.y + bounds.height / 2) * zoom, zoom }, { duration });
+  const pane = document.querySelector('[data-canvas-host]')?.getBoundingClientRect() ?? { width: window.innerWidth - 640, height: window.innerHeight - 56 };
+  const view = readableViewport({ x: minX, y: minY, width: maxX - minX, height: maxY - minY }, pane);
+  return view === 'fit' ? undefined : view;
 }
 
 type Menu = { x: number; y: number; kind: 'node' | 'pane'; flow: { x: number; y: number } } | null;
@@ -92,6 +112,7 @@ export function Canvas() {
   const issues = useEditor((s) => s.issues);
   const run = useEditor((s) => s.run);
 
+  const [defaultViewport] = useState(() => initialViewport(spec));
   const [snap, setSnap] = useState(true);
   const [minimap, setMinimap] = useState(true);
   const [menu, setMenu] = useState<Menu>(null);
@@ -187,15 +208,13 @@ export function Canvas() {
 
   // Entering or leaving a comparison or an old version shows a different graph (and the palette comes or goes): fit it.
   const shownKey = mode.kind === 'edit' ? null : mode.spec;
-  const initialized = useNodesInitialized();
   const shown = useRef<unknown>(undefined);
   useEffect(() => {
-    if (!initialized || shown.current === shownKey) return;
-    const first = shown.current === undefined;
+    if (shown.current === undefined || shown.current === shownKey) return; // the first view is set by onInit
     shown.current = shownKey;
-    const id = requestAnimationFrame(() => showReadable(flow, first ? 0 : 250));
+    const id = requestAnimationFrame(() => showReadable(flow, 250));
     return () => cancelAnimationFrame(id);
-  }, [initialized, shownKey, flow]);
+  }, [shownKey, flow]);
 
   const selectionCount = selectedNodes.size + selectedEdges.size;
   const oneNode = selectedNodes.size === 1 ? [...selectedNodes][0]! : null;
@@ -208,6 +227,12 @@ export function Canvas() {
         edges={edges}
         nodeTypes={nodeTypes}
         edgeTypes={edgeTypes}
+        onInit={(instance) => {
+          shown.current = shownKey;
+          showReadable(instance, 0);
+          performance.mark('pw-editor-canvas-ready');
+        }}
+        defaultViewport={defaultViewport}
         onNodesChange={onNodesChange}
         onEdgesChange={onEdgesChange}
         onConnect={onConnect}

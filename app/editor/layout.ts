@@ -61,3 +61,8 @@ export async function layoutPositions(
   for (const c of result.children ?? []) out.set(c.id, { x: snap(c.x ?? 0), y: snap(c.y ?? 0) });
   return out;
 }
+
+/** True when no stage has a position (a document written by hand): lay it out on the way in. */
+export function needsLayout(spec: Pick<PipelineSpec, 'nodes'>): boolean {
+  return spec.nodes.length > 1 && spec.nodes.every((n) => n.position.x === 0 && n.position.y === 0);
+}

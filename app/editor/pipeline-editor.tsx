@@ -16,6 +16,7 @@ import '@xyflow/react/dist/style.css';
 import './editor.css';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { ReactFlowProvider, useReactFlow } from '@xyflow/react';
+import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { RunButton } from '@/app/components/run-button';
@@ -27,18 +28,28 @@ import { validatePipeline, type PipelineSpec } from '@/workflows/model';
 import { diffSpecs } from '@/workflows/model/diff';
 import { Canvas, showReadable } from './canvas';
 import { parsePayload, serializePayload } from './clipboard';
-import { CodeView } from './code-view';
 import { ConnectDialog, ImportDialog, SaveDialog, ShortcutsDialog, type ImportProblem } from './dialogs';
 import { EditorStoreContext, useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { EditorUiContext, isTextTarget, readSystemClipboard, recalledClipboard, rememberClipboard, writeSystemClipboard, type EditorUi, type JumpTarget } from './editor-ui';
 import { slugify } from './ids';
 import { Inspector } from './inspector';
-import { layoutPositions } from './layout';
+import { layoutPositions, needsLayout } from './layout';
 import { Palette } from './palette';
 import { ChangesPanel, HistoryPanel, ProblemsPanel } from './panels';
-import { needsLayout, readSpecText, specToText, type TextFormat } from './spec-text';
+import type { TextFormat } from './spec-text';
 import { canEdit, createEditorStore, displayedSpec, isDirty, type EditorStore } from './store';
 import { comparisonSpec, type ConditionFlowEdge, type StageFlowNode } from './view-model';
+
+// The YAML parser and the code view load when first needed, not with the canvas.
+const CodeView = dynamic(() => import('./code-view').then((m) => m.CodeView), {
+  ssr: false,
+  loading: () => (
+    <div className="flex h-full items-center justify-center gap-2 text-sm text-muted">
+      <Spinner /> Loading the code view…
+    </div>
+  ),
+});
+const specText = () => import('./spec-text');
 
 type View = 'canvas' | 'yaml' | 'json';
 type Tab = 'inspect' | 'problems' | 'history';
@@ -78,6 +89,7 @@ function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; i
 
   // A document written by hand has no positions: lay it out once, as the clean state.
   useEffect(() => {
+    performance.mark('pw-editor-mounted');
     const spec = store.getState().spec;
     if (!needsLayout(spec)) return;
     void layoutPositions(spec).then((positions) => {
@@ -144,6 +156,9 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
   const runOverlay = useEditor((s) => s.run);
 
   const [view, setView] = useState<View>('canvas');
+  // The canvas renders in the browser only: it needs the window's size for its first view.
+  const [mounted, setMounted] = useState(false);
+  useEffect(() => setMounted(true), []);
   const [tab, setTab] = useState<Tab>('inspect');
   const [toasts, setToasts] = useState<Toast[]>([]);
   const [saveOpen, setSaveOpen] = useState(false);
@@ -259,7 +274,8 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
         const shown = describeError(err);
         setSaveOpen(false);
         if ((err as { data?: { code?: string } }).data?.code === 'CONFLICT') {
-          const latest = await queryClient.fetchQuery(trpc.pipelines.get.queryOptions({ id })).catch(() => null);
+          // The newest version now (never the cached one this editor opened with).
+          const latest = await queryClient.fetchQuery({ ...trpc.pipelines.get.queryOptions({ id }), staleTime: 0 }).catch(() => null);
           setConflict({ message: shown.message, latest: latest?.version.version ?? null });
         } else {
           notify(`Not saved: ${shown.message}`, 'error');
@@ -302,7 +318,8 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
 
   // ---- import / export ------------------------------------------------------
 
-  const exportAs = (format: TextFormat) => {
+  const exportAs = async (format: TextFormat) => {
+    const { specToText } = await specText();
     const spec = displayedSpec(store.getState());
     download(`${slugify(spec.name, 'pipeline')}.pipeline.${format === 'yaml' ? 'yaml' : 'json'}`, specToText(spec, format), format === 'yaml' ? 'application/yaml' : 'application/json');
     setMenuOpen(false);
@@ -311,6 +328,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
   const importFile = async (file: File) => {
     const text = await file.text();
     const format: TextFormat = /\.json$/i.test(file.name) ? 'json' : /\.ya?ml$/i.test(file.name) ? 'yaml' : text.trimStart().startsWith('{') ? 'json' : 'yaml';
+    const { readSpecText } = await specText();
     const result = readSpecText(text, format);
     if (!result.ok) {
       setImportProblem({ fileName: file.name, error: result.error + (result.line ? ` (line ${result.line})` : ''), issues: result.issues, canImport: false });
@@ -556,8 +574,8 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
                       Import from file…
                     </MenuButton>
                   )}
-                  <MenuButton onClick={() => exportAs('yaml')}>Export as YAML</MenuButton>
-                  <MenuButton onClick={() => exportAs('json')}>Export as JSON</MenuButton>
+                  <MenuButton onClick={() => void exportAs('yaml')}>Export as YAML</MenuButton>
+                  <MenuButton onClick={() => void exportAs('json')}>Export as JSON</MenuButton>
                   <div className="my-1 h-px bg-line" />
                   <MenuButton onClick={() => (setMenuOpen(false), copyAll())}>Copy all stages</MenuButton>
                   {editable && <MenuButton onClick={() => (setMenuOpen(false), paste())}>Paste stages</MenuButton>}
@@ -693,8 +711,8 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
 
         <div className="flex min-h-0 flex-1">
           {view === 'canvas' && editable && <Palette />}
-          <main className="relative min-w-0 flex-1" aria-label={view === 'canvas' ? 'Canvas' : `${view.toUpperCase()} code`}>
-            {view === 'canvas' ? <Canvas /> : <CodeView key={view} format={view} />}
+          <main data-canvas-host className="relative min-w-0 flex-1" aria-label={view === 'canvas' ? 'Canvas' : `${view.toUpperCase()} code`}>
+            {view !== 'canvas' ? <CodeView key={view} format={view} /> : mounted ? <Canvas /> : null}
           </main>
           <aside aria-label="Details" className="flex w-[380px] shrink-0 flex-col border-l border-line bg-surface">
             <div role="tablist" aria-label="Panels" className="flex shrink-0 border-b border-line px-2">

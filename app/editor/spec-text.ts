@@ -84,8 +84,3 @@ export function readSpecText(text: string, format: TextFormat = detectFormat(tex
   if (!result.spec) return { ok: false, error: 'This is not a valid pipeline document.', issues: result.issues };
   return { ok: true, spec: result.spec, issues: result.issues };
 }
-
-/** True when no stage has a position (a document written by hand): lay it out on the way in. */
-export function needsLayout(spec: PipelineSpec): boolean {
-  return spec.nodes.length > 1 && spec.nodes.every((n) => n.position.x === 0 && n.position.y === 0);
-}

@@ -9,6 +9,7 @@
 import type { Edge, Node } from '@xyflow/react';
 import { getStageDefinition, type EdgeCondition, type PipelineEdge, type PipelineNode, type PipelineSpec, type ValidationIssue } from '@/workflows/model';
 import type { DiffStatus, SpecDiff } from '@/workflows/model/diff';
+import { NODE_SIZE } from './layout';
 
 export type IssueSummary = { errors: number; warnings: number; messages: string[] };
 
@@ -127,6 +128,9 @@ export function createFlowCache() {
           selected,
           data: { node: n, kindLabel, issues, diff, status, readOnly: o.readOnly },
           ariaLabel: `${n.name}, ${kindLabel} stage${problems ? `, ${problems}` : ''}${diff ? `, ${diff}` : ''}${status ? `, ${status}` : ''}`,
+          // The size is known before rendering, so off-screen stages are never mounted (large pipelines).
+          width: NODE_SIZE.width,
+          height: NODE_SIZE.height,
           ...(size ? { measured: size } : {}),
           draggable: !o.readOnly,
           connectable: !o.readOnly,

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { layoutPositions } from '@/app/editor/layout';
+import { layoutPositions, needsLayout } from '@/app/editor/layout';
 import { applySuggestion, ancestorsOf, completionContext, filterSuggestions, outputsOf, suggestionsFor } from '@/app/editor/references';
 import { fieldsFor, humanize } from '@/app/editor/schema-fields';
-import { needsLayout, readSpecText, specToText } from '@/app/editor/spec-text';
+import { readSpecText, specToText } from '@/app/editor/spec-text';
 import { comparisonSpec, createFlowCache, diffMaps, groupIssues, type Overlays } from '@/app/editor/view-model';
 import { STAGE_DEFINITIONS, validatePipeline, type PipelineSpec } from '@/workflows/model';
 import { diffSpecs } from '@/workflows/model/diff';
