@@ -22,7 +22,9 @@
  *    docs/benchmarks.md (between `bench:approvals` markers; `--no-doc` skips).
  * 4. Stops everything and removes the data folder, also on error and Ctrl-C.
  *
- * Options: `--gates=30`, `--pages=200`, `--runs=20`, `--no-build`, `--no-doc`.
+ * Options: `--gates=30`, `--pages=200`, `--runs=20`, `--no-build`, `--no-doc`,
+ * `--eager-activities` (the Temporal server dispatches activities eagerly; not
+ * what `npm start` runs — for comparison, never written to the docs).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -47,6 +49,8 @@ const PAGES = Math.max(1, Number(arg('pages') ?? 200));
 const RUNS = Math.max(1, Number(arg('runs') ?? 20));
 const BUILD = !args.includes('--no-build');
 const WRITE_DOC = !args.includes('--no-doc');
+/** Turn on the Temporal server's eager activity execution (not what `npm start` runs; for comparison). */
+const EAGER = args.includes('--eager-activities');
 const TIME_LIMIT_MS = 30 * 60_000;
 /** Stages per run in part b, each `sleep STAGE_SECONDS`. */
 const LIVE_STAGES = 12;
@@ -72,6 +76,8 @@ const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} ms` : '—');
 // ── Processes ───────────────────────────────────────────────────────────────
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipewright-bench-approvals-'));
 const children: ChildProcess[] = [];
+/** Recent output of the worker and the web server, shown when the bench fails. */
+const outputs: { name: string; output: string[] }[] = [];
 let temporal: DevServer | undefined;
 let cleaned = false;
 
@@ -98,6 +104,12 @@ async function cleanUp() {
   fs.rmSync(dir, { recursive: true, force: true });
 }
 process.once('SIGINT', () => void cleanUp().then(() => process.exit(130)));
+for (const event of ['unhandledRejection', 'uncaughtException'] as const) {
+  process.once(event, (err: unknown) => {
+    log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    void cleanUp().then(() => process.exit(1));
+  });
+}
 const limit = setTimeout(() => {
   log(`time limit (${TIME_LIMIT_MS / 60_000} min) reached`);
   void cleanUp().then(() => process.exit(2));
@@ -116,6 +128,7 @@ function start(name: string, argv: string[], env: NodeJS.ProcessEnv): { proc: Ch
   proc.stdout?.on('data', onData);
   proc.stderr?.on('data', onData);
   children.push(proc);
+  outputs.push({ name, output });
   return { proc, output };
 }
 
@@ -180,6 +193,30 @@ function chain(name: string, nodes: Spec['nodes']): Spec {
   return { schemaVersion: 1, name, nodes, edges: nodes.slice(1).map((n, i) => ({ id: `e${i}`, from: nodes[i]!.id, to: n.id })) };
 }
 
+/**
+ * Runs in the page: resolves with the time from the Approve click on `gate`
+ * to the frame that shows `next` running (or already succeeded), and both
+ * moments as epoch ms (to line them up with the server's records).
+ */
+const IN_PAGE_TIMER = `function ({ gate, next }) {
+  return new Promise(function (resolve) {
+    var t0;
+    var clickedAt;
+    var button = Array.from(document.querySelectorAll('li[data-stage="' + gate + '"] button')).find(function (b) { return (b.textContent || '').indexOf('Approve') >= 0; });
+    if (button) button.addEventListener('click', function () { t0 = performance.now(); clickedAt = Date.now(); }, { capture: true, once: true });
+    function done() {
+      var el = document.querySelector('li[data-stage="' + next + '"]');
+      var status = el && el.getAttribute('data-status');
+      if (t0 === undefined || (status !== 'running' && status !== 'succeeded')) return false;
+      var start = t0;
+      requestAnimationFrame(function () { resolve({ ms: performance.now() - start, clickedAt: clickedAt, shownAt: Date.now() }); });
+      return true;
+    }
+    var mo = new MutationObserver(function () { if (done()) mo.disconnect(); });
+    mo.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
+  });
+}`;
+
 // ── Part b: SSE viewers ─────────────────────────────────────────────────────
 type StageJson = { id: string; status: string; startedAt: string | null; endedAt: string | null };
 
@@ -233,7 +270,14 @@ async function main() {
   const temporalVersion = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
   const tport = await getFreePort();
   log(`Temporal dev server on 127.0.0.1:${tport}`);
-  temporal = await startDevServer({ bin, port: tport, namespace: 'default', dbFile: path.join(dir, 'temporal.db'), logFile: path.join(dir, 'temporal.log') });
+  temporal = await startDevServer({
+    bin,
+    port: tport,
+    namespace: 'default',
+    dbFile: path.join(dir, 'temporal.db'),
+    logFile: path.join(dir, 'temporal.log'),
+    dynamicConfig: EAGER ? { 'system.enableActivityEagerExecution': true } : undefined,
+  });
   {
     const c = await Connection.connect({ address: temporal.address });
     await registerSearchAttributes(c, 'default').finally(() => c.close());
@@ -291,9 +335,34 @@ async function main() {
   const { id: gatePipeline } = await ada.pipelines.create.mutate({ name: `Bench ${total} gates`, spec: chain(`Bench ${total} gates`, nodes) });
   const { id: gateRun } = await ada.runs.start.mutate({ pipelineId: gatePipeline });
 
+  // A spy on the same events stream the page reads: when did "running" leave the server?
+  const spyAbort = new AbortController();
+  const onStream = new Map<string, number>();
+  const spy = (async () => {
+    const res = await fetch(`${appUrl}/api/events?run=${gateRun}`, { headers: { cookie: adaCookie }, signal: spyAbort.signal });
+    const reader = res.body!.getReader();
+    const decoder = new TextDecoder();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      const now = Date.now();
+      buffer += decoder.decode(value, { stream: true });
+      let i: number;
+      while ((i = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, i);
+        buffer = buffer.slice(i + 2);
+        if (!block.startsWith('event: run\n')) continue;
+        const data = JSON.parse(block.slice(block.indexOf('data: ') + 6)) as { json: { stages: StageJson[] } } | null;
+        for (const s of data?.json.stages ?? []) if (s.status !== 'pending' && s.status !== 'waiting' && !onStream.has(s.id)) onStream.set(s.id, now);
+      }
+    }
+  })().catch(() => undefined);
+
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
   const clickToRunning: number[] = [];
   const decideRequest: number[] = [];
+  const moments: { i: number; clickedAt: number; shownAt: number }[] = [];
   try {
     const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
     const page = await context.newPage();
@@ -313,36 +382,44 @@ async function main() {
       const card = page.locator(`li[data-stage="gate${i}"][data-status="waiting"]`);
       const approve = card.getByRole('button', { name: 'Approve' });
       await approve.waitFor({ timeout: 60_000 });
-      const measured = page.evaluate(
-        ({ gate, next }) =>
-          new Promise<number>((resolve) => {
-            let t0: number | undefined;
-            const button = [...document.querySelectorAll(`li[data-stage="${gate}"] button`)].find((b) => b.textContent?.includes('Approve'));
-            button?.addEventListener('click', () => (t0 = performance.now()), { capture: true, once: true });
-            const done = () => {
-              const status = document.querySelector(`li[data-stage="${next}"]`)?.getAttribute('data-status');
-              if (t0 === undefined || (status !== 'running' && status !== 'succeeded')) return false;
-              const start = t0;
-              requestAnimationFrame(() => resolve(performance.now() - start));
-              return true;
-            };
-            const mo = new MutationObserver(() => {
-              if (done()) mo.disconnect();
-            });
-            mo.observe(document.body, { subtree: true, childList: true, attributes: true, attributeFilter: ['data-status'] });
-          }),
-        { gate: `gate${i}`, next: `work${i}` },
-      );
+      // A string, not a function: tsx would add helpers (`__name`) the page does not have.
+      const measured = page.evaluate(`(${IN_PAGE_TIMER})(${JSON.stringify({ gate: `gate${i}`, next: `work${i}` })})`) as Promise<{ ms: number; clickedAt: number; shownAt: number }>;
+      measured.catch(() => undefined);
       await approve.click();
       const t = await measured;
-      if (i > 0) clickToRunning.push(t);
-      log(`gate ${i + 1}/${total}: ${Math.round(t)} ms${i === 0 ? ' (warm-up)' : ''}`);
+      if (i > 0) {
+        clickToRunning.push(t.ms);
+        moments.push({ i, clickedAt: t.clickedAt, shownAt: t.shownAt });
+      }
+      log(`gate ${i + 1}/${total}: ${Math.round(t.ms)} ms${i === 0 ? ' (warm-up)' : ''}`);
     }
     await context.close();
   } finally {
     await browser.close().catch(() => undefined);
+    spyAbort.abort();
+    await spy;
   }
   decideRequest.shift(); // the warm-up gate's
+  // Where the time went, from the run's own records (worker and workflow clocks = this machine's).
+  const recorded = await ada.runs.get.query({ id: gateRun });
+  const toDecided: number[] = [];
+  const toStarted: number[] = [];
+  const toShown: number[] = [];
+  const toStream: number[] = [];
+  const streamToShown: number[] = [];
+  for (const m of moments) {
+    const decidedAt = recorded.stages.find((s) => s.id === `gate${m.i}`)?.gate?.decidedAt?.getTime();
+    const startedAt = recorded.stages.find((s) => s.id === `work${m.i}`)?.startedAt?.getTime();
+    if (decidedAt === undefined || startedAt === undefined) continue;
+    toDecided.push(decidedAt - m.clickedAt);
+    toStarted.push(startedAt - decidedAt);
+    toShown.push(m.shownAt - startedAt);
+    const streamed = onStream.get(`work${m.i}`);
+    if (streamed !== undefined) {
+      toStream.push(streamed - startedAt);
+      streamToShown.push(m.shownAt - streamed);
+    }
+  }
 
   // ── b. P run pages following R runs ───────────────────────────────────────
   const liveNodes: Spec['nodes'] = [];
@@ -410,6 +487,11 @@ async function main() {
     [`Approve clicked → next stage shown running, p50 (${clickToRunning.length} gates)`, ms(p50), '≤ 300 ms', p50 <= 300 ? 'met' : 'MISSED'],
     ['Approve clicked → next stage shown running, p95', ms(percentile(clickToRunning, 95)), '', ''],
     ['↳ of which the `approvals.decide` request (browser timing), p50 / p95', `${ms(percentile(decideRequest, 50))} / ${ms(percentile(decideRequest, 95))}`, '', ''],
+    ['↳ click → gate decided in the workflow, p50 / p95', `${ms(percentile(toDecided, 50))} / ${ms(percentile(toDecided, 95))}`, '', ''],
+    ['↳ gate decided → next stage started by the workflow, p50 / p95', `${ms(percentile(toStarted, 50))} / ${ms(percentile(toStarted, 95))}`, '', ''],
+    ['↳ next stage started → shown on the page, p50 / p95', `${ms(percentile(toShown, 50))} / ${ms(percentile(toShown, 95))}`, '', ''],
+    ['  ↳ started → on the events stream (activity dispatch, its database write, the hub noticing), p50 / p95', `${ms(percentile(toStream, 50))} / ${ms(percentile(toStream, 95))}`, '', ''],
+    ['  ↳ on the stream → shown (browser: parse, cache, render, paint), p50 / p95', `${ms(percentile(streamToShown, 50))} / ${ms(percentile(streamToShown, 95))}`, '', ''],
     [`Live updates, ${PAGES} open run pages × ${RUNS} concurrent runs: stage change → page, p95 (${delays.length} deliveries)`, ms(p95), '≤ 1 s', p95 <= 1000 ? 'met' : 'MISSED'],
     ['↳ p50 / max', `${ms(percentile(delays, 50))} / ${ms(Math.max(...delays))}`, '', ''],
     ['Web server CPU while they watched (whole `next start` group), mean / p95 of 0.5 s samples', `${((cpuTotal / wall) * 100).toFixed(0)} % / ${percentile(cpuSamples, 95).toFixed(0)} % of one core`, '', ''],
@@ -420,7 +502,7 @@ async function main() {
   const seconds = Math.round((Date.now() - started) / 1000);
   process.stdout.write(`\n${table}\n\n${counts.events} run events, ${(counts.bytes / 2 ** 20).toFixed(1)} MB streamed to ${PAGES} pages in ${wall.toFixed(0)} s.\n`);
 
-  if (WRITE_DOC) {
+  if (WRITE_DOC && !EAGER) {
     const section = [
       '<!-- bench:approvals:start (generated by `npm run bench:approvals`; edits inside are overwritten) -->',
       `## Approvals and live updates benchmark (${machine.date})`,
@@ -434,7 +516,7 @@ async function main() {
       '',
       '### How it is measured',
       '',
-      `- **Approve → next stage shown running.** A pipeline of ${total} pairs "approval gate (group approvers) → \`sleep 1.5\` command", run once; Alan (approver) has its run page open in headless Chromium, signed in through the sign-in page. For each gate the page gets a MutationObserver; the time runs from the Approve button's \`click\` event (performance.now() in the page) to the moment the next command's card carries \`data-status="running"\` (or already \`succeeded\`) plus one animation frame, i.e. the frame that shows it. The page learns about the change only through its events stream (\`/api/events\`); the decision's own request and the stream both go to the same \`next start\`. The first gate is a warm-up; p50/p95 are nearest-rank over the other ${GATES}. The \`approvals.decide\` row is the browser's own timing of that request (request start → response end).`,
+      `- **Approve → next stage shown running.** A pipeline of ${total} pairs "approval gate (group approvers) → \`sleep 1.5\` command", run once; Alan (approver) has its run page open in headless Chromium, signed in through the sign-in page. For each gate the page gets a MutationObserver; the time runs from the Approve button's \`click\` event (performance.now() in the page) to the moment the next command's card carries \`data-status="running"\` (or already \`succeeded\`) plus one animation frame, i.e. the frame that shows it. The page learns about the change only through its events stream (\`/api/events\`); the decision's own request and the stream both go to the same \`next start\`. The first gate is a warm-up; p50/p95 are nearest-rank over the other ${GATES}. The \`approvals.decide\` row is the browser's own timing of that request (request start → response end). The three ↳ rows split each measurement at the moments the run recorded: the gate's \`decidedAt\` (set by the workflow when the Update is applied) and the next stage's \`startedAt\` (the workflow's time when it started the stage), against the page's \`Date.now()\` at the click and at the frame; all on one machine clock. A second client on the same events stream (Node \`fetch\`, like the page's EventSource) notes when each stage's change left the server, which splits the last part into server and browser.`,
       `- **Live updates.** ${RUNS} runs of a ${LIVE_STAGES}-stage chain of \`echo; sleep ${STAGE_SECONDS}\` commands, started together through the API; ${PAGES} SSE clients (Node \`fetch\`, signed in as three demo users) open \`/api/events?run=…&stage=s0&approvals=1\` exactly as a run page does, ${Math.ceil(PAGES / RUNS)} per run. Each client compares every \`run\` event with the previous one; for each stage whose status changed, the delay is the client's receive time minus the time the worker wrote the change (\`startedAt\` for running, \`endedAt\` for succeeded/failed, written by the worker on the same clock). CPU is user+system time of the \`next start\` process group (\`ps -o cputimes\`) over the time the pages watched (mean) and per 0.5 s sample (p95); 100 % = one core. Memory is the group's RSS before the runs started and its peak while the pages watched.`,
       '',
       '<!-- bench:approvals:end -->',
@@ -458,6 +540,7 @@ main()
   })
   .catch(async (err: unknown) => {
     log(`failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    for (const o of outputs) log(`last lines of ${o.name}:\n  ${o.output.slice(-25).join('\n  ')}`);
     await cleanUp();
     process.exit(1);
   });

@@ -4,8 +4,10 @@
  * per watched thing, however many pages watch it.
  *
  * Topics:
- * 1. `app-run` (per run, every 500 ms): the run as `runs.get` returns it,
+ * 1. `app-run` (per run, every 200 ms): the run as `runs.get` returns it,
  *    superjson-serialised, so the browser puts it straight into its cache.
+ *    Each poll is one small query (a fingerprint of the run's, stages' and
+ *    gates' changing columns); the whole run is read only when it changed.
  * 2. `app-log` (per run and stage, every 300 ms): log text written since the
  *    previous poll (a delta, read once for all viewers; each stream keeps its
  *    own offset and fills gaps from the database, see `app/api/events`).
@@ -15,21 +17,21 @@
  *    are active and in what state); lists refetch when it changes.
  *
  * Writers in this process (a decision, a cancel, a start) call `boostRun` /
- * `liveChanged`: the run is then polled every 40 ms for a few seconds, so the
+ * `liveChanged`: the run is then polled every 20 ms for a few seconds, so the
  * next stage shows up as soon as the worker writes it instead of at the next
  * regular poll. Other processes' writes (the worker's) are seen by polling.
  */
-import { and, count, desc, eq, gt, inArray, max } from 'drizzle-orm';
+import { and, count, desc, eq, gt, inArray, max, sql } from 'drizzle-orm';
 import superjson from 'superjson';
 import type { Db } from '../../db/client';
 import { logChunks, runs } from '../../db/schema';
 import { getRunHub, type Listener, type RunHub } from './run-hub';
 
-export const RUN_INTERVAL_MS = 500;
+export const RUN_INTERVAL_MS = 200;
 export const LOG_INTERVAL_MS = 300;
 export const GATES_INTERVAL_MS = 700;
 export const RUNS_INTERVAL_MS = 1000;
-const BOOST_EVERY_MS = 40;
+const BOOST_EVERY_MS = 20;
 const BOOST_FOR_MS = 3000;
 
 /** superjson's wire form of a value (`{ json, meta }`). */
@@ -45,14 +47,47 @@ const logKey = (runId: string, nodeId: string) => `${runId}\n${nodeId}`;
 const logCursors = new Map<string, number>();
 const logWatchers = new Map<string, number>();
 
+/** The last detail read per run, with the fingerprint it was read at. */
+const details = new Map<string, { fp: string; value: Serialized | null }>();
+const DETAILS_KEPT = 2000;
+
+/**
+ * Everything about a run that `runs.get` shows and that can change, in one
+ * string (one query): run state, and per stage and gate their status, times,
+ * attempts and the lengths of their texts (votes, errors, outputs).
+ */
+async function runFingerprint(db: Db, runId: string): Promise<string> {
+  const row = await db.get<{ fp: string | null }>(sql`
+    select (
+      select coalesce(status, '') || '|' || coalesce(started_at, '') || '|' || coalesce(ended_at, '') || '|' || length(coalesce(error, '')) || '|' || coalesce(cancelled_by, '')
+      from runs where id = ${runId}
+    ) || '#' || coalesce((
+      select group_concat(node_id || ':' || status || ':' || attempt || ':' || executions || ':' || coalesce(started_at, '') || ':' || coalesce(ended_at, '') || ':' || length(coalesce(error, '')) || ':' || length(coalesce(summary, '')) || ':' || length(coalesce(outputs, '')), ',')
+      from stage_runs where run_id = ${runId}
+    ), '') || '#' || coalesce((
+      select group_concat(node_id || ':' || status || ':' || length(votes) || ':' || coalesce(decided_at, '') || ':' || coalesce(deadline_at, ''), ',')
+      from gates where run_id = ${runId}
+    ), '') as fp
+  `);
+  return row?.fp ?? '';
+}
+
 async function fetchRunDetail(db: Db, runId: string): Promise<Serialized | null> {
+  const fp = await runFingerprint(db, runId);
+  const known = details.get(runId);
+  if (known && known.fp === fp) return known.value;
   const { getRun } = await import('../services/runs');
+  let value: Serialized | null;
   try {
-    return superjson.serialize(await getRun(db, runId));
+    value = superjson.serialize(await getRun(db, runId));
   } catch (err) {
-    if ((err as { code?: string }).code === 'NOT_FOUND') return null;
-    throw err;
+    if ((err as { code?: string }).code !== 'NOT_FOUND') throw err;
+    value = null;
   }
+  details.delete(runId);
+  if (details.size >= DETAILS_KEPT) details.delete(details.keys().next().value!);
+  details.set(runId, { fp, value });
+  return value;
 }
 
 async function fetchLogDelta(db: Db, key: string): Promise<LogDelta> {
@@ -154,7 +189,7 @@ export function createAppLive(hub: RunHub) {
     changed,
     /**
      * A run is about to change (a decision or cancel just went through): poll it
-     * every 40 ms for 3 s, so its next state reaches the pages at once.
+     * every 20 ms for 3 s, so its next state reaches the pages at once.
      */
     boostRun(runId: string, forMs = BOOST_FOR_MS) {
       changed();

@@ -25,7 +25,8 @@ import superjson from 'superjson';
 import { getDb } from '@/db/client';
 import type { SessionUser } from '@/server/auth/session';
 import { getSessionUser } from '@/server/auth/session';
-import { getAppLive, type LogChunk, type Serialized } from '@/server/live/app-live';
+import { getAppLive, type LogChunk, type Serialized, type WaitingGates } from '@/server/live/app-live';
+import type { Published } from '@/server/live/run-hub';
 import { pendingFor } from '@/server/services/approvals';
 import { getLogs } from '@/server/services/runs';
 
@@ -43,6 +44,34 @@ const FINISHED = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 
 const encoder = new TextEncoder();
 const noStore = { 'Cache-Control': 'no-store' };
+
+/** A `run` event encoded once per change for every stream that follows the run. */
+const runEvents = new WeakMap<Published<Serialized | null>, Uint8Array>();
+function runEvent(u: Published<Serialized | null>): Uint8Array {
+  let bytes = runEvents.get(u);
+  if (!bytes) {
+    bytes = encoder.encode(`event: run\ndata: ${u.json}\n\n`);
+    runEvents.set(u, bytes);
+  }
+  return bytes;
+}
+
+/** Each person's approvals list, computed once per change of the waiting gates for everyone with the same role and groups. */
+const approvalsFor = new WeakMap<Published<WaitingGates>, Map<string, string>>();
+function approvalsJson(u: Published<WaitingGates>, user: SessionUser): string {
+  let perUser = approvalsFor.get(u);
+  if (!perUser) {
+    perUser = new Map();
+    approvalsFor.set(u, perUser);
+  }
+  const key = `${user.id}\n${user.role}\n${user.groups.join(',')}`;
+  let json = perUser.get(key);
+  if (json === undefined) {
+    json = JSON.stringify(superjson.serialize(pendingFor(u.value, user)));
+    perUser.set(key, json);
+  }
+  return json;
+}
 
 type StageJson = { id: string; status: string };
 
@@ -74,11 +103,11 @@ export async function GET(req: Request) {
       const unsubs: (() => void)[] = [];
       const timers: ReturnType<typeof setInterval>[] = [];
 
-      const send = (chunk: string) => {
+      const send = (chunk: string | Uint8Array) => {
         if (closed) return;
         if ((controller.desiredSize ?? 0) < -MAX_BUFFERED) return close();
         try {
-          controller.enqueue(encoder.encode(chunk));
+          controller.enqueue(typeof chunk === 'string' ? encoder.encode(chunk) : chunk);
         } catch {
           close();
         }
@@ -164,7 +193,7 @@ export async function GET(req: Request) {
       if (runId) {
         unsubs.push(
           live.subscribeRun(runId, (u) => {
-            event('run', u.json);
+            send(runEvent(u));
             if (!nodeId) return;
             const status = stageStatus(u.value, nodeId);
             if (status && FINISHED.has(status) && !complete) {
@@ -206,7 +235,7 @@ export async function GET(req: Request) {
         let last = '';
         unsubs.push(
           live.subscribeGates((u) => {
-            const json = JSON.stringify(superjson.serialize(pendingFor(u.value, user as SessionUser)));
+            const json = approvalsJson(u, user);
             if (json === last) return;
             last = json;
             event('approvals', json);
