@@ -31,9 +31,10 @@ export function Palette() {
 
   const groups = useMemo(() => {
     const q = query.trim().toLowerCase();
-    const defs = (STAGE_DEFINITIONS as readonly StageDefinition[]).filter(
-      (d) => !q || d.label.toLowerCase().includes(q) || d.kind.includes(q) || d.description.toLowerCase().includes(q),
-    );
+    const all = STAGE_DEFINITIONS as readonly StageDefinition[];
+    // Names first: only when no kind's name matches are descriptions searched too.
+    const byName = all.filter((d) => !q || d.label.toLowerCase().includes(q) || d.kind.includes(q));
+    const defs = byName.length > 0 ? byName : all.filter((d) => d.description.toLowerCase().includes(q));
     return ORDER.map((cat) => ({ cat, defs: defs.filter((d) => d.category === cat) })).filter((g) => g.defs.length > 0);
   }, [query]);
 

@@ -69,7 +69,7 @@ export function humanize(key: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-const LONG_TEXT = /command|script|manifests|instructions|description|body/i;
+const LONG_TEXT = /^(command|script|manifests|instructions|description|body)$/i;
 
 function typeOf(s: JsonSchema): string | undefined {
   return Array.isArray(s.type) ? s.type.find((t) => t !== 'null') : s.type;

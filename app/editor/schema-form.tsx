@@ -470,13 +470,15 @@ function KeyValue({ id, value, onChange, readOnly, label, suggestions }: { id: s
     <div id={id} className="space-y-1.5">
       {entries.map(([k, v], i) => (
         <div key={i} className="flex items-start gap-1.5">
-          <input
-            value={k}
-            readOnly={readOnly}
-            onChange={(e) => rename(k, e.target.value)}
-            aria-label={`${label} ${i + 1}: name`}
-            className={cx(inputClass, 'nodrag nokey w-2/5 py-1.5 font-mono text-[12px]')}
-          />
+          <div className="w-2/5 shrink-0">
+            <input
+              value={k}
+              readOnly={readOnly}
+              onChange={(e) => rename(k, e.target.value)}
+              aria-label={`${label} ${i + 1}: name`}
+              className={cx(inputClass, 'nodrag nokey py-1.5 font-mono text-[12px]')}
+            />
+          </div>
           <div className="min-w-0 flex-1">
             <TemplateInput id={`${id}-${i}`} value={v} onChange={(nv) => onChange({ ...value, [k]: nv })} suggestions={suggestions} readOnly={readOnly} />
           </div>

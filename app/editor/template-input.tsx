@@ -143,7 +143,7 @@ export function TemplateInput({ id, value, onChange, suggestions, multiline, pla
           onClick={insertOpener}
           title="Insert a reference to a parameter or an output (Ctrl+Space)"
           aria-label="Insert a reference"
-          className="absolute right-1.5 top-1.5 rounded px-1 font-mono text-[11px] font-semibold text-muted hover:bg-subtle hover:text-accent"
+          className="absolute right-1.5 top-1.5 whitespace-nowrap rounded px-1 font-mono text-[11px] font-semibold text-muted hover:bg-subtle hover:text-accent"
         >
           {'{ }'}
         </button>

@@ -310,6 +310,9 @@ export async function listScenario(page: Page, appUrl: string, api: Api, mark: M
   await page.locator('[data-testid="edge-label"][data-edge-id="smoke-production-rollback"][data-condition="failure"]').waitFor();
   assert.equal(await page.getByTestId('problem-count').count(), 0);
   await screenshots(page, 'editor-template');
+  // Copy a stage here, to paste it into another pipeline below.
+  await node(page, 'smoke-production').click();
+  await page.keyboard.press(`${mod}+c`);
   mark('new from template');
 
   await page.goto(`${appUrl}/`);
@@ -323,6 +326,22 @@ export async function listScenario(page: Page, appUrl: string, api: Api, mark: M
   const all = await api.pipelines.list.query({ search: name });
   assert.deepEqual(all.map((p) => p.name).sort(), [name, `${name} (copy)`].sort());
 
+  // Paste the stage copied in the other pipeline (fresh id), then add a stage from the palette by keyboard.
+  await page.locator('.react-flow__pane').click({ position: { x: 30, y: 30 } });
+  await page.keyboard.press(`${mod}+v`);
+  await node(page, 'smoke-production-2').waitFor();
+  assert.equal(await page.locator('.react-flow__node.selected').count(), 1);
+  await page.keyboard.press('/');
+  await page.keyboard.type('wait');
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Enter');
+  await edgeLabel(page, 'smoke-production-2', 'wait').waitFor();
+  await page.keyboard.press(`${mod}+z`);
+  await page.keyboard.press(`${mod}+z`);
+  await node(page, 'smoke-production-2').waitFor({ state: 'detached' });
+  await page.getByTestId('save-state').filter({ hasText: 'All changes saved' }).waitFor();
+  mark('pasted from another pipeline, added from the palette by keyboard');
+
   await page.goto(`${appUrl}/`);
   await page.getByLabel('Filter pipelines').fill(`${name} (copy)`);
   const copy = page.getByTestId('pipeline-row').filter({ hasText: `${name} (copy)` });
@@ -331,4 +350,22 @@ export async function listScenario(page: Page, appUrl: string, api: Api, mark: M
   await copy.waitFor({ state: 'detached' });
   assert.deepEqual((await api.pipelines.list.query({ search: name })).map((p) => p.name), [name]);
   mark('search, duplicate, delete');
+}
+
+/** A viewer opens the editor: everything can be looked at, nothing changed. */
+export async function viewerScenario(page: Page, appUrl: string, api: Api, mark: Mark) {
+  const pipeline = (await api.pipelines.list.query()).find((p) => p.name === 'Hello, Pipewright');
+  assert.ok(pipeline);
+  await openEditorFromPipelinePage(page, appUrl, pipeline.id);
+  assert.equal(await page.getByTestId('palette-item').count(), 0);
+  assert.equal(await page.getByTestId('save-button').count(), 0);
+  assert.equal(await page.getByTestId('run-button').count(), 0);
+  await page.getByText('You can look at this pipeline but not change it').waitFor();
+  await node(page, 'qa').click();
+  const quorum = page.locator('[data-testid="config-form"] [data-field="quorum"] input');
+  assert.equal(await quorum.getAttribute('readonly'), '');
+  await page.keyboard.press('Delete');
+  assert.equal(await page.locator('.react-flow__node').count(), 6);
+  assert.equal(await page.locator('.react-flow__node[data-id="qa"] .react-flow__handle.connectable').count(), 0);
+  mark('viewer: read-only');
 }

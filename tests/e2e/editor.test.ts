@@ -9,7 +9,7 @@
  */
 import { afterEach, describe, inject, it } from 'vitest';
 import { apiAs, openBrowser, signIn, type Browser } from './browser';
-import { conflictScenario, designScenario, listScenario } from './editor-scenarios';
+import { conflictScenario, designScenario, listScenario, viewerScenario } from './editor-scenarios';
 
 const appUrl = inject('appUrl');
 
@@ -44,8 +44,13 @@ describe('pipeline editor', () => {
     await conflictScenario(page, appUrl, await apiAs(appUrl, 'ada'), marker());
   });
 
-  it('creates a pipeline from a template, searches, duplicates and deletes with confirmation', async () => {
+  it('creates a pipeline from a template, copies a stage into another pipeline, searches, duplicates and deletes with confirmation', async () => {
     const page = await signedIn('ada');
     await listScenario(page, appUrl, await apiAs(appUrl, 'ada'), marker());
+  });
+
+  it('opens read-only for a viewer', async () => {
+    const page = await signedIn('vera');
+    await viewerScenario(page, appUrl, await apiAs(appUrl, 'vera'), marker());
   });
 });
