@@ -113,8 +113,9 @@ describe('durable runtime in the browser', () => {
     expect(await card.innerText()).toContain('version=1.0.0');
     await card.getByLabel(/^Comment/).fill('Test report looks good.');
     await card.getByRole('button', { name: 'Approve' }).click();
-    await card.waitFor({ state: 'detached', timeout: 20_000 });
-    await page.getByText(/You approved “QA sign-off”/).waitFor();
+    // The decision is confirmed at the top, and the card leaves once the gate has moved on.
+    await page.getByText(/You approved “QA sign-off”/).waitFor({ timeout: 60_000 });
+    await card.waitFor({ state: 'detached', timeout: 60_000 });
     mark('approved');
     await screenshot(page, 'approvals-after-decision.png');
 
