@@ -170,11 +170,12 @@ export function ConnectDialog({ fromId, onClose, onConnected }: { fromId: string
   );
 }
 
-export type ImportProblem = { fileName: string; error?: string; issues: ValidationIssue[]; canImport: boolean; onImport?: () => void };
+export type ImportProblem = { id: number; fileName: string; error?: string; issues: ValidationIssue[]; canImport: boolean; onImport?: () => void };
 
 export function ImportDialog({ problem, onClose }: { problem: ImportProblem | null; onClose: () => void }) {
   return (
-    <Modal open={problem !== null} onClose={onClose} title={problem?.canImport ? 'This file has problems' : 'This file cannot be imported'} description={problem?.fileName}>
+    // A dialog element per problem: closing one (its close event comes later) never closes the next.
+    <Modal key={problem?.id ?? 'none'} open={problem !== null} onClose={onClose} title={problem?.canImport ? 'This file has problems' : 'This file cannot be imported'} description={problem?.fileName}>
       {problem && (
         <div className="space-y-4" data-testid="import-dialog">
           <p className="text-sm text-fg">

@@ -331,7 +331,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
     const { readSpecText } = await specText();
     const result = readSpecText(text, format);
     if (!result.ok) {
-      setImportProblem({ fileName: file.name, error: result.error + (result.line ? ` (line ${result.line})` : ''), issues: result.issues, canImport: false });
+      setImportProblem({ id: ++toastSeq.current, fileName: file.name, error: result.error + (result.line ? ` (line ${result.line})` : ''), issues: result.issues, canImport: false });
       return;
     }
     const apply = async () => {
@@ -348,7 +348,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
       notify(`Imported ${file.name} as unsaved changes`, 'success');
     };
     const errs = result.issues.filter((i) => i.severity === 'error');
-    if (errs.length > 0) setImportProblem({ fileName: file.name, issues: result.issues, canImport: true, onImport: () => void apply() });
+    if (errs.length > 0) setImportProblem({ id: ++toastSeq.current, fileName: file.name, issues: result.issues, canImport: true, onImport: () => void apply() });
     else await apply();
   };
 
