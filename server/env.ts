@@ -119,6 +119,11 @@ export const envSchema = z.object({
    * is ignored (a client could forge it) and sign-ins are limited per account name plus a global cap.
    */
   PIPEWRIGHT_TRUST_PROXY: bool,
+  /**
+   * Sign-in attempts allowed per minute for one client address (behind a trusted proxy) or one account name
+   * (otherwise), successful ones included. Default `5`. Everybody together is capped at 60 times this.
+   */
+  PIPEWRIGHT_SIGN_IN_LIMIT: z.coerce.number().int().min(1).max(10_000).default(5),
 
   // ── Notifications ──
   /**

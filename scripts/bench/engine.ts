@@ -28,12 +28,13 @@
 import { Connection } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getFreePort } from '../ports';
 import { ensureTemporalCli } from '../temporal-cli';
 import { startDevServer } from '../temporal-dev-server';
@@ -55,6 +56,8 @@ const TEMPORAL_DB = arg('temporal-db') === 'memory' ? 'memory' : 'file';
 const WRITE_DOC = !args.includes('--no-doc');
 const COMPILE_ONLY = args.includes('--compile-only');
 const TIME_LIMIT_MS = 15 * 60_000;
+/** Each throughput phase stops waiting after this long; unfinished runs count as failed and are terminated. */
+const THROUGHPUT_LIMIT_MS = 150_000;
 
 const CHAIN_STAGES = 100;
 const GATES = 100;
@@ -83,6 +86,14 @@ function percentile(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** `p`, or a rejection once the wall clock passes `at`. */
+function beforeDeadline<T>(p: Promise<T>, at: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`not finished within the phase's ${THROUGHPUT_LIMIT_MS / 1000} s`)), Math.max(0, at - Date.now()));
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
 const ms = (x: number, digits = 0) => `${x.toFixed(digits)} ms`;
 const sec = (x: number) => `${(x / 1000).toFixed(2)} s`;
 
@@ -117,6 +128,24 @@ const limit = setTimeout(() => {
   void cleanUp().finally(() => process.exit(2));
 }, TIME_LIMIT_MS);
 limit.unref();
+
+/**
+ * A small shell process that outlives this one if need be: when this process
+ * is gone (even killed with SIGKILL) it stops the dev server it started (only
+ * if that pid is still the server on our port) and removes the temporary
+ * folder; and past the time limit + 1 minute it stops this process, in case the
+ * event loop is blocked and the in-process limit cannot fire.
+ */
+function startWatchdog(serverPid: number, port: number, dir: string) {
+  const script = [
+    `parent=${process.pid}; server=${serverPid}; end=$(( $(date +%s) + ${Math.round(TIME_LIMIT_MS / 1000) + 60} ))`,
+    'while kill -0 $parent 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do sleep 1; done',
+    'if kill -0 $parent 2>/dev/null; then echo "[bench] watchdog: time limit passed, stopping the benchmark" >&2; kill -TERM $parent; sleep 20; kill -0 $parent 2>/dev/null && kill -KILL $parent; fi',
+    `if ps -p $server -o args= 2>/dev/null | grep -q -- "--port ${port} "; then kill -TERM $server; sleep 5; kill -KILL $server 2>/dev/null; fi`,
+    `rm -rf '${dir.replace(/'/g, `'\\''`)}'`,
+  ].join('\n');
+  spawn('/bin/sh', ['-c', script], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] }).unref();
+}
 
 // ── Pipeline documents ──────────────────────────────────────────────────────
 type NodeInput = PipelineSpecInput['nodes'][number];
@@ -231,6 +260,7 @@ async function main() {
     logFile: path.join(dir, 'temporal.log'),
   });
   cleanups.push({ name: 'Temporal dev server', run: () => server.stop('SIGTERM', 15_000) });
+  startWatchdog(server.pid, port, dir);
   {
     const connection = await Connection.connect({ address: server.address });
     try {
@@ -507,28 +537,53 @@ async function main() {
    */
   async function throughput(mode: 'burst' | 'stream') {
     log(`throughput (${mode}): ${THROUGHPUT_RUNS} concurrent runs of a ${THROUGHPUT_STAGES}-stage no-op pipeline`);
+    // Statements that wait for SQLite's write lock block the event loop; this shows it.
+    const loop = monitorEventLoopDelay({ resolution: 20 });
+    loop.enable();
     const t0 = performance.now();
-    let outcomes: PromiseSettledResult<Awaited<ReturnType<typeof runPipeline>>>[];
-    if (mode === 'burst') {
-      outcomes = await Promise.allSettled(Array.from({ length: THROUGHPUT_RUNS }, () => runPipeline(tpId)));
-    } else {
-      const pending: Promise<Awaited<ReturnType<typeof runPipeline>>>[] = [];
-      for (let i = 0; i < THROUGHPUT_RUNS; i++) {
-        const t = performance.now();
-        const started = guard(asAda.runs.start({ pipelineId: tpId })).catch((err: unknown) => {
+    const deadline = Date.now() + THROUGHPUT_LIMIT_MS;
+    const started: string[] = [];
+    const finished = new Set<string>();
+    const launch = () => {
+      const t = performance.now();
+      const id = guard(asAda.runs.start({ pipelineId: tpId })).then(
+        (r) => {
+          started.push(r.id);
+          return r.id;
+        },
+        (err: unknown) => {
           throw new Error(`runs.start refused: ${err instanceof Error ? err.message : String(err)}`);
-        });
-        pending.push(
-          started.then(async ({ id }) => {
-            const state = await guard(client.workflow.getHandle(workflowIdForRun(id)).result());
-            return { id, ms: performance.now() - t, status: state.status, error: state.error };
-          }),
-        );
-        await started.catch(() => undefined);
+        },
+      );
+      const done = id.then(async (runId) => {
+        const state = await guard(beforeDeadline(client.workflow.getHandle(workflowIdForRun(runId)).result(), deadline));
+        finished.add(runId);
+        return { id: runId, ms: performance.now() - t, status: state.status, error: state.error };
+      });
+      return { id, done };
+    };
+    let dones: Promise<Awaited<ReturnType<typeof runPipeline>>>[];
+    if (mode === 'burst') {
+      dones = Array.from({ length: THROUGHPUT_RUNS }, () => launch().done);
+    } else {
+      dones = [];
+      for (let i = 0; i < THROUGHPUT_RUNS; i++) {
+        if (Date.now() >= deadline) {
+          dones.push(Promise.reject(new Error(`not started within the phase's ${THROUGHPUT_LIMIT_MS / 1000} s`)));
+          continue;
+        }
+        const l = launch();
+        dones.push(l.done);
+        await l.id.catch(() => undefined);
       }
-      outcomes = await Promise.allSettled(pending);
     }
+    const outcomes = await Promise.allSettled(dones);
     const wall = performance.now() - t0;
+    loop.disable();
+    // Runs cut off by the phase's time limit must not slow down what follows.
+    for (const runId of started.filter((r) => !finished.has(r))) {
+      await client.workflow.getHandle(workflowIdForRun(runId)).terminate('bench: phase time limit').catch(() => undefined);
+    }
     /** Why each failed run failed (one entry per run). */
     const failures: string[] = [];
     for (const o of outcomes) {
@@ -544,11 +599,12 @@ async function main() {
     const succeeded = THROUGHPUT_RUNS - failures.length;
     const runsPerMinute = (succeeded / wall) * 60_000;
     const kinds = [...new Set(failures)].map((f) => `${failures.filter((x) => x === f).length} × ${f}`);
-    log(`  ${succeeded}/${THROUGHPUT_RUNS} succeeded in ${sec(wall)}: ${runsPerMinute.toFixed(1)} runs/min`);
+    const longestStallMs = loop.max / 1e6;
+    log(`  ${succeeded}/${THROUGHPUT_RUNS} succeeded in ${sec(wall)}: ${runsPerMinute.toFixed(1)} runs/min; longest event-loop stall ${sec(longestStallMs)}`);
     for (const f of kinds) log(`  failed: ${f}`);
     // Let anything still running settle before the next measurement.
     await sleep(1000);
-    return { wall, succeeded, runsPerMinute, kinds };
+    return { wall, succeeded, runsPerMinute, kinds, longestStallMs };
   }
   const burst = await throughput('burst');
   const stream = await throughput('stream');
@@ -572,6 +628,7 @@ async function main() {
   for (const [label, t] of [['all started at once', burst], ['started one after another', stream]] as const) {
     row(`Throughput: ${THROUGHPUT_RUNS} concurrent runs × ${THROUGHPUT_STAGES} no-op stages, ${label}`, `${t.runsPerMinute.toFixed(1)} runs/min (${t.succeeded} in ${sec(t.wall)})`);
     row(`Throughput (${label}): failed runs`, String(THROUGHPUT_RUNS - t.succeeded), '0', t.succeeded === THROUGHPUT_RUNS);
+    row(`Throughput (${label}): longest event-loop stall of the process`, sec(t.longestStallMs));
   }
   row(`Validate + compile, ${compile.nodes} nodes / ${compile.edges} edges (median of ${COMPILE_REPS}; fastest)`, `${ms(compile.total, 1)} (${ms(compile.fastest, 1)})`, '≤ 50 ms', compile.total <= 50);
   row('↳ validate / compile / plan schema parse', `${ms(compile.validate, 1)} / ${ms(compile.compile, 1)} / ${ms(compile.planParse, 1)}`);
@@ -640,7 +697,7 @@ async function main() {
       '- **Where the time goes (↳ rows).** The activity bodies timed directly in the same process, without Temporal (`MockActivityEnvironment`): `executeStage` for a `true` command (100 calls after 20 warm-ups) against spawning `/bin/sh -c true`; `recordRunState` for a 100-stage run state with 1 and with 100 finished stages (30 calls each after 10 warm-ups).',
       `- **Approval latency.** A pipeline of ${GATES} approval gates in sequence followed by a 0-second \`wait\` stage. For each gate: wait until the app database shows it waiting (polled every 2 ms), note the time, approve it, and take the next stage's start time as the workflow recorded it (\`stage_runs.started_at\`, the workflow clock when it started the stage; same machine, same clock). ` +
         'The first run decides through `approvals.decide` as a signed-in approver would (role and approver checks against the app database, `describeTaskQueue` to see that a worker is polling, the Workflow Update, the audit entry); the second run sends the raw Workflow Update (`executeUpdate`) directly. A 5-gate run of each kind goes first as a warm-up. p50/p99 are nearest-rank over the 100 gates. "Next gate decidable" is when the next gate shows as waiting in the app database, which is what the approvals inbox reads.',
-      `- **Throughput.** ${THROUGHPUT_RUNS} runs of a ${THROUGHPUT_STAGES}-stage chain of \`true\` commands (pipeline concurrency setting ${THROUGHPUT_RUNS}), started through \`runs.start\` twice over: all ${THROUGHPUT_RUNS} calls at once (like ${THROUGHPUT_RUNS} simultaneous API requests), then one call after another (each awaited; the runs still overlap). Runs per minute = successful runs / time from the first start call to the last result. A run counts as failed when its start is refused, its workflow does not end \`succeeded\`, or the app database does not say \`succeeded\`. The Pipewright worker runs with its defaults (50 concurrent activities).`,
+      `- **Throughput.** ${THROUGHPUT_RUNS} runs of a ${THROUGHPUT_STAGES}-stage chain of \`true\` commands (pipeline concurrency setting ${THROUGHPUT_RUNS}), started through \`runs.start\` twice over: all ${THROUGHPUT_RUNS} calls at once (like ${THROUGHPUT_RUNS} simultaneous API requests), then one call after another (each awaited; the runs still overlap). Runs per minute = successful runs / time from the first start call to the last result. A run counts as failed when its start is refused, its workflow does not end \`succeeded\`, or the app database does not say \`succeeded\`. Each phase stops waiting after ${THROUGHPUT_LIMIT_MS / 1000} s: runs not finished by then count as failed and are terminated. The longest event-loop stall of the process during each phase is shown because a statement waiting for SQLite's write lock blocks the whole process. The Pipewright worker runs with its defaults (50 concurrent activities).`,
       `- **Validate + compile.** A ${COMPILE_NODES}-node document (ten blocks: a hub fanning out to nine chains of eleven stages that join into the next hub; commands, gates, http-checks and webhooks; parameter and output references) through \`validatePipeline\` then \`compileValidSpec\`, median of ${COMPILE_REPS} after three warm-ups. The plan schema parse that \`runs.start\` adds is shown separately.`,
       '',
       '<!-- bench:engine:end -->',

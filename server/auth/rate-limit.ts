@@ -21,6 +21,7 @@
  * request, like better-auth's own limiter.
  */
 import { isIP } from 'node:net';
+import { getEnv } from '../env';
 
 /** The client address the auth route trusts, as it passes it on to better-auth (a client's own header of that name is dropped). */
 export const CLIENT_IP_HEADER = 'x-pipewright-client-ip';
@@ -104,7 +105,12 @@ export function createSignInLimiter(limits: { perIp: Rule; perAccount: Rule; glo
 
 const globalForLimiter = globalThis as unknown as { pipewrightSignInLimiter?: ReturnType<typeof createSignInLimiter> };
 
+/** The limits for `perMinute` attempts per client or account (`PIPEWRIGHT_SIGN_IN_LIMIT`); the global cap is 60 times that. */
+export function signInLimits(perMinute: number) {
+  return { perIp: { window: 60, max: perMinute }, perAccount: { window: 60, max: perMinute }, global: { window: 60, max: perMinute * 60 } };
+}
+
 /** The process's sign-in limiter. */
 export function getSignInLimiter() {
-  return (globalForLimiter.pipewrightSignInLimiter ??= createSignInLimiter());
+  return (globalForLimiter.pipewrightSignInLimiter ??= createSignInLimiter(signInLimits(getEnv().PIPEWRIGHT_SIGN_IN_LIMIT)));
 }

@@ -174,6 +174,8 @@ export default async function setup(project: TestProject) {
     PIPEWRIGHT_DEMO_USERS: 'true',
     PIPEWRIGHT_NO_SEED: 'false',
     PIPEWRIGHT_HEARTBEAT_TIMEOUT_S: '5',
+    // The e2e files sign the same demo people in many times a minute; the limit itself has unit tests.
+    PIPEWRIGHT_SIGN_IN_LIMIT: '1000',
   };
   for (const k of ['PIPEWRIGHT_OIDC_ISSUER', 'PIPEWRIGHT_OIDC_CLIENT_ID', 'PIPEWRIGHT_OIDC_CLIENT_SECRET', 'PIPEWRIGHT_AUTH_SECRET', 'PIPEWRIGHT_WORKSPACE_DIR']) {
     delete env[k];

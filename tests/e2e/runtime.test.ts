@@ -66,7 +66,7 @@ describe('durable runtime in the browser', () => {
     await page.waitForURL((u) => u.pathname === '/');
 
     // Open the example pipeline and run it with its default parameters.
-    await page.getByRole('link', { name: PIPELINE }).click();
+    await page.getByRole('link', { name: PIPELINE, exact: true }).click();
     await page.waitForURL(/\/pipelines\/[^/]+$/);
     await page.getByRole('heading', { name: PIPELINE }).waitFor();
     await page.locator('[data-stage="qa"]').first().waitFor(); // the stage graph

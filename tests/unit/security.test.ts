@@ -1,6 +1,6 @@
 /** CSRF verdicts, trusted client addresses, the sign-in limiter and notification text escaping (pure functions). */
 import { describe, expect, it } from 'vitest';
-import { accountOf, clientAddress, createSignInLimiter } from '@/server/auth/rate-limit';
+import { accountOf, clientAddress, createSignInLimiter, signInLimits } from '@/server/auth/rate-limit';
 import { eventsOf, slackEscape } from '@/server/notify/notifier';
 import { checkCsrf } from '@/server/security/csrf';
 import type { RunState } from '@/workflows/run-state';
@@ -66,6 +66,12 @@ describe('sign-in limiter', () => {
     const sso = createSignInLimiter(limits);
     for (let i = 0; i < 5; i++) expect(sso.check({ address: null, account: null }, t).ok).toBe(true);
     expect(sso.check({ address: null, account: null }, t).ok).toBe(false);
+  });
+  it('takes its per-minute limit from PIPEWRIGHT_SIGN_IN_LIMIT (global cap 60 times that)', () => {
+    const l = createSignInLimiter(signInLimits(3));
+    for (let i = 0; i < 3; i++) expect(l.check({ address: null, account: 'ann' }, 0).ok).toBe(true);
+    expect(l.check({ address: null, account: 'ann' }, 0)).toMatchObject({ ok: false, retryAfter: 60 });
+    expect(signInLimits(3).global.max).toBe(180);
   });
   it('reads the account from a sign-in body', () => {
     expect(accountOf({ username: ' Ada ' })).toBe('ada');

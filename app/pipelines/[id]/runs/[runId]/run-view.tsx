@@ -8,7 +8,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
-import { useState, type ReactNode } from 'react';
+import { memo, useMemo, useState, type ReactNode } from 'react';
 import { GateDecision, VoteList, type DecideOutcome } from '@/app/components/gate-decision';
 import { KindIcon } from '@/app/components/kind-icon';
 import { LogPane } from '@/app/components/log-pane';
@@ -63,6 +63,9 @@ export function RunView({
   // The gates this person may decide (kept live by the events stream, like the badge).
   const gates = useQuery(trpc.approvals.pending.queryOptions(undefined, { enabled: canDecideRole }));
   const [picked, setPicked] = useState<string | null>(null);
+  // Stage names change only with the plan: one map for every card, kept across updates.
+  const namesKey = run.data?.stages.map((s) => `${s.id}\u0000${s.name}`).join('\u0001') ?? '';
+  const names = useMemo(() => new Map(namesKey ? namesKey.split('\u0001').map((e) => e.split('\u0000') as [string, string]) : []), [namesKey]);
 
   if (run.isPending) {
     return (
@@ -191,10 +194,10 @@ export function RunView({
               <StageCard
                 key={s.id}
                 stage={s}
-                stages={r.stages}
+                names={names}
                 runId={runId}
                 selected={s.id === selectedId}
-                onSelect={() => setPicked(s.id)}
+                onSelect={setPicked}
                 canDecide={canDecideGate(s.id)}
                 canDecideRole={canDecideRole}
                 userId={userId}
@@ -233,9 +236,32 @@ function Meta({ label, children }: { label: string; children: ReactNode }) {
   );
 }
 
-function StageCard({
+/**
+ * A stage's card. Memoised: every live update replaces the run object, so a
+ * card re-renders only when its own stage (compared as JSON), its selection or
+ * what its person may do changed — a long run's page stays cheap to update.
+ */
+const StageCard = memo(StageCardView, (a, b) => {
+  for (const k of Object.keys(a) as (keyof StageCardProps)[]) if (k !== 'stage' && a[k] !== b[k]) return false;
+  return a.stage === b.stage || JSON.stringify(a.stage) === JSON.stringify(b.stage);
+});
+
+type StageCardProps = {
+  stage: Stage;
+  names: Map<string, string>;
+  runId: string;
+  selected: boolean;
+  onSelect: (id: string) => void;
+  canDecide: boolean;
+  canDecideRole: boolean;
+  userId: string;
+  triggeredByMe: boolean;
+  people: Record<string, string>;
+};
+
+function StageCardView({
   stage: s,
-  stages,
+  names,
   runId,
   selected,
   onSelect,
@@ -244,21 +270,9 @@ function StageCard({
   userId,
   triggeredByMe,
   people,
-}: {
-  stage: Stage;
-  stages: Stage[];
-  runId: string;
-  selected: boolean;
-  onSelect: () => void;
-  canDecide: boolean;
-  canDecideRole: boolean;
-  userId: string;
-  triggeredByMe: boolean;
-  people: Record<string, string>;
-}) {
+}: StageCardProps) {
   const def = getStageDefinition(s.kind);
   const [outcome, setOutcome] = useState<DecideOutcome | null>(null);
-  const names = new Map(stages.map((x) => [x.id, x.name]));
   const active = s.status === 'running' || s.status === 'waiting';
   const outputs = Object.entries(s.outputs);
   const gate = s.gate;
@@ -277,7 +291,7 @@ function StageCard({
       <span aria-hidden className={cx('absolute inset-y-0 left-0 w-1', statusBar(s.status))} />
       <button
         type="button"
-        onClick={onSelect}
+        onClick={() => onSelect(s.id)}
         aria-pressed={selected}
         aria-label={`${s.name}: ${s.status}. Show log`}
         className="flex w-full items-start gap-3 py-3 pl-4 pr-3.5 text-left hover:bg-subtle/40 focus:outline-none focus-visible:bg-subtle/60"
