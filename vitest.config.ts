@@ -22,6 +22,8 @@ export default defineConfig({
           name: 'unit',
           include: ['tests/unit/**/*.test.ts'],
           environment: 'node',
+          // Some unit tests hash passwords (scrypt) or start real processes: 5 s is too tight on a busy 2-core machine.
+          testTimeout: 30_000,
         },
       },
       {
