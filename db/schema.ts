@@ -253,6 +253,8 @@ export const artifacts = sqliteTable(
       .references(() => runs.id, { onDelete: 'cascade' }),
     nodeId: text('node_id').notNull(),
     name: text('name').notNull(),
+    /** Base name of the file the stage produced (used as the download's file name). */
+    fileName: text('file_name'),
     /** `sha256:<64 hex>`: the key of the blob in the store. */
     digest: text('digest').notNull(),
     size: integer('size').notNull(),

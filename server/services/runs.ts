@@ -19,6 +19,7 @@ import {
 import { planRerunFromFailed } from '../../workflows/model/rerun';
 import { cancelRunUpdate, workflowIdForRun, type RunInput } from '../../workflows/run-state';
 import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
+import { listRunArtifacts } from '../artifacts/service';
 import type { SessionUser } from '../auth/session';
 import { getEnv } from '../env';
 import { invalidPipeline, notFound, runnerOffline } from '../errors';
@@ -163,7 +164,7 @@ export async function startRun(
         .where(and(eq(artifacts.runId, reuse.sourceRunId), inArray(artifacts.nodeId, [...reuse.stages.keys()])));
       if (carried.length > 0) {
         await tx.insert(artifacts).values(
-          carried.map((a) => ({ runId: id, nodeId: a.nodeId, name: a.name, digest: a.digest, size: a.size, reusedFrom: a.reusedFrom ?? a.runId })),
+          carried.map((a) => ({ runId: id, nodeId: a.nodeId, name: a.name, fileName: a.fileName, digest: a.digest, size: a.size, reusedFrom: a.reusedFrom ?? a.runId })),
         );
       }
     }
@@ -380,11 +381,12 @@ export async function getRun(db: Db, runId: string) {
   const run = await db.select().from(runs).where(eq(runs.id, runId)).get();
   if (!run) throw notFound('Run');
   const plan = parsedPlan(run.id, run.planHash, run.plan);
-  const [stages, gateRows, pipeline, starter] = await Promise.all([
+  const [stages, gateRows, pipeline, starter, runArtifacts] = await Promise.all([
     db.select().from(stageRuns).where(eq(stageRuns.runId, runId)),
     db.select().from(gates).where(eq(gates.runId, runId)),
     db.select({ name: pipelines.name }).from(pipelines).where(eq(pipelines.id, run.pipelineId)).get(),
     db.select({ name: user.name }).from(user).where(eq(user.id, run.triggeredBy)).get(),
+    listRunArtifacts(db, runId),
   ]);
   const byNode = new Map(stages.map((s) => [s.nodeId, s]));
   const gateByNode = new Map(gateRows.map((g) => [g.nodeId, g]));
@@ -416,6 +418,8 @@ export async function getRun(db: Db, runId: string) {
     workflowId: run.workflowId,
     /** The run this one reused stages from (re-run from the failed stage, promotion). */
     reusedFromRun: runRef(run.reusedFromRunId),
+    /** Files the stages stored (reused stages' ones included, by reference). */
+    artifacts: runArtifacts,
     stages: plan.nodes.map((node) => {
       const s = byNode.get(node.id);
       const g = gateByNode.get(node.id);

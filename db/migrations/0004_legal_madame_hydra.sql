@@ -3,6 +3,7 @@ CREATE TABLE `artifacts` (
 	`run_id` text NOT NULL,
 	`node_id` text NOT NULL,
 	`name` text NOT NULL,
+	`file_name` text,
 	`digest` text NOT NULL,
 	`size` integer NOT NULL,
 	`reused_from` text,
