@@ -197,6 +197,8 @@ export function RunView({
         </div>
       </Card>
 
+      {r.artifacts.length > 0 && <Artifacts run={r} />}
+
       <div className="grid gap-6 lg:grid-cols-[minmax(0,5fr)_minmax(0,7fr)]">
         <section aria-label="Stages">
           <h2 className="mb-3 text-sm font-semibold uppercase tracking-wide text-muted">Stages</h2>
@@ -236,6 +238,101 @@ export function RunView({
         </section>
       </div>
     </>
+  );
+}
+
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+/** The files the stages stored: name, stage, size, digest (copyable), download (signed-in people only). */
+function Artifacts({ run }: { run: Run }) {
+  const stageById = new Map(run.stages.map((s) => [s.id, s]));
+  return (
+    <Card className="mb-8 p-5">
+      <section aria-label="Artifacts">
+        <h2 className="mb-3 text-sm font-semibold uppercase tracking-wide text-muted">Artifacts</h2>
+        <table className="w-full text-left text-sm" data-testid="artifacts">
+          <thead className="text-xs uppercase tracking-wide text-muted">
+            <tr>
+              <th scope="col" className="pb-2 pr-4 font-medium">Name</th>
+              <th scope="col" className="pb-2 pr-4 font-medium">Stage</th>
+              <th scope="col" className="pb-2 pr-4 text-right font-medium">Size</th>
+              <th scope="col" className="pb-2 pr-4 font-medium">Digest</th>
+              <th scope="col" className="pb-2 font-medium">
+                <span className="sr-only">Download</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-line">
+            {run.artifacts.map((a) => {
+              const stage = stageById.get(a.stage);
+              return (
+                <tr key={a.id} data-artifact={`${a.stage}.${a.name}`}>
+                  <td className="py-1.5 pr-4 font-mono text-fg">{a.name}</td>
+                  <td className="py-1.5 pr-4 text-fg">
+                    {stage?.name ?? a.stage}
+                    {stage?.reusedFrom && <span className="ml-1.5 text-xs text-muted">(built in run #{stage.reusedFrom.number ?? '?'})</span>}
+                  </td>
+                  <td className="py-1.5 pr-4 text-right font-mono text-muted" title={`${a.size} bytes`}>
+                    {formatBytes(a.size)}
+                  </td>
+                  <td className="py-1.5 pr-4">
+                    <CopyDigest digest={a.digest} />
+                  </td>
+                  <td className="py-1.5 text-right">
+                    <a
+                      href={`/api/runs/${run.id}/artifacts/${a.id}`}
+                      download
+                      className="text-accent hover:underline"
+                      aria-label={`Download ${a.name} (${formatBytes(a.size)})`}
+                    >
+                      Download
+                    </a>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </section>
+    </Card>
+  );
+}
+
+function CopyDigest({ digest }: { digest: string }) {
+  const [copied, setCopied] = useState(false);
+  const hex = digest.replace(/^sha256:/, '');
+  return (
+    <span className="flex items-center gap-2">
+      <code className="font-mono text-xs text-fg" title={digest}>
+        sha256:{hex.slice(0, 12)}…
+      </code>
+      <button
+        type="button"
+        className="rounded px-1.5 py-0.5 text-xs text-muted hover:bg-subtle hover:text-fg focus:outline-none focus-visible:ring-2 focus-visible:ring-accent"
+        aria-label={`Copy digest ${digest}`}
+        onClick={() => {
+          void navigator.clipboard?.writeText(digest).then(
+            () => {
+              setCopied(true);
+              setTimeout(() => setCopied(false), 1500);
+            },
+            () => undefined,
+          );
+        }}
+      >
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </span>
   );
 }
 
