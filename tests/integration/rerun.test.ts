@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog } from '../../db/schema';
 import { startRun } from '../../server/services/runs';
 import { getTemporalClient } from '../../server/temporal/client';
-import { cmd, spec, startHarness, type Harness } from './harness';
+import { cmd, gate, spec, startHarness, type Harness } from './harness';
 
 let h: Harness;
 beforeAll(async () => {
@@ -83,6 +83,46 @@ describe('re-run from the failed stage', () => {
     });
     await expect(h.as(h.users.viewer).runs.rerunFromFailed({ runId: first.id })).rejects.toMatchObject({ code: 'FORBIDDEN' });
     await expect(h.as(null).runs.rerunFromFailed({ runId: first.id })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+  });
+
+  it('asks an approval gate again when something after it runs again, and runs everything after it', async () => {
+    const d = h.dir;
+    const marker = join(d, 'smoke-fixed');
+    const pipelineId = await h.createPipeline(
+      spec(
+        'rerun through a gate',
+        [
+          cmd('build', `echo x >> ${d}/g-build.count`),
+          gate('approve', { groups: ['approvers'] }),
+          cmd('deploy', `echo x >> ${d}/g-deploy.count`),
+          cmd('smoke', `test -f ${marker}`),
+        ],
+        [
+          ['build', 'approve'],
+          ['approve', 'deploy'],
+          ['deploy', 'smoke'],
+        ],
+      ),
+    );
+    const first = await h.as(h.users.author).runs.start({ pipelineId });
+    await h.waitForStage(first.id, 'approve', 'waiting');
+    await h.as(h.users.alan).approvals.decide({ runId: first.id, gateId: 'approve', decision: 'approve', comment: 'ship it' });
+    const r1 = await h.waitForEnd(first.id);
+    expect(h.stageOf(r1, 'smoke').status).toBe('failed');
+
+    writeFileSync(marker, 'ok');
+    const second = await h.as(h.users.author).runs.rerunFromFailed({ runId: first.id });
+    // The build is reused; the approval that covered the deploy is asked again before anything after it runs.
+    const waiting = await h.waitForStage(second.id, 'approve', 'waiting');
+    expect(h.stageOf(waiting, 'build').reusedFrom?.id).toBe(first.id);
+    expect(h.stageOf(waiting, 'deploy').status).toBe('pending');
+    expect(count(join(d, 'g-deploy.count'))).toBe(1);
+    await h.as(h.users.grace).approvals.decide({ runId: second.id, gateId: 'approve', decision: 'approve', comment: 'again' });
+    const r2 = await h.waitForEnd(second.id);
+    expect(r2.status).toBe('succeeded');
+    expect(count(join(d, 'g-build.count'))).toBe(1);
+    expect(count(join(d, 'g-deploy.count'))).toBe(2);
+    expect(h.stageOf(r2, 'approve').gate?.decidedBy).toBe('grace');
   });
 
   it('omits stages with a reason and skips their success-dependents; refuses bad reuse requests with the list', async () => {
