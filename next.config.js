@@ -25,6 +25,8 @@ const nextConfig = {
     'better-auth',
     // Node-only (ws, undici, file and process access); used by the cluster connections API.
     '@kubernetes/client-node',
+    // Node streams and file access; used by the artifact download route.
+    '@aws-sdk/client-s3',
   ],
   typedRoutes: false,
   typescript: { ignoreBuildErrors: true },

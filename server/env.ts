@@ -89,6 +89,29 @@ export const envSchema = z.object({
       return z.NEVER;
     }),
 
+  // ── Artifacts ──
+  /** Where stage artifacts are stored, once per sha256 digest: `disk` (under `PIPEWRIGHT_ARTIFACT_DIR`) or `s3` (an S3-compatible bucket). Default `disk`. */
+  PIPEWRIGHT_ARTIFACT_STORE: z.enum(['disk', 's3']).default('disk'),
+  /** Folder of the `disk` artifact store. Default `$PIPEWRIGHT_DATA_DIR/artifacts`. */
+  PIPEWRIGHT_ARTIFACT_DIR: z.string().optional(),
+  /** Bucket of the `s3` artifact store (required with `PIPEWRIGHT_ARTIFACT_STORE=s3`). Example `pipewright-artifacts`. */
+  PIPEWRIGHT_S3_BUCKET: z.string().min(3).max(63).optional(),
+  /** Key prefix inside the bucket. Default none. Example `pipewright/`. */
+  PIPEWRIGHT_S3_PREFIX: z.string().max(512).optional(),
+  /** Region of the bucket. Default `us-east-1`. */
+  PIPEWRIGHT_S3_REGION: z.string().min(1).default('us-east-1'),
+  /** URL of an S3-compatible service instead of AWS (MinIO, Ceph, …). Example `https://s3.example.com:9000`. */
+  PIPEWRIGHT_S3_ENDPOINT: z.string().url().optional(),
+  /** Address buckets as `endpoint/bucket` instead of `bucket.endpoint`. Default `true` when `PIPEWRIGHT_S3_ENDPOINT` is set, else `false`. */
+  PIPEWRIGHT_S3_FORCE_PATH_STYLE: z
+    .enum(['true', 'false', '1', '0'])
+    .optional()
+    .transform((v) => (v === undefined ? undefined : v === 'true' || v === '1')),
+  /** Access key id for the bucket. Default: the AWS SDK's own chain (`AWS_ACCESS_KEY_ID`, instance role, …). */
+  PIPEWRIGHT_S3_ACCESS_KEY_ID: z.string().min(1).optional(),
+  /** Secret access key for the bucket (with `PIPEWRIGHT_S3_ACCESS_KEY_ID`). */
+  PIPEWRIGHT_S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
+
   // ── Sign-in ──
   /** Secret that signs session cookies and encrypts OAuth tokens (≥ 32 characters). Default: generated on first start and kept in `$PIPEWRIGHT_DATA_DIR/auth-secret`. Example `openssl rand -base64 32`. */
   BETTER_AUTH_SECRET: z.string().min(32).optional(),
@@ -138,7 +161,7 @@ export const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
-let cached: (Env & { databaseUrl: string; publicUrl: string; workspaceDir: string }) | undefined;
+let cached: (Env & { databaseUrl: string; publicUrl: string; workspaceDir: string; artifactDir: string }) | undefined;
 
 /** Parses `process.env` once; throws a readable error naming each bad variable. */
 export function getEnv(source: NodeJS.ProcessEnv = process.env) {
@@ -149,11 +172,15 @@ export function getEnv(source: NodeJS.ProcessEnv = process.env) {
     throw new Error(`Invalid configuration:\n${lines.join('\n')}`);
   }
   const env = parsed.data;
+  if (env.PIPEWRIGHT_ARTIFACT_STORE === 's3' && !env.PIPEWRIGHT_S3_BUCKET) {
+    throw new Error('Invalid configuration:\n  PIPEWRIGHT_S3_BUCKET: required when PIPEWRIGHT_ARTIFACT_STORE=s3');
+  }
   const value = {
     ...env,
     databaseUrl: env.DATABASE_URL ?? `file:${env.PIPEWRIGHT_DATA_DIR}/pipewright.db`,
     publicUrl: env.PIPEWRIGHT_URL ?? `http://localhost:${env.PORT}`,
     workspaceDir: env.PIPEWRIGHT_WORKSPACE_DIR ?? `${env.PIPEWRIGHT_DATA_DIR}/workspaces`,
+    artifactDir: env.PIPEWRIGHT_ARTIFACT_DIR ?? `${env.PIPEWRIGHT_DATA_DIR}/artifacts`,
   };
   if (source === process.env) cached = value;
   return value;

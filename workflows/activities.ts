@@ -13,7 +13,10 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { gates, logChunks, runs, stageRuns } from '../db/schema';
+import { createStageArtifacts } from '../server/artifacts/stage-artifacts';
+import { createArtifactStore, type ArtifactStore } from '../server/artifacts/store';
 import { createClusterResolver } from '../server/clusters/connections';
+import { getEnv } from '../server/env';
 import { createNotifier, type Notifier } from '../server/notify/notifier';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
@@ -40,6 +43,8 @@ export type ActivityDeps = {
   clusters?: ClusterConnections;
   /** Gate and run notifications (webhook). Default: configured from `db` settings and `env`. */
   notifier?: Pick<Notifier, 'onRunState'>;
+  /** Where stages store and fetch artifacts. Default: the store the configuration names. */
+  artifactStore?: ArtifactStore;
 };
 
 const MAX_CHUNK = 16_384;
@@ -108,6 +113,11 @@ export function createActivities(deps: ActivityDeps) {
   const env = deps.env ?? process.env;
   const clusters = deps.clusters ?? createClusterResolver(db);
   const notifier = deps.notifier ?? createNotifier({ db, env });
+  let artifactStore = deps.artifactStore;
+  const artifactsFor = (key: { runId: string; nodeId: string }) => {
+    artifactStore ??= createArtifactStore(getEnv());
+    return createStageArtifacts(db, artifactStore, key);
+  };
 
   async function executeStage(input: ExecuteStageInput): Promise<ExecuteStageResult> {
     const ctx = Context.current();
@@ -175,6 +185,7 @@ export function createActivities(deps: ActivityDeps) {
         pipelineId: runRow?.pipelineId,
         lastHeartbeat: ctx.info.heartbeatDetails,
         clusters,
+        artifacts: artifactsFor({ runId, nodeId }),
       });
       await finish('succeeded', { summary: result.summary, outputs: result.outputs });
       return result;
@@ -205,6 +216,9 @@ export function createActivities(deps: ActivityDeps) {
       endedAt: s.endedAt ? new Date(s.endedAt) : null,
       error: s.error ?? null,
       outputs: s.outputs,
+      reusedFrom: s.reusedFrom ?? null,
+      // Omitted stages say why on the run page; other summaries come from the executor.
+      ...(s.skipReason ? { summary: s.skipReason } : {}),
     }));
     const gateRows = Object.entries(state.stages)
       .filter(([, s]) => s.gate)
@@ -236,6 +250,8 @@ export function createActivities(deps: ActivityDeps) {
               endedAt: row.endedAt,
               error: row.error,
               outputs: row.outputs,
+              reusedFrom: row.reusedFrom,
+              ...(row.summary ? { summary: row.summary } : {}),
             },
           });
       }

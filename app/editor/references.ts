@@ -47,6 +47,14 @@ export function outputsOf(node: PipelineNode): string[] {
       for (const m of value.matchAll(OUTPUT_LINE)) names.add(m[1]!);
     }
   }
+  // Declared artifacts are published as `artifact.<name>.digest` and `.size`.
+  const declared = (node.config as { artifacts?: unknown }).artifacts;
+  if (Array.isArray(declared)) {
+    for (const a of declared) {
+      const name = (a as { name?: unknown } | null)?.name;
+      if (typeof name === 'string' && name) names.add(`artifact.${name}.digest`);
+    }
+  }
   return [...names];
 }
 

@@ -35,6 +35,7 @@ const MATRIX: Record<string, Role[] | 'any'> = {
   'pipelines.delete': ['author', 'admin'],
   'runs.start': ['author', 'admin'],
   'runs.rerun': ['author', 'admin'],
+  'runs.rerunFromFailed': ['author', 'admin'],
   'runs.cancel': ['author', 'admin'],
   'approvals.decide': ['approver', 'admin'],
   'embeds.create': ['author', 'admin'],

@@ -1,6 +1,8 @@
 /**
  * The one template syntax: `${{ params.<name> }}` and
- * `${{ stages.<id>.outputs.<name> }}`.
+ * `${{ stages.<id>.outputs.<name> }}`, where an artifact a stage stored is the
+ * output `artifact.<name>.digest` (`sha256:<hex>`) or `artifact.<name>.size`
+ * (bytes), e.g. `${{ stages.build.outputs.artifact.app.digest }}`.
  *
  * Resolution is a plain lookup, never `eval`, and deterministic, so the
  * interpreter workflow can resolve a stage's config just before it runs it.
@@ -12,7 +14,10 @@ export type TemplateRef =
 
 const TEMPLATE = /\$\{\{\s*([^}]*?)\s*\}\}/g;
 const PARAM = /^params\.([A-Za-z_][A-Za-z0-9_-]*)$/;
-const OUTPUT = /^stages\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs\.([A-Za-z_][A-Za-z0-9_-]*)$/;
+const OUTPUT = /^stages\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs\.([A-Za-z_][A-Za-z0-9_-]*|artifact\.[A-Za-z_][A-Za-z0-9_-]*\.(?:digest|size))$/;
+
+/** Output names under which a stage publishes an artifact it stored. */
+export const artifactOutputNames = (name: string) => ({ digest: `artifact.${name}.digest`, size: `artifact.${name}.size` });
 
 export type ParsedTemplate = { refs: TemplateRef[]; errors: string[] };
 

@@ -40,6 +40,20 @@ export interface ExecutorContext {
   lastHeartbeat?: unknown;
   /** Cluster connections registered by admins, decrypted on the worker when a stage asks (never through workflow history). */
   clusters?: ClusterConnections;
+  /** The artifact store, scoped to this run and stage (absent on workers without one). */
+  artifacts?: StageArtifacts;
+}
+
+/** What a stage may do with artifacts: store files it produced, fetch files earlier stages stored. */
+export interface StageArtifacts {
+  /** Stores `file` once by its sha256 digest and records it as this stage's artifact `name`. */
+  publish(name: string, file: string): Promise<{ digest: string; size: number; written: boolean }>;
+  /**
+   * Writes the artifact `ref` (`<stage>.<name>` or a `sha256:` digest of an artifact
+   * of this run) to `dest`, verifying its digest; a StageFailure when it is
+   * unknown, missing from the store or does not match its digest.
+   */
+  materialise(ref: string, dest: string): Promise<{ stage: string; name: string; digest: string; size: number }>;
 }
 
 /** A cluster connection with its secrets, as a Kubernetes stage gets it. */

@@ -18,6 +18,17 @@ describe('parseTemplate', () => {
     });
   });
 
+  it('reads artifact outputs (digest and size) and nothing else with dots', () => {
+    expect(parseTemplate('${{ stages.build.outputs.artifact.app.digest }} ${{ stages.build.outputs.artifact.app-2.size }}').refs).toEqual([
+      { kind: 'output', stageId: 'build', name: 'artifact.app.digest', raw: '${{ stages.build.outputs.artifact.app.digest }}' },
+      { kind: 'output', stageId: 'build', name: 'artifact.app-2.size', raw: '${{ stages.build.outputs.artifact.app-2.size }}' },
+    ]);
+    for (const bad of ['${{ stages.build.outputs.artifact.app }}', '${{ stages.build.outputs.artifact.app.path }}', '${{ stages.build.outputs.x.app.digest }}']) {
+      expect(parseTemplate(bad).errors, bad).toHaveLength(1);
+    }
+    expect(resolveString('${{ stages.build.outputs.artifact.app.digest }}', { params: {}, outputs: { build: { 'artifact.app.digest': 'sha256:ab' } } })).toBe('sha256:ab');
+  });
+
   it('finds nothing in plain text, shell variables or single braces', () => {
     for (const text of ['', 'echo hello', 'echo ${HOME} $PATH', 'echo {{ params.x }}', '$ {{ params.x }}', 'awk "{print $1}"']) {
       expect(parseTemplate(text), text).toEqual({ refs: [], errors: [] });

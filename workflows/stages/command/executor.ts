@@ -17,6 +17,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { artifactOutputNames } from '../../model/template';
 import type { CommandConfig } from './definition';
 import { StageFailure, type ExecutorContext, type StageExecutor } from '../executor-types';
 
@@ -47,6 +48,7 @@ export const executeCommand: StageExecutor<CommandConfig> = async (config, ctx) 
 async function run(config: CommandConfig, ctx: ExecutorContext) {
   throwIfAborted(ctx.signal);
   const cwd = await resolveCwd(config.cwd, ctx);
+  await placeInputs(config, cwd, ctx);
   const outputDir = await mkdtemp(path.join(tmpdir(), 'pipewright-output-'));
   const outputFile = path.join(outputDir, 'outputs');
   try {
@@ -78,7 +80,9 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
       throw new StageFailure(msg, 'StageFailed', outputs);
     }
     const outputs = await readOutputs(outputFile);
-    return { outputs, summary: `exited 0 in ${took}` };
+    const stored = await storeArtifacts(config, cwd, ctx);
+    Object.assign(outputs, stored.outputs);
+    return { outputs, summary: `exited 0 in ${took}${stored.count > 0 ? `; stored ${stored.count} artifact${stored.count === 1 ? '' : 's'}` : ''}` };
   } finally {
     await rm(outputDir, { recursive: true, force: true }).catch(() => {});
   }
@@ -116,6 +120,55 @@ function buildEnv(config: CommandConfig, ctx: ExecutorContext, outputFile: strin
   env.PIPEWRIGHT_ATTEMPT = String(ctx.attempt);
   env.PIPEWRIGHT_OUTPUT = outputFile;
   return env;
+}
+
+// ---------------------------------------------------------------------------
+// Artifacts
+
+/** `rel` inside `dir`, or a StageFailure (an artifact path may not leave the working directory). */
+function inside(dir: string, rel: string, what: string): string {
+  const resolved = path.resolve(dir, rel);
+  const r = path.relative(dir, resolved);
+  if (r === '' || r === '..' || r.startsWith(`..${path.sep}`) || path.isAbsolute(r)) {
+    throw new StageFailure(`${what} "${rel}" must be a file inside the working directory`, 'InvalidConfig');
+  }
+  return resolved;
+}
+
+function needStore(ctx: ExecutorContext) {
+  if (!ctx.artifacts) throw new StageFailure('this worker has no artifact store', 'InvalidConfig');
+  return ctx.artifacts;
+}
+
+/** Places the artifacts the stage asks for, each checked against its sha256 digest, before the command runs. */
+async function placeInputs(config: CommandConfig, cwd: string, ctx: ExecutorContext) {
+  const inputs = config.inputs ?? [];
+  if (inputs.length === 0) return;
+  const store = needStore(ctx);
+  for (const input of inputs) {
+    const dest = inside(cwd, input.path, 'input path');
+    const got = await store.materialise(input.artifact.trim(), dest);
+    ctx.log.write('system', `artifact ${got.stage}.${got.name} → ${input.path} (${got.size} bytes, ${got.digest} verified)\n`);
+  }
+}
+
+/** Stores the files the stage declares (once per digest) and returns them as outputs. */
+async function storeArtifacts(config: CommandConfig, cwd: string, ctx: ExecutorContext) {
+  const declared = config.artifacts ?? [];
+  const outputs: Record<string, string> = {};
+  if (declared.length === 0) return { outputs, count: 0 };
+  const store = needStore(ctx);
+  for (const a of declared) {
+    const file = inside(cwd, a.path, `artifact "${a.name}" path`);
+    const info = await stat(file).catch(() => undefined);
+    if (!info?.isFile()) throw new StageFailure(`artifact "${a.name}": the command produced no file ${a.path}`);
+    const stored = await store.publish(a.name, file);
+    const names = artifactOutputNames(a.name);
+    outputs[names.digest] = stored.digest;
+    outputs[names.size] = String(stored.size);
+    ctx.log.write('system', `stored artifact ${a.name}: ${a.path} (${stored.size} bytes, ${stored.digest}${stored.written ? '' : ', already in the store'})\n`);
+  }
+  return { outputs, count: declared.length };
 }
 
 // ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import { useLiveRun, useLiveStatus, type LiveStatus } from '@/app/lib/live';
 import { useTRPC } from '@/app/trpc/react';
 import type { RouterOutputs } from '@/server/api/root';
 import { getStageDefinition } from '@/workflows/model';
+import { planRerunFromFailed } from '@/workflows/model/rerun';
 
 type Run = RouterOutputs['runs']['get'];
 type Stage = Run['stages'][number];
@@ -114,6 +115,7 @@ export function RunView({
                 Open in Temporal <span aria-hidden>↗</span>
               </a>
             )}
+            {canRun && (r.status === 'failed' || r.status === 'cancelled') && <RerunFromFailed run={r} pipelineId={pipelineId} />}
             {canRun && <RunAgain runId={runId} runNumber={r.number} pipelineId={pipelineId} version={r.pipelineVersion} params={r.params} />}
             {canRun && !finished && <CancelRun runId={runId} runNumber={r.number} />}
           </>
@@ -136,6 +138,15 @@ export function RunView({
             <span data-testid="run-started-by">{startedByLabel(r.triggeredBy, r.trigger, people, r.triggeredByName)}</span>
             <span className="block text-xs text-muted" data-testid="run-trigger">
               trigger: {r.trigger}
+              {r.reusedFromRun && (
+                <>
+                  {' '}
+                  · reuses{' '}
+                  <Link href={`/pipelines/${pipelineId}/runs/${r.reusedFromRun.id}`} className="hover:text-accent hover:underline" data-testid="run-reused-from">
+                    run #{r.reusedFromRun.number ?? '?'}
+                  </Link>
+                </>
+              )}
             </span>
           </Meta>
           <Meta label="Version">
@@ -186,6 +197,8 @@ export function RunView({
         </div>
       </Card>
 
+      {r.artifacts.length > 0 && <Artifacts run={r} />}
+
       <div className="grid gap-6 lg:grid-cols-[minmax(0,5fr)_minmax(0,7fr)]">
         <section aria-label="Stages">
           <h2 className="mb-3 text-sm font-semibold uppercase tracking-wide text-muted">Stages</h2>
@@ -196,6 +209,7 @@ export function RunView({
                 stage={s}
                 names={names}
                 runId={runId}
+                pipelineId={pipelineId}
                 selected={s.id === selectedId}
                 onSelect={setPicked}
                 canDecide={canDecideGate(s.id)}
@@ -227,6 +241,101 @@ export function RunView({
   );
 }
 
+function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+/** The files the stages stored: name, stage, size, digest (copyable), download (signed-in people only). */
+function Artifacts({ run }: { run: Run }) {
+  const stageById = new Map(run.stages.map((s) => [s.id, s]));
+  return (
+    <Card className="mb-8 p-5">
+      <section aria-label="Artifacts">
+        <h2 className="mb-3 text-sm font-semibold uppercase tracking-wide text-muted">Artifacts</h2>
+        <table className="w-full text-left text-sm" data-testid="artifacts">
+          <thead className="text-xs uppercase tracking-wide text-muted">
+            <tr>
+              <th scope="col" className="pb-2 pr-4 font-medium">Name</th>
+              <th scope="col" className="pb-2 pr-4 font-medium">Stage</th>
+              <th scope="col" className="pb-2 pr-4 text-right font-medium">Size</th>
+              <th scope="col" className="pb-2 pr-4 font-medium">Digest</th>
+              <th scope="col" className="pb-2 font-medium">
+                <span className="sr-only">Download</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody className="divide-y divide-line">
+            {run.artifacts.map((a) => {
+              const stage = stageById.get(a.stage);
+              return (
+                <tr key={a.id} data-artifact={`${a.stage}.${a.name}`}>
+                  <td className="py-1.5 pr-4 font-mono text-fg">{a.name}</td>
+                  <td className="py-1.5 pr-4 text-fg">
+                    {stage?.name ?? a.stage}
+                    {stage?.reusedFrom && <span className="ml-1.5 text-xs text-muted">(built in run #{stage.reusedFrom.number ?? '?'})</span>}
+                  </td>
+                  <td className="py-1.5 pr-4 text-right font-mono text-muted" title={`${a.size} bytes`}>
+                    {formatBytes(a.size)}
+                  </td>
+                  <td className="py-1.5 pr-4">
+                    <CopyDigest digest={a.digest} />
+                  </td>
+                  <td className="py-1.5 text-right">
+                    <a
+                      href={`/api/runs/${run.id}/artifacts/${a.id}`}
+                      download
+                      className="text-accent hover:underline"
+                      aria-label={`Download ${a.name} (${formatBytes(a.size)})`}
+                    >
+                      Download
+                    </a>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </section>
+    </Card>
+  );
+}
+
+function CopyDigest({ digest }: { digest: string }) {
+  const [copied, setCopied] = useState(false);
+  const hex = digest.replace(/^sha256:/, '');
+  return (
+    <span className="flex items-center gap-2">
+      <code className="font-mono text-xs text-fg" title={digest}>
+        sha256:{hex.slice(0, 12)}…
+      </code>
+      <button
+        type="button"
+        className="rounded px-1.5 py-0.5 text-xs text-muted hover:bg-subtle hover:text-fg focus:outline-none focus-visible:ring-2 focus-visible:ring-accent"
+        aria-label={`Copy digest ${digest}`}
+        onClick={() => {
+          void navigator.clipboard?.writeText(digest).then(
+            () => {
+              setCopied(true);
+              setTimeout(() => setCopied(false), 1500);
+            },
+            () => undefined,
+          );
+        }}
+      >
+        {copied ? 'Copied' : 'Copy'}
+      </button>
+    </span>
+  );
+}
+
 function Meta({ label, children }: { label: string; children: ReactNode }) {
   return (
     <div className="min-w-0">
@@ -250,6 +359,7 @@ type StageCardProps = {
   stage: Stage;
   names: Map<string, string>;
   runId: string;
+  pipelineId: string;
   selected: boolean;
   onSelect: (id: string) => void;
   canDecide: boolean;
@@ -263,6 +373,7 @@ function StageCardView({
   stage: s,
   names,
   runId,
+  pipelineId,
   selected,
   onSelect,
   canDecide,
@@ -304,6 +415,11 @@ function StageCardView({
           </span>
           <span className="mt-0.5 flex flex-wrap items-center gap-x-3 gap-y-0.5 text-xs text-muted">
             <span>{def?.label ?? s.kind}</span>
+            {s.reusedFrom && (
+              <span data-testid="stage-reused" title="Not executed in this run: its result, outputs and artifacts were taken over from the run where it succeeded">
+                <span aria-hidden>⤴ </span>reused from run #{s.reusedFrom.number ?? '?'}
+              </span>
+            )}
             {s.kind !== 'approval' && s.attempt > 0 && (
               <span title="Attempt (the stage's own retries)" data-testid="stage-attempt">
                 attempt {s.attempt}/{s.maxAttempts > 0 ? s.maxAttempts : '∞'}
@@ -330,8 +446,17 @@ function StageCardView({
         </span>
       </button>
 
-      {(s.error || s.summary || outputs.length > 0 || gate) && (
+      {(s.error || s.summary || outputs.length > 0 || gate || s.reusedFrom) && (
         <div className="space-y-3 border-t border-line py-3 pl-4 pr-3.5 text-sm">
+          {s.reusedFrom && (
+            <p className="text-[13px] text-muted">
+              Reused, not executed again:{' '}
+              <Link href={`/pipelines/${pipelineId}/runs/${s.reusedFrom.id}`} className="text-accent hover:underline">
+                see run #{s.reusedFrom.number ?? '?'}
+              </Link>{' '}
+              for its log.
+            </p>
+          )}
           {s.error && (
             <p className="whitespace-pre-wrap break-words rounded-md bg-red-50 px-2.5 py-1.5 text-[13px] text-red-800 dark:bg-red-500/10 dark:text-red-200">{s.error}</p>
           )}
@@ -473,6 +598,81 @@ function LiveDot({ status }: { status: LiveStatus }) {
       <span aria-hidden className={cx('h-1.5 w-1.5 rounded-full', open ? 'animate-pulse bg-sky-500' : 'bg-slate-400')} />
       {open ? 'live' : status === 'idle' ? '' : 'reconnecting…'}
     </span>
+  );
+}
+
+/**
+ * "Re-run from the failed stage": a new run of the same version and parameters
+ * that reuses every stage that succeeded here; the dialog lists what is reused
+ * and what runs again (same rule as the server, `planRerunFromFailed`).
+ */
+function RerunFromFailed({ run, pipelineId }: { run: Run; pipelineId: string }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const what = useMemo(
+    () => planRerunFromFailed(run.stages.map((s) => ({ id: s.id, needs: s.needs, isGate: s.gate !== null })), (id) => run.stages.find((s) => s.id === id)?.status),
+    [run.stages],
+  );
+  const name = (id: string) => run.stages.find((s) => s.id === id)?.name ?? id;
+  const again = useMutation(
+    trpc.runs.rerunFromFailed.mutationOptions({
+      onSuccess: async (res) => {
+        await queryClient.invalidateQueries(trpc.runs.list.pathFilter());
+        setOpen(false);
+        router.push(`/pipelines/${pipelineId}/runs/${res.id}`);
+      },
+    }),
+  );
+  return (
+    <>
+      <Button variant="primary" onClick={() => setOpen(true)} data-testid="rerun-from-failed" title="Run again from the stage that failed, reusing what succeeded">
+        <span aria-hidden>↻</span> Re-run from failed stage
+      </Button>
+      <Modal
+        open={open}
+        onClose={() => setOpen(false)}
+        title="Re-run from the failed stage?"
+        description={`A new run of v${run.pipelineVersion} with the parameters of run #${run.number}. Stages that succeeded are reused — not executed again — with their outputs and artifacts.`}
+      >
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            again.mutate({ runId: run.id });
+          }}
+          className="space-y-4 text-sm"
+        >
+          <div>
+            <p className="mb-1 font-medium text-fg">Reused from run #{run.number}</p>
+            <p className="text-muted" data-testid="rerun-reused">
+              {what.reuse.length > 0 ? what.reuse.map(name).join(', ') : 'nothing (no stage succeeded)'}
+            </p>
+          </div>
+          <div>
+            <p className="mb-1 font-medium text-fg">Runs again</p>
+            <p className="text-muted" data-testid="rerun-again">
+              {what.rerun.map(name).join(', ')}
+            </p>
+          </div>
+          {what.reaskedGates.length > 0 && (
+            <Notice>
+              Approval {what.reaskedGates.length === 1 ? 'gate' : 'gates'} {what.reaskedGates.map(name).join(', ')}{' '}
+              {what.reaskedGates.length === 1 ? 'is' : 'are'} asked again: an approval covers what follows it at the moment it was given, and something after it runs again.
+            </Notice>
+          )}
+          {again.isError && <ErrorBox error={again.error} />}
+          <div className="flex justify-end gap-2">
+            <Button variant="ghost" onClick={() => setOpen(false)} disabled={again.isPending}>
+              Close
+            </Button>
+            <Button type="submit" variant="primary" disabled={again.isPending} data-testid="rerun-from-failed-confirm">
+              {again.isPending && <Spinner />} Start run
+            </Button>
+          </div>
+        </form>
+      </Modal>
+    </>
   );
 }
 
