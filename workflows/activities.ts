@@ -10,11 +10,14 @@
  *    into the app database, where the UI and the approvals inbox read it.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { and, eq, sql } from 'drizzle-orm';
 import type { Db } from '../db/client';
 import { gates, logChunks, runs, stageRuns } from '../db/schema';
 import { createClusterResolver } from '../server/clusters/connections';
 import { createNotifier, type Notifier } from '../server/notify/notifier';
+import { fireSchedule, startDownstreamRuns } from '../server/services/triggers';
+import { getTemporalClient } from '../server/temporal/client';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
 import type { RunState } from './run-state';
@@ -40,6 +43,8 @@ export type ActivityDeps = {
   clusters?: ClusterConnections;
   /** Gate and run notifications (webhook). Default: configured from `db` settings and `env`. */
   notifier?: Pick<Notifier, 'onRunState'>;
+  /** Temporal client for starting runs from triggers (schedules, upstream pipelines). Default: the app's, from the environment. */
+  getClient?: () => Promise<Client>;
 };
 
 const MAX_CHUNK = 16_384;
@@ -108,6 +113,7 @@ export function createActivities(deps: ActivityDeps) {
   const env = deps.env ?? process.env;
   const clusters = deps.clusters ?? createClusterResolver(db);
   const notifier = deps.notifier ?? createNotifier({ db, env });
+  const getClient = deps.getClient ?? getTemporalClient;
 
   async function executeStage(input: ExecuteStageInput): Promise<ExecuteStageResult> {
     const ctx = Context.current();
@@ -261,7 +267,20 @@ export function createActivities(deps: ActivityDeps) {
     });
     // Notifications (gate waiting/decided, run ended) go out in the background: never awaited, never failing the run.
     void notifier.onRunState(state, final).catch(() => undefined);
+    if (final && state.status === 'succeeded') {
+      // Upstream triggers: start the pipelines that follow this one. Idempotent per run, so a retry of
+      // this activity starts nothing twice; only an unreachable runner makes it retry.
+      await startDownstreamRuns(db, getClient, state.runId).catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'SERVICE_UNAVAILABLE') throw err;
+        console.error(`[triggers] downstream runs of ${state.runId}:`, err);
+      });
+    }
   }
 
-  return { executeStage, recordRunState };
+  /** A schedule trigger fired (the `scheduledTrigger` workflow): start the run through the app. */
+  async function fireScheduledTrigger(input: { triggerId: string; firingId: string }) {
+    return fireSchedule(db, getClient, input);
+  }
+
+  return { executeStage, recordRunState, fireScheduledTrigger };
 }

@@ -20,6 +20,7 @@ import { cancelRunUpdate, workflowIdForRun, type RunInput } from '../../workflow
 import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import type { SessionUser } from '../auth/session';
 import { getEnv } from '../env';
+import { parseTriggerDetails, type TriggerDetails } from '../triggers/config';
 import { invalidPipeline, notFound, runnerOffline } from '../errors';
 import { boostRun, liveChanged } from '../live/app-live';
 import { taskQueue } from '../temporal/client';
@@ -79,7 +80,17 @@ export async function startRun(
   db: Db,
   getClient: () => Promise<Client>,
   actor: Actor,
-  input: { pipelineId: string; version?: number; params?: RunParameters; trigger?: string; auditDetails?: Record<string, unknown> },
+  input: {
+    pipelineId: string;
+    version?: number;
+    params?: RunParameters;
+    trigger?: string;
+    auditDetails?: Record<string, unknown>;
+    /** What started the run (webhook delivery, schedule, upstream run, …), kept on the run. */
+    triggerDetails?: TriggerDetails;
+    /** Leave out parameters the pipeline does not declare instead of refusing the run (triggers map fields by name). */
+    lenientParams?: boolean;
+  },
 ) {
   const head = await db.select().from(pipelines).where(eq(pipelines.id, input.pipelineId)).get();
   if (!head || head.deletedAt) throw notFound('Pipeline');
@@ -95,7 +106,9 @@ export async function startRun(
     const errors = issues.filter((i) => i.severity === 'error');
     throw invalidPipeline(`This pipeline has ${errors.length} problem(s) to fix before it can run.`, errors);
   }
-  const params = resolveParams(spec, input.params ?? {});
+  const given = input.params ?? {};
+  const declared = new Set(spec.parameters.map((p) => p.name));
+  const params = resolveParams(spec, input.lenientParams ? Object.fromEntries(Object.entries(given).filter(([k]) => declared.has(k))) : given);
   const plan: ExecutionPlan = executionPlanSchema.parse(compileValidSpec(spec));
 
   const active = await db
@@ -128,6 +141,7 @@ export async function startRun(
       status: 'queued',
       triggeredBy: actor.id,
       trigger: input.trigger ?? 'manual',
+      triggerDetails: input.triggerDetails ?? null,
       workflowId: workflowIdForRun(id),
     });
     await tx.insert(stageRuns).values(plan.nodes.map((node) => ({ runId: id, nodeId: node.id, status: 'pending' as const })));
@@ -274,6 +288,7 @@ export async function getRun(db: Db, runId: string) {
     params: run.params as Record<string, string | number | boolean>,
     planHash: run.planHash,
     trigger: run.trigger,
+    triggerDetails: parseTriggerDetails(run.triggerDetails),
     triggeredBy: run.triggeredBy,
     triggeredByName: starter?.name ?? null,
     cancelledBy: run.cancelledBy,
