@@ -182,7 +182,7 @@ export const runs = sqliteTable(
     /** `manual`, `webhook`, `schedule`, `upstream`, `rerun` or `promotion`. */
     trigger: text('trigger').notNull().default('manual'),
     /**
-     * What exactly started it, as JSON (server/triggers/details.ts): the webhook delivery (provider, delivery id,
+     * What exactly started it, as JSON (server/triggers/config.ts): the webhook delivery (provider, delivery id,
      * branch, commit, author), the schedule, the upstream run, the run re-run or the build promoted. Null for
      * manual runs.
      */

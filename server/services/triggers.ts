@@ -356,6 +356,77 @@ export async function deleteTrigger(db: Db, getClient: () => Promise<Client>, ac
   await audit(db, actor, 'trigger.delete', row);
 }
 
+/**
+ * A pipeline was deleted: its triggers are disabled (a webhook then answers
+ * 404, an upstream run starts nothing) and its Temporal Schedules deleted, so
+ * nothing fires for it any more. When the runner is unreachable the schedules
+ * stay, and their next firing deletes them (`fireSchedule`) or the worker does
+ * at start (`syncSchedules`).
+ */
+export async function retirePipelineTriggers(db: Db, getClient: () => Promise<Client>, pipelineId: string): Promise<{ disabled: number; schedulesDeleted: number }> {
+  const rows = await db.select().from(triggers).where(eq(triggers.pipelineId, pipelineId));
+  if (rows.length === 0) return { disabled: 0, schedulesDeleted: 0 };
+  await db.update(triggers).set({ enabled: false, lastResult: 'disabled: the pipeline was deleted' }).where(eq(triggers.pipelineId, pipelineId));
+  let schedulesDeleted = 0;
+  const schedules = rows.filter((r) => r.type === 'schedule');
+  if (schedules.length > 0) {
+    try {
+      const client = await getClient();
+      for (const row of schedules) {
+        if (await deleteTemporalSchedule(client, row.id)) schedulesDeleted++;
+      }
+    } catch (err) {
+      console.warn(`[triggers] could not delete the schedules of deleted pipeline ${pipelineId} now (${errorText(err)}); they will be removed when they next fire`);
+    }
+  }
+  return { disabled: rows.length, schedulesDeleted };
+}
+
+/** Deletes a trigger's Temporal Schedule; false when it was not there. */
+async function deleteTemporalSchedule(client: Client, triggerId: string): Promise<boolean> {
+  try {
+    await client.withDeadline(Date.now() + 10_000, () => client.schedule.getHandle(scheduleIdFor(triggerId)).delete());
+    return true;
+  } catch (err) {
+    if (err instanceof ScheduleNotFoundError) return false;
+    throw err;
+  }
+}
+
+/**
+ * Makes Temporal's schedules agree with the triggers table (the worker calls
+ * it at start): a schedule trigger whose Temporal Schedule is missing (a new
+ * Temporal database) gets it back, in its paused or running state; a schedule
+ * of a deleted pipeline is deleted. Returns what it changed.
+ */
+export async function syncSchedules(db: Db, getClient: () => Promise<Client>): Promise<{ created: string[]; deleted: string[] }> {
+  const rows = await db
+    .select({ trigger: triggers, pipelineDeletedAt: pipelines.deletedAt })
+    .from(triggers)
+    .innerJoin(pipelines, eq(pipelines.id, triggers.pipelineId))
+    .where(eq(triggers.type, 'schedule'));
+  const created: string[] = [];
+  const deleted: string[] = [];
+  if (rows.length === 0) return { created, deleted };
+  const client = await getClient();
+  for (const { trigger: row, pipelineDeletedAt } of rows) {
+    if (pipelineDeletedAt) {
+      if (await deleteTemporalSchedule(client, row.id)) deleted.push(row.id);
+      continue;
+    }
+    try {
+      await client.withDeadline(Date.now() + 10_000, () => client.schedule.getHandle(scheduleIdFor(row.id)).describe());
+    } catch (err) {
+      if (!(err instanceof ScheduleNotFoundError)) throw err;
+      const config = scheduleConfigSchema.safeParse(row.config);
+      if (!config.success) continue;
+      await createTemporalSchedule(client, row, config.data, !row.enabled);
+      created.push(row.id);
+    }
+  }
+  return { created, deleted };
+}
+
 /** Fires a schedule now (Temporal's "trigger immediately"), whatever its spec says. */
 export async function runScheduleNow(db: Db, getClient: () => Promise<Client>, actor: Actor, input: { id: string }) {
   const row = await requireTrigger(db, input.id);
@@ -443,6 +514,8 @@ export async function receiveWebhook(
   const credentialHeader = provider === 'github' ? 'X-Hub-Signature-256' : 'X-Gitlab-Token';
   if (!info.credential) return answer(401, `Missing ${credentialHeader} header: this webhook only accepts signed deliveries.`);
 
+  const pipeline = await db.select({ deletedAt: pipelines.deletedAt }).from(pipelines).where(eq(pipelines.id, req.pipelineId)).get();
+  if (!pipeline || pipeline.deletedAt) return answer(404, 'There is no such pipeline (it may have been deleted); nothing was started.');
   const rows = await db
     .select()
     .from(triggers)
@@ -571,8 +644,19 @@ export async function fireSchedule(
   getClient: () => Promise<Client>,
   input: { triggerId: string; firingId: string },
 ): Promise<{ runId?: string; runNumber?: number; skipped?: string }> {
-  const row = await db.select().from(triggers).where(eq(triggers.id, input.triggerId)).get();
-  if (!row || row.type !== 'schedule') return { skipped: 'the trigger no longer exists' };
+  const found = await db
+    .select({ row: triggers, pipelineDeletedAt: pipelines.deletedAt })
+    .from(triggers)
+    .innerJoin(pipelines, eq(pipelines.id, triggers.pipelineId))
+    .where(eq(triggers.id, input.triggerId))
+    .get();
+  const row = found?.row;
+  if (!row || row.type !== 'schedule' || found.pipelineDeletedAt) {
+    // An orphaned schedule (its trigger or pipeline is gone): remove it so it stops firing.
+    const client = await getClient().catch(() => undefined);
+    if (client) await deleteTemporalSchedule(client, input.triggerId).catch(() => undefined);
+    return { skipped: row ? 'the pipeline was deleted' : 'the trigger no longer exists' };
+  }
   if (!row.enabled) return { skipped: 'the trigger is disabled' };
   const deliveryId = `schedule:${input.firingId}`;
   const claimed = await claim(db, row.id, deliveryId);

@@ -5,12 +5,14 @@
  * be paused, and upstream-pipeline completion — all against the real Temporal
  * dev server, a real worker and a real SQLite file.
  */
+import { ScheduleNotFoundError } from '@temporalio/client';
 import { eq } from 'drizzle-orm';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { POST as hookPOST } from '../../app/api/hooks/[pipelineId]/route';
 import { auditLog, runs, triggerDeliveries } from '../../db/schema';
+import { scheduleIdFor, syncSchedules } from '../../server/services/triggers';
 import { githubSignature } from '../../server/triggers/webhook';
 import { cmd, spec, startHarness, type Harness } from './harness';
 
@@ -291,6 +293,37 @@ describe('schedule trigger', () => {
     await expect(h.as(h.users.author).triggers.createSchedule({ pipelineId, name: 'x', config: { cron: '0 3 * * *', timezone: 'Mars/Olympus' } })).rejects.toThrow(/time zone/);
     await expect(h.as(h.users.author).triggers.createSchedule({ pipelineId, name: 'x', config: { cron: '99 3 * * *', timezone: 'UTC' } })).rejects.toThrow(/refused/);
     expect(await h.as(h.users.viewer).triggers.list({ pipelineId })).toEqual([]);
+  });
+});
+
+describe('schedules and deleted pipelines', () => {
+  it('deleting a pipeline deletes its schedules in Temporal and closes its webhook', async () => {
+    const pipelineId = await h.createPipeline(spec('Doomed', [cmd('a', 'true')]));
+    const schedule = await h.as(h.users.author).triggers.createSchedule({ pipelineId, name: 'nightly', config: { cron: '0 3 * * *', timezone: 'UTC' } });
+    const { secret } = await h.as(h.users.author).triggers.createWebhook({ pipelineId, name: 'pushes', config: { provider: 'github' } });
+    const client = await h.temporal();
+    await client.schedule.getHandle(scheduleIdFor(schedule.id)).describe();
+    await h.as(h.users.author).pipelines.delete({ id: pipelineId });
+    await expect(client.schedule.getHandle(scheduleIdFor(schedule.id)).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
+    const res = await deliverGithub(pipelineId, secret, githubPush('main'));
+    expect(res.status).toBe(404);
+    expect(await runCount(pipelineId)).toBe(0);
+  });
+
+  it('the worker gives back a schedule Temporal lost, in its paused state', async () => {
+    const pipelineId = await h.createPipeline(spec('Lost schedule', [cmd('a', 'true')]));
+    const schedule = await h.as(h.users.author).triggers.createSchedule({ pipelineId, name: 'weekly', config: { cron: '0 6 * * 1', timezone: 'America/New_York' } });
+    await h.as(h.users.author).triggers.setEnabled({ id: schedule.id, enabled: false });
+    const client = await h.temporal();
+    // As after starting on a new Temporal database.
+    await client.schedule.getHandle(scheduleIdFor(schedule.id)).delete();
+    expect((await h.as(h.users.viewer).triggers.scheduleStatus({ pipelineId }))[schedule.id]).toMatchObject({ missing: true });
+    const synced = await syncSchedules(h.db, h.temporal);
+    expect(synced.created).toContain(schedule.id);
+    const status = (await h.as(h.users.viewer).triggers.scheduleStatus({ pipelineId }))[schedule.id];
+    expect(status).toMatchObject({ paused: true });
+    expect(status && 'nextTimes' in status ? status.nextTimes.length : 0).toBeGreaterThan(0);
+    await h.as(h.users.author).triggers.delete({ id: schedule.id });
   });
 });
 
