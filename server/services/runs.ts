@@ -222,7 +222,7 @@ export async function rerun(db: Db, getClient: () => Promise<Client>, actor: Act
 }
 
 export async function listRuns(db: Db, opts: { pipelineId?: string; status?: RunStatus; limit?: number; before?: Date }) {
-  return db
+  const rows = await db
     .select({
       id: runs.id,
       pipelineId: runs.pipelineId,
@@ -233,6 +233,7 @@ export async function listRuns(db: Db, opts: { pipelineId?: string; status?: Run
       triggeredBy: runs.triggeredBy,
       /** Display name of the person who started it (null for schedules, webhooks and deleted people). */
       triggeredByName: user.name,
+      triggerDetails: runs.triggerDetails,
       createdAt: runs.createdAt,
       startedAt: runs.startedAt,
       endedAt: runs.endedAt,
@@ -250,6 +251,7 @@ export async function listRuns(db: Db, opts: { pipelineId?: string; status?: Run
     )
     .orderBy(desc(runs.createdAt))
     .limit(Math.min(opts.limit ?? 50, 200));
+  return rows.map((r) => ({ ...r, triggerDetails: parseTriggerDetails(r.triggerDetails) }));
 }
 
 /** Parsed plans by run id (a run's plan never changes; the live run page reads it twice a second). */

@@ -691,8 +691,9 @@ export async function fireSchedule(
  */
 export async function startDownstreamRuns(db: Db, getClient: () => Promise<Client>, runId: string): Promise<{ pipelineId: string; runId?: string; skipped?: string }[]> {
   const run = await db
-    .select({ id: runs.id, pipelineId: runs.pipelineId, number: runs.number, status: runs.status, triggerDetails: runs.triggerDetails })
+    .select({ id: runs.id, pipelineId: runs.pipelineId, pipelineName: pipelines.name, number: runs.number, status: runs.status, triggerDetails: runs.triggerDetails })
     .from(runs)
+    .innerJoin(pipelines, eq(pipelines.id, runs.pipelineId))
     .where(eq(runs.id, runId))
     .get();
   if (!run || run.status !== 'succeeded') return [];
@@ -722,7 +723,7 @@ export async function startDownstreamRuns(db: Db, getClient: () => Promise<Clien
         params: config.params,
         lenientParams: true,
         trigger: 'upstream',
-        triggerDetails: { type: 'upstream', triggerId: row.id, upstreamPipelineId: run.pipelineId, upstreamRunId: run.id, upstreamRunNumber: run.number, chain },
+        triggerDetails: { type: 'upstream', triggerId: row.id, upstreamPipelineId: run.pipelineId, upstreamPipelineName: run.pipelineName, upstreamRunId: run.id, upstreamRunNumber: run.number, chain },
         auditDetails: { triggerId: row.id, upstreamRunId: run.id },
       });
       await settle(db, row.id, deliveryId, 'started', `started run #${started.number} after upstream run #${run.number}`, started.id);

@@ -91,6 +91,8 @@ export const triggerDetailsSchema = z.discriminatedUnion('type', [
     type: z.literal('upstream'),
     triggerId: z.string(),
     upstreamPipelineId: z.string(),
+    /** Its name when the run started (for the run page; the pipeline may be renamed or deleted later). */
+    upstreamPipelineName: z.string().optional(),
     upstreamRunId: z.string(),
     upstreamRunNumber: z.number(),
     /** Pipelines of the chain so far, oldest first (loop protection). */

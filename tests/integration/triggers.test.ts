@@ -351,7 +351,10 @@ describe('upstream trigger', () => {
     expect(downRun.status).toBe('succeeded');
     expect(downRun.trigger).toBe('upstream');
     expect(downRun.params).toEqual({ target: 'staging' });
-    expect(downRun.triggerDetails).toMatchObject({ type: 'upstream', upstreamPipelineId: upstreamId, upstreamRunId: upRun, chain: [upstreamId] });
+    expect(downRun.triggerDetails).toMatchObject({ type: 'upstream', upstreamPipelineId: upstreamId, upstreamPipelineName: 'Upstream', upstreamRunId: upRun, chain: [upstreamId] });
+    // The runs list says what started each run too.
+    const listed = await h.as(h.users.viewer).runs.list({ pipelineId: downstreamId });
+    expect(listed[0]!.triggerDetails).toMatchObject({ type: 'upstream', upstreamRunId: upRun });
 
     // The downstream success came back to the upstream trigger: ignored, not started.
     await new Promise((r) => setTimeout(r, 1500));
