@@ -16,10 +16,11 @@ import type { Db } from '../db/client';
 import { gates, logChunks, runs, stageRuns } from '../db/schema';
 import { createClusterResolver } from '../server/clusters/connections';
 import { createNotifier, type Notifier } from '../server/notify/notifier';
-import { fireSchedule, startDownstreamRuns } from '../server/services/triggers';
+import { fireSchedule, startDownstreamRuns, startQueuedRun } from '../server/services/triggers';
 import { getTemporalClient } from '../server/temporal/client';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
+import type { QueuedTriggerInput } from './queued-trigger';
 import type { RunState } from './run-state';
 
 export type ExecuteStageInput = {
@@ -282,5 +283,10 @@ export function createActivities(deps: ActivityDeps) {
     return fireSchedule(db, getClient, input);
   }
 
-  return { executeStage, recordRunState, fireScheduledTrigger };
+  /** A trigger's run waiting for a free slot (the `queuedTrigger` workflow): start it if the pipeline has room. */
+  async function startQueuedTriggerRun(input: QueuedTriggerInput & { giveUp?: boolean }) {
+    return startQueuedRun(db, getClient, input);
+  }
+
+  return { executeStage, recordRunState, fireScheduledTrigger, startQueuedTriggerRun };
 }

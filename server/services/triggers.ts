@@ -18,8 +18,12 @@
  *    around a loop (the chain of pipelines travels in the trigger details).
  * Every event a trigger receives is a `trigger_deliveries` row; inserting it is
  * the claim that makes replays and retries start nothing twice.
+ * A push or upstream run that finds the pipeline at its concurrency limit is
+ * still accepted: a `queuedTrigger` workflow (workflows/queued-trigger.ts)
+ * starts its run when a slot frees. A schedule firing then is skipped (the
+ * previous run is still going), as its last result says.
  */
-import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
+import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
 import { and, desc, eq, inArray } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
@@ -50,6 +54,7 @@ import {
   requestInfo,
   verifyCredential,
 } from '../triggers/webhook';
+import type { QueuedTriggerInput } from '../../workflows/queued-trigger';
 import { startRun } from './runs';
 
 type Actor = Pick<SessionUser, 'id' | 'username'>;
@@ -427,19 +432,17 @@ export async function syncSchedules(db: Db, getClient: () => Promise<Client>): P
   return { created, deleted };
 }
 
-/** Fires a schedule now (Temporal's "trigger immediately"), whatever its spec says. */
-export async function runScheduleNow(db: Db, getClient: () => Promise<Client>, actor: Actor, input: { id: string }) {
+/**
+ * "Run now" on a schedule: starts the run at once, through the same path as
+ * a firing (so it is recorded as the schedule's), paused or not.
+ */
+export async function runScheduleNow(db: Db, getClient: () => Promise<Client>, actor: Actor, input: { id: string }): Promise<{ runId: string; runNumber: number }> {
   const row = await requireTrigger(db, input.id);
   if (row.type !== 'schedule') throw new TRPCError({ code: 'BAD_REQUEST', message: 'Only schedules can be fired by hand.' });
-  const client = await getClient().catch((err: unknown) => {
-    throw runnerOffline(err instanceof Error ? err.message : undefined);
-  });
-  try {
-    await client.withDeadline(Date.now() + 10_000, () => client.schedule.getHandle(scheduleIdFor(row.id)).trigger(ScheduleOverlapPolicy.ALLOW_ALL));
-  } catch (err) {
-    temporalError(err);
-  }
-  await audit(db, actor, 'trigger.fire', row);
+  await requirePipeline(db, row.pipelineId);
+  const fired = await fireSchedule(db, getClient, { triggerId: row.id, firingId: `now:${crypto.randomUUID()}`, evenIfPaused: true, throwErrors: true });
+  await audit(db, actor, 'trigger.fire', row, { runId: fired.runId });
+  return { runId: fired.runId!, runNumber: fired.runNumber! };
 }
 
 // ── Firing ───────────────────────────────────────────────────────────────────
@@ -467,7 +470,7 @@ async function release(db: Db, triggerId: string, deliveryId: string) {
   await db.delete(triggerDeliveries).where(and(eq(triggerDeliveries.triggerId, triggerId), eq(triggerDeliveries.deliveryId, deliveryId)));
 }
 
-async function settle(db: Db, triggerId: string, deliveryId: string, outcome: 'started' | 'ignored' | 'failed', message: string, runId?: string) {
+async function settle(db: Db, triggerId: string, deliveryId: string, outcome: 'started' | 'queued' | 'ignored' | 'failed', message: string, runId?: string) {
   await db.batch([
     db
       .update(triggerDeliveries)
@@ -486,10 +489,81 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Whether starting failed only because the pipeline has as many runs in flight as it allows. */
+const isFull = (err: unknown) => err instanceof TRPCError && err.code === 'CONFLICT';
+
+/** Id of the workflow that starts a waiting delivery's run (one per delivery). */
+const queueWorkflowId = (triggerId: string, deliveryId: string) => `trigger-queue-${triggerId}-${deliveryId.replace(/[^\w.:-]/g, '_')}`;
+
+/**
+ * The pipeline is full: hand the delivery to a `queuedTrigger` workflow that
+ * starts its run as soon as one of those in flight ends. Durable (it is in
+ * Temporal), and started once per delivery (its workflow id).
+ */
+async function queueRun(db: Db, getClient: () => Promise<Client>, input: QueuedTriggerInput, why: string) {
+  const client = await getClient().catch((err: unknown) => {
+    throw runnerOffline(err instanceof Error ? err.message : undefined);
+  });
+  try {
+    await client.withDeadline(Date.now() + 10_000, () =>
+      client.workflow.start('queuedTrigger', {
+        taskQueue: taskQueue(),
+        workflowId: queueWorkflowId(input.triggerId, input.deliveryId),
+        args: [input],
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw runnerOffline(errorText(err));
+  }
+  await settle(db, input.triggerId, input.deliveryId, 'queued', `queued: ${why}`);
+}
+
+/**
+ * The `queuedTrigger` workflow's one step: start the waiting run if the
+ * pipeline has room now (`busy` when it is still full). A trigger or pipeline
+ * deleted or disabled meanwhile starts nothing.
+ */
+export async function startQueuedRun(
+  db: Db,
+  getClient: () => Promise<Client>,
+  input: QueuedTriggerInput & { giveUp?: boolean },
+): Promise<{ outcome: 'started' | 'busy' | 'ignored' | 'failed'; runId?: string }> {
+  const found = await db
+    .select({ row: triggers, pipelineDeletedAt: pipelines.deletedAt })
+    .from(triggers)
+    .innerJoin(pipelines, eq(pipelines.id, triggers.pipelineId))
+    .where(eq(triggers.id, input.triggerId))
+    .get();
+  if (!found) return { outcome: 'ignored' };
+  const { row } = found;
+  if (found.pipelineDeletedAt || !row.enabled) {
+    await settle(db, row.id, input.deliveryId, 'ignored', found.pipelineDeletedAt ? 'ignored: the pipeline was deleted while it waited' : 'ignored: the trigger was disabled while it waited');
+    return { outcome: 'ignored' };
+  }
+  const details = parseTriggerDetails(input.triggerDetails);
+  try {
+    const run = await startRun(db, getClient, triggerActor(row), {
+      pipelineId: row.pipelineId,
+      params: input.params,
+      lenientParams: true,
+      trigger: row.type,
+      triggerDetails: details ?? undefined,
+      auditDetails: { ...input.auditDetails, queued: true },
+    });
+    await settle(db, row.id, input.deliveryId, 'started', `started run #${run.number} (after waiting for a free slot)`, run.id);
+    return { outcome: 'started', runId: run.id };
+  } catch (err) {
+    if (isFull(err) && !input.giveUp) return { outcome: 'busy' };
+    if (err instanceof TRPCError && err.code === 'SERVICE_UNAVAILABLE') throw err;
+    await settle(db, row.id, input.deliveryId, 'failed', `not started: ${errorText(err)}`);
+    return { outcome: 'failed' };
+  }
+}
+
 /** The HTTP answer to a webhook delivery (the route only copies it out). */
 export type WebhookAnswer = {
   status: number;
-  body: { ok: boolean; started: boolean; message: string; duplicate?: boolean; runId?: string; runNumber?: number; runUrl?: string };
+  body: { ok: boolean; started: boolean; message: string; duplicate?: boolean; queued?: boolean; runId?: string; runNumber?: number; runUrl?: string };
 };
 
 const answer = (status: number, message: string, extra: Partial<WebhookAnswer['body']> = {}): WebhookAnswer => ({
@@ -622,7 +696,17 @@ export async function receiveWebhook(
         runUrl: `${getEnv().publicUrl.replace(/\/+$/, '')}/pipelines/${encodeURIComponent(req.pipelineId)}/runs/${run.id}`,
       },
     };
-  } catch (err) {
+  } catch (startErr) {
+    let err = startErr;
+    if (isFull(err)) {
+      // Accepted all the same: the run starts when one of those in flight ends.
+      try {
+        await queueRun(db, getClient, { triggerId: match.id, deliveryId: deliveryKey, params, triggerDetails: details, auditDetails: { triggerId: match.id, deliveryId: info.deliveryId, branch: push.branch, commit: push.commit } }, errorText(err));
+        return answer(202, `Accepted: the pipeline has as many runs in flight as it allows, so the run for ${push.branch} at ${push.commit.slice(0, 12)} starts when one of them ends.`, { queued: true });
+      } catch (queueErr) {
+        err = queueErr;
+      }
+    }
     // Not started: forget the delivery so the Git server's redelivery is accepted.
     await release(db, match.id, deliveryKey);
     await db.update(triggers).set({ lastFiredAt: new Date(), lastResult: `failed: ${errorText(err)}` }).where(eq(triggers.id, match.id));
@@ -642,7 +726,7 @@ export async function receiveWebhook(
 export async function fireSchedule(
   db: Db,
   getClient: () => Promise<Client>,
-  input: { triggerId: string; firingId: string },
+  input: { triggerId: string; firingId: string; evenIfPaused?: boolean; throwErrors?: boolean },
 ): Promise<{ runId?: string; runNumber?: number; skipped?: string }> {
   const found = await db
     .select({ row: triggers, pipelineDeletedAt: pipelines.deletedAt })
@@ -657,7 +741,7 @@ export async function fireSchedule(
     if (client) await deleteTemporalSchedule(client, input.triggerId).catch(() => undefined);
     return { skipped: row ? 'the pipeline was deleted' : 'the trigger no longer exists' };
   }
-  if (!row.enabled) return { skipped: 'the trigger is disabled' };
+  if (!row.enabled && !input.evenIfPaused) return { skipped: 'the trigger is disabled' };
   const deliveryId = `schedule:${input.firingId}`;
   const claimed = await claim(db, row.id, deliveryId);
   if (!claimed.claimed) return { runId: claimed.previous?.runId ?? undefined, skipped: 'already fired' };
@@ -679,6 +763,7 @@ export async function fireSchedule(
       throw err;
     }
     await settle(db, row.id, deliveryId, 'failed', `not started: ${errorText(err)}`);
+    if (input.throwErrors) throw err;
     return { skipped: errorText(err) };
   }
 }
@@ -717,15 +802,25 @@ export async function startDownstreamRuns(db: Db, getClient: () => Promise<Clien
       continue;
     }
     const config = upstreamConfigSchema.parse(row.config);
+    const details: TriggerDetails = { type: 'upstream', triggerId: row.id, upstreamPipelineId: run.pipelineId, upstreamPipelineName: run.pipelineName, upstreamRunId: run.id, upstreamRunNumber: run.number, chain };
+    const auditDetails = { triggerId: row.id, upstreamRunId: run.id };
     try {
       const started = await startRun(db, getClient, triggerActor(row), {
         pipelineId: row.pipelineId,
         params: config.params,
         lenientParams: true,
         trigger: 'upstream',
-        triggerDetails: { type: 'upstream', triggerId: row.id, upstreamPipelineId: run.pipelineId, upstreamPipelineName: run.pipelineName, upstreamRunId: run.id, upstreamRunNumber: run.number, chain },
-        auditDetails: { triggerId: row.id, upstreamRunId: run.id },
+        triggerDetails: details,
+        auditDetails,
+      }).catch(async (err: unknown) => {
+        if (!isFull(err)) throw err;
+        await queueRun(db, getClient, { triggerId: row.id, deliveryId, params: config.params, triggerDetails: details, auditDetails }, errorText(err));
+        return null;
       });
+      if (!started) {
+        results.push({ pipelineId: row.pipelineId, skipped: 'queued' });
+        continue;
+      }
       await settle(db, row.id, deliveryId, 'started', `started run #${started.number} after upstream run #${run.number}`, started.id);
       results.push({ pipelineId: row.pipelineId, runId: started.id });
     } catch (err) {

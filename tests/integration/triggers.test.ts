@@ -218,6 +218,45 @@ describe('GitHub webhook', () => {
   });
 });
 
+describe('a push while the pipeline is full', () => {
+  it('is accepted and queued, and its run starts when the one in flight ends', async () => {
+    const pipelineId = await h.createPipeline(
+      spec('One at a time', [cmd('build', 'sleep 2; echo "built ${{ params.commit }}"')], [], {
+        parameters: [{ name: 'commit', type: 'string' }],
+        settings: { concurrency: 1 },
+      }),
+    );
+    const { secret, trigger } = await h.as(h.users.author).triggers.createWebhook({ pipelineId, name: 'pushes', config: { provider: 'github' } });
+    const first = await deliverGithub(pipelineId, secret, githubPush('main', '1'.repeat(40)), { delivery: 'full-1' });
+    expect(first.status).toBe(202);
+    const second = await deliverGithub(pipelineId, secret, githubPush('main', '2'.repeat(40)), { delivery: 'full-2' });
+    expect(second.status).toBe(202);
+    expect(second.body).toMatchObject({ started: false, queued: true });
+    expect(second.body.message).toMatch(/starts when one of them ends/);
+    // A replay of the queued delivery starts nothing more.
+    expect((await deliverGithub(pipelineId, secret, githubPush('main', '2'.repeat(40)), { delivery: 'full-2' })).body.duplicate).toBe(true);
+
+    const firstRun = await h.waitForEnd(first.body.runId!);
+    const deadline = Date.now() + 30_000;
+    let all: (typeof runs.$inferSelect)[] = [];
+    while (Date.now() < deadline) {
+      all = await h.db.select().from(runs).where(eq(runs.pipelineId, pipelineId));
+      if (all.length === 2) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect(all).toHaveLength(2);
+    const secondRun = await h.waitForEnd(all.find((r) => r.id !== firstRun.id)!.id);
+    expect(secondRun.status).toBe('succeeded');
+    expect(secondRun.startedAt!.getTime()).toBeGreaterThanOrEqual(firstRun.endedAt!.getTime());
+    expect(secondRun.params).toMatchObject({ commit: '2'.repeat(40) });
+    expect(secondRun.triggerDetails).toMatchObject({ type: 'webhook', deliveryId: 'full-2' });
+    const deliveries = await h.as(h.users.viewer).triggers.deliveries({ triggerId: trigger.id });
+    expect(deliveries.find((d) => d.deliveryId === 'github:full-2')).toMatchObject({ outcome: 'started', runId: secondRun.id });
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(await runCount(pipelineId)).toBe(2);
+  });
+});
+
 describe('GitLab webhook', () => {
   it('verifies the token, maps the push and refuses replays', async () => {
     const pipelineId = await h.createPipeline(pushSpec('Webhook GitLab'));
@@ -274,11 +313,16 @@ describe('schedule trigger', () => {
       await new Promise((r) => setTimeout(r, 5000));
       expect(await runCount(pipelineId)).toBe(pausedAt);
 
-      await h.as(h.users.author).triggers.runNow({ id: trigger.id }).catch(() => undefined);
+      // "Run now" starts a run at once, even while paused, recorded as the schedule's.
+      const now = await h.as(h.users.author).triggers.runNow({ id: trigger.id });
+      const nowRun = await h.waitForEnd(now.runId);
+      expect(nowRun).toMatchObject({ trigger: 'schedule', status: 'succeeded' });
+      await expect(h.as(h.users.viewer).triggers.runNow({ id: trigger.id })).rejects.toThrow(/may not/);
+      expect(await runCount(pipelineId)).toBe(pausedAt + 1);
       await h.as(h.users.author).triggers.setEnabled({ id: trigger.id, enabled: true });
       const resumeDeadline = Date.now() + 20_000;
-      while ((await runCount(pipelineId)) <= pausedAt && Date.now() < resumeDeadline) await new Promise((r) => setTimeout(r, 250));
-      expect(await runCount(pipelineId)).toBeGreaterThan(pausedAt);
+      while ((await runCount(pipelineId)) <= pausedAt + 1 && Date.now() < resumeDeadline) await new Promise((r) => setTimeout(r, 250));
+      expect(await runCount(pipelineId)).toBeGreaterThan(pausedAt + 1);
     } finally {
       await h.as(h.users.author).triggers.delete({ id: trigger.id });
     }

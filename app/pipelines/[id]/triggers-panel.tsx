@@ -295,6 +295,7 @@ const OUTCOME_STYLE: Record<string, string> = {
   ignored: 'text-muted',
   failed: 'text-red-700 dark:text-red-300',
   received: 'text-sky-700 dark:text-sky-300',
+  queued: 'text-amber-700 dark:text-amber-300',
 };
 
 function Deliveries({ triggerId, pipelineId }: { triggerId: string; pipelineId: string }) {
@@ -561,7 +562,15 @@ function ScheduleRow({ trigger, status, statusLoading, canEdit }: { trigger: Sch
           <p>No firing ahead.</p>
         )}
         <LastResult trigger={trigger} />
-        {runNow.isSuccess && <p className="text-emerald-700 dark:text-emerald-300">Fired: the run appears in the list in a moment.</p>}
+        {runNow.isSuccess && (
+          <p className="text-emerald-700 dark:text-emerald-300">
+            Started{' '}
+            <Link href={`/pipelines/${trigger.pipelineId}/runs/${runNow.data.runId}`} className="font-medium underline">
+              run #{runNow.data.runNumber}
+            </Link>
+            .
+          </p>
+        )}
         {runNow.isError && <ErrorBox error={runNow.error} title="Could not fire the schedule" />}
       </div>
     </Row>
