@@ -12,6 +12,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
 import { and, eq, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import { gates, logChunks, runs, stageRuns } from '../db/schema';
 import { createClusterResolver } from '../server/clusters/connections';
@@ -225,47 +226,56 @@ export function createActivities(deps: ActivityDeps) {
         decidedAt: s.gate!.decidedAt ? new Date(s.gate!.decidedAt) : null,
         decidedBy: s.gate!.decidedBy ?? null,
       }));
-    await db.transaction(async (tx) => {
-      for (const row of stageRows) {
-        // Rows the workflow has not touched yet stay as the activity wrote them.
-        if (row.status === 'pending' && !final) continue;
-        await tx
-          .insert(stageRuns)
-          .values(row)
-          .onConflictDoUpdate({
-            target: [stageRuns.runId, stageRuns.nodeId],
-            set: {
-              // A stage the activity already finished stays finished even if this
-              // snapshot was taken a moment before the workflow saw the result.
-              status: sql`case when excluded.status = 'running' and ${stageRuns.attempt} = excluded.attempt and ${stageRuns.status} in ('succeeded', 'failed', 'cancelled') then ${stageRuns.status} else excluded.status end`,
-              attempt: row.attempt,
-              startedAt: row.startedAt,
-              endedAt: row.endedAt,
-              error: row.error,
-              outputs: row.outputs,
-            },
-          });
-      }
-      for (const row of gateRows) {
-        await tx
-          .insert(gates)
-          .values(row)
-          .onConflictDoUpdate({
-            target: [gates.runId, gates.nodeId],
-            set: { status: row.status, votes: row.votes, decidedAt: row.decidedAt, decidedBy: row.decidedBy, deadlineAt: row.deadlineAt },
-          });
-      }
-      await tx
-        .update(runs)
-        .set({
-          status: final ? state.status : 'running',
-          startedAt: sql`coalesce(${runs.startedAt}, ${state.startedAt})`,
-          endedAt: state.endedAt ? new Date(state.endedAt) : null,
-          cancelledBy: state.cancelledBy ?? null,
-          error: state.error ?? null,
-        })
-        .where(eq(runs.id, state.runId));
-    });
+    // One batch (BEGIN…COMMIT run synchronously on one connection), not an interactive transaction: a
+    // transaction that holds the write lock across awaits lets another write of this process block the
+    // event loop in SQLite's busy wait while the lock holder cannot go on (stalls of the busy timeout).
+    const writes: BatchItem<'sqlite'>[] = [];
+    for (const row of stageRows) {
+      // Rows the workflow has not touched yet stay as the activity wrote them.
+      if (row.status === 'pending' && !final) continue;
+      writes.push(
+        db
+        .insert(stageRuns)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [stageRuns.runId, stageRuns.nodeId],
+          set: {
+            // A stage the activity already finished stays finished even if this
+            // snapshot was taken a moment before the workflow saw the result.
+            status: sql`case when excluded.status = 'running' and ${stageRuns.attempt} = excluded.attempt and ${stageRuns.status} in ('succeeded', 'failed', 'cancelled') then ${stageRuns.status} else excluded.status end`,
+            attempt: row.attempt,
+            startedAt: row.startedAt,
+            endedAt: row.endedAt,
+            error: row.error,
+            outputs: row.outputs,
+          },
+        }),
+      );
+    }
+    for (const row of gateRows) {
+      writes.push(
+        db
+        .insert(gates)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [gates.runId, gates.nodeId],
+          set: { status: row.status, votes: row.votes, decidedAt: row.decidedAt, decidedBy: row.decidedBy, deadlineAt: row.deadlineAt },
+        }),
+      );
+    }
+    writes.push(
+      db
+      .update(runs)
+      .set({
+        status: final ? state.status : 'running',
+        startedAt: sql`coalesce(${runs.startedAt}, ${state.startedAt})`,
+        endedAt: state.endedAt ? new Date(state.endedAt) : null,
+        cancelledBy: state.cancelledBy ?? null,
+        error: state.error ?? null,
+      })
+      .where(eq(runs.id, state.runId)),
+    );
+    await db.batch(writes as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
     // Notifications (gate waiting/decided, run ended) go out in the background: never awaited, never failing the run.
     void notifier.onRunState(state, final).catch(() => undefined);
     if (final && state.status === 'succeeded') {

@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
-import { and, asc, desc, eq, gt, inArray, lt, max, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { auditLog, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, user, type RunStatus } from '../../db/schema';
 import {
@@ -127,14 +127,14 @@ export async function startRun(
     throw runnerOffline(err instanceof Error ? err.message : undefined);
   });
   const id = crypto.randomUUID();
-  const number = await db.transaction(async (tx) => {
-    const row = await tx.select({ n: max(runs.number) }).from(runs).where(eq(runs.pipelineId, head.id)).get();
-    const n = (row?.n ?? 0) + 1;
-    await tx.insert(runs).values({
+  // One batch (run synchronously on one connection), not an interactive transaction: a transaction holding
+  // the write lock across awaits lets concurrent starts in this process block in SQLite's busy wait.
+  await db.batch([
+    db.insert(runs).values({
       id,
       pipelineId: head.id,
       pipelineVersion: versionNumber,
-      number: n,
+      number: sql`(select coalesce(max(${runs.number}), 0) + 1 from ${runs} where ${runs.pipelineId} = ${head.id})`,
       plan,
       planHash: plan.hash,
       params,
@@ -143,10 +143,10 @@ export async function startRun(
       trigger: input.trigger ?? 'manual',
       triggerDetails: input.triggerDetails ?? null,
       workflowId: workflowIdForRun(id),
-    });
-    await tx.insert(stageRuns).values(plan.nodes.map((node) => ({ runId: id, nodeId: node.id, status: 'pending' as const })));
-    return n;
-  });
+    }),
+    db.insert(stageRuns).values(plan.nodes.map((node) => ({ runId: id, nodeId: node.id, status: 'pending' as const }))),
+  ]);
+  const number = (await db.select({ n: runs.number }).from(runs).where(eq(runs.id, id)).get())!.n;
 
   const runInput: RunInput = {
     runId: id,
