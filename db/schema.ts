@@ -179,7 +179,14 @@ export const runs = sqliteTable(
     status: text('status', { enum: RUN_STATUSES }).notNull().default('queued'),
     /** Who or what started it: a user id, or `schedule:…`, `webhook:…`. */
     triggeredBy: text('triggered_by').notNull(),
+    /** `manual`, `webhook`, `schedule`, `upstream`, `rerun` or `promotion`. */
     trigger: text('trigger').notNull().default('manual'),
+    /**
+     * What exactly started it, as JSON (server/triggers/config.ts): the webhook delivery (provider, delivery id,
+     * branch, commit, author), the schedule, the upstream run, the run re-run or the build promoted. Null for
+     * manual runs.
+     */
+    triggerDetails: text('trigger_details', { mode: 'json' }).$type<Record<string, unknown>>(),
     workflowId: text('workflow_id').notNull(),
     cancelledBy: text('cancelled_by'),
     error: text('error'),
@@ -377,4 +384,61 @@ export const notifications = sqliteTable(
     sentAt: integer('sent_at', { mode: 'timestamp_ms' }),
   },
   (t) => [index('notifications_run_idx').on(t.runId), index('notifications_created_idx').on(t.createdAt)],
+);
+
+// ── Triggers ─────────────────────────────────────────────────────────────────
+
+export const TRIGGER_TYPES = ['webhook', 'schedule', 'upstream'] as const;
+export type TriggerType = (typeof TRIGGER_TYPES)[number];
+
+/**
+ * What starts a pipeline besides a person (server/services/triggers.ts):
+ * - `webhook`: a signed push from GitHub or GitLab to `/api/hooks/<pipelineId>`;
+ *   `secret` is the HMAC key (GitHub) or token (GitLab), sealed with the
+ *   workspace key (AES-256-GCM, AAD `triggers:<id>`), never returned by the API;
+ * - `schedule`: a Temporal Schedule (id `pipewright-trigger-<id>`) whose action
+ *   starts the small `scheduledTrigger` workflow, which starts the run;
+ * - `upstream`: a successful run of `upstreamPipelineId` starts this pipeline.
+ * `config` is JSON checked by the zod schemas in server/triggers/config.ts.
+ */
+export const triggers = sqliteTable(
+  'triggers',
+  {
+    id: text('id').primaryKey(),
+    pipelineId: text('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    type: text('type', { enum: TRIGGER_TYPES }).notNull(),
+    name: text('name').notNull().default(''),
+    enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+    config: text('config', { mode: 'json' }).notNull(),
+    secret: text('secret'),
+    upstreamPipelineId: text('upstream_pipeline_id'),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    lastFiredAt: integer('last_fired_at', { mode: 'timestamp_ms' }),
+    /** What the last delivery or firing did (`started run #12`, `ignored: branch …`, an error). */
+    lastResult: text('last_result'),
+  },
+  (t) => [index('triggers_pipeline_idx').on(t.pipelineId), index('triggers_upstream_idx').on(t.upstreamPipelineId)],
+);
+
+/**
+ * One row per event a trigger received: inserting it claims the event, so a
+ * replayed webhook delivery (same `X-GitHub-Delivery` / `X-Gitlab-Event-UUID`),
+ * a retried schedule activity or a re-recorded upstream run end starts nothing
+ * the second time. `deliveryId`: `github:<id>`, `gitlab:<id>`, `schedule:<workflow id>`, `run:<upstream run id>`.
+ */
+export const triggerDeliveries = sqliteTable(
+  'trigger_deliveries',
+  {
+    triggerId: text('trigger_id').notNull(),
+    deliveryId: text('delivery_id').notNull(),
+    /** `started`, `ignored` or `failed`. */
+    outcome: text('outcome').notNull(),
+    runId: text('run_id'),
+    message: text('message').notNull().default(''),
+    receivedAt: integer('received_at', { mode: 'timestamp_ms' }).notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.triggerId, t.deliveryId] }), index('trigger_deliveries_received_idx').on(t.triggerId, t.receivedAt)],
 );

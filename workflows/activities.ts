@@ -10,7 +10,9 @@
  *    into the app database, where the UI and the approvals inbox read it.
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
 import { and, eq, sql } from 'drizzle-orm';
+import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../db/client';
 import { gates, logChunks, runs, stageRuns } from '../db/schema';
 import { createStageArtifacts } from '../server/artifacts/stage-artifacts';
@@ -18,8 +20,11 @@ import { createArtifactStore, type ArtifactStore } from '../server/artifacts/sto
 import { createClusterResolver } from '../server/clusters/connections';
 import { getEnv } from '../server/env';
 import { createNotifier, type Notifier } from '../server/notify/notifier';
+import { fireSchedule, startDownstreamRuns, startQueuedRun } from '../server/services/triggers';
+import { getTemporalClient } from '../server/temporal/client';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
+import type { QueuedTriggerInput } from './queued-trigger';
 import type { RunState } from './run-state';
 
 export type ExecuteStageInput = {
@@ -45,6 +50,8 @@ export type ActivityDeps = {
   notifier?: Pick<Notifier, 'onRunState'>;
   /** Where stages store and fetch artifacts. Default: the store the configuration names. */
   artifactStore?: ArtifactStore;
+  /** Temporal client for starting runs from triggers (schedules, upstream pipelines). Default: the app's, from the environment. */
+  getClient?: () => Promise<Client>;
 };
 
 const MAX_CHUNK = 16_384;
@@ -118,6 +125,7 @@ export function createActivities(deps: ActivityDeps) {
     artifactStore ??= createArtifactStore(getEnv());
     return createStageArtifacts(db, artifactStore, key);
   };
+  const getClient = deps.getClient ?? getTemporalClient;
 
   async function executeStage(input: ExecuteStageInput): Promise<ExecuteStageResult> {
     const ctx = Context.current();
@@ -232,52 +240,79 @@ export function createActivities(deps: ActivityDeps) {
         decidedAt: s.gate!.decidedAt ? new Date(s.gate!.decidedAt) : null,
         decidedBy: s.gate!.decidedBy ?? null,
       }));
-    await db.transaction(async (tx) => {
-      for (const row of stageRows) {
-        // Rows the workflow has not touched yet stay as the activity wrote them.
-        if (row.status === 'pending' && !final) continue;
-        await tx
-          .insert(stageRuns)
-          .values(row)
-          .onConflictDoUpdate({
-            target: [stageRuns.runId, stageRuns.nodeId],
-            set: {
-              // A stage the activity already finished stays finished even if this
-              // snapshot was taken a moment before the workflow saw the result.
-              status: sql`case when excluded.status = 'running' and ${stageRuns.attempt} = excluded.attempt and ${stageRuns.status} in ('succeeded', 'failed', 'cancelled') then ${stageRuns.status} else excluded.status end`,
-              attempt: row.attempt,
-              startedAt: row.startedAt,
-              endedAt: row.endedAt,
-              error: row.error,
-              outputs: row.outputs,
-              reusedFrom: row.reusedFrom,
-              ...(row.summary ? { summary: row.summary } : {}),
-            },
-          });
-      }
-      for (const row of gateRows) {
-        await tx
-          .insert(gates)
-          .values(row)
-          .onConflictDoUpdate({
-            target: [gates.runId, gates.nodeId],
-            set: { status: row.status, votes: row.votes, decidedAt: row.decidedAt, decidedBy: row.decidedBy, deadlineAt: row.deadlineAt },
-          });
-      }
-      await tx
-        .update(runs)
-        .set({
-          status: final ? state.status : 'running',
-          startedAt: sql`coalesce(${runs.startedAt}, ${state.startedAt})`,
-          endedAt: state.endedAt ? new Date(state.endedAt) : null,
-          cancelledBy: state.cancelledBy ?? null,
-          error: state.error ?? null,
-        })
-        .where(eq(runs.id, state.runId));
-    });
+    // One batch (BEGIN…COMMIT run synchronously on one connection), not an interactive transaction: a
+    // transaction that holds the write lock across awaits lets another write of this process block the
+    // event loop in SQLite's busy wait while the lock holder cannot go on (stalls of the busy timeout).
+    const writes: BatchItem<'sqlite'>[] = [];
+    for (const row of stageRows) {
+      // Rows the workflow has not touched yet stay as the activity wrote them.
+      if (row.status === 'pending' && !final) continue;
+      writes.push(
+        db
+        .insert(stageRuns)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [stageRuns.runId, stageRuns.nodeId],
+          set: {
+            // A stage the activity already finished stays finished even if this
+            // snapshot was taken a moment before the workflow saw the result.
+            status: sql`case when excluded.status = 'running' and ${stageRuns.attempt} = excluded.attempt and ${stageRuns.status} in ('succeeded', 'failed', 'cancelled') then ${stageRuns.status} else excluded.status end`,
+            attempt: row.attempt,
+            startedAt: row.startedAt,
+            endedAt: row.endedAt,
+            error: row.error,
+            outputs: row.outputs,
+            reusedFrom: row.reusedFrom,
+            ...(row.summary ? { summary: row.summary } : {}),
+          },
+        }),
+      );
+    }
+    for (const row of gateRows) {
+      writes.push(
+        db
+        .insert(gates)
+        .values(row)
+        .onConflictDoUpdate({
+          target: [gates.runId, gates.nodeId],
+          set: { status: row.status, votes: row.votes, decidedAt: row.decidedAt, decidedBy: row.decidedBy, deadlineAt: row.deadlineAt },
+        }),
+      );
+    }
+    writes.push(
+      db
+      .update(runs)
+      .set({
+        status: final ? state.status : 'running',
+        startedAt: sql`coalesce(${runs.startedAt}, ${state.startedAt})`,
+        endedAt: state.endedAt ? new Date(state.endedAt) : null,
+        cancelledBy: state.cancelledBy ?? null,
+        error: state.error ?? null,
+      })
+      .where(eq(runs.id, state.runId)),
+    );
+    await db.batch(writes as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
     // Notifications (gate waiting/decided, run ended) go out in the background: never awaited, never failing the run.
     void notifier.onRunState(state, final).catch(() => undefined);
+    if (final && state.status === 'succeeded') {
+      // Upstream triggers: start the pipelines that follow this one. Idempotent per run, so a retry of
+      // this activity starts nothing twice; only an unreachable runner makes it retry.
+      await startDownstreamRuns(db, getClient, state.runId).catch((err: unknown) => {
+        if ((err as { code?: string }).code === 'SERVICE_UNAVAILABLE') throw err;
+        console.error(`[triggers] downstream runs of ${state.runId}:`, err);
+      });
+    }
   }
 
-  return { executeStage, recordRunState };
+  /** A schedule trigger fired (the `scheduledTrigger` workflow): start the run through the app. */
+  async function fireScheduledTrigger(input: { triggerId: string; firingId: string }) {
+    return fireSchedule(db, getClient, input);
+  }
+
+  /** A trigger's run waiting for a free slot (the `queuedTrigger` workflow): start it if the pipeline has room. */
+  async function startQueuedTriggerRun(input: QueuedTriggerInput & { giveUp?: boolean }) {
+    return startQueuedRun(db, getClient, input);
+  }
+
+  return { executeStage, recordRunState, fireScheduledTrigger, startQueuedTriggerRun };
 }

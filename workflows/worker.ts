@@ -12,6 +12,8 @@
 import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../db/client';
+import { syncSchedules } from '../server/services/triggers';
+import { getTemporalClient } from '../server/temporal/client';
 import { temporalConnectionOptions } from '../server/temporal/connection-options';
 import { createActivities } from './activities';
 import { sweepOrphanedCommands } from './stages/command/executor';
@@ -94,6 +96,12 @@ async function main() {
         workflowBundle,
       });
       console.log(`Worker polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${opts.address} (namespace ${opts.namespace}).`);
+      // Schedule triggers live in Temporal: give back any a new Temporal database lost, drop those of deleted pipelines.
+      void syncSchedules(db, getTemporalClient)
+        .then(({ created, deleted }) => {
+          if (created.length || deleted.length) console.log(`Schedules: ${created.length} re-created, ${deleted.length} of deleted pipelines removed.`);
+        })
+        .catch((err: unknown) => console.warn(`Could not check the schedule triggers: ${err instanceof Error ? err.message : String(err)}`));
       delay = 1000;
       await current.run();
     } catch (err) {

@@ -4,15 +4,11 @@ import Link from 'next/link';
 import type { RouterOutputs } from '@/server/api/root';
 import { StatusChip } from './status';
 import { Ago, Elapsed } from './time';
+import { TriggerLine } from './trigger-summary';
 import { Card } from './ui';
 
 type RunRow = RouterOutputs['runs']['list'][number];
 
-/** "Ada Lovelace", or "schedule:nightly (schedule)": a name, never a user id. */
-export function startedByLabel(triggeredBy: string, trigger: string, people: Record<string, string>, name?: string | null): string {
-  const who = name || people[triggeredBy] || (triggeredBy.includes(':') ? triggeredBy : 'someone');
-  return trigger === 'manual' ? who : `${who} (${trigger})`;
-}
 
 export function RunsTable({ runs, people, showPipeline }: { runs: RunRow[]; people: Record<string, string>; showPipeline?: boolean }) {
   return (
@@ -51,7 +47,9 @@ export function RunsTable({ runs, people, showPipeline }: { runs: RunRow[]; peop
                 <td className="px-4 py-3">
                   <StatusChip status={r.status} />
                 </td>
-                <td className="hidden px-4 py-3 text-muted md:table-cell">{startedByLabel(r.triggeredBy, r.trigger, people, r.triggeredByName)}</td>
+                <td className="hidden px-4 py-3 text-muted md:table-cell" data-testid="run-started-by">
+                  <TriggerLine run={r} people={people} />
+                </td>
                 <td className="px-4 py-3 text-muted">
                   <Ago date={r.createdAt} />
                 </td>

@@ -7,6 +7,7 @@ import { embedsRouter } from './routers/embeds';
 import { pipelinesRouter } from './routers/pipelines';
 import { runsRouter } from './routers/runs';
 import { settingsRouter } from './routers/settings';
+import { triggersRouter } from './routers/triggers';
 import { usersRouter } from './routers/users';
 import { createCallerFactory, createTRPCRouter } from './trpc';
 
@@ -19,6 +20,7 @@ export const appRouter = createTRPCRouter({
   users: usersRouter,
   audit: auditRouter,
   settings: settingsRouter,
+  triggers: triggersRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -5,7 +5,7 @@
 import type { Client } from '@temporalio/client';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
-import { and, asc, desc, eq, gt, inArray, lt, max, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { artifacts, auditLog, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, user, type RunStatus } from '../../db/schema';
 import {
@@ -22,6 +22,7 @@ import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import { listRunArtifacts } from '../artifacts/service';
 import type { SessionUser } from '../auth/session';
 import { getEnv } from '../env';
+import { parseTriggerDetails, type TriggerDetails } from '../triggers/config';
 import { invalidPipeline, notFound, runnerOffline } from '../errors';
 import { boostRun, liveChanged } from '../live/app-live';
 import { taskQueue } from '../temporal/client';
@@ -93,6 +94,10 @@ export async function startRun(
     omit?: string[];
     /** Shown on omitted stages. Default "not part of this run". */
     omitReason?: string;
+    /** What started the run (webhook delivery, schedule, upstream run, …), kept on the run. */
+    triggerDetails?: TriggerDetails;
+    /** Leave out parameters the pipeline does not declare instead of refusing the run (triggers map fields by name). */
+    lenientParams?: boolean;
   },
 ) {
   const head = await db.select().from(pipelines).where(eq(pipelines.id, input.pipelineId)).get();
@@ -109,7 +114,9 @@ export async function startRun(
     const errors = issues.filter((i) => i.severity === 'error');
     throw invalidPipeline(`This pipeline has ${errors.length} problem(s) to fix before it can run.`, errors);
   }
-  const params = resolveParams(spec, input.params ?? {});
+  const given = input.params ?? {};
+  const declared = new Set(spec.parameters.map((p) => p.name));
+  const params = resolveParams(spec, input.lenientParams ? Object.fromEntries(Object.entries(given).filter(([k]) => declared.has(k))) : given);
   const plan: ExecutionPlan = executionPlanSchema.parse(compileValidSpec(spec));
   const reuse = await loadReuse(db, head.id, plan, input.reuse, input.omit ?? []);
   const omitted = [...new Set(input.omit ?? [])];
@@ -131,45 +138,49 @@ export async function startRun(
     throw runnerOffline(err instanceof Error ? err.message : undefined);
   });
   const id = crypto.randomUUID();
-  const number = await db.transaction(async (tx) => {
-    const row = await tx.select({ n: max(runs.number) }).from(runs).where(eq(runs.pipelineId, head.id)).get();
-    const n = (row?.n ?? 0) + 1;
-    await tx.insert(runs).values({
+  const carried =
+    reuse && reuse.stages.size > 0
+      ? await db
+          .select()
+          .from(artifacts)
+          .where(and(eq(artifacts.runId, reuse.sourceRunId), inArray(artifacts.nodeId, [...reuse.stages.keys()])))
+      : [];
+  // One batch (run synchronously on one connection), not an interactive transaction: a transaction holding
+  // the write lock across awaits lets concurrent starts in this process block in SQLite's busy wait.
+  await db.batch([
+    db.insert(runs).values({
       id,
       pipelineId: head.id,
       pipelineVersion: versionNumber,
-      number: n,
+      number: sql`(select coalesce(max(${runs.number}), 0) + 1 from ${runs} where ${runs.pipelineId} = ${head.id})`,
       plan,
       planHash: plan.hash,
       params,
       status: 'queued',
       triggeredBy: actor.id,
       trigger: input.trigger ?? 'manual',
+      triggerDetails: input.triggerDetails ?? null,
       workflowId: workflowIdForRun(id),
       reusedFromRunId: reuse?.sourceRunId ?? null,
-    });
-    await tx.insert(stageRuns).values(
+    }),
+    db.insert(stageRuns).values(
       plan.nodes.map((node) => {
         const r = reuse?.stages.get(node.id);
         if (r) return { runId: id, nodeId: node.id, status: 'succeeded' as const, outputs: r.outputs, summary: r.summary, reusedFrom: r.fromRunId };
         if (omitted.includes(node.id)) return { runId: id, nodeId: node.id, status: 'skipped' as const, summary: omitReason };
         return { runId: id, nodeId: node.id, status: 'pending' as const };
       }),
-    );
+    ),
     // Reused stages carry their artifacts by reference: same digest, no copy, no rebuild.
-    if (reuse && reuse.stages.size > 0) {
-      const carried = await tx
-        .select()
-        .from(artifacts)
-        .where(and(eq(artifacts.runId, reuse.sourceRunId), inArray(artifacts.nodeId, [...reuse.stages.keys()])));
-      if (carried.length > 0) {
-        await tx.insert(artifacts).values(
-          carried.map((a) => ({ runId: id, nodeId: a.nodeId, name: a.name, fileName: a.fileName, digest: a.digest, size: a.size, reusedFrom: a.reusedFrom ?? a.runId })),
-        );
-      }
-    }
-    return n;
-  });
+    ...(carried.length > 0
+      ? [
+          db
+            .insert(artifacts)
+            .values(carried.map((a) => ({ runId: id, nodeId: a.nodeId, name: a.name, fileName: a.fileName, digest: a.digest, size: a.size, reusedFrom: a.reusedFrom ?? a.runId }))),
+        ]
+      : []),
+  ]);
+  const number = (await db.select({ n: runs.number }).from(runs).where(eq(runs.id, id)).get())!.n;
 
   const runInput: RunInput = {
     runId: id,
@@ -333,7 +344,7 @@ export async function rerun(db: Db, getClient: () => Promise<Client>, actor: Act
 }
 
 export async function listRuns(db: Db, opts: { pipelineId?: string; status?: RunStatus; limit?: number; before?: Date }) {
-  return db
+  const rows = await db
     .select({
       id: runs.id,
       pipelineId: runs.pipelineId,
@@ -344,6 +355,7 @@ export async function listRuns(db: Db, opts: { pipelineId?: string; status?: Run
       triggeredBy: runs.triggeredBy,
       /** Display name of the person who started it (null for schedules, webhooks and deleted people). */
       triggeredByName: user.name,
+      triggerDetails: runs.triggerDetails,
       createdAt: runs.createdAt,
       startedAt: runs.startedAt,
       endedAt: runs.endedAt,
@@ -361,6 +373,7 @@ export async function listRuns(db: Db, opts: { pipelineId?: string; status?: Run
     )
     .orderBy(desc(runs.createdAt))
     .limit(Math.min(opts.limit ?? 50, 200));
+  return rows.map((r) => ({ ...r, triggerDetails: parseTriggerDetails(r.triggerDetails) }));
 }
 
 /** Parsed plans by run id (a run's plan never changes; the live run page reads it twice a second). */
@@ -408,6 +421,7 @@ export async function getRun(db: Db, runId: string) {
     params: run.params as Record<string, string | number | boolean>,
     planHash: run.planHash,
     trigger: run.trigger,
+    triggerDetails: parseTriggerDetails(run.triggerDetails),
     triggeredBy: run.triggeredBy,
     triggeredByName: starter?.name ?? null,
     cancelledBy: run.cancelledBy,

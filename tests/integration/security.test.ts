@@ -48,6 +48,14 @@ const MATRIX: Record<string, Role[] | 'any'> = {
   'users.resetPassword': ['admin'],
   'settings.setNotifications': ['admin'],
   'settings.testNotification': ['admin'],
+  'triggers.createWebhook': ['author', 'admin'],
+  'triggers.updateWebhook': ['author', 'admin'],
+  'triggers.rotateSecret': ['author', 'admin'],
+  'triggers.createSchedule': ['author', 'admin'],
+  'triggers.createUpstream': ['author', 'admin'],
+  'triggers.setEnabled': ['author', 'admin'],
+  'triggers.runNow': ['author', 'admin'],
+  'triggers.delete': ['author', 'admin'],
 };
 
 /** Inputs of the right shape (what the call would do if allowed does not matter: it is refused first). */

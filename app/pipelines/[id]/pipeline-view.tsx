@@ -10,6 +10,7 @@ import { Card, EmptyState, ErrorBox, Notice, PageHeader, SectionTitle, Spinner, 
 import { useTRPC } from '@/app/trpc/react';
 import type { RunStatus } from '@/db/schema';
 import { getStageDefinition, type PipelineSpec, type ValidationIssue } from '@/workflows/model';
+import { TriggersPanel } from './triggers-panel';
 
 export function PipelineView({ id, version, canRun, canEdit = false, people }: { id: string; version?: number; canRun: boolean; canEdit?: boolean; people: Record<string, string> }) {
   const trpc = useTRPC();
@@ -102,6 +103,7 @@ export function PipelineView({ id, version, canRun, canEdit = false, people }: {
               }
             />
           </section>
+          <TriggersPanel pipelineId={id} canEdit={canEdit} parameters={spec.parameters.map((p) => p.name)} />
         </div>
 
         <aside className="space-y-6">

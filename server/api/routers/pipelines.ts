@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { validatePipeline } from '../../../workflows/model';
 import * as svc from '../../services/pipelines';
+import { retirePipelineTriggers } from '../../services/triggers';
+import { getTemporalClient } from '../../temporal/client';
 import { authedProcedure, capabilityProcedure, createTRPCRouter } from '../trpc';
 
 const id = z.string().min(1).max(64);
@@ -37,5 +39,9 @@ export const pipelinesRouter = createTRPCRouter({
     ),
   delete: capabilityProcedure('edit')
     .input(z.object({ id }))
-    .mutation(({ ctx, input }) => svc.deletePipeline(ctx.db, ctx.user!, input.id)),
+    .mutation(async ({ ctx, input }) => {
+      await svc.deletePipeline(ctx.db, ctx.user!, input.id);
+      // Nothing fires for a deleted pipeline: its triggers are disabled and its schedules deleted.
+      await retirePipelineTriggers(ctx.db, getTemporalClient, input.id);
+    }),
 });

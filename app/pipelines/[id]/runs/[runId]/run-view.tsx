@@ -13,7 +13,7 @@ import { GateDecision, VoteList, type DecideOutcome } from '@/app/components/gat
 import { KindIcon } from '@/app/components/kind-icon';
 import { LogPane } from '@/app/components/log-pane';
 import { Modal } from '@/app/components/modal';
-import { startedByLabel } from '@/app/components/runs-table';
+import { TriggerDetailsBlock } from '@/app/components/trigger-summary';
 import { FINISHED_RUN, FINISHED_STAGE, StatusChip, statusBar } from '@/app/components/status';
 import { Ago, DateTime, Elapsed, TimeLeft } from '@/app/components/time';
 import { Button, Card, ErrorBox, Notice, PageHeader, Spinner, Tag, buttonStyles, cx, inputClass } from '@/app/components/ui';
@@ -135,19 +135,15 @@ export function RunView({
       <Card className="mb-8 p-5">
         <dl className="grid grid-cols-2 gap-x-6 gap-y-4 text-sm sm:grid-cols-3 lg:grid-cols-6">
           <Meta label="Started by">
-            <span data-testid="run-started-by">{startedByLabel(r.triggeredBy, r.trigger, people, r.triggeredByName)}</span>
-            <span className="block text-xs text-muted" data-testid="run-trigger">
-              trigger: {r.trigger}
-              {r.reusedFromRun && (
-                <>
-                  {' '}
-                  · reuses{' '}
-                  <Link href={`/pipelines/${pipelineId}/runs/${r.reusedFromRun.id}`} className="hover:text-accent hover:underline" data-testid="run-reused-from">
-                    run #{r.reusedFromRun.number ?? '?'}
-                  </Link>
-                </>
-              )}
-            </span>
+            <TriggerDetailsBlock run={r} people={people} />
+            {r.reusedFromRun && (
+              <span className="block text-xs text-muted">
+                reuses{' '}
+                <Link href={`/pipelines/${pipelineId}/runs/${r.reusedFromRun.id}`} className="hover:text-accent hover:underline" data-testid="run-reused-from">
+                  run #{r.reusedFromRun.number ?? '?'}
+                </Link>
+              </span>
+            )}
           </Meta>
           <Meta label="Version">
             <Link href={`/pipelines/${pipelineId}?version=${r.pipelineVersion}`} className="font-mono text-fg hover:text-accent hover:underline">

@@ -1,0 +1,171 @@
+/**
+ * Triggers in real Chromium against the production build: an author adds a
+ * GitHub webhook on the pipeline page and copies the URL and secret shown
+ * once; a push signed with them (real HTTP) starts a run that the runs list
+ * and the run page describe (provider, branch, short commit, author,
+ * delivery id), and the webhook's recent deliveries show it. A schedule form
+ * says what is wrong with a cron expression or time zone before sending, and
+ * a valid one shows its next firings from Temporal. A viewer sees the
+ * triggers but no way to change them.
+ */
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createHmac } from 'node:crypto';
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { apiAs, SCREENSHOT_DIR, signIn } from './browser';
+
+const appUrl = inject('appUrl');
+
+let browser: Browser;
+const contexts: BrowserContext[] = [];
+const pageErrors: string[] = [];
+
+beforeAll(async () => {
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+afterAll(async () => {
+  for (const c of contexts) await c.close().catch(() => undefined);
+  await browser?.close().catch(() => undefined);
+  if (pageErrors.length) process.stderr.write(`[e2e] page errors:\n  ${pageErrors.join('\n  ')}\n`);
+});
+
+async function person(username: string): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
+  context.setDefaultTimeout(30_000);
+  contexts.push(context);
+  const page = await context.newPage();
+  page.on('pageerror', (err) => pageErrors.push(`${username}: ${err.message}`));
+  await page.goto(`${appUrl}/sign-in`);
+  await signIn(page, username);
+  return page;
+}
+
+async function shot(page: Page, name: string) {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOT_DIR}/${name}`, fullPage: true });
+}
+
+const pushPipeline = (name: string) => ({
+  schemaVersion: 1 as const,
+  name,
+  nodes: [{ id: 'build', kind: 'command', name: 'Build', config: { command: 'echo "building ${{ params.branch }} at ${{ params.commit }}"' } }],
+  edges: [],
+  parameters: [
+    { name: 'branch', type: 'string' as const },
+    { name: 'commit', type: 'string' as const },
+    { name: 'author', type: 'string' as const },
+  ],
+});
+
+describe('triggers on the pipeline page', () => {
+  it('an author adds a webhook, a signed push starts a run that says where it came from; a viewer cannot change anything', async () => {
+    const ada = await apiAs(appUrl, 'ada');
+    const { id: pipelineId } = await ada.pipelines.create.mutate({ name: 'Pushed from GitHub', spec: pushPipeline('Pushed from GitHub') });
+
+    const author = await person('ada');
+    await author.goto(`${appUrl}/pipelines/${pipelineId}`);
+    await author.getByTestId('add-webhook').click();
+    await author.getByLabel('Branches').fill('main, release/*');
+    await author.getByTestId('webhook-submit').click();
+    const shown = author.getByTestId('webhook-secret-shown');
+    await shown.waitFor();
+    const url = await author.getByTestId('webhook-url').inputValue();
+    const secret = await author.getByTestId('webhook-secret-value').inputValue();
+    expect(url).toBe(`${appUrl}/api/hooks/${pipelineId}`);
+    expect(secret.length).toBeGreaterThanOrEqual(24);
+    expect(await shown.innerText()).toContain('application/json');
+    await shot(author, 'triggers-webhook-created.png');
+
+    // The secret is shown once: after Done, the page (and a reload) no longer has it.
+    await shown.getByRole('button', { name: 'Done' }).click();
+    await author.reload();
+    await author.getByTestId('trigger-webhook').waitFor();
+    expect(await author.content()).not.toContain(secret);
+
+    // GitHub delivers a push.
+    const sha = '4f2a9c1e'.padEnd(40, '0');
+    const body = JSON.stringify({
+      ref: 'refs/heads/main',
+      after: sha,
+      repository: { full_name: 'acme/shop' },
+      head_commit: { id: sha, author: { name: 'Mona', username: 'mona' } },
+    });
+    const res = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        'x-github-event': 'push',
+        'x-github-delivery': 'e2e-delivery-1',
+        'x-hub-signature-256': `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`,
+      },
+      body,
+    });
+    expect(res.status).toBe(202);
+    const { runId } = (await res.json()) as { runId: string };
+
+    // The runs list shows it without a reload, with what started it.
+    const row = author.getByTestId('run-row').filter({ hasText: 'GitHub push' });
+    await row.waitFor();
+    expect(await row.getByTestId('run-started-by').innerText()).toMatch(/GitHub push: main @ 4f2a9c1 by mona/);
+
+    await author.getByTestId('show-deliveries').click();
+    await author.getByTestId('deliveries').filter({ hasText: 'run #1' }).waitFor();
+    expect(await author.getByTestId('deliveries').innerText()).toContain('started');
+
+    await author.goto(`${appUrl}/pipelines/${pipelineId}/runs/${runId}`);
+    await author.getByTestId('run-trigger').filter({ hasText: 'e2e-delivery-1' }).waitFor();
+    expect(await author.getByTestId('run-started-by').innerText()).toBe('GitHub push by mona');
+    const details = await author.getByTestId('run-trigger').innerText();
+    expect(details).toContain('main @ 4f2a9c1');
+    expect(details).toContain('acme/shop');
+    await shot(author, 'triggers-run-from-webhook.png');
+
+    // A viewer sees the webhook and its deliveries, but no way to add, rotate or delete.
+    const vera = await person('vera');
+    await vera.goto(`${appUrl}/pipelines/${pipelineId}`);
+    await vera.getByTestId('trigger-webhook').waitFor();
+    expect(await vera.getByTestId('add-webhook').count()).toBe(0);
+    expect(await vera.getByRole('button', { name: 'Rotate secret' }).count()).toBe(0);
+    expect(await vera.getByRole('button', { name: /^Delete/ }).count()).toBe(0);
+    expect(await vera.content()).not.toContain(secret);
+  });
+
+  it('the schedule form refuses a bad cron or time zone, and a schedule shows its next firings and pauses', async () => {
+    const ada = await apiAs(appUrl, 'ada');
+    const { id: pipelineId } = await ada.pipelines.create.mutate({ name: 'Nightly build', spec: pushPipeline('Nightly build') });
+    const author = await person('ada');
+    await author.goto(`${appUrl}/pipelines/${pipelineId}`);
+    await author.getByTestId('add-schedule').click();
+    await author.getByLabel('Cron expression').fill('every night');
+    await author.getByLabel('Time zone').fill('Mars/Olympus');
+    await author.getByTestId('schedule-submit').click();
+    await author.getByRole('alert').filter({ hasText: 'use 5 fields' }).waitFor();
+    await author.getByRole('alert').filter({ hasText: 'unknown time zone' }).waitFor();
+
+    // A cron Temporal itself refuses: the server's reason is shown.
+    await author.getByLabel('Cron expression').fill('99 3 * * *');
+    await author.getByLabel('Time zone').fill('Europe/Paris');
+    await author.getByTestId('schedule-submit').click();
+    await author.getByRole('alert').filter({ hasText: 'Temporal refused the schedule' }).waitFor();
+
+    await author.getByLabel('Cron expression').fill('0 3 * * *');
+    await author.getByTestId('schedule-submit').click();
+    const schedule = author.getByTestId('trigger-schedule');
+    await schedule.getByTestId('next-firings').waitFor();
+    expect(await schedule.innerText()).toContain('Europe/Paris');
+    await shot(author, 'triggers-schedule.png');
+
+    await schedule.getByRole('button', { name: /^Pause/ }).click();
+    await schedule.filter({ hasText: 'Paused: nothing fires' }).waitFor();
+    await schedule.getByRole('button', { name: /^Resume/ }).click();
+    await schedule.getByTestId('next-firings').waitFor();
+
+    await schedule.getByRole('button', { name: /^Delete/ }).click();
+    await author.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
+    await schedule.waitFor({ state: 'detached' });
+  });
+});
