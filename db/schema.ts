@@ -183,6 +183,8 @@ export const runs = sqliteTable(
     workflowId: text('workflow_id').notNull(),
     cancelledBy: text('cancelled_by'),
     error: text('error'),
+    /** The run this one took stage results from (re-run from the failed stage, promotion), if any. */
+    reusedFromRunId: text('reused_from_run_id'),
     createdAt: createdAt(),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
     endedAt: integer('ended_at', { mode: 'timestamp_ms' }),
@@ -213,6 +215,8 @@ export const stageRuns = sqliteTable(
     outputs: text('outputs', { mode: 'json' }),
     /** How many times the executor really started (infrastructure retries included). */
     executions: integer('executions').notNull().default(0),
+    /** Run whose result this stage reused instead of executing (the run where it really ran). */
+    reusedFrom: text('reused_from'),
   },
   (t) => [primaryKey({ columns: [t.runId, t.nodeId] })],
 );
@@ -233,6 +237,30 @@ export const logChunks = sqliteTable(
     createdAt: createdAt(),
   },
   (t) => [index('log_chunks_stage_idx').on(t.runId, t.nodeId, t.offset)],
+);
+
+/**
+ * Files stages produced, stored once in the artifact store by sha256 (several
+ * rows, in several runs, may name the same blob). A reused stage's artifacts are
+ * rows of the new run pointing at the same digest (no copy, no rebuild).
+ */
+export const artifacts = sqliteTable(
+  'artifacts',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    nodeId: text('node_id').notNull(),
+    name: text('name').notNull(),
+    /** `sha256:<64 hex>`: the key of the blob in the store. */
+    digest: text('digest').notNull(),
+    size: integer('size').notNull(),
+    /** Run where the artifact was really built, when this run reused the stage. */
+    reusedFrom: text('reused_from'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('artifacts_stage_name_idx').on(t.runId, t.nodeId, t.name), index('artifacts_digest_idx').on(t.digest)],
 );
 
 export const GATE_STATUSES = ['waiting', 'approved', 'rejected', 'cancelled'] as const;

@@ -310,6 +310,9 @@ export function createActivities(deps: ActivityDeps) {
       endedAt: s.endedAt ? new Date(s.endedAt) : null,
       error: s.error ?? null,
       outputs: s.outputs,
+      reusedFrom: s.reusedFrom ?? null,
+      // Omitted stages say why on the run page; other summaries come from the executor.
+      ...(s.skipReason ? { summary: s.skipReason } : {}),
     }));
     const gateRows = Object.entries(state.stages)
       .filter(([, s]) => s.gate)
@@ -341,6 +344,8 @@ export function createActivities(deps: ActivityDeps) {
               endedAt: row.endedAt,
               error: row.error,
               outputs: row.outputs,
+              reusedFrom: row.reusedFrom,
+              ...(row.summary ? { summary: row.summary } : {}),
             },
           });
       }

@@ -79,6 +79,20 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
     stages: Object.fromEntries(plan.nodes.map((n) => [n.id, { status: 'pending', attempt: 0, outputs: {} } satisfies StageState])),
   };
   const nodes = new Map(plan.nodes.map((n) => [n.id, n]));
+  // Reused and omitted nodes are settled before anything runs (absent in older
+  // histories, so their commands are unchanged).
+  const reused = input.reused ?? {};
+  const omitted = new Set(input.omitted ?? []);
+  for (const [id, r] of Object.entries(reused)) {
+    const s = state.stages[id];
+    if (!s) continue;
+    Object.assign(s, { status: 'succeeded', outputs: { ...r.outputs }, reusedFrom: r.fromRunId } satisfies Partial<StageState>);
+  }
+  for (const id of omitted) {
+    const s = state.stages[id];
+    if (!s || Object.hasOwn(reused, id)) continue;
+    Object.assign(s, { status: 'skipped', skipReason: input.omittedReason ?? 'not part of this run' } satisfies Partial<StageState>);
+  }
   const runScope = new CancellationScope();
   /** Set when the line stops (a failure nobody handles, a timeout, or a cancel). */
   let stopped = false;
@@ -189,6 +203,8 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
   }
 
   async function runNode(node: PlanNode): Promise<StageStatus> {
+    if (Object.hasOwn(reused, node.id)) return 'succeeded';
+    if (omitted.has(node.id)) return 'skipped';
     const deps = await Promise.all(node.needs.map(async (need) => ({ need, status: await run(nodes.get(need.from)!) })));
     const s = stage(node.id);
     const satisfied = deps.every(({ need, status }) =>
@@ -334,6 +350,9 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
       }
     });
   }
+
+  // Show reused and omitted stages at once (only runs that have any record here).
+  if (Object.keys(reused).length > 0 || omitted.size > 0) await record();
 
   await Promise.all(plan.nodes.map((n) => run(n)));
   if (!stopped && runScope.consideredCancelled) {

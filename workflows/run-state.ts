@@ -37,6 +37,10 @@ export type StageState = {
   error?: string;
   outputs: Record<string, string>;
   gate?: GateState;
+  /** Set when the stage was not executed but reused from an earlier run (`RunInput.reused`): that run's id. */
+  reusedFrom?: string;
+  /** Why a stage was skipped without being considered (`RunInput.omitted`), e.g. "not part of this promotion". */
+  skipReason?: string;
 };
 
 export type RunState = {
@@ -59,7 +63,23 @@ export type RunInput = {
   triggeredBy: string;
   /** Activity heartbeat timeout in ms: how fast a lost worker's stage is retried. */
   heartbeatTimeoutMs?: number;
+  /**
+   * Nodes not executed in this run but reused from an earlier one: they are
+   * succeeded at once with these outputs (visible to `${{ stages.<id>.outputs.x }}`
+   * as if they had run), and their dependents proceed normally.
+   */
+  reused?: Record<string, ReusedStage>;
+  /**
+   * Nodes left out of this run: skipped at once with `omittedReason`; normal edge
+   * semantics then apply to their dependents (success-dependents are skipped too).
+   */
+  omitted?: string[];
+  /** Reason shown on omitted stages. Default "not part of this run". */
+  omittedReason?: string;
 };
+
+/** A stage of an earlier run whose result a new run takes over instead of executing it. */
+export type ReusedStage = { fromRunId: string; outputs: Record<string, string> };
 
 /** A decision on a gate, as the API sends it after authenticating the person. */
 export type DecideInput = {

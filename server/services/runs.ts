@@ -7,7 +7,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
 import { and, asc, desc, eq, gt, inArray, lt, max, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { auditLog, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, user, type RunStatus } from '../../db/schema';
+import { artifacts, auditLog, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, user, type RunStatus } from '../../db/schema';
 import {
   compileValidSpec,
   executionPlanSchema,
@@ -16,6 +16,7 @@ import {
   type PipelineSpec,
   type RunParameters,
 } from '../../workflows/model';
+import { planRerunFromFailed } from '../../workflows/model/rerun';
 import { cancelRunUpdate, workflowIdForRun, type RunInput } from '../../workflows/run-state';
 import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import type { SessionUser } from '../auth/session';
@@ -79,7 +80,19 @@ export async function startRun(
   db: Db,
   getClient: () => Promise<Client>,
   actor: Actor,
-  input: { pipelineId: string; version?: number; params?: RunParameters; trigger?: string; auditDetails?: Record<string, unknown> },
+  input: {
+    pipelineId: string;
+    version?: number;
+    params?: RunParameters;
+    trigger?: string;
+    auditDetails?: Record<string, unknown>;
+    /** Stages not executed but taken over, with their outputs and artifacts, from a succeeded stage of an earlier run of this pipeline. */
+    reuse?: { fromRunId: string; nodes: string[] };
+    /** Stages left out of this run (skipped at once, with `omitReason`). */
+    omit?: string[];
+    /** Shown on omitted stages. Default "not part of this run". */
+    omitReason?: string;
+  },
 ) {
   const head = await db.select().from(pipelines).where(eq(pipelines.id, input.pipelineId)).get();
   if (!head || head.deletedAt) throw notFound('Pipeline');
@@ -97,6 +110,9 @@ export async function startRun(
   }
   const params = resolveParams(spec, input.params ?? {});
   const plan: ExecutionPlan = executionPlanSchema.parse(compileValidSpec(spec));
+  const reuse = await loadReuse(db, head.id, plan, input.reuse, input.omit ?? []);
+  const omitted = [...new Set(input.omit ?? [])];
+  const omitReason = input.omitReason?.trim() || 'not part of this run';
 
   const active = await db
     .select({ n: sql<number>`count(*)` })
@@ -129,8 +145,28 @@ export async function startRun(
       triggeredBy: actor.id,
       trigger: input.trigger ?? 'manual',
       workflowId: workflowIdForRun(id),
+      reusedFromRunId: reuse?.sourceRunId ?? null,
     });
-    await tx.insert(stageRuns).values(plan.nodes.map((node) => ({ runId: id, nodeId: node.id, status: 'pending' as const })));
+    await tx.insert(stageRuns).values(
+      plan.nodes.map((node) => {
+        const r = reuse?.stages.get(node.id);
+        if (r) return { runId: id, nodeId: node.id, status: 'succeeded' as const, outputs: r.outputs, summary: r.summary, reusedFrom: r.fromRunId };
+        if (omitted.includes(node.id)) return { runId: id, nodeId: node.id, status: 'skipped' as const, summary: omitReason };
+        return { runId: id, nodeId: node.id, status: 'pending' as const };
+      }),
+    );
+    // Reused stages carry their artifacts by reference: same digest, no copy, no rebuild.
+    if (reuse && reuse.stages.size > 0) {
+      const carried = await tx
+        .select()
+        .from(artifacts)
+        .where(and(eq(artifacts.runId, reuse.sourceRunId), inArray(artifacts.nodeId, [...reuse.stages.keys()])));
+      if (carried.length > 0) {
+        await tx.insert(artifacts).values(
+          carried.map((a) => ({ runId: id, nodeId: a.nodeId, name: a.name, digest: a.digest, size: a.size, reusedFrom: a.reusedFrom ?? a.runId })),
+        );
+      }
+    }
     return n;
   });
 
@@ -141,6 +177,8 @@ export async function startRun(
     params,
     triggeredBy: actor.id,
     heartbeatTimeoutMs: getEnv().PIPEWRIGHT_HEARTBEAT_TIMEOUT_S * 1000,
+    ...(reuse ? { reused: Object.fromEntries([...reuse.stages].map(([nodeId, r]) => [nodeId, { fromRunId: r.fromRunId, outputs: r.outputs }])) } : {}),
+    ...(omitted.length > 0 ? { omitted, omittedReason: omitReason } : {}),
   };
   try {
     await client.withDeadline(Date.now() + 10_000, () =>
@@ -156,7 +194,11 @@ export async function startRun(
     );
   } catch (err) {
     // Nothing half-written: the run row goes away when its workflow could not start.
-    await db.batch([db.delete(stageRuns).where(eq(stageRuns.runId, id)), db.delete(runs).where(eq(runs.id, id))]);
+    await db.batch([
+      db.delete(artifacts).where(eq(artifacts.runId, id)),
+      db.delete(stageRuns).where(eq(stageRuns.runId, id)),
+      db.delete(runs).where(eq(runs.id, id)),
+    ]);
     throw runnerOffline(err instanceof Error ? err.message : undefined);
   }
   await db.insert(auditLog).values({
@@ -170,6 +212,88 @@ export async function startRun(
   });
   liveChanged();
   return { id, number, planHash: plan.hash };
+}
+
+type ReusedStageRow = { fromRunId: string; outputs: Record<string, string>; summary: string | null };
+
+/**
+ * Checks a `reuse`/`omit` request against the plan about to run and loads what
+ * the reused stages produced. Refuses (400, with the list) unknown stage ids, a
+ * source run of another pipeline, and stages that did not succeed there.
+ */
+async function loadReuse(
+  db: Db,
+  pipelineId: string,
+  plan: ExecutionPlan,
+  reuse: { fromRunId: string; nodes: string[] } | undefined,
+  omit: string[],
+): Promise<{ sourceRunId: string; stages: Map<string, ReusedStageRow> } | undefined> {
+  const known = new Set(plan.nodes.map((n) => n.id));
+  const unknown = [...new Set([...(reuse?.nodes ?? []), ...omit])].filter((id) => !known.has(id));
+  if (unknown.length > 0) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `Cannot start the run: no stage ${unknown.map((u) => `"${u}"`).join(', ')} in this version of the pipeline.` });
+  }
+  const both = (reuse?.nodes ?? []).filter((id) => omit.includes(id));
+  if (both.length > 0) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `Cannot start the run: ${both.map((u) => `"${u}"`).join(', ')} cannot be both reused and left out.` });
+  }
+  if (!reuse) return undefined;
+  const source = await db.select({ id: runs.id, pipelineId: runs.pipelineId, number: runs.number }).from(runs).where(eq(runs.id, reuse.fromRunId)).get();
+  if (!source) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Cannot start the run: the run to reuse stages from does not exist.' });
+  if (source.pipelineId !== pipelineId) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `Cannot start the run: run #${source.number} belongs to another pipeline; stages can only be reused from runs of the same pipeline.` });
+  }
+  const nodes = [...new Set(reuse.nodes)];
+  const rows = nodes.length
+    ? await db.select().from(stageRuns).where(and(eq(stageRuns.runId, source.id), inArray(stageRuns.nodeId, nodes)))
+    : [];
+  const byNode = new Map(rows.map((r) => [r.nodeId, r]));
+  const notSucceeded = nodes.filter((id) => byNode.get(id)?.status !== 'succeeded');
+  if (notSucceeded.length > 0) {
+    const list = notSucceeded.map((id) => `"${id}" (${byNode.get(id)?.status ?? 'not in that run'})`).join(', ');
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `Cannot reuse stages that did not succeed in run #${source.number}: ${list}.` });
+  }
+  const stages = new Map<string, ReusedStageRow>();
+  for (const id of nodes) {
+    const row = byNode.get(id)!;
+    // A stage that was itself reused points at the run where it really ran.
+    stages.set(id, { fromRunId: row.reusedFrom ?? source.id, outputs: (row.outputs ?? {}) as Record<string, string>, summary: row.summary });
+  }
+  return { sourceRunId: source.id, stages };
+}
+
+/**
+ * "Re-run from the failed stage": a new run of the same plan version and
+ * parameters that reuses every stage that succeeded in a failed or cancelled
+ * run and runs the others (gates: see `planRerunFromFailed`).
+ */
+export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, actor: Actor, input: { runId: string }) {
+  const run = await db.select().from(runs).where(eq(runs.id, input.runId)).get();
+  if (!run) throw notFound('Run');
+  if (run.status !== 'failed' && run.status !== 'cancelled') {
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: `Only a failed or cancelled run can be re-run from the failed stage; run #${run.number} is ${run.status}.`,
+    });
+  }
+  const plan = parsedPlan(run.id, run.planHash, run.plan);
+  const rows = await db.select({ nodeId: stageRuns.nodeId, status: stageRuns.status }).from(stageRuns).where(eq(stageRuns.runId, run.id));
+  const statusOf = new Map(rows.map((r) => [r.nodeId, r.status]));
+  const what = planRerunFromFailed(
+    plan.nodes.map((n) => ({ id: n.id, needs: n.needs, isGate: n.runtime === 'gate' })),
+    (id) => statusOf.get(id),
+  );
+  if (what.rerun.length === 0) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `Every stage of run #${run.number} succeeded; there is nothing to run again.` });
+  }
+  return startRun(db, getClient, actor, {
+    pipelineId: run.pipelineId,
+    version: run.pipelineVersion,
+    params: run.params as Record<string, string | number | boolean>,
+    trigger: 'rerun',
+    reuse: { fromRunId: run.id, nodes: what.reuse },
+    auditDetails: { rerunFromFailedOf: run.id, rerunOfNumber: run.number, reused: what.reuse, reaskedGates: what.reaskedGates },
+  });
 }
 
 /**
@@ -264,6 +388,14 @@ export async function getRun(db: Db, runId: string) {
   ]);
   const byNode = new Map(stages.map((s) => [s.nodeId, s]));
   const gateByNode = new Map(gateRows.map((g) => [g.nodeId, g]));
+  // Numbers of the runs stages were reused from, for "reused from run #N" links.
+  const sourceIds = [...new Set([run.reusedFromRunId, ...stages.map((s) => s.reusedFrom)].filter((x): x is string => !!x))];
+  const sourceNumbers = new Map(
+    sourceIds.length > 0
+      ? (await db.select({ id: runs.id, number: runs.number }).from(runs).where(inArray(runs.id, sourceIds))).map((r) => [r.id, r.number])
+      : [],
+  );
+  const runRef = (id: string | null | undefined) => (id ? { id, number: sourceNumbers.get(id) ?? null } : null);
   return {
     id: run.id,
     pipelineId: run.pipelineId,
@@ -282,6 +414,8 @@ export async function getRun(db: Db, runId: string) {
     startedAt: run.startedAt,
     endedAt: run.endedAt,
     workflowId: run.workflowId,
+    /** The run this one reused stages from (re-run from the failed stage, promotion). */
+    reusedFromRun: runRef(run.reusedFromRunId),
     stages: plan.nodes.map((node) => {
       const s = byNode.get(node.id);
       const g = gateByNode.get(node.id);
@@ -299,6 +433,8 @@ export async function getRun(db: Db, runId: string) {
         error: s?.error ?? null,
         outputs: (s?.outputs ?? {}) as Record<string, string>,
         executions: s?.executions ?? 0,
+        /** Run where this stage really ran, when this run reused its result instead of executing it. */
+        reusedFrom: runRef(s?.reusedFrom),
         gate: node.gate
           ? {
               rules: node.gate,

@@ -31,6 +31,10 @@ export const runsRouter = createTRPCRouter({
   rerun: capabilityProcedure('run')
     .input(z.object({ runId: id, latest: z.boolean().optional() }))
     .mutation(({ ctx, input }) => svc.rerun(ctx.db, getTemporalClient, ctx.user!, input)),
+  /** A new run of the same version and parameters that reuses every stage that succeeded in a failed or cancelled run. */
+  rerunFromFailed: capabilityProcedure('run')
+    .input(z.object({ runId: id }))
+    .mutation(({ ctx, input }) => svc.rerunFromFailed(ctx.db, getTemporalClient, ctx.user!, input)),
   cancel: capabilityProcedure('run')
     .input(z.object({ runId: id, reason: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) => svc.cancelRun(ctx.db, getTemporalClient, ctx.user!, input)),
