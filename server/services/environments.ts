@@ -31,19 +31,31 @@ const variablesSchema = z
   .record(envKeySchema, z.string().max(4096, 'a value may have at most 4,096 characters'))
   .refine((v) => Object.keys(v).length <= 200, 'at most 200 variables');
 
-export const environmentFieldsSchema = z.object({
+const environmentFields = {
   displayName: z.string().trim().min(1, 'enter a display name').max(80),
-  description: z.string().max(1000).default(''),
-  variables: variablesSchema.default({}),
-  promoteRoles: z.array(z.enum(ROLES)).max(ROLES.length).default(['author', 'admin']),
-  requireGate: z.boolean().default(false),
-  clusterConnection: z.string().trim().max(64).nullable().default(null),
-  namespace: z.string().trim().max(63).nullable().default(null),
+  description: z.string().max(1000),
+  variables: variablesSchema,
+  promoteRoles: z.array(z.enum(ROLES)).max(ROLES.length),
+  requireGate: z.boolean(),
+  clusterConnection: z.string().trim().max(64).nullable(),
+  namespace: z.string().trim().max(63).nullable(),
+};
+
+/** Creating: everything but the names has a default. */
+export const environmentFieldsSchema = z.object({
+  ...environmentFields,
+  description: environmentFields.description.default(''),
+  variables: environmentFields.variables.default({}),
+  promoteRoles: environmentFields.promoteRoles.default(['author', 'admin']),
+  requireGate: environmentFields.requireGate.default(false),
+  clusterConnection: environmentFields.clusterConnection.default(null),
+  namespace: environmentFields.namespace.default(null),
 });
 
 export const createEnvironmentSchema = environmentFieldsSchema.extend({ name: environmentNameSchema });
 export type NewEnvironment = z.input<typeof createEnvironmentSchema>;
-export const updateEnvironmentSchema = environmentFieldsSchema.partial().extend({ id: z.string().min(1).max(64) });
+/** Updating: only what is given changes (no defaults here, or a partial update would reset the rest). */
+export const updateEnvironmentSchema = z.object(environmentFields).partial().extend({ id: z.string().min(1).max(64) });
 
 const aad = (id: string, name: string) => `environments:${id}:${name}`;
 

@@ -33,7 +33,8 @@ export type IssueCode =
   | 'unknown-output'
   | 'output-not-upstream'
   | 'environment-ref-unbound'
-  | 'unknown-environment';
+  | 'unknown-environment'
+  | 'environment-needs-gate';
 
 export type ValidationIssue = {
   code: IssueCode;
@@ -164,6 +165,8 @@ export type ValidateOptions = {
    * and the editor pass the list they read).
    */
   environments?: readonly string[];
+  /** Environments whose protection requires an approval gate: a pipeline deploying there must bind one to it. */
+  gatedEnvironments?: readonly string[];
 };
 
 export function validatePipeline(input: unknown, options: ValidateOptions = {}): ValidationResult {
@@ -313,6 +316,22 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
     }
     return answer;
   };
+
+  // Gate-protected environments need an approval gate bound to them.
+  if (options.gatedEnvironments?.length) {
+    const gated = new Set(options.gatedEnvironments);
+    const hasGate = new Set([...nodes.values()].filter((n) => n.environment && getStageDefinition(n.kind)?.runtime === 'gate').map((n) => n.environment!));
+    for (const node of nodes.values()) {
+      if (node.environment && gated.has(node.environment) && !hasGate.has(node.environment)) {
+        push({
+          code: 'environment-needs-gate',
+          nodeId: node.id,
+          path: 'environment',
+          message: `${node.name}: environment "${node.environment}" requires an approval gate; add an Approval stage bound to ${node.environment} before this stage`,
+        });
+      }
+    }
+  }
 
   // Per-node config.
   for (const node of nodes.values()) {
