@@ -428,6 +428,8 @@ export async function getRun(db: Db, runId: string) {
         id: node.id,
         name: node.name,
         kind: node.kind,
+        /** Environment the stage is bound to (its variables and secrets were used; values never shown). */
+        environment: node.environment ?? null,
         needs: node.needs,
         status: s?.status ?? 'pending',
         attempt: s?.attempt ?? 0,

@@ -12,9 +12,10 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { memo, useEffect, useMemo, useState } from 'react';
 import { Modal } from '@/app/components/modal';
-import { StatusChip } from '@/app/components/status';
+import { StatusChip, StatusDot, statusLabel } from '@/app/components/status';
 import { Ago } from '@/app/components/time';
 import { Button, Card, EmptyState, ErrorBox, Notice, PageHeader, SectionTitle, Tag, buttonStyles, cx } from '@/app/components/ui';
+import { formatUtc, pluralize } from '@/app/lib/format';
 import { useLiveRun, useLiveRunsList, useLiveStatus } from '@/app/lib/live';
 import { useTRPC } from '@/app/trpc/react';
 import type { RouterOutputs } from '@/server/api/root';
@@ -133,7 +134,9 @@ export function PromotionBoard({ pipelineId, role }: { pipelineId: string; role:
             ))}
           </section>
           <section aria-labelledby="builds-title" className="mb-8">
-            <SectionTitle aside={<span className="text-xs text-muted">{board.builds.length} builds</span>}>
+            <SectionTitle aside={<span className="text-xs text-muted">
+                  {pluralize(board.builds.length, 'build')}
+                </span>}>
               <span id="builds-title">Builds</span>
             </SectionTitle>
             {board.builds.length === 0 ? (
@@ -156,8 +159,8 @@ export function PromotionBoard({ pipelineId, role }: { pipelineId: string; role:
                     </tr>
                   </thead>
                   <tbody className="divide-y divide-line">
-                    {board.builds.map((b) => (
-                      <BuildRow key={b.runId} build={b} columns={columns} pipelineId={pipelineId} role={role} onPromote={open} />
+                    {board.builds.map((b, i) => (
+                      <BuildRow key={b.runId} build={b} recent={i < 50} columns={columns} pipelineId={pipelineId} role={role} onPromote={open} />
                     ))}
                   </tbody>
                 </table>
@@ -230,12 +233,15 @@ function LiveCard({ env, index, board, canPromote, onRollback }: { env: Column; 
 
 const BuildRow = memo(function BuildRow({
   build,
+  recent,
   columns,
   pipelineId,
   role,
   onPromote,
 }: {
   build: Build;
+  /** Recent builds say "3 min ago" (ticking); older ones a fixed date, so a long board does not re-render every second. */
+  recent: boolean;
   columns: Column[];
   pipelineId: string;
   role: string;
@@ -252,14 +258,14 @@ const BuildRow = memo(function BuildRow({
           {build.commit && <Tag mono title="commit">{build.commit.slice(0, 10)}</Tag>}
         </div>
         <p className="mt-0.5 text-xs text-muted">
-          {build.by ?? 'automation'} · <Ago date={new Date(build.createdAt)} />
+          {build.by ?? 'automation'} · {recent ? <Ago date={new Date(build.createdAt)} /> : <time dateTime={new Date(build.createdAt).toISOString()}>{formatUtc(new Date(build.createdAt))}</time>}
         </p>
         <p className="mt-1 flex flex-wrap gap-1">
           {build.buildStages.map((s) => (
-            <span key={s.id} className="inline-flex items-center gap-1 text-xs text-muted" title={`${s.name}: ${s.status}`}>
-              <StatusChip status={s.status} />
-              <span className="sr-only">{s.name}</span>
-              <span aria-hidden>{s.name}</span>
+            <span key={s.id} className="inline-flex items-center gap-1 text-xs text-muted" title={`${s.name}: ${statusLabel(s.status)}`}>
+              <StatusDot status={s.status} />
+              {s.name}
+              <span className="sr-only">: {statusLabel(s.status)}</span>
             </span>
           ))}
         </p>
@@ -328,7 +334,7 @@ function History({ board, pipelineId }: { board: Board; pipelineId: string }) {
               <li key={p.runId} className="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2">
                 {p.runStatus && <StatusChip status={p.runStatus} />}
                 <span className="text-fg">
-                  {p.rollback ? 'Rolled back' : 'Promoted'} <strong>{envName.get(p.environment) ?? p.environment}</strong> to build #{p.buildNumber}
+                  {p.rollback ? 'Rolled back' : 'Promoted'} build #{p.buildNumber} {p.rollback ? 'in' : 'to'} <strong>{envName.get(p.environment) ?? p.environment}</strong>
                 </span>
                 <span className="text-muted">
                   by {p.promotedByName} · <Ago date={new Date(p.createdAt)} />
