@@ -61,10 +61,12 @@ export type Build = {
   missing: Record<string, string[]>;
 };
 
+export type LiveBuild = { runId: string; number: number; version: string | null; at: number };
+
 export type BoardColumn = BoardEnvironment & {
-  live: { runId: string; number: number; at: number } | null;
+  live: LiveBuild | null;
   /** The build live before the current one (what "Roll back" promotes). */
-  previous: { runId: string; number: number; at: number } | null;
+  previous: LiveBuild | null;
 };
 
 export type Board = {
@@ -246,8 +248,8 @@ export function deriveBoard(input: {
     const previous = live ? passed.find(({ b }) => b.runId !== live.b.runId) : undefined;
     return {
       ...env,
-      live: live ? { runId: live.b.runId, number: live.b.number, at: live.c.at! } : null,
-      previous: previous ? { runId: previous.b.runId, number: previous.b.number, at: previous.c.at! } : null,
+      live: live ? { runId: live.b.runId, number: live.b.number, version: live.b.version, at: live.c.at! } : null,
+      previous: previous ? { runId: previous.b.runId, number: previous.b.number, version: previous.b.version, at: previous.c.at! } : null,
     };
   });
 

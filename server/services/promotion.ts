@@ -13,14 +13,14 @@
  */
 import type { Client } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { auditLog, environments, pipelines, pipelineVersions, promotions, runs, stageRuns, user } from '../../db/schema';
 import type { ExecutionPlan } from '../../workflows/model/plan';
 import type { SessionUser } from '../auth/session';
 import { notFound } from '../errors';
 import { liveChanged } from '../live/app-live';
-import { deriveBoard, environmentsOf, promotionPlan, type Board, type BoardEnvironment, type BoardPlan, type BoardStage } from './promotion-board';
+import { buildStagesOf, deriveBoard, environmentsOf, promotionPlan, type Board, type BoardEnvironment, type BoardPlan, type BoardStage } from './promotion-board';
 import { startRun } from './runs';
 
 type Actor = Pick<SessionUser, 'id' | 'username' | 'name' | 'role'>;
@@ -40,8 +40,16 @@ async function loadBoardEnvironments(db: Db): Promise<BoardEnvironment[]> {
   return rows;
 }
 
-/** The promotion board of a pipeline (everything a signed-in person may see; no secret is involved). */
-export async function getBoard(db: Db, pipelineId: string): Promise<Board & { pipeline: { id: string; name: string } }> {
+/**
+ * The promotion board of a pipeline (everything a signed-in person may see; no
+ * secret is involved). Derived from all builds; `limit` newest builds are
+ * returned (`totalBuilds` says how many there are).
+ */
+export async function getBoard(
+  db: Db,
+  pipelineId: string,
+  opts: { limit?: number } = {},
+): Promise<Board & { pipeline: { id: string; name: string }; totalBuilds: number }> {
   const head = await db.select({ id: pipelines.id, name: pipelines.name, latest: pipelines.latestVersion, deletedAt: pipelines.deletedAt }).from(pipelines).where(eq(pipelines.id, pipelineId)).get();
   if (!head || head.deletedAt) throw notFound('Pipeline');
   const [envs, latest, runRows, promotionRows] = await Promise.all([
@@ -73,15 +81,38 @@ export async function getBoard(db: Db, pipelineId: string): Promise<Board & { pi
       .from(runs)
       .where(and(eq(runs.pipelineId, head.id), inArray(runs.planHash, missingPlans)))
       .groupBy(runs.planHash);
-    for (const r of rows) planCache.set(r.planHash, boardPlan(r.plan as ExecutionPlan));
+    for (const r of rows) {
+      if (planCache.size >= 500) planCache.delete(planCache.keys().next().value!);
+      planCache.set(r.planHash, boardPlan(r.plan as ExecutionPlan));
+    }
   }
-  const stageRows = runRows.length
-    ? await db
-        .select({ runId: stageRuns.runId, nodeId: stageRuns.nodeId, status: stageRuns.status, endedAt: stageRuns.endedAt, outputs: stageRuns.outputs })
-        .from(stageRuns)
-        .innerJoin(runs, eq(runs.id, stageRuns.runId))
-        .where(eq(runs.pipelineId, head.id))
+  // Stage results as one string per run (`node:status:endedAt,…`): a tenth of the rows of one row per stage.
+  const packed = runRows.length
+    ? await db.all<{ runId: string; stages: string | null }>(sql`
+        select s.run_id as runId, group_concat(s.node_id || ':' || s.status || ':' || coalesce(s.ended_at, ''), ',') as stages
+        from stage_runs s join runs r on r.id = s.run_id
+        where r.pipeline_id = ${head.id}
+        group by s.run_id`)
     : [];
+  const stageRows: BoardStage[] = [];
+  for (const row of packed) {
+    for (const item of (row.stages ?? '').split(',')) {
+      if (!item) continue;
+      const [nodeId, status, endedAt] = item.split(':') as [string, string, string];
+      stageRows.push({ runId: row.runId, nodeId, status, endedAt: endedAt ? Number(endedAt) : null, outputs: null });
+    }
+  }
+  // Outputs only of build stages (version, commit), the only ones the board shows.
+  const buildStageIds = [...new Set([...planCache.values()].flatMap((p) => buildStagesOf(p).map((n) => n.id)))];
+  if (buildStageIds.length > 0 && runRows.length > 0) {
+    const outputs = await db
+      .select({ runId: stageRuns.runId, nodeId: stageRuns.nodeId, outputs: stageRuns.outputs })
+      .from(stageRuns)
+      .innerJoin(runs, eq(runs.id, stageRuns.runId))
+      .where(and(eq(runs.pipelineId, head.id), inArray(stageRuns.nodeId, buildStageIds), sql`${stageRuns.outputs} is not null and ${stageRuns.outputs} != '{}'`));
+    const byKey = new Map(outputs.map((o) => [`${o.runId}\n${o.nodeId}`, o.outputs as Record<string, string>]));
+    for (const st of stageRows) st.outputs = byKey.get(`${st.runId}\n${st.nodeId}`) ?? null;
+  }
   const order = new Map(envs.map((e) => [e.name, e.position]));
   const latestNodes = ((latest?.spec as { nodes?: { id?: string; environment?: string; needs?: unknown }[] } | undefined)?.nodes ?? []).map((n) => ({
     id: String(n.id),
@@ -104,10 +135,11 @@ export async function getBoard(db: Db, pipelineId: string): Promise<Board & { pi
       params: r.params as Record<string, string | number | boolean>,
       createdAt: r.createdAt.getTime(),
     })),
-    stages: stageRows.map((s) => ({ ...s, endedAt: s.endedAt ? s.endedAt.getTime() : null, outputs: s.outputs as BoardStage['outputs'] })),
+    stages: stageRows,
     promotions: promotionRows.map((p) => ({ ...p, createdAt: p.createdAt.getTime() })),
   });
-  return { pipeline: { id: head.id, name: head.name }, ...board };
+  const limit = opts.limit ?? Infinity;
+  return { pipeline: { id: head.id, name: head.name }, ...board, builds: board.builds.slice(0, limit), totalBuilds: board.builds.length, history: board.history.slice(0, 200) };
 }
 
 async function refuse(db: Db, actor: Actor, pipelineId: string, buildRunId: string, environment: string, reason: string, code: TRPCError['code']): Promise<never> {

@@ -8,7 +8,7 @@
  * start or change state, when gates start or stop waiting (the approvals
  * feed), and when the newest active run changes (its run events).
  */
-import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { memo, useEffect, useMemo, useState } from 'react';
 import { Modal } from '@/app/components/modal';
@@ -19,6 +19,7 @@ import { formatUtc, pluralize } from '@/app/lib/format';
 import { useLiveRun, useLiveRunsList, useLiveStatus } from '@/app/lib/live';
 import { useTRPC } from '@/app/trpc/react';
 import type { RouterOutputs } from '@/server/api/root';
+import { PAGE } from './page-size';
 
 type Board = RouterOutputs['promotion']['board'];
 type Build = Board['builds'][number];
@@ -73,7 +74,8 @@ function useLiveBoard(pipelineId: string, board: Board | undefined) {
 export function PromotionBoard({ pipelineId, role }: { pipelineId: string; role: string }) {
   const trpc = useTRPC();
   const queryClient = useQueryClient();
-  const query = useQuery(trpc.promotion.board.queryOptions({ pipelineId }));
+  const [limit, setLimit] = useState(PAGE);
+  const query = useQuery({ ...trpc.promotion.board.queryOptions({ pipelineId, limit }), placeholderData: keepPreviousData });
   const board = query.data;
   useLiveBoard(pipelineId, board);
   const live = useLiveStatus();
@@ -130,12 +132,12 @@ export function PromotionBoard({ pipelineId, role }: { pipelineId: string; role:
         <>
           <section aria-label="Live now" className="mb-6 grid gap-3" style={{ gridTemplateColumns: `repeat(${Math.min(columns.length, 5)}, minmax(0, 1fr))` }}>
             {columns.map((env, i) => (
-              <LiveCard key={env.name} env={env} index={i} board={board} canPromote={(env.promoteRoles as string[]).includes(role)} onRollback={open} />
+              <LiveCard key={env.name} env={env} index={i} canPromote={(env.promoteRoles as string[]).includes(role)} onRollback={open} />
             ))}
           </section>
           <section aria-labelledby="builds-title" className="mb-8">
             <SectionTitle aside={<span className="text-xs text-muted">
-                  {pluralize(board.builds.length, 'build')}
+                  {board.builds.length < board.totalBuilds ? `newest ${board.builds.length} of ${pluralize(board.totalBuilds, 'build')}` : pluralize(board.totalBuilds, 'build')}
                 </span>}>
               <span id="builds-title">Builds</span>
             </SectionTitle>
@@ -164,6 +166,13 @@ export function PromotionBoard({ pipelineId, role }: { pipelineId: string; role:
                     ))}
                   </tbody>
                 </table>
+                {board.builds.length < board.totalBuilds && (
+                  <div className="border-t border-line p-2 text-center">
+                    <Button onClick={() => setLimit((l) => l + 100)} disabled={query.isFetching}>
+                      {query.isFetching ? 'Loading…' : `Show older builds (${board.totalBuilds - board.builds.length} more)`}
+                    </Button>
+                  </div>
+                )}
               </Card>
             )}
           </section>
@@ -196,9 +205,9 @@ export function PromotionBoard({ pipelineId, role }: { pipelineId: string; role:
   );
 }
 
-function LiveCard({ env, index, board, canPromote, onRollback }: { env: Column; index: number; board: Board; canPromote: boolean; onRollback: (t: PromoteTarget) => void }) {
-  const liveBuild = env.live ? board.builds.find((b) => b.runId === env.live!.runId) : undefined;
-  const previous = env.previous ? board.builds.find((b) => b.runId === env.previous!.runId) : undefined;
+function LiveCard({ env, index, canPromote, onRollback }: { env: Column; index: number; canPromote: boolean; onRollback: (t: PromoteTarget) => void }) {
+  const liveBuild = env.live;
+  const previous = env.previous;
   return (
     <Card className="p-3" data-testid={`live-${env.name}`}>
       <div className="flex items-center justify-between gap-2">
@@ -222,7 +231,7 @@ function LiveCard({ env, index, board, canPromote, onRollback }: { env: Column; 
         <button
           type="button"
           className={cx(buttonStyles.ghost, 'mt-1 -ml-2 text-xs')}
-          onClick={() => onRollback({ build: previous, env, rollback: true })}
+          onClick={() => onRollback({ build: { runId: previous.runId, number: previous.number, version: previous.version }, env, rollback: true })}
         >
           ↶ Roll back to {buildLabel(previous)}
         </button>
