@@ -255,6 +255,9 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
       times.push(performance.now() - t);
     }
     const queryMedianMs = median(times);
+    // Build numbers (runs are numbered with the promotion runs among them).
+    const newest = first.builds[0]!.number;
+    const hundredMore = first.builds[Math.min(first.builds.length - 1, PAGE_SIZE + 99)]!.number;
     log(`board query: cold ${ms(queryColdMs)}, median ${ms(queryMedianMs)}`);
 
     // b. The page, in the production build.
@@ -303,7 +306,7 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
         const page = await context.newPage();
         await page.goto(`${appUrl}/pipelines/${created.id}/promotion`, { waitUntil: 'commit' });
         // The newest build's row and the live card of the last environment are in the DOM, then one frame.
-        await page.waitForSelector(`[data-testid="build-${BUILDS}"]`, { state: 'attached', timeout: 60_000 });
+        await page.waitForSelector(`[data-testid="build-${newest}"]`, { state: 'attached', timeout: 60_000 });
         await page.waitForSelector('[data-testid="live-production"]', { state: 'attached', timeout: 60_000 });
         const at = (await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)))')) as number;
         const rows = (await page.evaluate('document.querySelectorAll("tbody tr").length')) as number;
@@ -315,7 +318,7 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
           // The next 100 older builds, on demand.
           const clicked = (await page.evaluate('performance.now()')) as number;
           await page.getByRole('button', { name: /Show older builds/ }).click();
-          await page.waitForSelector(`[data-testid="build-${BUILDS - PAGE_SIZE - 99}"]`, { state: 'attached', timeout: 60_000 });
+          await page.waitForSelector(`[data-testid="build-${hundredMore}"]`, { state: 'attached', timeout: 60_000 });
           moreMs = ((await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)))')) as number) - clicked;
           log(`  show older builds: +100 rows after ${ms(moreMs)}`);
         }
