@@ -168,8 +168,8 @@ export function PromotionBoard({ pipelineId, role }: { pipelineId: string; role:
                 </table>
                 {board.builds.length < board.totalBuilds && (
                   <div className="border-t border-line p-2 text-center">
-                    <Button onClick={() => setLimit((l) => l + 100)} disabled={query.isFetching}>
-                      {query.isFetching ? 'Loading…' : `Show older builds (${board.totalBuilds - board.builds.length} more)`}
+                    <Button onClick={() => setLimit((l) => Math.max(l, board.builds.length) + 100)} aria-busy={query.isPlaceholderData}>
+                      {query.isPlaceholderData ? 'Loading…' : `Show older builds (${board.totalBuilds - board.builds.length} more)`}
                     </Button>
                   </div>
                 )}
