@@ -36,6 +36,7 @@ const MATRIX: Record<string, Role[] | 'any'> = {
   'runs.start': ['author', 'admin'],
   'runs.rerun': ['author', 'admin'],
   'runs.cancel': ['author', 'admin'],
+  'runs.rerunFromFailed': ['author', 'admin'],
   'approvals.decide': ['approver', 'admin'],
   'embeds.create': ['author', 'admin'],
   'embeds.revoke': ['author', 'admin'],
@@ -47,11 +48,26 @@ const MATRIX: Record<string, Role[] | 'any'> = {
   'users.resetPassword': ['admin'],
   'settings.setNotifications': ['admin'],
   'settings.testNotification': ['admin'],
+  'environments.create': ['admin'],
+  'environments.update': ['admin'],
+  'environments.reorder': ['admin'],
+  'environments.delete': ['admin'],
+  'environments.setSecret': ['admin'],
+  'environments.deleteSecret': ['admin'],
+  // Authorised by the target environment's protection rules (roles), in the service; refusals audited there.
+  'promotion.promote': 'any',
 };
 
 /** Inputs of the right shape (what the call would do if allowed does not matter: it is refused first). */
 const INPUT: Record<string, unknown> = {
   'approvals.decide': { runId: 'no-such-run', gateId: 'qa', decision: 'approve' },
+  'environments.create': { name: 'sec-env', displayName: 'Sec' },
+  'environments.update': { id: 'no-such-env', displayName: 'x' },
+  'environments.reorder': { ids: [] },
+  'environments.delete': { id: 'no-such-env' },
+  'environments.setSecret': { id: 'no-such-env', name: 'TOKEN', value: 'x' },
+  'environments.deleteSecret': { id: 'no-such-env', name: 'TOKEN' },
+  'promotion.promote': { pipelineId: 'no-such-pipeline', buildRunId: 'no-such-run', environment: 'production' },
 };
 
 let h: Harness;
