@@ -442,3 +442,64 @@ export const triggerDeliveries = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.triggerId, t.deliveryId] }), index('trigger_deliveries_received_idx').on(t.triggerId, t.receivedAt)],
 );
+
+// ── Environments and promotions ──────────────────────────────────────────────
+
+/** A secret of an environment: the sealed value and who set it when (the value is never returned). */
+export type EnvironmentSecret = { sealed: string; updatedBy: string; updatedAt: number };
+
+/**
+ * Environments (dev → test → staging → production): workspace-wide, ordered
+ * by `position` (the promotion path). Stages bound to one (`environment` in
+ * the spec) resolve `${{ env.NAME }}` from `variables` and
+ * `${{ secrets.NAME }}` from `secrets`, sealed with the workspace key
+ * (server/clusters/crypto.ts; AAD `environments:<id>:<NAME>`), opened only by
+ * the worker when a stage runs. `promoteRoles` (JSON array of roles) may
+ * promote into it; `requireGate`: a promotion into it must pass an approval
+ * gate bound to it.
+ */
+export const environments = sqliteTable('environments', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  displayName: text('display_name').notNull(),
+  position: integer('position').notNull(),
+  description: text('description').notNull().default(''),
+  variables: text('variables', { mode: 'json' }).$type<Record<string, string>>().notNull(),
+  secrets: text('secrets', { mode: 'json' }).$type<Record<string, EnvironmentSecret>>().notNull(),
+  promoteRoles: text('promote_roles', { mode: 'json' }).$type<Role[]>().notNull(),
+  requireGate: integer('require_gate', { mode: 'boolean' }).notNull().default(false),
+  /** Default cluster connection (by name) and namespace for Kubernetes stages bound to it. */
+  clusterConnection: text('cluster_connection'),
+  namespace: text('namespace'),
+  createdBy: text('created_by'),
+  createdAt: createdAt(),
+  updatedBy: text('updated_by'),
+  updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull().default(now),
+});
+
+/**
+ * One row per Promote: the run it started (`runId`, trigger `promotion`), the
+ * build it promotes (`buildRunId`, a run of the same pipeline) and where to.
+ * The promotion board's history, and how the board finds a build's later runs.
+ */
+export const promotions = sqliteTable(
+  'promotions',
+  {
+    runId: text('run_id')
+      .primaryKey()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    pipelineId: text('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    buildRunId: text('build_run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    environment: text('environment').notNull(),
+    promotedBy: text('promoted_by').notNull(),
+    promotedByName: text('promoted_by_name').notNull(),
+    /** Set when this promotion goes back to an older build than the one live. */
+    rollback: integer('rollback', { mode: 'boolean' }).notNull().default(false),
+    createdAt: createdAt(),
+  },
+  (t) => [index('promotions_pipeline_idx').on(t.pipelineId, t.createdAt), index('promotions_build_idx').on(t.buildRunId)],
+);

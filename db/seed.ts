@@ -3,14 +3,103 @@
  * few example pipelines that run on any machine. Idempotent: run by every
  * `npm start`, it only adds what is missing.
  */
+import { randomBytes } from 'node:crypto';
 import { eq } from 'drizzle-orm';
 import type { PipelineSpecInput } from '../workflows/model';
 import { getEnv } from '../server/env';
 import { createPipeline } from '../server/services/pipelines';
 import { getDb } from './client';
-import { pipelines } from './schema';
+import { environments, pipelines } from './schema';
 
 const SYSTEM = { id: 'system', username: 'system' };
+
+/** The example "Release train": build once, then dev → staging → production through gates. */
+export function releaseTrainPipeline(): PipelineSpecInput {
+  const deploy = (id: string, name: string, environment: string, x: number, extra = '') => ({
+    id,
+    kind: 'command',
+    name,
+    environment,
+    position: { x, y: 100 },
+    config: {
+      command: `echo "deploying \${{ stages.build.outputs.version }} to \${{ env.URL }} (\${{ env.REPLICAS }} replicas)"\nsleep 1${extra}\necho "url=\${{ env.URL }}" >> "$PIPEWRIGHT_OUTPUT"\necho "done"`,
+    },
+  });
+  const gate = (id: string, name: string, environment: string, x: number, instructions: string) => ({
+    id,
+    kind: 'approval',
+    name,
+    environment,
+    position: { x, y: 100 },
+    config: { groups: ['approvers'], quorum: 1, instructions },
+  });
+  return {
+    schemaVersion: 1,
+    name: 'Release train',
+    description: 'Build once, then promote the same build dev → staging → production from the promotion board. Production passes an approval gate.',
+    parameters: [{ name: 'version', type: 'string', default: '', description: 'Version to build (empty: one is made up from the clock)' }],
+    settings: { concurrency: 5, defaultRetry: {}, stageTimeoutSeconds: 600, runTimeoutSeconds: 0 },
+    nodes: [
+      {
+        id: 'build',
+        kind: 'command',
+        name: 'Build',
+        position: { x: 0, y: 100 },
+        config: {
+          command:
+            'v="${{ params.version }}"\n[ -n "$v" ] || v="1.$(date +%j).$(date +%H%M%S)"\necho "building $v"\nsleep 1\necho "version=$v" >> "$PIPEWRIGHT_OUTPUT"\necho "commit=$(date +%s | sha1sum | cut -c1-10)" >> "$PIPEWRIGHT_OUTPUT"',
+        },
+      },
+      { id: 'unit', kind: 'command', name: 'Unit tests', position: { x: 260, y: 100 }, config: { command: 'echo "running 64 unit tests"; sleep 1; echo "64 passed"' } },
+      deploy('deploy-dev', 'Deploy to dev', 'dev', 520),
+      gate('gate-staging', 'Go to staging', 'staging', 780, 'Dev looks good? Approve to deploy this build to staging.'),
+      deploy('deploy-staging', 'Deploy to staging', 'staging', 1040),
+      {
+        id: 'smoke',
+        kind: 'command',
+        name: 'Smoke test',
+        environment: 'staging',
+        position: { x: 1300, y: 100 },
+        config: { command: 'echo "GET ${{ env.URL }}/health"; sleep 1; echo "200 OK"' },
+      },
+      gate('gate-production', 'Go to production', 'production', 1560, 'Staging smoke test passed. Approve to release this build to production.'),
+      deploy('deploy-production', 'Deploy to production', 'production', 1820, '\necho "authenticating with token ${{ secrets.DEPLOY_TOKEN }}"'),
+    ],
+    edges: [
+      ['build', 'unit'],
+      ['unit', 'deploy-dev'],
+      ['deploy-dev', 'gate-staging'],
+      ['gate-staging', 'deploy-staging'],
+      ['deploy-staging', 'smoke'],
+      ['smoke', 'gate-production'],
+      ['gate-production', 'deploy-production'],
+    ].map(([from, to]) => ({ id: `${from}-${to}`, from: from!, to: to!, on: 'success' as const })),
+  };
+}
+
+/** dev → staging → production, seeded once (when there is no environment at all). */
+async function seedEnvironments(db: Awaited<ReturnType<typeof getDb>>): Promise<string[]> {
+  const any = await db.select({ id: environments.id }).from(environments).limit(1);
+  if (any.length > 0) return [];
+  const { createEnvironment, setSecret } = await import('../server/services/environments');
+  await createEnvironment(db, SYSTEM, { name: 'dev', displayName: 'Dev', variables: { URL: 'http://dev.shop.internal', REPLICAS: '1' }, promoteRoles: ['author', 'admin'] });
+  await createEnvironment(db, SYSTEM, {
+    name: 'staging',
+    displayName: 'Staging',
+    variables: { URL: 'https://staging.shop.example', REPLICAS: '2' },
+    promoteRoles: ['author', 'admin'],
+  });
+  const production = await createEnvironment(db, SYSTEM, {
+    name: 'production',
+    displayName: 'Production',
+    description: 'Customers use this one.',
+    variables: { URL: 'https://shop.example', REPLICAS: '6' },
+    promoteRoles: ['approver', 'admin'],
+    requireGate: true,
+  });
+  await setSecret(db, SYSTEM, { id: production.id, name: 'DEPLOY_TOKEN', value: `demo-${randomBytes(12).toString('hex')}` });
+  return ['environments dev, staging and production created'];
+}
 
 export function examplePipelines(baseUrl: string): PipelineSpecInput[] {
   return [
@@ -112,7 +201,12 @@ export async function seed(): Promise<{ lines: string[] }> {
   } catch (err) {
     lines.push(`could not seed users: ${err instanceof Error ? err.message : String(err)}`);
   }
-  for (const spec of examplePipelines(env.publicUrl)) {
+  try {
+    lines.push(...(await seedEnvironments(db)));
+  } catch (err) {
+    lines.push(`could not seed environments: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  for (const spec of [...examplePipelines(env.publicUrl), releaseTrainPipeline()]) {
     const existing = await db.select({ id: pipelines.id }).from(pipelines).where(eq(pipelines.name, spec.name)).get();
     if (existing) continue;
     await createPipeline(db, SYSTEM, { name: spec.name, spec, message: 'Example pipeline' });

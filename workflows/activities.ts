@@ -22,6 +22,9 @@ import { getEnv } from '../server/env';
 import { createNotifier, type Notifier } from '../server/notify/notifier';
 import { fireSchedule, startDownstreamRuns, startQueuedRun } from '../server/services/triggers';
 import { getTemporalClient } from '../server/temporal/client';
+import { EnvironmentUnavailableError, loadEnvironmentScope } from '../server/services/environments';
+import type { ExecutionPlan, PlanNode } from './model/plan';
+import { EnvironmentRefError, maskSecrets, resolveEnvironmentRefs, type EnvironmentScope } from './model/template';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
 import type { QueuedTriggerInput } from './queued-trigger';
@@ -106,6 +109,76 @@ export class DbStageLog implements StageLog {
   }
 }
 
+/**
+ * A StageLog that replaces every secret value with `•••` before anything is
+ * stored. Text that could be the start of a secret split across two writes is
+ * held back until the next write shows whether it is one (or until `end()`).
+ */
+export class MaskingStageLog implements StageLog {
+  private carry: Partial<Record<LogStream, string>> = {};
+
+  constructor(
+    private readonly inner: StageLog,
+    private readonly secrets: readonly string[],
+  ) {}
+
+  get offset() {
+    return this.inner.offset;
+  }
+
+  /** Length of the longest end of `text` that begins some secret (what must wait for the next write). */
+  private pendingTail(text: string): number {
+    for (let k = Math.min(text.length, Math.max(0, ...this.secrets.map((v) => v.length - 1))); k > 0; k--) {
+      const tail = text.slice(-k);
+      if (this.secrets.some((v) => v.length > k && v.startsWith(tail))) return k;
+    }
+    return 0;
+  }
+
+  write(stream: LogStream, text: string) {
+    if (!text) return;
+    const masked = maskSecrets((this.carry[stream] ?? '') + text, this.secrets);
+    const hold = this.pendingTail(masked);
+    this.carry[stream] = masked.slice(masked.length - hold);
+    const ready = masked.slice(0, masked.length - hold);
+    if (ready) this.inner.write(stream, ready);
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
+  }
+
+  /** Writes what was held back (the stage is over: no more text can complete a secret). */
+  end(): Promise<void> {
+    for (const stream of Object.keys(this.carry) as LogStream[]) {
+      const rest = this.carry[stream];
+      if (rest) this.inner.write(stream, maskSecrets(rest, this.secrets));
+    }
+    this.carry = {};
+    return this.inner.flush();
+  }
+}
+
+const maskOutputs = (outputs: Record<string, string> | undefined, secrets: readonly string[]): Record<string, string> | undefined =>
+  outputs && secrets.length > 0 ? Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, maskSecrets(v, secrets)])) : outputs;
+
+/** Plans by run id (a run's plan never changes), so each stage reads its run's plan once per worker. */
+const planNodes = new Map<string, Map<string, PlanNode>>();
+
+async function planNodeOf(db: Db, runId: string, nodeId: string): Promise<{ pipelineId?: string; node?: PlanNode }> {
+  let nodes = planNodes.get(runId);
+  const [runRow] = await db
+    .select({ pipelineId: runs.pipelineId, ...(nodes ? {} : { plan: runs.plan }) })
+    .from(runs)
+    .where(eq(runs.id, runId));
+  if (!nodes && runRow && 'plan' in runRow) {
+    nodes = new Map((runRow.plan as ExecutionPlan).nodes.map((n) => [n.id, n]));
+    if (planNodes.size >= 200) planNodes.delete(planNodes.keys().next().value!);
+    planNodes.set(runId, nodes);
+  }
+  return { pipelineId: runRow?.pipelineId, node: nodes?.get(nodeId) };
+}
+
 /** Length of a stage's stored log so far (so a new attempt appends after it). */
 async function logLength(db: Db, runId: string, nodeId: string): Promise<number> {
   const [row] = await db
@@ -150,7 +223,26 @@ export function createActivities(deps: ActivityDeps) {
       .set({ status: 'running', startedAt: now })
       .where(and(eq(runs.id, runId), eq(runs.status, 'queued')));
 
-    const log = new DbStageLog(db, { runId, nodeId, attempt }, await logLength(db, runId, nodeId), deps.logFlushMs ?? 200);
+    const dbLog = new DbStageLog(db, { runId, nodeId, attempt }, await logLength(db, runId, nodeId), deps.logFlushMs ?? 200);
+    const { pipelineId, node: planNode } = await planNodeOf(db, runId, nodeId);
+
+    // The environment the stage is bound to: its variables and secrets are
+    // resolved here, on the worker, and every secret value is masked in
+    // whatever the stage writes or returns.
+    let scope: EnvironmentScope | undefined;
+    let environmentProblem: string | undefined;
+    if (planNode?.environment) {
+      try {
+        scope = await loadEnvironmentScope(db, planNode.environment);
+      } catch (err) {
+        if (!(err instanceof EnvironmentUnavailableError)) throw err;
+        environmentProblem = err.message;
+      }
+    }
+    const secretValues = scope ? Object.values(scope.secrets).filter(Boolean) : [];
+    const masking = secretValues.length > 0 ? new MaskingStageLog(dbLog, secretValues) : undefined;
+    const log: StageLog = masking ?? dbLog;
+    const mask = (text: string | undefined) => (text === undefined ? text : maskSecrets(text, secretValues));
     if (ctx.info.attempt > 1) {
       log.write('system', `— attempt ${attempt} restarted after an infrastructure failure (try ${ctx.info.attempt}) —\n`);
     } else if (attempt > 1) {
@@ -159,10 +251,10 @@ export function createActivities(deps: ActivityDeps) {
 
     const executor = getExecutor(input.kind);
     const finish = async (status: 'succeeded' | 'failed' | 'cancelled', fields: { summary?: string; error?: string; outputs?: Record<string, string> }) => {
-      await log.flush().catch(() => undefined);
+      await (masking ? masking.end() : log.flush()).catch(() => undefined);
       await db
         .update(stageRuns)
-        .set({ status, endedAt: new Date(), ...fields })
+        .set({ status, endedAt: new Date(), ...fields, error: mask(fields.error), summary: mask(fields.summary), outputs: maskOutputs(fields.outputs, secretValues) })
         .where(and(eq(stageRuns.runId, runId), eq(stageRuns.nodeId, nodeId)));
     };
 
@@ -170,15 +262,26 @@ export function createActivities(deps: ActivityDeps) {
       await finish('failed', { error: `no executor for stage kind "${input.kind}" on this worker` });
       throw ApplicationFailure.nonRetryable(`no executor for stage kind "${input.kind}" on this worker`, 'InvalidConfig');
     }
-    const parsed = executor.schema.safeParse(input.config);
+    let config = input.config;
+    try {
+      if (environmentProblem) throw new EnvironmentRefError(environmentProblem);
+      config = resolveEnvironmentRefs(input.config, planNode?.config ?? {}, scope);
+    } catch (err) {
+      if (!(err instanceof EnvironmentRefError)) throw err;
+      const message = `environment: ${err.message}`;
+      log.write('system', `${message}\n`);
+      await finish('failed', { error: message });
+      throw ApplicationFailure.nonRetryable(message, 'InvalidConfig');
+    }
+    if (scope) log.write('system', `environment: ${scope.name}\n`);
+    const parsed = executor.schema.safeParse(config);
     if (!parsed.success) {
-      const message = `invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`;
+      const message = mask(`invalid configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`)!;
       log.write('system', `${message}\n`);
       await finish('failed', { error: message });
       throw ApplicationFailure.nonRetryable(message, 'InvalidConfig');
     }
 
-    const [runRow] = await db.select({ pipelineId: runs.pipelineId }).from(runs).where(eq(runs.id, runId));
     try {
       const result = await executor.execute(parsed.data, {
         runId,
@@ -190,13 +293,14 @@ export function createActivities(deps: ActivityDeps) {
         heartbeat: (details) => ctx.heartbeat(details),
         workspaceDir: deps.workspaceDir,
         env,
-        pipelineId: runRow?.pipelineId,
+        pipelineId,
         lastHeartbeat: ctx.info.heartbeatDetails,
         clusters,
         artifacts: artifactsFor({ runId, nodeId }),
       });
       await finish('succeeded', { summary: result.summary, outputs: result.outputs });
-      return result;
+      // What goes back to the workflow (and so into its history) is masked too.
+      return secretValues.length > 0 ? { summary: mask(result.summary)!, outputs: maskOutputs(result.outputs, secretValues)! } : result;
     } catch (err) {
       if (ctx.cancellationSignal.aborted) {
         await finish('cancelled', { error: 'cancelled' });
@@ -204,12 +308,13 @@ export function createActivities(deps: ActivityDeps) {
       }
       if (err instanceof StageFailure) {
         await finish('failed', { error: err.message, outputs: err.outputs });
-        throw ApplicationFailure.nonRetryable(err.message, err.type, { outputs: err.outputs });
+        throw ApplicationFailure.nonRetryable(mask(err.message)!, err.type, { outputs: maskOutputs(err.outputs, secretValues) });
       }
-      const message = err instanceof Error ? err.message : String(err);
+      const message = mask(err instanceof Error ? err.message : String(err))!;
       log.write('system', `infrastructure error (will be retried): ${message}\n`);
       await finish('failed', { error: message });
-      throw err;
+      // Retried by Temporal; the message it keeps in history must not hold a secret either.
+      throw secretValues.length > 0 ? ApplicationFailure.retryable(message, err instanceof Error ? err.name : 'Error') : err;
     }
   }
 

@@ -1,4 +1,4 @@
-/** Tabs of the admin area: People, Audit log, Settings, Clusters. */
+/** Tabs of the admin area: People, Audit log, Settings, Clusters, Environments. */
 import Link from 'next/link';
 import { cx } from '@/app/components/ui';
 
@@ -7,6 +7,7 @@ const TABS = [
   { href: '/admin/audit', label: 'Audit log' },
   { href: '/admin/settings', label: 'Settings' },
   { href: '/admin/clusters', label: 'Clusters' },
+  { href: '/admin/environments', label: 'Environments' },
 ] as const;
 
 export function AdminNav({ current }: { current: (typeof TABS)[number]['href'] }) {

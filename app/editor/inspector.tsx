@@ -30,6 +30,7 @@ import { CATEGORY_STYLE } from './stage-node';
 import { canEdit, displayedSpec } from './store';
 
 const timeoutFields = fieldsFor(nodeSchema.pick({ timeoutSeconds: true }));
+const environmentFields = fieldsFor(nodeSchema.pick({ environment: true }));
 const retryFields = fieldsFor(retryPolicySchema);
 const settingsFields = fieldsFor(settingsSchema);
 const noSuggestions = () => [];
@@ -85,7 +86,7 @@ function useStageFields(id: string) {
   return useEditor(
     useShallow((s) => {
       const n = displayedSpec(s).nodes.find((x) => x.id === id);
-      return n ? { id: n.id, kind: n.kind, name: n.name, description: n.description, config: n.config, retry: n.retry, timeoutSeconds: n.timeoutSeconds } : null;
+      return n ? { id: n.id, kind: n.kind, name: n.name, description: n.description, config: n.config, retry: n.retry, timeoutSeconds: n.timeoutSeconds, environment: n.environment } : null;
     }),
   );
 }
@@ -118,7 +119,7 @@ function NodeInspector({ id }: { id: string }) {
   const def = getStageDefinition(node.kind);
   const configFields = def ? fieldsFor(def.configSchema) : null;
   const shown = configFields ? formPaths(configFields, node.config) : new Set<string>();
-  const otherIssues = [...byPath].filter(([p]) => p === '' || (!shown.has(p) && !['name', 'id', 'description', 'timeoutSeconds'].includes(p) && !p.startsWith('retry')));
+  const otherIssues = [...byPath].filter(([p]) => p === '' || (!shown.has(p) && !['name', 'id', 'description', 'timeoutSeconds', 'environment'].includes(p) && !p.startsWith('retry')));
   const readOnly = !editable;
 
   return (
@@ -189,6 +190,17 @@ function NodeInspector({ id }: { id: string }) {
         ) : (
           <pre className="overflow-x-auto rounded-md bg-subtle p-2 text-xs">{JSON.stringify(node.config, null, 2)}</pre>
         )}
+      </Section>
+
+      <Section title="Environment" defaultOpen={Boolean(node.environment || byPath.has('environment'))} testId="stage-environment">
+        <SchemaForm
+          fields={environmentFields}
+          value={node.environment !== undefined ? { environment: node.environment } : {}}
+          onChange={(v) => actions.updateNode(node.id, { environment: (v.environment as string | undefined) || undefined }, `node:${node.id}:environment`)}
+          issues={byPath}
+          suggestions={noSuggestions}
+          readOnly={readOnly}
+        />
       </Section>
 
       <Section title="Retries and timeout" defaultOpen={Boolean(node.retry || node.timeoutSeconds)}>

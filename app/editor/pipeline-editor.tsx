@@ -86,6 +86,16 @@ export function PipelineEditor({ id, canEdit: mayEdit, canRun }: { id: string; c
 function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; initial: PipelineSpec; version: number; mayEdit: boolean; canRun: boolean }) {
   const [store] = useState<EditorStore>(() => createEditorStore(initial, { readOnly: !mayEdit }));
   const [baseVersion, setBaseVersion] = useState(version);
+  // The workspace's environments, so a stage bound to one that does not exist is flagged while drawing.
+  const trpc = useTRPC();
+  const environments = useQuery(trpc.environments.list.queryOptions(undefined, { staleTime: 60_000, refetchOnWindowFocus: false }));
+  const validationOptions = useMemo(
+    () =>
+      environments.data
+        ? { environments: environments.data.map((e) => e.name), gatedEnvironments: environments.data.filter((e) => e.requireGate).map((e) => e.name) }
+        : {},
+    [environments.data],
+  );
 
   // A document written by hand has no positions: lay it out once, as the clean state.
   useEffect(() => {
@@ -104,7 +114,7 @@ function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; i
     let timer: ReturnType<typeof setTimeout> | undefined;
     const run = () => {
       const s = store.getState();
-      s.actions.setValidation(validatePipeline(displayedSpec(s)).issues, s.revision);
+      s.actions.setValidation(validatePipeline(displayedSpec(s), validationOptions).issues, s.revision);
     };
     run();
     const unsubscribe = store.subscribe((s, prev) => {
@@ -116,7 +126,7 @@ function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; i
       unsubscribe();
       clearTimeout(timer);
     };
-  }, [store]);
+  }, [store, validationOptions]);
 
   return (
     <EditorStoreContext.Provider value={store}>

@@ -91,6 +91,11 @@ function StageNodeImpl({ data, selected }: NodeProps<StageFlowNode>) {
           <span className="truncate font-mono text-[11px]" title={`id: ${node.id}`}>
             {node.id}
           </span>
+          {node.environment && (
+            <span className="shrink-0 rounded bg-violet-50 px-1 font-mono text-[10.5px] text-violet-700 dark:bg-violet-500/10 dark:text-violet-300" title={`environment: ${node.environment}`}>
+              {node.environment}
+            </span>
+          )}
         </div>
         {status && (
           <div className="mt-0.5 flex items-center gap-1 text-[11px] font-medium text-muted">

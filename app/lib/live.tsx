@@ -219,6 +219,7 @@ export function LiveBridge() {
       runsChanged: () => {
         void queryClient.invalidateQueries(trpc.runs.list.pathFilter());
         void queryClient.invalidateQueries(trpc.pipelines.list.pathFilter());
+        void queryClient.invalidateQueries(trpc.promotion.board.pathFilter());
       },
       checkSession: () => {
         // A 401 here sends the reader to sign in (app/trpc/query-client.ts).
@@ -235,7 +236,7 @@ export function LiveBridge() {
 
 /** Keeps `runs.get({ id: runId })` live while the component is mounted. */
 export function useLiveRun(runId: string) {
-  useEffect(() => live()?.watchRun(runId), [runId]);
+  useEffect(() => (runId ? live()?.watchRun(runId) : undefined), [runId]);
 }
 
 /** Keeps every `runs.list` query fresh (refetched when runs start or change state) while mounted. */

@@ -4,7 +4,9 @@ import { approvalsRouter } from './routers/approvals';
 import { auditRouter } from './routers/audit';
 import { clustersRouter } from './routers/clusters';
 import { embedsRouter } from './routers/embeds';
+import { environmentsRouter } from './routers/environments';
 import { pipelinesRouter } from './routers/pipelines';
+import { promotionRouter } from './routers/promotion';
 import { runsRouter } from './routers/runs';
 import { settingsRouter } from './routers/settings';
 import { triggersRouter } from './routers/triggers';
@@ -21,6 +23,8 @@ export const appRouter = createTRPCRouter({
   audit: auditRouter,
   settings: settingsRouter,
   triggers: triggersRouter,
+  environments: environmentsRouter,
+  promotion: promotionRouter,
 });
 
 export type AppRouter = typeof appRouter;

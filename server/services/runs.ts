@@ -7,7 +7,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
 import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { artifacts, auditLog, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, user, type RunStatus } from '../../db/schema';
+import { artifacts, auditLog, environments, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, user, type RunStatus } from '../../db/schema';
 import {
   compileValidSpec,
   executionPlanSchema,
@@ -109,7 +109,12 @@ export async function startRun(
     .where(and(eq(pipelineVersions.pipelineId, head.id), eq(pipelineVersions.version, versionNumber)))
     .get();
   if (!v) throw notFound(`Version ${versionNumber}`);
-  const { spec, ok, issues } = validatePipeline(v.spec);
+  // Stages bound to an environment that does not exist (any more) are refused here, with the others' problems.
+  const envRows = await db.select({ name: environments.name, requireGate: environments.requireGate }).from(environments);
+  const { spec, ok, issues } = validatePipeline(v.spec, {
+    environments: envRows.map((e) => e.name),
+    gatedEnvironments: envRows.filter((e) => e.requireGate).map((e) => e.name),
+  });
   if (!spec || !ok) {
     const errors = issues.filter((i) => i.severity === 'error');
     throw invalidPipeline(`This pipeline has ${errors.length} problem(s) to fix before it can run.`, errors);
@@ -441,6 +446,8 @@ export async function getRun(db: Db, runId: string) {
         id: node.id,
         name: node.name,
         kind: node.kind,
+        /** Environment the stage is bound to (its variables and secrets were used; values never shown). */
+        environment: node.environment ?? null,
         needs: node.needs,
         status: s?.status ?? 'pending',
         attempt: s?.attempt ?? 0,

@@ -56,11 +56,26 @@ const MATRIX: Record<string, Role[] | 'any'> = {
   'triggers.setEnabled': ['author', 'admin'],
   'triggers.runNow': ['author', 'admin'],
   'triggers.delete': ['author', 'admin'],
+  'environments.create': ['admin'],
+  'environments.update': ['admin'],
+  'environments.reorder': ['admin'],
+  'environments.delete': ['admin'],
+  'environments.setSecret': ['admin'],
+  'environments.deleteSecret': ['admin'],
+  // Authorised by the target environment's protection rules (roles), in the service; refusals audited there.
+  'promotion.promote': 'any',
 };
 
 /** Inputs of the right shape (what the call would do if allowed does not matter: it is refused first). */
 const INPUT: Record<string, unknown> = {
   'approvals.decide': { runId: 'no-such-run', gateId: 'qa', decision: 'approve' },
+  'environments.create': { name: 'sec-env', displayName: 'Sec' },
+  'environments.update': { id: 'no-such-env', displayName: 'x' },
+  'environments.reorder': { ids: [] },
+  'environments.delete': { id: 'no-such-env' },
+  'environments.setSecret': { id: 'no-such-env', name: 'TOKEN', value: 'x' },
+  'environments.deleteSecret': { id: 'no-such-env', name: 'TOKEN' },
+  'promotion.promote': { pipelineId: 'no-such-pipeline', buildRunId: 'no-such-run', environment: 'production' },
 };
 
 let h: Harness;

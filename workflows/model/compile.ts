@@ -83,6 +83,8 @@ export function compileValidSpec(spec: PipelineSpec): ExecutionPlan {
       retry: resolveRetry(node.retry, spec.settings.defaultRetry),
       timeoutMs: (node.timeoutSeconds ?? spec.settings.stageTimeoutSeconds) * 1000,
     };
+    // Only when set, so plans (and their hashes) of unbound pipelines stay as they were.
+    if (node.environment) planNode.environment = node.environment;
     if (def.runtime === 'gate') {
       const c = config as {
         users: string[];

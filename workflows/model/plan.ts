@@ -44,6 +44,8 @@ export const planNodeSchema = z.object({
   retry: resolvedRetrySchema,
   timeoutMs: z.number().min(1),
   gate: gateRulesSchema.optional(),
+  /** Environment the stage is bound to (its `env.`/`secrets.` references are resolved by the worker from it). */
+  environment: z.string().optional(),
 });
 export type PlanNode = z.infer<typeof planNodeSchema>;
 

@@ -24,6 +24,13 @@ export const identifierSchema = z
   .max(LIMITS.idLength, `must be at most ${LIMITS.idLength} characters`)
   .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'must start with a letter or _ and contain only letters, digits, _ and -');
 
+/** Environment names (slugs): `dev`, `staging`, `prod-eu`. Shared by the admin API and the stage field. */
+export const environmentNameSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(40, 'must be at most 40 characters')
+  .regex(/^[a-z][a-z0-9-]*$/, 'must start with a lowercase letter and contain only lowercase letters, digits and -');
+
 export const edgeConditionSchema = z.enum(['success', 'failure', 'always']);
 export type EdgeCondition = z.infer<typeof edgeConditionSchema>;
 
@@ -55,6 +62,14 @@ export const nodeSchema = z.object({
     .max(LIMITS.maxTimeoutSeconds)
     .optional()
     .describe('Limit for one attempt of this stage, in seconds (defaults to the pipeline\'s stage timeout).'),
+  /**
+   * The environment this stage works in (an environment's name, e.g. `staging`).
+   * Bound stages may use `${{ env.NAME }}` and `${{ secrets.NAME }}`, and form
+   * that environment's column on the promotion board.
+   */
+  environment: environmentNameSchema
+    .optional()
+    .describe('Environment this stage deploys to or checks (e.g. staging). Lets it use ${{ env.NAME }} and ${{ secrets.NAME }}, and shows it on the promotion board.'),
 });
 export type PipelineNode = z.infer<typeof nodeSchema>;
 

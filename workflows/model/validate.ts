@@ -31,7 +31,10 @@ export type IssueCode =
   | 'bad-template'
   | 'unknown-parameter'
   | 'unknown-output'
-  | 'output-not-upstream';
+  | 'output-not-upstream'
+  | 'environment-ref-unbound'
+  | 'unknown-environment'
+  | 'environment-needs-gate';
 
 export type ValidationIssue = {
   code: IssueCode;
@@ -155,7 +158,18 @@ function nodesOnCycles(set: ReadonlySet<string>, outgoing: ReadonlyMap<string, s
  * Validates a pipeline document of unknown shape.
  * @example validatePipeline(JSON.parse(text)).issues
  */
-export function validatePipeline(input: unknown): ValidationResult {
+export type ValidateOptions = {
+  /**
+   * Names of the workspace's environments. When given, a stage bound to an
+   * environment not in the list is an error (the validator is pure: the API
+   * and the editor pass the list they read).
+   */
+  environments?: readonly string[];
+  /** Environments whose protection requires an approval gate: a pipeline deploying there must bind one to it. */
+  gatedEnvironments?: readonly string[];
+};
+
+export function validatePipeline(input: unknown, options: ValidateOptions = {}): ValidationResult {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return result([{ code: 'not-an-object', severity: 'error', message: 'a pipeline must be a JSON/YAML object' }]);
   }
@@ -182,11 +196,11 @@ export function validatePipeline(input: unknown): ValidationResult {
   const parsed = pipelineSpecSchema.safeParse(input);
   if (!parsed.success) return result(zodIssues(parsed.error, raw));
   const spec = parsed.data;
-  return result(checkSpec(spec), spec);
+  return result(checkSpec(spec, options), spec);
 }
 
 /** Semantic checks on a document that already has the right shape. */
-export function checkSpec(spec: PipelineSpec): ValidationIssue[] {
+export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const push = (i: Omit<ValidationIssue, 'severity'> & { severity?: ValidationIssue['severity'] }) =>
     issues.push({ severity: 'error', ...i });
@@ -303,6 +317,22 @@ export function checkSpec(spec: PipelineSpec): ValidationIssue[] {
     return answer;
   };
 
+  // Gate-protected environments need an approval gate bound to them.
+  if (options.gatedEnvironments?.length) {
+    const gated = new Set(options.gatedEnvironments);
+    const hasGate = new Set([...nodes.values()].filter((n) => n.environment && getStageDefinition(n.kind)?.runtime === 'gate').map((n) => n.environment!));
+    for (const node of nodes.values()) {
+      if (node.environment && gated.has(node.environment) && !hasGate.has(node.environment)) {
+        push({
+          code: 'environment-needs-gate',
+          nodeId: node.id,
+          path: 'environment',
+          message: `${node.name}: environment "${node.environment}" requires an approval gate; add an Approval stage bound to ${node.environment} before this stage`,
+        });
+      }
+    }
+  }
+
   // Per-node config.
   for (const node of nodes.values()) {
     const def = getStageDefinition(node.kind);
@@ -335,11 +365,31 @@ export function checkSpec(spec: PipelineSpec): ValidationIssue[] {
       }
     }
 
+    if (node.environment && options.environments && !options.environments.includes(node.environment)) {
+      push({
+        code: 'unknown-environment',
+        nodeId: node.id,
+        path: 'environment',
+        message: `${node.name}: there is no environment "${node.environment}"${options.environments.length ? ` (there are ${options.environments.join(', ')})` : ' (an admin creates them under Admin → Environments)'}`,
+      });
+    }
+
     // References.
     for (const { path, text } of stringsIn(node.config)) {
       const { refs, errors } = parseTemplate(text);
       for (const e of errors) push({ code: 'bad-template', nodeId: node.id, path, message: `${node.name}: ${path}: ${e}` });
       for (const ref of refs) {
+        if (ref.kind === 'env' || ref.kind === 'secret') {
+          if (!node.environment) {
+            push({
+              code: 'environment-ref-unbound',
+              nodeId: node.id,
+              path,
+              message: `${node.name}: ${path}: ${ref.raw} needs an environment; bind this stage to one (its "environment" field) to use ${ref.kind === 'env' ? 'variables' : 'secrets'}`,
+            });
+          }
+          continue;
+        }
         if (ref.kind === 'param') {
           if (!params.has(ref.name)) push({ code: 'unknown-parameter', nodeId: node.id, path, message: `${node.name}: ${path}: unknown parameter "${ref.name}"` });
           continue;

@@ -51,6 +51,10 @@ export function PipelineView({ id, version, canRun, canEdit = false, people }: {
               </svg>
               {canEdit ? 'Edit' : 'Open in editor'}
             </Link>
+            <Link href={`/pipelines/${id}/promotion`} className={buttonStyles.secondary}>
+              <span aria-hidden>⇢</span>
+              Promotion board
+            </Link>
             {canRun && <RunButton pipelineId={id} pipelineName={head.name} version={older ? v.version : undefined} />}
           </>
         }

@@ -416,6 +416,11 @@ function StageCardView({
                 <span aria-hidden>⤴ </span>reused from run #{s.reusedFrom.number ?? '?'}
               </span>
             )}
+            {s.environment && (
+              <span className="rounded bg-violet-50 px-1 font-mono text-violet-700 dark:bg-violet-500/10 dark:text-violet-300" title="Environment">
+                {s.environment}
+              </span>
+            )}
             {s.kind !== 'approval' && s.attempt > 0 && (
               <span title="Attempt (the stage's own retries)" data-testid="stage-attempt">
                 attempt {s.attempt}/{s.maxAttempts > 0 ? s.maxAttempts : '∞'}
