@@ -185,6 +185,8 @@ export const runs = sqliteTable(
     error: text('error'),
     /** The run this one took stage results from (re-run from the failed stage, promotion), if any. */
     reusedFromRunId: text('reused_from_run_id'),
+    /** What the trigger refers to, e.g. `{ sourceRunId, sourceStageId }` for a `rollback` run. */
+    triggerDetails: text('trigger_details', { mode: 'json' }),
     createdAt: createdAt(),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
     endedAt: integer('ended_at', { mode: 'timestamp_ms' }),

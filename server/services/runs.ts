@@ -21,6 +21,7 @@ import { cancelRunUpdate, workflowIdForRun, type RunInput } from '../../workflow
 import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import { listRunArtifacts } from '../artifacts/service';
 import type { SessionUser } from '../auth/session';
+import { describeRollback } from './k8s-rollback-target';
 import { getEnv } from '../env';
 import { invalidPipeline, notFound, runnerOffline } from '../errors';
 import { boostRun, liveChanged } from '../live/app-live';
@@ -112,6 +113,51 @@ export async function startRun(
   const params = resolveParams(spec, input.params ?? {});
   const plan: ExecutionPlan = executionPlanSchema.parse(compileValidSpec(spec));
   const reuse = await loadReuse(db, head.id, plan, input.reuse, input.omit ?? []);
+  return launchRun(db, getClient, actor, {
+    pipelineId: head.id,
+    version: versionNumber,
+    concurrency: spec.settings.concurrency,
+    plan,
+    params,
+    trigger: input.trigger,
+    auditDetails: input.auditDetails,
+    reuse,
+    omit: input.omit,
+    omitReason: input.omitReason,
+  });
+}
+
+/**
+ * Stores a run of an already compiled plan (run row and stage rows in one
+ * transaction) and starts its workflow; removes the rows again when the
+ * workflow cannot start. Used by `startRun` and by runs with a synthetic plan
+ * (e.g. a Kubernetes rollback, server/services/k8s-rollback.ts).
+ */
+export async function launchRun(
+  db: Db,
+  getClient: () => Promise<Client>,
+  actor: Actor,
+  input: {
+    pipelineId: string;
+    version: number;
+    /** The pipeline's `settings.concurrency`. */
+    concurrency: number;
+    plan: ExecutionPlan;
+    params: Record<string, string | number | boolean>;
+    trigger?: string;
+    triggerDetails?: Record<string, unknown>;
+    /** Audit action; default `run.start`. */
+    auditAction?: string;
+    auditDetails?: Record<string, unknown>;
+    reuse?: { sourceRunId: string; stages: Map<string, ReusedStageRow> };
+    omit?: string[];
+    omitReason?: string;
+  },
+) {
+  const { plan, params, reuse } = input;
+  const head = { id: input.pipelineId };
+  const versionNumber = input.version;
+  const spec = { settings: { concurrency: input.concurrency } };
   const omitted = [...new Set(input.omit ?? [])];
   const omitReason = input.omitReason?.trim() || 'not part of this run';
 
@@ -147,6 +193,7 @@ export async function startRun(
       trigger: input.trigger ?? 'manual',
       workflowId: workflowIdForRun(id),
       reusedFromRunId: reuse?.sourceRunId ?? null,
+      triggerDetails: input.triggerDetails ?? null,
     });
     await tx.insert(stageRuns).values(
       plan.nodes.map((node) => {
@@ -205,7 +252,7 @@ export async function startRun(
   await db.insert(auditLog).values({
     actorId: actor.id,
     actorName: actor.username,
-    action: 'run.start',
+    action: input.auditAction ?? 'run.start',
     outcome: 'ok',
     pipelineId: head.id,
     runId: id,
@@ -398,6 +445,8 @@ export async function getRun(db: Db, runId: string) {
       : [],
   );
   const runRef = (id: string | null | undefined) => (id ? { id, number: sourceNumbers.get(id) ?? null } : null);
+  const stageOutputs = Object.fromEntries(stages.map((s) => [s.nodeId, (s.outputs ?? {}) as Record<string, string>]));
+  const runFinished = run.status !== 'queued' && run.status !== 'running';
   return {
     id: run.id,
     pipelineId: run.pipelineId,
@@ -408,6 +457,8 @@ export async function getRun(db: Db, runId: string) {
     params: run.params as Record<string, string | number | boolean>,
     planHash: run.planHash,
     trigger: run.trigger,
+    /** What the trigger refers to (a `rollback` run: `{ sourceRunId, sourceRunNumber, sourceStageId }`). */
+    triggerDetails: (run.triggerDetails ?? null) as Record<string, unknown> | null,
     triggeredBy: run.triggeredBy,
     triggeredByName: starter?.name ?? null,
     cancelledBy: run.cancelledBy,
@@ -439,6 +490,14 @@ export async function getRun(db: Db, runId: string) {
         executions: s?.executions ?? 0,
         /** Run where this stage really ran, when this run reused its result instead of executing it. */
         reusedFrom: runRef(s?.reusedFrom),
+        /** A finished k8s-deploy stage of a finished run: what "Roll back" would do, or why it cannot. */
+        rollback:
+          node.kind === 'k8s-deploy' && runFinished
+            ? describeRollback(
+                { kind: node.kind, config: node.config, status: s?.status ?? 'pending', outputs: stageOutputs[node.id] ?? {} },
+                { params: run.params as Record<string, string | number | boolean>, outputs: stageOutputs },
+              )
+            : null,
         gate: node.gate
           ? {
               rules: node.gate,

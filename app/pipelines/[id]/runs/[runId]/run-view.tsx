@@ -138,6 +138,15 @@ export function RunView({
             <span data-testid="run-started-by">{startedByLabel(r.triggeredBy, r.trigger, people, r.triggeredByName)}</span>
             <span className="block text-xs text-muted" data-testid="run-trigger">
               trigger: {r.trigger}
+              {r.trigger === 'rollback' && typeof r.triggerDetails?.sourceRunId === 'string' && (
+                <>
+                  {' '}
+                  · of{' '}
+                  <Link href={`/pipelines/${pipelineId}/runs/${r.triggerDetails.sourceRunId}`} className="hover:text-accent hover:underline" data-testid="run-rollback-of">
+                    run #{String(r.triggerDetails.sourceRunNumber ?? '?')}, stage {String(r.triggerDetails.sourceStageId ?? '?')}
+                  </Link>
+                </>
+              )}
               {r.reusedFromRun && (
                 <>
                   {' '}
@@ -217,6 +226,8 @@ export function RunView({
                 userId={userId}
                 triggeredByMe={r.triggeredBy === userId}
                 people={people}
+                canRollBack={canRun}
+                runNumber={r.number}
               />
             ))}
           </ol>
@@ -357,6 +368,9 @@ const StageCard = memo(StageCardView, (a, b) => {
 
 type StageCardProps = {
   stage: Stage;
+  /** May start runs (authors, admins): offers "Roll back" on a finished k8s-deploy stage. */
+  canRollBack: boolean;
+  runNumber: number;
   names: Map<string, string>;
   runId: string;
   pipelineId: string;
@@ -381,6 +395,8 @@ function StageCardView({
   userId,
   triggeredByMe,
   people,
+  canRollBack,
+  runNumber,
 }: StageCardProps) {
   const def = getStageDefinition(s.kind);
   const [outcome, setOutcome] = useState<DecideOutcome | null>(null);
@@ -446,8 +462,11 @@ function StageCardView({
         </span>
       </button>
 
-      {(s.error || s.summary || outputs.length > 0 || gate || s.reusedFrom) && (
+      {(s.error || s.summary || outputs.length > 0 || gate || s.reusedFrom || s.rollback?.ok) && (
         <div className="space-y-3 border-t border-line py-3 pl-4 pr-3.5 text-sm">
+          {canRollBack && s.rollback?.ok && (
+            <RollbackDeploy runId={runId} runNumber={runNumber} pipelineId={pipelineId} stage={s} target={s.rollback.target} returnsTo={s.rollback.returnsTo} />
+          )}
           {s.reusedFrom && (
             <p className="text-[13px] text-muted">
               Reused, not executed again:{' '}
@@ -578,6 +597,86 @@ function CancelRun({ runId, runNumber }: { runId: string; runNumber: number }) {
             </Button>
             <Button type="submit" variant="reject" disabled={cancel.isPending}>
               {cancel.isPending && <Spinner />} Cancel run
+            </Button>
+          </div>
+        </form>
+      </Modal>
+    </>
+  );
+}
+
+type RollbackInfo = Extract<NonNullable<Stage['rollback']>, { ok: true }>;
+
+/**
+ * "Roll back" on a finished k8s-deploy stage: after a confirmation naming what
+ * is rolled back where, starts a run with one k8s-rollback stage (the worker
+ * does the work) and opens it.
+ */
+function RollbackDeploy({
+  runId,
+  runNumber,
+  pipelineId,
+  stage,
+  target,
+  returnsTo,
+}: {
+  runId: string;
+  runNumber: number;
+  pipelineId: string;
+  stage: Stage;
+  target: RollbackInfo['target'];
+  returnsTo: string;
+}) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const rollback = useMutation(
+    trpc.runs.rollbackDeploy.mutationOptions({
+      onSuccess: async (res) => {
+        await queryClient.invalidateQueries(trpc.runs.list.pathFilter());
+        setOpen(false);
+        router.push(`/pipelines/${pipelineId}/runs/${res.id}`);
+      },
+    }),
+  );
+  return (
+    <>
+      <Button variant="danger" onClick={() => setOpen(true)} data-testid="rollback-deploy" title={`Roll ${target.deployment} back to ${returnsTo}`}>
+        <span aria-hidden>↶</span> Roll back
+      </Button>
+      <Modal
+        open={open}
+        onClose={() => setOpen(false)}
+        title={`Roll back ${target.deployment}?`}
+        description={`A new run of this pipeline with one "Roll back on Kubernetes" stage undoes what stage "${stage.name}" of run #${runNumber} deployed.`}
+      >
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            rollback.mutate({ runId, stageId: stage.id });
+          }}
+          className="space-y-4 text-sm"
+        >
+          <dl className="grid grid-cols-[auto_minmax(0,1fr)] gap-x-4 gap-y-1" data-testid="rollback-target">
+            <dt className="text-muted">Deployment</dt>
+            <dd className="font-mono text-fg">{target.deployment}</dd>
+            <dt className="text-muted">Namespace</dt>
+            <dd className="font-mono text-fg">{target.namespace}</dd>
+            <dt className="text-muted">Cluster connection</dt>
+            <dd className="font-mono text-fg">{target.connection}</dd>
+            <dt className="text-muted">Strategy</dt>
+            <dd className="text-fg">{target.strategy}</dd>
+            <dt className="text-muted">Returns to</dt>
+            <dd className="text-fg">{returnsTo}</dd>
+          </dl>
+          {rollback.isError && <ErrorBox error={rollback.error} />}
+          <div className="flex justify-end gap-2">
+            <Button variant="ghost" onClick={() => setOpen(false)} disabled={rollback.isPending}>
+              Keep it
+            </Button>
+            <Button type="submit" variant="reject" disabled={rollback.isPending} data-testid="rollback-deploy-confirm">
+              {rollback.isPending && <Spinner />} Roll back
             </Button>
           </div>
         </form>

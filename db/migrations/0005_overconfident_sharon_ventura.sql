@@ -1,0 +1,1 @@
+ALTER TABLE `runs` ADD `trigger_details` text;
