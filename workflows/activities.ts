@@ -18,6 +18,7 @@ import { createArtifactStore, type ArtifactStore } from '../server/artifacts/sto
 import { createClusterResolver } from '../server/clusters/connections';
 import { getEnv } from '../server/env';
 import { createNotifier, type Notifier } from '../server/notify/notifier';
+import { createThrottledWriter, progressOf } from './progress-writer';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
 import type { RunState } from './run-state';
@@ -149,9 +150,14 @@ export function createActivities(deps: ActivityDeps) {
       log.write('system', `— attempt ${attempt} —\n`);
     }
 
+    // Heartbeat details shown on the run page: at most two writes a second per stage.
+    const progress = createThrottledWriter<Record<string, unknown>>(async (value) => {
+      await db.update(stageRuns).set({ progress: value }).where(and(eq(stageRuns.runId, runId), eq(stageRuns.nodeId, nodeId)));
+    }, 500);
     const executor = getExecutor(input.kind);
     const finish = async (status: 'succeeded' | 'failed' | 'cancelled', fields: { summary?: string; error?: string; outputs?: Record<string, string> }) => {
       await log.flush().catch(() => undefined);
+      await progress.flush();
       await db
         .update(stageRuns)
         .set({ status, endedAt: new Date(), ...fields })
@@ -179,7 +185,11 @@ export function createActivities(deps: ActivityDeps) {
         signal: ctx.cancellationSignal,
         timeoutMs: input.timeoutMs,
         log,
-        heartbeat: (details) => ctx.heartbeat(details),
+        heartbeat: (details) => {
+          ctx.heartbeat(details);
+          const shown = progressOf(details);
+          if (shown) progress.offer(shown);
+        },
         workspaceDir: deps.workspaceDir,
         env,
         pipelineId: runRow?.pipelineId,

@@ -488,6 +488,8 @@ export async function getRun(db: Db, runId: string) {
         error: s?.error ?? null,
         outputs: (s?.outputs ?? {}) as Record<string, string>,
         executions: s?.executions ?? 0,
+        /** The last heartbeat details of the stage (a rollout's ready counts, step, weights), if it reports any. */
+        progress: (s?.progress ?? null) as Record<string, unknown> | null,
         /** Run where this stage really ran, when this run reused its result instead of executing it. */
         reusedFrom: runRef(s?.reusedFrom),
         /** A finished k8s-deploy stage of a finished run: what "Roll back" would do, or why it cannot. */

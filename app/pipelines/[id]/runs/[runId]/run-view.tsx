@@ -19,6 +19,7 @@ import { Ago, DateTime, Elapsed, TimeLeft } from '@/app/components/time';
 import { Button, Card, ErrorBox, Notice, PageHeader, Spinner, Tag, buttonStyles, cx, inputClass } from '@/app/components/ui';
 import { shortHash } from '@/app/lib/format';
 import { useLiveRun, useLiveStatus, type LiveStatus } from '@/app/lib/live';
+import { rolloutProgressView, type RolloutProgressView } from '@/app/lib/rollout-progress';
 import { useTRPC } from '@/app/trpc/react';
 import type { RouterOutputs } from '@/server/api/root';
 import { getStageDefinition } from '@/workflows/model';
@@ -405,6 +406,7 @@ function StageCardView({
   const gate = s.gate;
   const voted = gate?.votes.some((v) => v.userId === userId) ?? false;
   const approvals = gate?.votes.filter((v) => v.decision === 'approve').length ?? 0;
+  const rollout = s.status === 'running' && s.kind.startsWith('k8s-') ? rolloutProgressView(s.progress) : null;
 
   return (
     <li
@@ -462,8 +464,9 @@ function StageCardView({
         </span>
       </button>
 
-      {(s.error || s.summary || outputs.length > 0 || gate || s.reusedFrom || s.rollback?.ok) && (
+      {(s.error || s.summary || outputs.length > 0 || gate || s.reusedFrom || s.rollback?.ok || rollout) && (
         <div className="space-y-3 border-t border-line py-3 pl-4 pr-3.5 text-sm">
+          {rollout && <RolloutProgress view={rollout} />}
           {canRollBack && s.rollback?.ok && (
             <RollbackDeploy runId={runId} runNumber={runNumber} pipelineId={pipelineId} stage={s} target={s.rollback.target} returnsTo={s.rollback.returnsTo} />
           )}
@@ -602,6 +605,53 @@ function CancelRun({ runId, runNumber }: { runId: string; runNumber: number }) {
         </form>
       </Modal>
     </>
+  );
+}
+
+/** A running Kubernetes stage's rollout: ready x/y bars per Deployment, the canary step, the traffic split (live, from its heartbeats). */
+function RolloutProgress({ view }: { view: RolloutProgressView }) {
+  return (
+    <div className="space-y-2" data-testid="rollout-progress" aria-live="polite">
+      {(view.phase || view.step) && (
+        <p className="flex flex-wrap gap-x-3 text-xs text-muted">
+          {view.phase && <span data-testid="rollout-phase">{view.phase}</span>}
+          {view.step && (
+            <span data-testid="rollout-step">
+              step {view.step.n} of {view.step.of}
+            </span>
+          )}
+        </p>
+      )}
+      {view.deployments.map((d) => {
+        const pct = d.replicas > 0 ? Math.round((100 * d.ready) / d.replicas) : 100;
+        return (
+          <div key={d.name} data-testid="rollout-deployment" data-deployment={d.name}>
+            <div className="mb-0.5 flex justify-between gap-2 font-mono text-xs">
+              <span className="truncate text-fg">{d.name}</span>
+              <span className="text-muted" title={`${d.updated} updated, ${d.available} available`}>
+                {d.ready}/{d.replicas} ready · {d.updated} updated · {d.available} available
+              </span>
+            </div>
+            <div
+              role="progressbar"
+              aria-label={`${d.name}: ${d.ready} of ${d.replicas} replicas ready`}
+              aria-valuemin={0}
+              aria-valuemax={d.replicas}
+              aria-valuenow={d.ready}
+              className="h-1.5 overflow-hidden rounded-full bg-subtle"
+            >
+              <div className="h-full rounded-full bg-sky-500 transition-[width] dark:bg-sky-400" style={{ width: `${pct}%` }} />
+            </div>
+          </div>
+        );
+      })}
+      {view.weights && (
+        <p className="text-xs text-muted" data-testid="rollout-weights">
+          traffic ({view.weights.by === 'route' ? 'HTTPRoute weights' : 'by replicas'}): stable <span className="font-mono text-fg">{view.weights.stable}%</span> · canary{' '}
+          <span className="font-mono text-fg">{view.weights.canary}%</span>
+        </p>
+      )}
+    </div>
   );
 }
 
