@@ -224,6 +224,8 @@ export const stageRuns = sqliteTable(
     executions: integer('executions').notNull().default(0),
     /** Run whose result this stage reused instead of executing (the run where it really ran). */
     reusedFrom: text('reused_from'),
+    /** The last heartbeat details of a running stage (e.g. a Kubernetes rollout's ready counts, step, weights), written at most twice a second. */
+    progress: text('progress', { mode: 'json' }),
   },
   (t) => [primaryKey({ columns: [t.runId, t.nodeId] })],
 );

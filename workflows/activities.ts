@@ -25,6 +25,7 @@ import { getTemporalClient } from '../server/temporal/client';
 import { EnvironmentUnavailableError, loadEnvironmentScope } from '../server/services/environments';
 import type { ExecutionPlan, PlanNode } from './model/plan';
 import { EnvironmentRefError, maskSecrets, resolveEnvironmentRefs, type EnvironmentScope } from './model/template';
+import { createThrottledWriter, progressOf } from './progress-writer';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
 import type { QueuedTriggerInput } from './queued-trigger';
@@ -249,9 +250,14 @@ export function createActivities(deps: ActivityDeps) {
       log.write('system', `— attempt ${attempt} —\n`);
     }
 
+    // Heartbeat details shown on the run page: at most two writes a second per stage.
+    const progress = createThrottledWriter<Record<string, unknown>>(async (value) => {
+      await db.update(stageRuns).set({ progress: value }).where(and(eq(stageRuns.runId, runId), eq(stageRuns.nodeId, nodeId)));
+    }, 500);
     const executor = getExecutor(input.kind);
     const finish = async (status: 'succeeded' | 'failed' | 'cancelled', fields: { summary?: string; error?: string; outputs?: Record<string, string> }) => {
       await (masking ? masking.end() : log.flush()).catch(() => undefined);
+      await progress.flush();
       await db
         .update(stageRuns)
         .set({ status, endedAt: new Date(), ...fields, error: mask(fields.error), summary: mask(fields.summary), outputs: maskOutputs(fields.outputs, secretValues) })
@@ -290,7 +296,11 @@ export function createActivities(deps: ActivityDeps) {
         signal: ctx.cancellationSignal,
         timeoutMs: input.timeoutMs,
         log,
-        heartbeat: (details) => ctx.heartbeat(details),
+        heartbeat: (details) => {
+          ctx.heartbeat(details);
+          const shown = progressOf(details);
+          if (shown) progress.offer(shown);
+        },
         workspaceDir: deps.workspaceDir,
         env,
         pipelineId,

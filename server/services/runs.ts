@@ -21,6 +21,7 @@ import { cancelRunUpdate, workflowIdForRun, type RunInput } from '../../workflow
 import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import { listRunArtifacts } from '../artifacts/service';
 import type { SessionUser } from '../auth/session';
+import { describeRollback } from './k8s-rollback-target';
 import { getEnv } from '../env';
 import { parseTriggerDetails, type TriggerDetails } from '../triggers/config';
 import { invalidPipeline, notFound, runnerOffline } from '../errors';
@@ -124,6 +125,52 @@ export async function startRun(
   const params = resolveParams(spec, input.lenientParams ? Object.fromEntries(Object.entries(given).filter(([k]) => declared.has(k))) : given);
   const plan: ExecutionPlan = executionPlanSchema.parse(compileValidSpec(spec));
   const reuse = await loadReuse(db, head.id, plan, input.reuse, input.omit ?? []);
+  return launchRun(db, getClient, actor, {
+    pipelineId: head.id,
+    version: versionNumber,
+    concurrency: spec.settings.concurrency,
+    plan,
+    params,
+    trigger: input.trigger,
+    triggerDetails: input.triggerDetails,
+    auditDetails: input.auditDetails,
+    reuse,
+    omit: input.omit,
+    omitReason: input.omitReason,
+  });
+}
+
+/**
+ * Stores a run of an already compiled plan (run row and stage rows in one
+ * transaction) and starts its workflow; removes the rows again when the
+ * workflow cannot start. Used by `startRun` and by runs with a synthetic plan
+ * (e.g. a Kubernetes rollback, server/services/k8s-rollback.ts).
+ */
+export async function launchRun(
+  db: Db,
+  getClient: () => Promise<Client>,
+  actor: Actor,
+  input: {
+    pipelineId: string;
+    version: number;
+    /** The pipeline's `settings.concurrency`. */
+    concurrency: number;
+    plan: ExecutionPlan;
+    params: Record<string, string | number | boolean>;
+    trigger?: string;
+    triggerDetails?: Record<string, unknown>;
+    /** Audit action; default `run.start`. */
+    auditAction?: string;
+    auditDetails?: Record<string, unknown>;
+    reuse?: { sourceRunId: string; stages: Map<string, ReusedStageRow> };
+    omit?: string[];
+    omitReason?: string;
+  },
+) {
+  const { plan, params, reuse } = input;
+  const head = { id: input.pipelineId };
+  const versionNumber = input.version;
+  const spec = { settings: { concurrency: input.concurrency } };
   const omitted = [...new Set(input.omit ?? [])];
   const omitReason = input.omitReason?.trim() || 'not part of this run';
 
@@ -221,7 +268,7 @@ export async function startRun(
   await db.insert(auditLog).values({
     actorId: actor.id,
     actorName: actor.username,
-    action: 'run.start',
+    action: input.auditAction ?? 'run.start',
     outcome: 'ok',
     pipelineId: head.id,
     runId: id,
@@ -416,6 +463,8 @@ export async function getRun(db: Db, runId: string) {
       : [],
   );
   const runRef = (id: string | null | undefined) => (id ? { id, number: sourceNumbers.get(id) ?? null } : null);
+  const stageOutputs = Object.fromEntries(stages.map((s) => [s.nodeId, (s.outputs ?? {}) as Record<string, string>]));
+  const runFinished = run.status !== 'queued' && run.status !== 'running';
   return {
     id: run.id,
     pipelineId: run.pipelineId,
@@ -458,8 +507,18 @@ export async function getRun(db: Db, runId: string) {
         error: s?.error ?? null,
         outputs: (s?.outputs ?? {}) as Record<string, string>,
         executions: s?.executions ?? 0,
+        /** The last heartbeat details of the stage (a rollout's ready counts, step, weights), if it reports any. */
+        progress: (s?.progress ?? null) as Record<string, unknown> | null,
         /** Run where this stage really ran, when this run reused its result instead of executing it. */
         reusedFrom: runRef(s?.reusedFrom),
+        /** A finished k8s-deploy stage of a finished run: what "Roll back" would do, or why it cannot. */
+        rollback:
+          node.kind === 'k8s-deploy' && runFinished
+            ? describeRollback(
+                { kind: node.kind, config: node.config, status: s?.status ?? 'pending', outputs: stageOutputs[node.id] ?? {} },
+                { params: run.params as Record<string, string | number | boolean>, outputs: stageOutputs },
+              )
+            : null,
         gate: node.gate
           ? {
               rules: node.gate,

@@ -98,6 +98,16 @@ export const triggerDetailsSchema = z.discriminatedUnion('type', [
     /** Pipelines of the chain so far, oldest first (loop protection). */
     chain: z.array(z.string()),
   }),
+  z.object({
+    type: z.literal('rollback'),
+    sourceRunId: z.string(),
+    sourceRunNumber: z.number(),
+    sourceStageId: z.string(),
+    connection: z.string(),
+    namespace: z.string(),
+    deployment: z.string(),
+    strategy: z.string().optional(),
+  }),
   z.object({ type: z.literal('rerun'), fromRunId: z.string(), fromRunNumber: z.number(), reused: z.array(z.string()) }),
   z.object({
     type: z.literal('promotion'),

@@ -37,6 +37,7 @@ const MATRIX: Record<string, Role[] | 'any'> = {
   'runs.rerun': ['author', 'admin'],
   'runs.rerunFromFailed': ['author', 'admin'],
   'runs.cancel': ['author', 'admin'],
+  'runs.rollbackDeploy': ['author', 'admin'],
   'approvals.decide': ['approver', 'admin'],
   'embeds.create': ['author', 'admin'],
   'embeds.revoke': ['author', 'admin'],

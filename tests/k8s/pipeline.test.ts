@@ -5,9 +5,9 @@
  * that resumes on approval and rolls back on rejection, and a failed rollout
  * rolled back automatically.
  */
-import { eq } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { clusterConnections } from '../../db/schema';
+import { auditLog, clusterConnections } from '../../db/schema';
 import { gate, spec, startHarness, type Harness } from '../integration/harness';
 import { appManifests, freshNamespace, getDeployment, imageOf, replicasOf } from './helpers';
 
@@ -136,6 +136,11 @@ describe('k8s stages in runs', () => {
     await h.waitForStage(runId, 'approve', 'waiting', 90_000);
     expect(replicasOf(await getDeployment(ns, 'web-canary'))).toBe(1);
     expect(imageOf(await getDeployment(ns, 'web'))).toBe('example/web:1');
+    // A run that has not finished cannot be rolled back from its page.
+    await expect(h.as(h.users.author).runs.rollbackDeploy({ runId, stageId: 'canary' })).rejects.toMatchObject({
+      code: 'CONFLICT',
+      message: expect.stringContaining('has not finished yet'),
+    });
     await h.as(h.users.alan).approvals.decide({ runId, gateId: 'approve', decision: 'approve' });
     const r = await h.waitForEnd(runId, 90_000);
     expect(r.status).toBe('succeeded');
@@ -156,4 +161,60 @@ describe('k8s stages in runs', () => {
     expect(replicasOf(await getDeployment(ns, 'web'))).toBe(2);
     expect(imageOf(await getDeployment(ns, 'web'))).toBe('example/web:3');
   }, 180_000);
+
+  it('rolls a finished deploy back on request: a new run of the pipeline with one k8s-rollback stage', async () => {
+    const before = imageOf(await getDeployment(ns, 'web'));
+    const pipelineId = await h.createPipeline(
+      spec('k8s button', [k8sNode('deploy', 'k8s-deploy', { manifests: appManifests({ image: 'example/web:${{ params.version }}', replicas: 2 }) })], [], {
+        parameters: [{ name: 'version', type: 'string', required: true }],
+      }),
+    );
+    const { id: deployRun } = await h.as(h.users.author).runs.start({ pipelineId, params: { version: '5' } });
+    const r1 = await h.waitForEnd(deployRun, 90_000);
+    expect(r1.status).toBe('succeeded');
+    expect(imageOf(await getDeployment(ns, 'web'))).toBe('example/web:5');
+    // The run page data says what the button would do.
+    expect(h.stageOf(r1, 'deploy').rollback).toEqual({
+      ok: true,
+      target: { connection: 'local-k8s', namespace: ns, deployment: 'web', strategy: 'rolling', progressDeadlineSeconds: 600 },
+      returnsTo: 'the previous revision',
+    });
+
+    await expect(h.as(h.users.viewer).runs.rollbackDeploy({ runId: deployRun, stageId: 'deploy' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    await expect(h.as(h.users.author).runs.rollbackDeploy({ runId: deployRun, stageId: 'nope' })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+
+    const { id: rollbackRun } = await h.as(h.users.author).runs.rollbackDeploy({ runId: deployRun, stageId: 'deploy' });
+    const r2 = await h.waitForEnd(rollbackRun, 90_000);
+    expect(r2).toMatchObject({ status: 'succeeded', pipelineId, trigger: 'rollback', triggerDetails: { sourceRunId: deployRun, sourceRunNumber: r1.number, sourceStageId: 'deploy' } });
+    expect(r2.number).toBe(r1.number + 1);
+    expect(r2.stages.map((s) => [s.id, s.kind, s.status])).toEqual([['rollback', 'k8s-rollback', 'succeeded']]);
+    expect(h.stageOf(r2, 'rollback').outputs.rolledBackTo).toContain(before!);
+    expect(imageOf(await getDeployment(ns, 'web'))).toBe(before);
+    // It shows in the pipeline's runs like any run, and is audited.
+    const listed = await h.as(h.users.viewer).runs.list({ pipelineId });
+    expect(listed.map((r) => [r.number, r.trigger])).toEqual([
+      [r2.number, 'rollback'],
+      [r1.number, 'manual'],
+    ]);
+    const [audit] = await h.db.select().from(auditLog).where(and(eq(auditLog.action, 'run.rollback'), eq(auditLog.runId, rollbackRun)));
+    expect(audit).toMatchObject({ actorId: h.users.author.id, outcome: 'ok' });
+
+    // Not a deploy stage, or a failed deploy that was already rolled back: refused with the reason.
+    const failed = await h.run(
+      spec('k8s failing again', [
+        k8sNode('deploy', 'k8s-deploy', { manifests: appManifests({ image: 'example/web:6', replicas: 2, pending: true }), progressDeadlineSeconds: 4 }),
+      ]),
+    );
+    const r3 = await h.waitForEnd(failed, 90_000);
+    expect(r3.status).toBe('failed');
+    expect(h.stageOf(r3, 'deploy').rollback).toMatchObject({ ok: false, reason: expect.stringContaining('already rolled back automatically') });
+    await expect(h.as(h.users.author).runs.rollbackDeploy({ runId: failed, stageId: 'deploy' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: expect.stringContaining('already rolled back automatically'),
+    });
+    await expect(h.as(h.users.author).runs.rollbackDeploy({ runId: r2.id, stageId: 'rollback' })).rejects.toMatchObject({
+      code: 'BAD_REQUEST',
+      message: 'Only a "Deploy to Kubernetes" stage can be rolled back.',
+    });
+  }, 240_000);
 });

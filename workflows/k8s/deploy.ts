@@ -252,8 +252,12 @@ async function wait(env: Env, names: string[], deadlineS: number, phase: string)
     progressDeadlineMs: deadlineS * 1000,
     onStatus: (statuses) => {
       const ready: Record<string, string> = {};
-      for (const [name, s] of statuses) ready[name] = `${s.ready}/${s.replicas}`;
-      env.progress.update({ phase, ready }, `${phase}: ${statusLine(statuses)}`);
+      const rollout: Record<string, { replicas: number; ready: number; updated: number; available: number }> = {};
+      for (const [name, s] of statuses) {
+        ready[name] = `${s.ready}/${s.replicas}`;
+        rollout[name] = { replicas: s.replicas, ready: s.ready, updated: s.updated, available: s.available };
+      }
+      env.progress.update({ phase, ready, rollout }, `${phase}: ${statusLine(statuses)}`);
     },
   });
 }
@@ -529,7 +533,7 @@ async function canary(env: Env, config: K8sDeployConfig, s: CanaryLike, desired:
       if ('weight' in step) {
         const split = splitFor(total, step.weight, route !== undefined);
         at = `step ${i + 1} (${step.weight}%)`;
-        progress.update({ phase: label, step: i, weight: step.weight }, `${label} ${describeSplit(i + 1, steps.length, split)}`);
+        progress.update({ phase: label, step: i, steps: steps.length, weight: step.weight }, `${label} ${describeSplit(i + 1, steps.length, split)}`);
         await applyObject(env, canaryDep(split.canary));
         if (!route || split.stable !== total) await scale(env, namespace, base, split.stable);
         await wait(env, [canaryName, base], config.progressDeadlineSeconds, `${label} step ${i + 1}`);
@@ -546,7 +550,7 @@ async function canary(env: Env, config: K8sDeployConfig, s: CanaryLike, desired:
         if (s.type === 'canary' && s.smokeTest) await runSmokeTest(s.smokeTest as SmokeTest, env.signal, progress);
       } else {
         const until = env.resume?.step === i && typeof env.resume.pauseUntil === 'number' ? env.resume.pauseUntil : Date.now() + step.pause * 1000;
-        progress.update({ phase: 'paused', step: i, pauseUntil: until }, `paused for ${step.pause} s (step ${i + 1}/${steps.length})`);
+        progress.update({ phase: 'paused', step: i, steps: steps.length, pauseUntil: until }, `paused for ${step.pause} s (step ${i + 1}/${steps.length})`);
         await sleep(Math.max(0, until - Date.now()), env.signal);
       }
     }

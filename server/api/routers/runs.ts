@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { RUN_STATUSES } from '../../../db/schema';
 import { runParametersSchema } from '../../../workflows/model';
+import { startRollbackRun } from '../../services/k8s-rollback';
 import * as svc from '../../services/runs';
 import { getTemporalClient } from '../../temporal/client';
 import { authedProcedure, capabilityProcedure, createTRPCRouter } from '../trpc';
@@ -35,6 +36,10 @@ export const runsRouter = createTRPCRouter({
   rerunFromFailed: capabilityProcedure('run')
     .input(z.object({ runId: id }))
     .mutation(({ ctx, input }) => svc.rerunFromFailed(ctx.db, getTemporalClient, ctx.user!, input)),
+  /** "Roll back" on a finished k8s-deploy stage: a new run of the same pipeline with one k8s-rollback stage. */
+  rollbackDeploy: capabilityProcedure('run')
+    .input(z.object({ runId: id, stageId: id }))
+    .mutation(({ ctx, input }) => startRollbackRun(ctx.db, getTemporalClient, ctx.user!, input)),
   cancel: capabilityProcedure('run')
     .input(z.object({ runId: id, reason: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) => svc.cancelRun(ctx.db, getTemporalClient, ctx.user!, input)),

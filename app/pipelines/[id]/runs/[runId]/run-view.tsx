@@ -19,6 +19,7 @@ import { Ago, DateTime, Elapsed, TimeLeft } from '@/app/components/time';
 import { Button, Card, ErrorBox, Notice, PageHeader, Spinner, Tag, buttonStyles, cx, inputClass } from '@/app/components/ui';
 import { shortHash } from '@/app/lib/format';
 import { useLiveRun, useLiveStatus, type LiveStatus } from '@/app/lib/live';
+import { rolloutProgressView, type RolloutProgressView } from '@/app/lib/rollout-progress';
 import { useTRPC } from '@/app/trpc/react';
 import type { RouterOutputs } from '@/server/api/root';
 import { getStageDefinition } from '@/workflows/model';
@@ -144,6 +145,14 @@ export function RunView({
                 </Link>
               </span>
             )}
+            {r.triggerDetails?.type === 'rollback' && (
+              <span className="block text-xs text-muted">
+                rolls back{' '}
+                <Link href={`/pipelines/${pipelineId}/runs/${r.triggerDetails.sourceRunId}`} className="hover:text-accent hover:underline" data-testid="run-rollback-of">
+                  run #{r.triggerDetails.sourceRunNumber}, stage {r.triggerDetails.sourceStageId}
+                </Link>
+              </span>
+            )}
           </Meta>
           <Meta label="Version">
             <Link href={`/pipelines/${pipelineId}?version=${r.pipelineVersion}`} className="font-mono text-fg hover:text-accent hover:underline">
@@ -213,6 +222,8 @@ export function RunView({
                 userId={userId}
                 triggeredByMe={r.triggeredBy === userId}
                 people={people}
+                canRollBack={canRun}
+                runNumber={r.number}
               />
             ))}
           </ol>
@@ -353,6 +364,9 @@ const StageCard = memo(StageCardView, (a, b) => {
 
 type StageCardProps = {
   stage: Stage;
+  /** May start runs (authors, admins): offers "Roll back" on a finished k8s-deploy stage. */
+  canRollBack: boolean;
+  runNumber: number;
   names: Map<string, string>;
   runId: string;
   pipelineId: string;
@@ -377,6 +391,8 @@ function StageCardView({
   userId,
   triggeredByMe,
   people,
+  canRollBack,
+  runNumber,
 }: StageCardProps) {
   const def = getStageDefinition(s.kind);
   const [outcome, setOutcome] = useState<DecideOutcome | null>(null);
@@ -385,6 +401,7 @@ function StageCardView({
   const gate = s.gate;
   const voted = gate?.votes.some((v) => v.userId === userId) ?? false;
   const approvals = gate?.votes.filter((v) => v.decision === 'approve').length ?? 0;
+  const rollout = s.status === 'running' && s.kind.startsWith('k8s-') ? rolloutProgressView(s.progress) : null;
 
   return (
     <li
@@ -447,8 +464,12 @@ function StageCardView({
         </span>
       </button>
 
-      {(s.error || s.summary || outputs.length > 0 || gate || s.reusedFrom) && (
+      {(s.error || s.summary || outputs.length > 0 || gate || s.reusedFrom || s.rollback?.ok || rollout) && (
         <div className="space-y-3 border-t border-line py-3 pl-4 pr-3.5 text-sm">
+          {rollout && <RolloutProgress view={rollout} />}
+          {canRollBack && s.rollback?.ok && (
+            <RollbackDeploy runId={runId} runNumber={runNumber} pipelineId={pipelineId} stage={s} target={s.rollback.target} returnsTo={s.rollback.returnsTo} />
+          )}
           {s.reusedFrom && (
             <p className="text-[13px] text-muted">
               Reused, not executed again:{' '}
@@ -579,6 +600,133 @@ function CancelRun({ runId, runNumber }: { runId: string; runNumber: number }) {
             </Button>
             <Button type="submit" variant="reject" disabled={cancel.isPending}>
               {cancel.isPending && <Spinner />} Cancel run
+            </Button>
+          </div>
+        </form>
+      </Modal>
+    </>
+  );
+}
+
+/** A running Kubernetes stage's rollout: ready x/y bars per Deployment, the canary step, the traffic split (live, from its heartbeats). */
+function RolloutProgress({ view }: { view: RolloutProgressView }) {
+  return (
+    <div className="space-y-2" data-testid="rollout-progress" aria-live="polite">
+      {(view.phase || view.step) && (
+        <p className="flex flex-wrap gap-x-3 text-xs text-muted">
+          {view.phase && <span data-testid="rollout-phase">{view.phase}</span>}
+          {view.step && (
+            <span data-testid="rollout-step">
+              step {view.step.n} of {view.step.of}
+            </span>
+          )}
+        </p>
+      )}
+      {view.deployments.map((d) => {
+        const pct = d.replicas > 0 ? Math.round((100 * d.ready) / d.replicas) : 100;
+        return (
+          <div key={d.name} data-testid="rollout-deployment" data-deployment={d.name}>
+            <div className="mb-0.5 flex justify-between gap-2 font-mono text-xs">
+              <span className="truncate text-fg">{d.name}</span>
+              <span className="text-muted" title={`${d.updated} updated, ${d.available} available`}>
+                {d.ready}/{d.replicas} ready · {d.updated} updated · {d.available} available
+              </span>
+            </div>
+            <div
+              role="progressbar"
+              aria-label={`${d.name}: ${d.ready} of ${d.replicas} replicas ready`}
+              aria-valuemin={0}
+              aria-valuemax={d.replicas}
+              aria-valuenow={d.ready}
+              className="h-1.5 overflow-hidden rounded-full bg-subtle"
+            >
+              <div className="h-full rounded-full bg-sky-500 transition-[width] dark:bg-sky-400" style={{ width: `${pct}%` }} />
+            </div>
+          </div>
+        );
+      })}
+      {view.weights && (
+        <p className="text-xs text-muted" data-testid="rollout-weights">
+          traffic ({view.weights.by === 'route' ? 'HTTPRoute weights' : 'by replicas'}): stable <span className="font-mono text-fg">{view.weights.stable}%</span> · canary{' '}
+          <span className="font-mono text-fg">{view.weights.canary}%</span>
+        </p>
+      )}
+    </div>
+  );
+}
+
+type RollbackInfo = Extract<NonNullable<Stage['rollback']>, { ok: true }>;
+
+/**
+ * "Roll back" on a finished k8s-deploy stage: after a confirmation naming what
+ * is rolled back where, starts a run with one k8s-rollback stage (the worker
+ * does the work) and opens it.
+ */
+function RollbackDeploy({
+  runId,
+  runNumber,
+  pipelineId,
+  stage,
+  target,
+  returnsTo,
+}: {
+  runId: string;
+  runNumber: number;
+  pipelineId: string;
+  stage: Stage;
+  target: RollbackInfo['target'];
+  returnsTo: string;
+}) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [open, setOpen] = useState(false);
+  const rollback = useMutation(
+    trpc.runs.rollbackDeploy.mutationOptions({
+      onSuccess: async (res) => {
+        await queryClient.invalidateQueries(trpc.runs.list.pathFilter());
+        setOpen(false);
+        router.push(`/pipelines/${pipelineId}/runs/${res.id}`);
+      },
+    }),
+  );
+  return (
+    <>
+      <Button variant="danger" onClick={() => setOpen(true)} data-testid="rollback-deploy" title={`Roll ${target.deployment} back to ${returnsTo}`}>
+        <span aria-hidden>↶</span> Roll back
+      </Button>
+      <Modal
+        open={open}
+        onClose={() => setOpen(false)}
+        title={`Roll back ${target.deployment}?`}
+        description={`A new run of this pipeline with one "Roll back on Kubernetes" stage undoes what stage "${stage.name}" of run #${runNumber} deployed.`}
+      >
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            rollback.mutate({ runId, stageId: stage.id });
+          }}
+          className="space-y-4 text-sm"
+        >
+          <dl className="grid grid-cols-[auto_minmax(0,1fr)] gap-x-4 gap-y-1" data-testid="rollback-target">
+            <dt className="text-muted">Deployment</dt>
+            <dd className="font-mono text-fg">{target.deployment}</dd>
+            <dt className="text-muted">Namespace</dt>
+            <dd className="font-mono text-fg">{target.namespace}</dd>
+            <dt className="text-muted">Cluster connection</dt>
+            <dd className="font-mono text-fg">{target.connection}</dd>
+            <dt className="text-muted">Strategy</dt>
+            <dd className="text-fg">{target.strategy}</dd>
+            <dt className="text-muted">Returns to</dt>
+            <dd className="text-fg">{returnsTo}</dd>
+          </dl>
+          {rollback.isError && <ErrorBox error={rollback.error} />}
+          <div className="flex justify-end gap-2">
+            <Button variant="ghost" onClick={() => setOpen(false)} disabled={rollback.isPending}>
+              Keep it
+            </Button>
+            <Button type="submit" variant="reject" disabled={rollback.isPending} data-testid="rollback-deploy-confirm">
+              {rollback.isPending && <Spinner />} Roll back
             </Button>
           </div>
         </form>
