@@ -22,8 +22,11 @@
  * 3. Prints the table and rewrites its section of docs/benchmarks.md
  *    (between `bench:delivery` markers; `--no-doc` skips).
  * 4. Stops everything and removes the data folder, also on error and Ctrl-C.
+ * 5. Then the promotion board of a pipeline with 1,000 builds and 5
+ *    environments (scripts/bench/promotion-board.ts, its own `bench:board`
+ *    section; `npm run bench:board` runs only that part; `--no-board` skips it).
  *
- * Options: `--deliveries=100`, `--baseline=30`, `--burst=200`, `--burst-seconds=10`, `--no-build`, `--no-doc`.
+ * Options: `--deliveries=100`, `--baseline=30`, `--burst=200`, `--burst-seconds=10`, `--no-build`, `--no-doc`, `--no-board`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
@@ -35,6 +38,7 @@ import { Connection } from '@temporalio/client';
 import { createTRPCClient, httpBatchLink, type TRPCClient } from '@trpc/client';
 import superjson from 'superjson';
 import type { AppRouter } from '../../server/api/root';
+import { runPromotionBoardBench, writeBoardSection } from './promotion-board';
 import { getFreePort } from '../ports';
 import { ensureTemporalCli } from '../temporal-cli';
 import { registerSearchAttributes, startDevServer, type DevServer } from '../temporal-dev-server';
@@ -465,6 +469,14 @@ async function main() {
   } finally {
     clearTimeout(limit);
     await stack.stop();
+  }
+  // The promotion board of a pipeline with 1,000 builds and 5 environments (its own section, `bench:board`),
+  // against the production build the stack above just used. `--no-board` skips it.
+  if (!args.includes('--no-board')) {
+    log('promotion board: 1,000 builds x 5 environments (npm run bench:board alone runs only this part)');
+    const board = await runPromotionBoardBench({ builds: 1000, loads: 3, build: false });
+    process.stdout.write(`${board.section.split('\n').filter((l) => l.startsWith('|')).join('\n')}\n`);
+    if (!args.includes('--no-doc')) writeBoardSection(board.section);
   }
 }
 
