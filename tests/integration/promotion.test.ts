@@ -1,6 +1,7 @@
 /**
  * Environments and promotion on a real Temporal server and a real SQLite
  * database: one build deployed to staging and promoted to production deploys
+ * the build's own outputs and its artifact (same sha256, never rebuilt)
  * the build's own outputs with each environment's variables; secrets are
  * masked in logs and outputs and absent from every API response and the embed
  * page; promotions lacking something, from the wrong role, or into a
@@ -254,5 +255,58 @@ describe('build once, promote through the environments', () => {
     expect(readFileSync(join(d, 'deploy-staging.out'), 'utf8').trim()).toBe('1.4.1 https://staging.example.test 1');
     staging = (await board(pipelineId)).environments[0]!;
     expect(staging.live?.runId).toBe(b1.id);
+  }, 180_000);
+
+  it('deploys an artifact built once to two environments with the same digest, never rebuilding it', async () => {
+    const d = join(h.dir, 'artifact-promotion');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(d, { recursive: true });
+    const deploy = (id: string, env: string) =>
+      cmd(id, '', {
+        environment: env,
+        config: {
+          command: `sha256sum app.bin | cut -d' ' -f1 > ${d}/${id}.sha; echo "deployed to \${{ env.URL }}"`,
+          inputs: [{ artifact: 'build.app', path: 'app.bin' }],
+        },
+      });
+    const pipelineId = await h.createPipeline(
+      spec(
+        'artifact release',
+        [
+          // A build whose bytes differ on every build: a rebuild would show as another digest.
+          cmd('build', '', { config: { command: `echo x >> ${d}/build.count; date +%s%N > app.bin; head -c 4096 /dev/urandom >> app.bin`, artifacts: [{ name: 'app', path: 'app.bin' }] } }),
+          deploy('deploy-staging', 'staging'),
+          { ...gate('gate-prod', { users: ['alan'], groups: [] }), environment: 'production' },
+          deploy('deploy-prod', 'production'),
+        ],
+        [
+          ['build', 'deploy-staging'],
+          ['deploy-staging', 'gate-prod'],
+          ['gate-prod', 'deploy-prod'],
+        ],
+        { settings: { concurrency: 5, defaultRetry: {}, stageTimeoutSeconds: 120, runTimeoutSeconds: 0 } },
+      ),
+    );
+    const author = h.as(h.users.author);
+    const b1 = await author.runs.start({ pipelineId });
+    const atGate = await h.waitForStage(b1.id, 'gate-prod', 'waiting');
+    expect(h.stageOf(atGate, 'deploy-staging').status).toBe('succeeded');
+    const built = atGate.artifacts.find((a) => a.stage === 'build' && a.name === 'app')!;
+    expect(built.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    await author.runs.cancel({ runId: b1.id });
+    await h.waitForEnd(b1.id);
+
+    const p = await h.as(h.users.admin).promotion.promote({ pipelineId, buildRunId: b1.id, environment: 'production' });
+    await h.waitForStage(p.id, 'gate-prod', 'waiting');
+    await h.as(h.users.alan).approvals.decide({ runId: p.id, gateId: 'gate-prod', decision: 'approve' });
+    const promoted = await h.waitForEnd(p.id);
+    expect(promoted.status).toBe('succeeded');
+
+    const hex = built.digest.slice('sha256:'.length);
+    expect(readFileSync(join(d, 'deploy-staging.sha'), 'utf8').trim()).toBe(hex);
+    expect(readFileSync(join(d, 'deploy-prod.sha'), 'utf8').trim()).toBe(hex);
+    expect(readFileSync(join(d, 'build.count'), 'utf8').trim().split('\n')).toHaveLength(1);
+    expect(h.stageOf(promoted, 'build').reusedFrom).toEqual({ id: b1.id, number: b1.number });
+    expect(promoted.artifacts).toEqual([expect.objectContaining({ stage: 'build', name: 'app', digest: built.digest, reusedFrom: b1.id })]);
   }, 180_000);
 });
