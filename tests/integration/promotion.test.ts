@@ -1,8 +1,8 @@
 /**
  * Environments and promotion on a real Temporal server and a real SQLite
  * database: one build deployed to staging and promoted to production deploys
- * the build's own outputs and its artifact (same sha256, never rebuilt)
- * the build's own outputs with each environment's variables; secrets are
+ * the build's own outputs and its artifact (same sha256, never rebuilt) with
+ * each environment's variables; secrets are
  * masked in logs and outputs and absent from every API response and the embed
  * page; promotions lacking something, from the wrong role, or into a
  * gate-protected environment without a gate are refused; production passes
