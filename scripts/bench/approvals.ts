@@ -40,6 +40,7 @@ import type { AppRouter } from '../../server/api/root';
 import { getFreePort } from '../ports';
 import { ensureTemporalCli } from '../temporal-cli';
 import { registerSearchAttributes, startDevServer, type DevServer } from '../temporal-dev-server';
+import { buildIsStale, percentile, replaceDocSection } from './common';
 
 // ── Options ─────────────────────────────────────────────────────────────────
 const args = process.argv.slice(2);
@@ -66,11 +67,6 @@ const DEMO_PASSWORD = 'pipewright-demo';
 const log = (line: string) => process.stderr.write(`[bench:approvals] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 const ms = (v: number) => (Number.isFinite(v) ? `${Math.round(v)} ms` : '—');
 
 // ── Processes ───────────────────────────────────────────────────────────────
@@ -132,27 +128,7 @@ function start(name: string, argv: string[], env: NodeJS.ProcessEnv): { proc: Ch
   return { proc, output };
 }
 
-function newestMtime(p: string): number {
-  let newest = 0;
-  for (const e of fs.readdirSync(p, { withFileTypes: true })) {
-    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
-    const full = path.join(p, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(full));
-    else if (e.isFile()) newest = Math.max(newest, fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
 
-function buildIsStale(): string | undefined {
-  const id = path.join(ROOT, '.next', 'BUILD_ID');
-  if (!fs.existsSync(id)) return 'no build yet';
-  const built = fs.statSync(id).mtimeMs;
-  for (const d of ['app', 'server', 'workflows', 'db', 'public']) {
-    if (fs.existsSync(path.join(ROOT, d)) && newestMtime(path.join(ROOT, d)) > built) return `${d}/ changed`;
-  }
-  for (const f of ['next.config.js', 'package.json', 'tsconfig.json']) if (fs.statSync(path.join(ROOT, f)).mtimeMs > built) return `${f} changed`;
-  return undefined;
-}
 
 /** CPU seconds (user + system) and resident KB of every process in a group, from /proc. */
 function groupUsage(pgid: number): { cpuS: number; rssKb: number } {
@@ -521,13 +497,7 @@ async function main() {
       '',
       '<!-- bench:approvals:end -->',
     ].join('\n');
-    let text = fs.existsSync(DOC_FILE) ? fs.readFileSync(DOC_FILE, 'utf8') : '# Benchmarks\n';
-    const startAt = text.indexOf('<!-- bench:approvals:start');
-    const endMarker = '<!-- bench:approvals:end -->';
-    const endAt = text.indexOf(endMarker);
-    if (startAt >= 0 && endAt > startAt) text = text.slice(0, startAt) + section + text.slice(endAt + endMarker.length);
-    else text = `${text.trimEnd()}\n\n${section}\n`;
-    fs.writeFileSync(DOC_FILE, text);
+    replaceDocSection('approvals', section);
     log(`wrote ${path.relative(ROOT, DOC_FILE)}`);
   }
 }

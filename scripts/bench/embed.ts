@@ -35,6 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium } from 'playwright-core';
 import { getFreePort } from '../ports';
+import { buildIsStale, percentile, replaceDocSection } from './common';
 
 // ── Options ─────────────────────────────────────────────────────────────────
 const args = process.argv.slice(2);
@@ -57,11 +58,6 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const log = (line: string) => process.stderr.write(`[bench:embed] ${line}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-}
 const ms = (v: number) => `${Math.round(v)} ms`;
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const mb = (kbytes: number) => `${(kbytes / 1024).toFixed(0)} MB`;
@@ -96,27 +92,7 @@ const limit = setTimeout(() => {
 }, TIME_LIMIT_MS);
 limit.unref();
 
-function newestMtime(p: string): number {
-  let newest = 0;
-  for (const e of fs.readdirSync(p, { withFileTypes: true })) {
-    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
-    const full = path.join(p, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(full));
-    else if (e.isFile()) newest = Math.max(newest, fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
 
-function buildIsStale(): string | undefined {
-  const id = path.join(ROOT, '.next', 'BUILD_ID');
-  if (!fs.existsSync(id)) return 'no build yet';
-  const built = fs.statSync(id).mtimeMs;
-  for (const d of ['app', 'server', 'workflows', 'db', 'public']) {
-    if (fs.existsSync(path.join(ROOT, d)) && newestMtime(path.join(ROOT, d)) > built) return `${d}/ changed`;
-  }
-  for (const f of ['next.config.js', 'package.json', 'tsconfig.json']) if (fs.statSync(path.join(ROOT, f)).mtimeMs > built) return `${f} changed`;
-  return undefined;
-}
 
 /** Resident memory of a process group, in KB (the `next start` process and any children). */
 function groupRssKb(pgid: number): number {
@@ -441,13 +417,7 @@ async function main() {
       '',
       '<!-- bench:embed:end -->',
     ].join('\n');
-    let text = fs.existsSync(DOC_FILE) ? fs.readFileSync(DOC_FILE, 'utf8') : '# Benchmarks\n';
-    const start = text.indexOf('<!-- bench:embed:start');
-    const endMarker = '<!-- bench:embed:end -->';
-    const end = text.indexOf(endMarker);
-    if (start >= 0 && end > start) text = text.slice(0, start) + section + text.slice(end + endMarker.length);
-    else text = `${text.trimEnd()}\n\n${section}\n`;
-    fs.writeFileSync(DOC_FILE, text);
+    replaceDocSection('embed', section);
     log(`wrote ${path.relative(ROOT, DOC_FILE)}`);
   }
 }

@@ -32,6 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { getFreePort } from '../ports';
+import { buildIsStale, replaceDocSection } from './common';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
@@ -51,26 +52,6 @@ const median = (values: number[]) => {
 };
 const ms = (v: number) => (Number.isFinite(v) ? `${v < 100 ? v.toFixed(1) : Math.round(v)} ms` : 'n/a');
 
-function newestMtime(p: string): number {
-  let newest = 0;
-  for (const e of fs.readdirSync(p, { withFileTypes: true })) {
-    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
-    const full = path.join(p, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(full));
-    else if (e.isFile()) newest = Math.max(newest, fs.statSync(full).mtimeMs);
-  }
-  return newest;
-}
-function buildIsStale(): string | undefined {
-  const id = path.join(ROOT, '.next', 'BUILD_ID');
-  if (!fs.existsSync(id)) return 'no build yet';
-  const built = fs.statSync(id).mtimeMs;
-  for (const d of ['app', 'server', 'workflows', 'db', 'public']) {
-    if (fs.existsSync(path.join(ROOT, d)) && newestMtime(path.join(ROOT, d)) > built) return `${d}/ changed`;
-  }
-  for (const f of ['next.config.js', 'package.json', 'tsconfig.json']) if (fs.statSync(path.join(ROOT, f)).mtimeMs > built) return `${f} changed`;
-  return undefined;
-}
 
 /** build → unit → for each environment: deploy (production behind a gate) → smoke on staging. */
 function boardSpec() {
@@ -376,13 +357,7 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
 }
 
 export function writeBoardSection(section: string) {
-  let text = fs.existsSync(DOC_FILE) ? fs.readFileSync(DOC_FILE, 'utf8') : '# Benchmarks\n';
-  const start = text.indexOf('<!-- bench:board:start');
-  const endMarker = '<!-- bench:board:end -->';
-  const end = text.indexOf(endMarker);
-  if (start >= 0 && end > start) text = text.slice(0, start) + section + text.slice(end + endMarker.length);
-  else text = `${text.trimEnd()}\n\n${section}\n`;
-  fs.writeFileSync(DOC_FILE, text);
+  replaceDocSection('board', section);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

@@ -1,0 +1,56 @@
+/**
+ * What the benchmarks share: the repository root, the nearest-rank
+ * percentile, "is the production build older than the sources?", and
+ * rewriting one generated section of docs/benchmarks.md.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const DOC_FILE = path.join(ROOT, 'docs', 'benchmarks.md');
+
+/** Nearest-rank percentile (NaN for no values). */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
+function newestMtime(p: string): number {
+  let newest = 0;
+  for (const e of fs.readdirSync(p, { withFileTypes: true })) {
+    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
+    const full = path.join(p, e.name);
+    if (e.isDirectory()) newest = Math.max(newest, newestMtime(full));
+    else if (e.isFile()) newest = Math.max(newest, fs.statSync(full).mtimeMs);
+  }
+  return newest;
+}
+
+/** Why `.next` must be rebuilt before measuring (a source newer than the build), or undefined when it is current. */
+export function buildIsStale(): string | undefined {
+  const id = path.join(ROOT, '.next', 'BUILD_ID');
+  if (!fs.existsSync(id)) return 'no build yet';
+  const built = fs.statSync(id).mtimeMs;
+  for (const d of ['app', 'server', 'workflows', 'db', 'public']) {
+    if (fs.existsSync(path.join(ROOT, d)) && newestMtime(path.join(ROOT, d)) > built) return `${d}/ changed`;
+  }
+  for (const f of ['next.config.js', 'package.json', 'tsconfig.json']) if (fs.statSync(path.join(ROOT, f)).mtimeMs > built) return `${f} changed`;
+  return undefined;
+}
+
+/**
+ * Puts `section` (which starts with `<!-- bench:NAME:start` and ends with
+ * `<!-- bench:NAME:end -->`) in place of the previous one in
+ * docs/benchmarks.md, or appends it the first time.
+ */
+export function replaceDocSection(name: string, section: string) {
+  let text = fs.existsSync(DOC_FILE) ? fs.readFileSync(DOC_FILE, 'utf8') : '# Benchmarks\n';
+  const endMarker = `<!-- bench:${name}:end -->`;
+  const start = text.indexOf(`<!-- bench:${name}:start`);
+  const end = text.indexOf(endMarker);
+  if (start >= 0 && end > start) text = text.slice(0, start) + section + text.slice(end + endMarker.length);
+  else text = `${text.trimEnd()}\n\n${section}\n`;
+  fs.writeFileSync(DOC_FILE, text);
+}
