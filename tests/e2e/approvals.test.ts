@@ -13,48 +13,19 @@
  *    the run with its comment shown; the admin's audit page lists the
  *    refusal.
  */
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { apiAs, SCREENSHOT_DIR, signIn } from './browser';
+import type { Page } from 'playwright-core';
+import { apiAs, browserPeople, shot } from './browser';
 
 const appUrl = inject('appUrl');
 const adminPassword = inject('adminPassword');
 const HOSTILE = '<img src=x onerror="window.__xss=1">Release & <b>co</b>';
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
+const people = browserPeople(appUrl);
+const person = people.person;
 
-beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close().catch(() => undefined);
-  if (pageErrors.length) process.stderr.write(`[e2e] page errors:\n  ${pageErrors.join('\n  ')}\n`);
-});
-
-/** A signed-in person in a browser context of their own. */
-async function person(username: string, password?: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } });
-  context.setDefaultTimeout(30_000);
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(`${username}: ${err.message}`));
-  await page.goto(`${appUrl}/sign-in`);
-  await signIn(page, username, password);
-  return page;
-}
-
-async function shot(page: Page, name: string) {
-  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: `${SCREENSHOT_DIR}/${name}`, fullPage: true });
-}
+beforeAll(() => people.launch());
+afterAll(() => people.close());
 
 const stage = (page: Page, id: string, status: string) => page.locator(`li[data-stage="${id}"][data-status="${status}"]`);
 const xss = (page: Page) => page.evaluate(() => (window as unknown as { __xss?: number }).__xss);
@@ -193,7 +164,7 @@ describe('runs and approvals in the browser', () => {
     expect(await stage(author, 'deploy', 'skipped').count()).toBe(1);
 
     // The admin finds the viewer's refused attempt in the audit log.
-    const admin = await person('admin', adminPassword);
+    const admin = await person('admin', { password: adminPassword });
     await admin.goto(`${appUrl}/admin/audit`);
     await admin.getByLabel('Outcome').selectOption('refused');
     await admin.getByLabel('Actor').fill('vera');

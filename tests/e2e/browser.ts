@@ -7,7 +7,7 @@ import { createTRPCClient, httpBatchLink } from '@trpc/client';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser as ChromiumBrowser, type BrowserContext, type Page } from 'playwright-core';
 import superjson from 'superjson';
 import type { AppRouter } from '../../server/api/root';
 
@@ -68,4 +68,46 @@ export async function apiAs(appUrl: string, username: string, password = DEMO_PA
   return createTRPCClient<AppRouter>({
     links: [httpBatchLink({ url: `${appUrl}/api/trpc`, transformer: superjson, headers: { cookie, origin: appUrl } })],
   });
+}
+
+/**
+ * Several signed-in people, each in a browser context of their own, in one
+ * headless Chromium: `launch()` in beforeAll, `close()` in afterAll (it
+ * reports the pages' uncaught errors).
+ */
+export function browserPeople(appUrl: string) {
+  let browser: ChromiumBrowser | undefined;
+  const contexts: BrowserContext[] = [];
+  const pageErrors: string[] = [];
+  return {
+    async launch() {
+      browser = await chromium.launch({
+        executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      });
+    },
+    /** A person signed in through the sign-in page. */
+    async person(username: string, opts: { password?: string; colorScheme?: 'light' | 'dark' } = {}): Promise<Page> {
+      const context = await browser!.newContext({ viewport: { width: 1400, height: 1000 }, colorScheme: opts.colorScheme ?? 'light' });
+      context.setDefaultTimeout(30_000);
+      contexts.push(context);
+      const page = await context.newPage();
+      page.on('pageerror', (err) => pageErrors.push(`${username}: ${err.message}`));
+      await page.goto(`${appUrl}/sign-in`);
+      await signIn(page, username, opts.password);
+      return page;
+    },
+    async close() {
+      for (const c of contexts) await c.close().catch(() => undefined);
+      await browser?.close().catch(() => undefined);
+      if (pageErrors.length) process.stderr.write(`[e2e] page errors:\n  ${pageErrors.join('\n  ')}\n`);
+    },
+  };
+}
+
+/** A full-page screenshot into the test artifacts. */
+export async function shot(page: Page, name: string) {
+  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOT_DIR}/${name}`, fullPage: true });
 }

@@ -6,45 +6,17 @@
  * second approver approves it in the inbox, and the board shows production
  * passed and the build live there — all without reloading the board.
  */
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { apiAs, SCREENSHOT_DIR, signIn } from './browser';
+import type { Page } from 'playwright-core';
+import { apiAs, browserPeople, shot } from './browser';
 
 const appUrl = inject('appUrl');
 
-let browser: Browser;
-const contexts: BrowserContext[] = [];
-const pageErrors: string[] = [];
+const people = browserPeople(appUrl);
+const person = people.person;
 
-beforeAll(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
-});
-afterAll(async () => {
-  for (const c of contexts) await c.close().catch(() => undefined);
-  await browser?.close().catch(() => undefined);
-  if (pageErrors.length) process.stderr.write(`[e2e] page errors:\n  ${pageErrors.join('\n  ')}\n`);
-});
-
-async function person(username: string, colorScheme: 'light' | 'dark' = 'light'): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 1000 }, colorScheme });
-  context.setDefaultTimeout(30_000);
-  contexts.push(context);
-  const page = await context.newPage();
-  page.on('pageerror', (err) => pageErrors.push(`${username}: ${err.message}`));
-  await page.goto(`${appUrl}/sign-in`);
-  await signIn(page, username);
-  return page;
-}
-
-async function shot(page: Page, name: string) {
-  fs.mkdirSync(SCREENSHOT_DIR, { recursive: true });
-  await page.screenshot({ path: `${SCREENSHOT_DIR}/${name}`, fullPage: true });
-}
+beforeAll(() => people.launch());
+afterAll(() => people.close());
 
 const cell = (page: Page, build: number, env: string, status: string) => page.locator(`[data-testid="cell-${build}-${env}"][data-status="${status}"]`);
 
@@ -80,7 +52,7 @@ describe('promotion board in the browser', () => {
     }
     await ada.runs.cancel.mutate({ runId: buildId });
 
-    const [grace, alan] = await Promise.all([person('grace'), person('alan', 'dark')]);
+    const [grace, alan] = await Promise.all([person('grace'), person('alan', { colorScheme: 'dark' })]);
     await alan.goto(`${appUrl}/approvals`);
     await alan.getByRole('heading', { name: 'Approvals' }).waitFor();
 
