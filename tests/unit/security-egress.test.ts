@@ -111,6 +111,10 @@ describe('decision', () => {
     expect(!d.ok && d.reason).toContain('PIPEWRIGHT_STAGE_EGRESS_ALLOW="127.0.0.1:3000"');
     expect(decideEgress(NONE, target('169.254.169.254'))).toMatchObject({ ok: false });
     expect(decideEgress(NONE, target('::1', 80))).toMatchObject({ ok: false, reason: expect.stringContaining('[::1]:80') });
+    // Temporal's own ports: no hint on how to allow them.
+    const ui = decideEgress(NONE, target('127.0.0.1', 8233));
+    expect(ui).toMatchObject({ ok: false, reason: expect.stringContaining('belongs to the Temporal server') });
+    expect(!ui.ok && ui.reason).not.toContain('PIPEWRIGHT_STAGE_EGRESS_ALLOW=');
   });
 
   it('allows public addresses', () => {

@@ -276,22 +276,25 @@ function ruleMatches(rule: EgressRule, t: EgressTarget): boolean {
 /** Whether a stage may connect to `t`; the reason names the address and how to allow it. */
 export function decideEgress(policy: EgressPolicy, t: EgressTarget): EgressDecision {
   const where = `${t.host === t.address ? t.address : `${t.host} (${t.address})`} port ${t.port}`;
-  const matching = policy.allow.filter((r) => ruleMatches(r, t));
-  if (policy.protectedPorts.includes(t.port) && !matching.some((r) => r.port === t.port)) {
-    const cls = classifyAddress(t.address);
-    if (cls !== 'public' || matching.length > 0) {
-      return {
-        ok: false,
-        reason: `refused to connect to ${where}: that port belongs to the Temporal server (frontend, UI or HTTP API). Only an entry that names the port explicitly in ${EGRESS_ALLOW_VAR} (e.g. "${t.host}:${t.port}") allows it.`,
-      };
-    }
-  }
-  if (matching.length > 0) return { ok: true };
   const cls = classifyAddress(t.address);
-  if (cls === 'public') return { ok: true };
-  const entry = t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
-  return {
-    ok: false,
-    reason: `refused to connect to ${where}: it is a ${cls} address, which stages may not reach by default. An admin can allow it on the workers with ${EGRESS_ALLOW_VAR}="${entry}".`,
-  };
+  const temporalPort = policy.protectedPorts.includes(t.port);
+  const matching = policy.allow.filter((r) => ruleMatches(r, t));
+  if (matching.length === 0) {
+    if (cls === 'public') return { ok: true };
+    if (temporalPort) {
+      return { ok: false, reason: `refused to connect to ${where}: it is a ${cls} address, and that port belongs to the Temporal server (frontend, UI or HTTP API), which stages may never reach.` };
+    }
+    const entry = t.address.includes(':') ? `[${t.address}]:${t.port}` : `${t.address}:${t.port}`;
+    return {
+      ok: false,
+      reason: `refused to connect to ${where}: it is a ${cls} address, which stages may not reach by default. An admin can allow it on the workers with ${EGRESS_ALLOW_VAR}="${entry}".`,
+    };
+  }
+  if (temporalPort && !matching.some((r) => r.port === t.port)) {
+    return {
+      ok: false,
+      reason: `refused to connect to ${where}: that port belongs to the Temporal server (frontend, UI or HTTP API). ${EGRESS_ALLOW_VAR} allows it only with an entry that names the port.`,
+    };
+  }
+  return { ok: true };
 }
