@@ -30,6 +30,8 @@ export interface DevServerOptions {
   port: number;
   /** Web UI port; 0 or undefined = headless. */
   uiPort?: number;
+  /** HTTP API port; undefined = a random free one (fine for tests; `npm start` fixes it so stages can be kept away from it). */
+  httpPort?: number;
   /** SQLite file; undefined = everything in memory. Its folder is created. */
   dbFile?: string;
   /** Namespace to create (besides `default`) and wait for. */
@@ -89,6 +91,7 @@ export function devServerArgs(opts: DevServerOptions): string[] {
   if (opts.dbFile) args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL');
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
   else args.push('--headless');
+  if (opts.httpPort) args.push('--http-port', String(opts.httpPort));
   // "default" is always created; naming it twice is pointless.
   if (opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const sa of opts.searchAttributes ?? SEARCH_ATTRIBUTES) {
