@@ -30,7 +30,7 @@ import { Connection } from '@temporalio/client';
 import { getEnv } from '../server/env';
 import { canConnect, isPortFree } from './ports';
 import { ensureTemporalCli, REPO_ROOT } from './temporal-cli';
-import { isTemporalServer, startDevServer, type DevServer } from './temporal-dev-server';
+import { embeddedUiPort, isTemporalServer, startDevServer, type DevServer } from './temporal-dev-server';
 
 const DEV = process.argv.includes('--dev');
 
@@ -398,7 +398,7 @@ async function main() {
       process.exit(1);
     }
     // Off by default: the UI and HTTP API have no sign-in (see the file header).
-    const uiPort = (env.PIPEWRIGHT_TEMPORAL_UI && env.TEMPORAL_DEV_UI_PORT) || undefined;
+    const uiPort = embeddedUiPort(env);
     if (uiPort && !(await isPortFree(uiPort))) {
       fail(`Port ${uiPort} (Temporal Web UI) is already in use. Set TEMPORAL_DEV_UI_PORT to a free port, or PIPEWRIGHT_TEMPORAL_UI=false for no UI.`);
       process.exit(1);

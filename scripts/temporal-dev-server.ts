@@ -86,6 +86,15 @@ function installExitHook() {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Port of the embedded Web UI for `npm start`, or undefined for none: only with
+ * `PIPEWRIGHT_TEMPORAL_UI=true`, because the UI (and its HTTP API) let anything
+ * that reaches them act on runs without signing in.
+ */
+export function embeddedUiPort(env: { PIPEWRIGHT_TEMPORAL_UI: boolean; TEMPORAL_DEV_UI_PORT: number }): number | undefined {
+  return (env.PIPEWRIGHT_TEMPORAL_UI && env.TEMPORAL_DEV_UI_PORT) || undefined;
+}
+
 export function devServerArgs(opts: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port)];
   if (opts.dbFile) args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL');
