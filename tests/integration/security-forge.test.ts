@@ -184,6 +184,31 @@ describe('decisions must be signed by the control plane for the run', () => {
     await h.waitForEnd(otherRunId);
   });
 
+  it('refuses the decision the attack sent through Temporal\'s HTTP API', async () => {
+    const runId = await h.run(gated('http-forged'));
+    await h.waitForStage(runId, 'prod', 'waiting');
+    const url = `http://127.0.0.1:${httpPort}/api/v1/namespaces/default/workflows/${workflowIdForRun(runId)}/update/decide`;
+    const send = async (d: DecideInput, updateId: string) => {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          request: { meta: { updateId }, input: { name: 'decide', args: [d] } },
+          waitPolicy: { lifecycleStage: 'UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_COMPLETED' },
+        }),
+      });
+      return JSON.stringify(await res.json());
+    };
+    expect(await send(asGrace, 'forged-http')).toContain('the decision is not signed by the control plane');
+    const handle = (await h.temporal()).workflow.getHandle(workflowIdForRun(runId));
+    expect(await gateState(runId)).toMatchObject({ status: 'waiting', votes: [] });
+    expect(await updatesAccepted(handle)).toBe(0);
+    // The same path with the control plane's signature goes through: the refusal above was the signature's doing.
+    expect(await send(signDecision(runId, asGrace), 'prod:u-grace')).toContain('approved');
+    expect(await gateState(runId)).toMatchObject({ status: 'approved', votes: [{ userName: 'grace' }] });
+    await h.waitForEnd(runId);
+  });
+
   it('refuses an unsigned cancellation; the app\'s own cancel still works', async () => {
     const runId = await h.run(gated('cancel-forged'));
     await h.waitForStage(runId, 'prod', 'waiting');
