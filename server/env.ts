@@ -86,7 +86,7 @@ export const envSchema = z.object({
   /**
    * Ed25519 private key (32-byte seed, base64 or 64 hex characters) with which the control plane signs gate decisions
    * and cancellations; runs carry its public key and refuse anything unsigned. Default: generated on first use and kept
-   * in `$PIPEWRIGHT_DATA_DIR/decision-key`. Web server and control worker must share it. Example `openssl rand -base64 32`.
+   * in `$PIPEWRIGHT_DATA_DIR/decision-key`. The web server and every worker (workers start runs for triggers) must share it, as they share `PIPEWRIGHT_SECRET_KEY`; a new key leaves runs waiting at gates undecidable. Example `openssl rand -base64 32`.
    */
   PIPEWRIGHT_DECISION_KEY: z
     .string()
