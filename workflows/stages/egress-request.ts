@@ -162,7 +162,10 @@ function once(url: URL, req: EgressRequest, pinned: LookupAddress): Promise<Egre
         }),
       );
       res.on('error', reject);
-      res.on('aborted', () => reject(Object.assign(new Error('connection closed unexpectedly'), { code: 'ECONNRESET' })));
+      // A connection that closes mid-body settles the request too (a no-op after 'end').
+      res.on('close', () => {
+        if (!res.complete) reject(Object.assign(new Error('connection closed unexpectedly'), { code: 'ECONNRESET' }));
+      });
     });
     r.on('error', reject);
     r.end(req.body);
