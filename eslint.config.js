@@ -17,7 +17,7 @@ export default tseslint.config(
   },
   {
     // Pure code: loaded by the browser, the compiler and the Temporal workflow sandbox.
-    files: ['workflows/model/**/*.ts', 'workflows/stages/*/definition.ts', 'workflows/stages/registry.ts', 'workflows/stages/types.ts', 'workflows/interpreter.ts', 'workflows/run-state.ts', 'workflows/scheduled-trigger.ts', 'workflows/queued-trigger.ts'],
+    files: ['workflows/model/**/*.ts', 'workflows/stages/*/definition.ts', 'workflows/stages/registry.ts', 'workflows/stages/types.ts', 'workflows/interpreter.ts', 'workflows/run-state.ts', 'workflows/decision-signature.ts', 'workflows/stages/egress.ts', 'workflows/scheduled-trigger.ts', 'workflows/queued-trigger.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

@@ -2,8 +2,11 @@
  * `npm start` (production) and `npm run dev` (`--dev`): the whole stack in one command.
  *
  * 1. Temporal: unless TEMPORAL_ADDRESS is set, builds the Temporal CLI once and
- *    starts its dev server on TEMPORAL_DEV_PORT with `<data>/temporal.db`, the
- *    Web UI on TEMPORAL_DEV_UI_PORT (0 = none) and its log in `<data>/logs/temporal.log`.
+ *    starts its dev server on TEMPORAL_DEV_PORT with `<data>/temporal.db`, its
+ *    HTTP API on TEMPORAL_DEV_HTTP_PORT and its log in `<data>/logs/temporal.log`.
+ *    The Web UI is off unless PIPEWRIGHT_TEMPORAL_UI=true (then on
+ *    TEMPORAL_DEV_UI_PORT): it has no sign-in, and anything that reaches it can
+ *    act on runs. The summary says how to turn it on.
  * 2. Registers Pipewright's search attributes on the namespace (an external
  *    cluster may refuse: warned, not fatal).
  * 3. Migrates the app database and seeds it (unless PIPEWRIGHT_NO_SEED).
@@ -27,7 +30,7 @@ import { Connection } from '@temporalio/client';
 import { getEnv } from '../server/env';
 import { canConnect, isPortFree } from './ports';
 import { ensureTemporalCli, REPO_ROOT } from './temporal-cli';
-import { isTemporalServer, startDevServer, type DevServer } from './temporal-dev-server';
+import { embeddedUiPort, isTemporalServer, startDevServer, type DevServer } from './temporal-dev-server';
 
 const DEV = process.argv.includes('--dev');
 
@@ -293,6 +296,18 @@ async function importStep<T>(specifier: string, load: () => Promise<T>): Promise
   }
 }
 
+/**
+ * The workers' egress allow-list: the admin's, plus this app's own port on
+ * loopback. The seeded "Build and deploy" example smoke-tests the app's
+ * /api/health, and the app is the one local service meant to be reached by
+ * anybody (it signs people in itself); Temporal's ports and everything else on
+ * loopback stay refused.
+ */
+function stageEgressAllow(env: ReturnType<typeof getEnv>): string {
+  const own = [`localhost:${env.PORT}`, `127.0.0.1:${env.PORT}`, `[::1]:${env.PORT}`];
+  return [env.PIPEWRIGHT_STAGE_EGRESS_ALLOW, ...own].filter(Boolean).join(',');
+}
+
 function superviseWorker(env: NodeJS.ProcessEnv) {
   let delay = 1000;
   const loop = async () => {
@@ -375,21 +390,27 @@ async function main() {
         fail(
           `A Temporal server is already running on 127.0.0.1:${port} (another "npm start"?).\n` +
             `  Stop it first, or use it: TEMPORAL_ADDRESS=127.0.0.1:${port} npm start,\n` +
-            `  or start a second one on another port: TEMPORAL_DEV_PORT=7243 TEMPORAL_DEV_UI_PORT=8243 npm start`,
+            `  or start a second one on other ports: TEMPORAL_DEV_PORT=7333 TEMPORAL_DEV_HTTP_PORT=7343 TEMPORAL_DEV_UI_PORT=8333 npm start`,
         );
       } else {
         fail(`Port ${port} is used by another program. Set TEMPORAL_DEV_PORT to a free port (or TEMPORAL_ADDRESS to use an existing Temporal server).`);
       }
       process.exit(1);
     }
-    const uiPort = env.TEMPORAL_DEV_UI_PORT || undefined;
+    // Off by default: the UI and HTTP API have no sign-in (see the file header).
+    const uiPort = embeddedUiPort(env);
     if (uiPort && !(await isPortFree(uiPort))) {
-      fail(`Port ${uiPort} (Temporal Web UI) is already in use. Set TEMPORAL_DEV_UI_PORT to a free port, or 0 for no UI.`);
+      fail(`Port ${uiPort} (Temporal Web UI) is already in use. Set TEMPORAL_DEV_UI_PORT to a free port, or PIPEWRIGHT_TEMPORAL_UI=false for no UI.`);
+      process.exit(1);
+    }
+    const httpPort = env.TEMPORAL_DEV_HTTP_PORT;
+    if (!(await isPortFree(httpPort))) {
+      fail(`Port ${httpPort} (Temporal HTTP API) is already in use. Set TEMPORAL_DEV_HTTP_PORT to a free port.`);
       process.exit(1);
     }
     const logFile = path.join(dataDir, 'logs', 'temporal.log');
     const dbFile = path.join(dataDir, 'temporal.db');
-    const starting = startDevServer({ bin, port, uiPort, dbFile, namespace: env.TEMPORAL_NAMESPACE, logFile });
+    const starting = startDevServer({ bin, port, uiPort, httpPort, dbFile, namespace: env.TEMPORAL_NAMESPACE, logFile });
     temporalStarting = starting;
     temporal = await starting;
     temporalStarting = undefined;
@@ -451,6 +472,7 @@ async function main() {
 
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
+    PIPEWRIGHT_STAGE_EGRESS_ALLOW: stageEgressAllow(env),
     NODE_ENV: DEV ? 'development' : 'production',
     PORT: String(env.PORT),
     TEMPORAL_ADDRESS: temporalAddress,
@@ -462,6 +484,7 @@ async function main() {
 
   // (d) Worker
   step(`Starting the worker (task queue "${env.TEMPORAL_TASK_QUEUE}")`);
+  info(`http-check and webhook stages may reach public addresses and this app (port ${env.PORT}); other internal targets need PIPEWRIGHT_STAGE_EGRESS_ALLOW`);
   superviseWorker(childEnv);
 
   // (e) Web app
@@ -502,7 +525,7 @@ async function main() {
     c.bold(c.green('Pipewright is running')),
     '',
     `App          ${c.bold(env.publicUrl)}`,
-    `Temporal UI  ${temporalUiUrl ? `${temporalUiUrl}${embedded ? ' (embedded dev server)' : ''}` : c.dim('none (set TEMPORAL_UI_URL, or TEMPORAL_DEV_UI_PORT for the embedded UI)')}`,
+    `Temporal UI  ${temporalUiUrl ? `${temporalUiUrl}${embedded ? ' (embedded dev server)' : ''}` : c.dim(embedded ? 'off (PIPEWRIGHT_TEMPORAL_UI=true npm start turns on the embedded UI; it has no sign-in, so only on a machine you alone use)' : 'none (set TEMPORAL_UI_URL)')}`,
     `Temporal     ${temporalAddress}, namespace ${env.TEMPORAL_NAMESPACE}${embedded ? ' (embedded)' : ''}`,
     `Data         ${rel(dataDir)}/ ${c.dim(`(app DB ${env.databaseUrl}${embedded ? ', temporal.db' : ''}, logs/)`)}`,
   ];

@@ -30,6 +30,8 @@ export interface DevServerOptions {
   port: number;
   /** Web UI port; 0 or undefined = headless. */
   uiPort?: number;
+  /** HTTP API port; undefined = a random free one (fine for tests; `npm start` fixes it so stages can be kept away from it). */
+  httpPort?: number;
   /** SQLite file; undefined = everything in memory. Its folder is created. */
   dbFile?: string;
   /** Namespace to create (besides `default`) and wait for. */
@@ -84,11 +86,21 @@ function installExitHook() {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Port of the embedded Web UI for `npm start`, or undefined for none: only with
+ * `PIPEWRIGHT_TEMPORAL_UI=true`, because the UI (and its HTTP API) let anything
+ * that reaches them act on runs without signing in.
+ */
+export function embeddedUiPort(env: { PIPEWRIGHT_TEMPORAL_UI: boolean; TEMPORAL_DEV_UI_PORT: number }): number | undefined {
+  return (env.PIPEWRIGHT_TEMPORAL_UI && env.TEMPORAL_DEV_UI_PORT) || undefined;
+}
+
 export function devServerArgs(opts: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port)];
   if (opts.dbFile) args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL');
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
   else args.push('--headless');
+  if (opts.httpPort) args.push('--http-port', String(opts.httpPort));
   // "default" is always created; naming it twice is pointless.
   if (opts.namespace !== 'default') args.push('--namespace', opts.namespace);
   for (const sa of opts.searchAttributes ?? SEARCH_ATTRIBUTES) {

@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { checkOrigins, splitOriginList } from './embeds/origins';
+import { parseEgressAllowList } from '../workflows/stages/egress';
 
 const bool = z
   .enum(['true', 'false', '1', '0', ''])
@@ -48,8 +49,15 @@ export const envSchema = z.object({
   PIPEWRIGHT_TEMPORAL_BIN: z.string().optional(),
   /** Port of the embedded Temporal dev server. Default `7233`. */
   TEMPORAL_DEV_PORT: z.coerce.number().int().default(7233),
-  /** Port of the embedded Temporal Web UI (0 = no UI). Default `8233`. */
+  /**
+   * Start the embedded dev server with its Web UI. Default `false`: the UI and its HTTP API have no sign-in, and
+   * anything on the machine could use them to act as anybody on runs. Enable it on a machine only you use.
+   */
+  PIPEWRIGHT_TEMPORAL_UI: bool,
+  /** Port of the embedded Temporal Web UI when `PIPEWRIGHT_TEMPORAL_UI` is on (0 = no UI). Default `8233`. */
   TEMPORAL_DEV_UI_PORT: z.coerce.number().int().default(8233),
+  /** Port of the embedded dev server's HTTP API (fixed, so stages can be kept away from it). Default `7243`. */
+  TEMPORAL_DEV_HTTP_PORT: z.coerce.number().int().min(1).max(65535).default(7243),
   /** Base URL of the Temporal Web UI, for "open in Temporal" links. Default the embedded UI. */
   TEMPORAL_UI_URL: z.string().optional(),
   /** How long an approval or cancel call waits for a worker before saying the runner is offline, in ms. Default `5000`. */
@@ -58,8 +66,34 @@ export const envSchema = z.object({
   PIPEWRIGHT_HEARTBEAT_TIMEOUT_S: z.coerce.number().int().min(1).default(15),
   /** Root folder for command stages' working directories. Default `$PIPEWRIGHT_DATA_DIR/workspaces`. */
   PIPEWRIGHT_WORKSPACE_DIR: z.string().optional(),
-  /** Key for HMAC signatures of webhook stages (the stage names the variable; this is the default one). */
+  /**
+   * Key for HMAC signatures of webhook stages (the stage names the variable; this is the default one). Other keys
+   * go in variables named `PIPEWRIGHT_WEBHOOK_KEY_<NAME>`; a stage may name no other variable.
+   */
   PIPEWRIGHT_WEBHOOK_SECRET: z.string().optional(),
+  /**
+   * Targets that http-check and webhook stages may reach although they are loopback, private, link-local or
+   * carrier-grade NAT addresses (refused by default): comma-separated `host:port`, `host`, `CIDR` or `CIDR:port`
+   * (IPv6 in brackets before a port). The Temporal server's ports stay refused unless an entry names the port.
+   * Default empty. Example `10.0.0.0/8:443, build.internal:8080, [fd00::/8]:443`.
+   */
+  PIPEWRIGHT_STAGE_EGRESS_ALLOW: z
+    .string()
+    .optional()
+    .superRefine((value, ctx) => {
+      for (const message of parseEgressAllowList(value).errors) ctx.addIssue({ code: 'custom', message });
+    }),
+  /**
+   * Ed25519 private key (32-byte seed, base64 or 64 hex characters) with which the control plane signs gate decisions
+   * and cancellations; runs carry its public key and refuse anything unsigned. Default: generated on first use and kept
+   * in `$PIPEWRIGHT_DATA_DIR/decision-key`. The web server and every worker (workers start runs for triggers) must share it, as they share `PIPEWRIGHT_SECRET_KEY`; a new key leaves runs waiting at gates undecidable. Example `openssl rand -base64 32`.
+   */
+  PIPEWRIGHT_DECISION_KEY: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || /^[0-9a-fA-F]{64}$/.test(v) || Buffer.from(v, 'base64').length === 32, {
+      message: 'must be 32 bytes as base64 (e.g. `openssl rand -base64 32`) or 64 hex characters',
+    }),
   /**
    * Key that encrypts the credentials of cluster connections at rest (AES-256-GCM): 32 bytes as base64 or as 64 hex
    * characters. The web server and the workers must share it. Default: generated on first use and kept in

@@ -30,6 +30,7 @@ import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
 import type { QueuedTriggerInput } from './queued-trigger';
 import type { RunState } from './run-state';
+import { stageEnvironment } from './stages/stage-env';
 
 export type ExecuteStageInput = {
   runId: string;
@@ -302,7 +303,8 @@ export function createActivities(deps: ActivityDeps) {
           if (shown) progress.offer(shown);
         },
         workspaceDir: deps.workspaceDir,
-        env,
+        // Only what stage kinds need by name, never the worker's secrets (stage-env.ts).
+        env: stageEnvironment(env),
         pipelineId,
         lastHeartbeat: ctx.info.heartbeatDetails,
         clusters,

@@ -9,7 +9,11 @@
  *    processes), timers and waiting gates.
  * 4. Gates are decided through Workflow Updates; the validator refuses, without
  *    writing history, a decision on a gate that is not waiting, from someone not
- *    allowed, or a second vote by the same person.
+ *    allowed, or a second vote by the same person. When the run carries the
+ *    control plane's public key, decisions and cancellations must also be signed
+ *    for this run (decision-signature.ts); runs started before that accept
+ *    unsigned ones as they always did. Validators do not run on replay and emit
+ *    no commands, so this needs no `patched()`.
  * 5. Changes that alter the commands this workflow emits for an existing history
  *    must be guarded with `patched()`; the replay test in CI catches mistakes.
  */
@@ -26,6 +30,7 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { createActivities } from './activities';
+import { cancelSignatureProblem, decisionSignatureProblem } from './decision-signature';
 import type { PlanNode } from './model/plan';
 import { resolveTemplates } from './model/template';
 import {
@@ -115,6 +120,11 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
     },
     {
       validator: (d: DecideInput) => {
+        // First: an identity nobody vouched for must not learn anything about the gates either.
+        if (input.decisionKey) {
+          const problem = decisionSignatureProblem(input.decisionKey, runId, d, Date.now());
+          if (problem) throw new Error(problem);
+        }
         const node = nodes.get(d.gateId);
         if (!node || node.runtime !== 'gate' || !node.gate) throw new Error(`"${d.gateId}" is not an approval gate of this run`);
         const s = stage(d.gateId);
@@ -146,7 +156,11 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
       stopLine();
     },
     {
-      validator: (_c: CancelInput) => {
+      validator: (c: CancelInput) => {
+        if (input.decisionKey) {
+          const problem = cancelSignatureProblem(input.decisionKey, runId, c, Date.now());
+          if (problem) throw new Error(problem);
+        }
         if (state.status !== 'running' || state.cancelledBy) throw new Error('the run is not running any more');
       },
     },

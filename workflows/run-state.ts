@@ -76,6 +76,13 @@ export type RunInput = {
   omitted?: string[];
   /** Reason shown on omitted stages. Default "not part of this run". */
   omittedReason?: string;
+  /**
+   * Hex Ed25519 public key of the control plane (workflows/decision-signature.ts):
+   * when present, the `decide` and `cancelRun` updates must be signed with its
+   * private key for this run. Absent on runs started before signing existed,
+   * which keep accepting unsigned updates.
+   */
+  decisionKey?: string;
 };
 
 /** A stage of an earlier run whose result a new run takes over instead of executing it. */
@@ -90,6 +97,10 @@ export type DecideInput = {
   groups: string[];
   decision: 'approve' | 'reject';
   comment: string;
+  /** When the control plane signed it (ms since epoch). */
+  issuedAt?: number;
+  /** Hex Ed25519 signature of `decisionMessage(runId, …)`; required when the run has a `decisionKey`. */
+  signature?: string;
 };
 
 export type DecideResult = {
@@ -98,7 +109,15 @@ export type DecideResult = {
   quorum: number;
 };
 
-export type CancelInput = { userId: string; userName: string; reason?: string };
+export type CancelInput = {
+  userId: string;
+  userName: string;
+  reason?: string;
+  /** When the control plane signed it (ms since epoch). */
+  issuedAt?: number;
+  /** Hex Ed25519 signature of `cancelMessage(runId, …)`; required when the run has a `decisionKey`. */
+  signature?: string;
+};
 
 export const getStateQuery = defineQuery<RunState>('getState');
 export const decideUpdate = defineUpdate<DecideResult, [DecideInput]>('decide');

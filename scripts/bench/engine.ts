@@ -290,6 +290,7 @@ async function main() {
   const { buildWorkflowBundle, createPipewrightWorker } = await import('../../workflows/worker');
   const { createActivities } = await import('../../workflows/activities');
   const { decideUpdate, workflowIdForRun } = await import('../../workflows/run-state');
+  const { signDecision } = await import('../../server/security/decision-keys');
   const { and, eq } = await import('drizzle-orm');
   cleanups.push({ name: 'app database', run: () => closeAllDbs() });
   cleanups.push({ name: 'Temporal client', run: () => resetTemporalClient() });
@@ -502,7 +503,8 @@ async function main() {
         await guard(
           client.withDeadline(Date.now() + 5000, () =>
             handle.executeUpdate(decideUpdate, {
-              args: [{ gateId, userId: alan.id, userName: alan.username, groups: alan.groups, decision: 'approve', comment: '' }],
+              // Runs accept only decisions signed by the control plane (as the approvals service signs them).
+              args: [signDecision(runId, { gateId, userId: alan.id, userName: alan.username, groups: alan.groups, decision: 'approve', comment: '' })],
               updateId: `${gateId}:${alan.id}`,
             }),
           ),

@@ -19,6 +19,7 @@ import { getEnv } from '../env';
 import { notFound, runnerOffline } from '../errors';
 import { hasCapability } from '../api/trpc';
 import { boostRun } from '../live/app-live';
+import { signDecision } from '../security/decision-keys';
 import { parsedPlan, workerIsPolling } from './runs';
 
 /** Whether `user` is named by the gate's rules (directly or through a group). */
@@ -255,15 +256,16 @@ export async function decideGate(db: Db, getClient: () => Promise<Client>, user:
   try {
     result = await client.withDeadline(Date.now() + getEnv().PIPEWRIGHT_UPDATE_DEADLINE_MS, () =>
       handle.executeUpdate(decideUpdate, {
+        // Signed for this run: the workflow refuses decisions the control plane did not vouch for.
         args: [
-          {
+          signDecision(run.id, {
             gateId: node.id,
             userId: user.id,
             userName: user.username,
             groups: user.groups,
             decision: input.decision,
             comment: (input.comment ?? '').slice(0, 2000),
-          },
+          }),
         ],
         updateId: `${node.id}:${user.id}`,
       }),

@@ -27,6 +27,7 @@ import { parseTriggerDetails, type TriggerDetails } from '../triggers/config';
 import { invalidPipeline, notFound, runnerOffline } from '../errors';
 import { boostRun, liveChanged } from '../live/app-live';
 import { taskQueue } from '../temporal/client';
+import { decisionPublicKey, signCancel } from '../security/decision-keys';
 
 type Actor = Pick<SessionUser, 'id' | 'username'>;
 
@@ -243,6 +244,8 @@ export async function launchRun(
     heartbeatTimeoutMs: getEnv().PIPEWRIGHT_HEARTBEAT_TIMEOUT_S * 1000,
     ...(reuse ? { reused: Object.fromEntries([...reuse.stages].map(([nodeId, r]) => [nodeId, { fromRunId: r.fromRunId, outputs: r.outputs }])) } : {}),
     ...(omitted.length > 0 ? { omitted, omittedReason: omitReason } : {}),
+    // The run accepts only decisions and cancellations signed by this control plane.
+    decisionKey: decisionPublicKey(),
   };
   try {
     await client.withDeadline(Date.now() + 10_000, () =>
@@ -583,7 +586,7 @@ export async function cancelRun(db: Db, getClient: () => Promise<Client>, actor:
   try {
     await client.withDeadline(Date.now() + getEnv().PIPEWRIGHT_UPDATE_DEADLINE_MS, () =>
       handle.executeUpdate(cancelRunUpdate, {
-        args: [{ userId: actor.id, userName: actor.username, reason: input.reason }],
+        args: [signCancel(run.id, { userId: actor.id, userName: actor.username, reason: input.reason })],
         updateId: `cancel:${actor.id}`,
       }),
     );

@@ -174,6 +174,8 @@ export default async function setup(project: TestProject) {
     PIPEWRIGHT_DEMO_USERS: 'true',
     PIPEWRIGHT_NO_SEED: 'false',
     PIPEWRIGHT_HEARTBEAT_TIMEOUT_S: '5',
+    // The seeded example's smoke test checks this app's /api/health: stages may reach exactly it on loopback.
+    PIPEWRIGHT_STAGE_EGRESS_ALLOW: `127.0.0.1:${port}`,
     // The e2e files sign the same demo people in many times a minute; the limit itself has unit tests.
     PIPEWRIGHT_SIGN_IN_LIMIT: '1000',
   };

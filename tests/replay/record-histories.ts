@@ -3,6 +3,8 @@
  *
  * Run it when the interpreter changes on purpose and old histories no longer
  * matter (e.g. before the first release): `npx tsx tests/replay/record-histories.ts`.
+ * Name scenarios to record only those (`… record-histories.ts signed-gate-cancel`),
+ * e.g. to add a history for a new feature while keeping the older ones.
  * Once runs exist in the wild, keep the old histories and guard changes with
  * `patched()` instead, so the replay test proves in-flight runs still replay.
  */
@@ -100,9 +102,28 @@ async function main() {
           return cancelled;
         },
       ],
+      [
+        // Signed decisions and cancellation (RunInput.decisionKey): the run after it existed.
+        'signed-gate-cancel',
+        async () => {
+          const runId = await h.run(
+            spec('replay: signed', [cmd('build', 'true'), gate('qa', { groups: ['approvers'], quorum: 2 }), cmd('deploy', 'true')], [
+              ['build', 'qa'],
+              ['qa', 'deploy'],
+            ]),
+          );
+          await h.waitForStage(runId, 'qa', 'waiting');
+          await h.as(h.users.alan).approvals.decide({ runId, gateId: 'qa', decision: 'approve', comment: 'fine' });
+          await h.waitFor(runId, (r) => (h.stageOf(r, 'qa').gate?.votes.length ?? 0) === 1);
+          await h.as(h.users.author).runs.cancel({ runId, reason: 'replay' });
+          await h.waitForEnd(runId);
+          return runId;
+        },
+      ],
     ];
+    const only = process.argv.slice(2);
     const client = await h.temporal();
-    for (const [name, run] of scenarios) {
+    for (const [name, run] of scenarios.filter(([n]) => only.length === 0 || only.includes(n))) {
       const runId = await run();
       const history = await client.workflow.getHandle(workflowIdForRun(runId)).fetchHistory();
       writeFileSync(out(name), historyToBytes(history));

@@ -29,7 +29,10 @@ export interface ExecutorContext {
   heartbeat(details?: unknown): void;
   /** Root folder for stage working directories on this worker. */
   workspaceDir: string;
-  /** Environment visible to executors (for secrets referenced by name, e.g. webhook signing keys). */
+  /**
+   * The part of the worker's environment stage kinds need by name (stage-env.ts): the command
+   * allow-list, webhook signing keys, egress settings. Never the control plane's secrets.
+   */
   env: Readonly<Record<string, string | undefined>>;
   /** Pipeline the run belongs to (for labelling what a stage creates), when known. */
   pipelineId?: string;

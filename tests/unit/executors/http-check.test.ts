@@ -3,7 +3,7 @@ import { executeHttpCheck, valueAt } from '@/workflows/stages/http-check/executo
 import { httpCheckConfigSchema } from '@/workflows/stages/http-check/definition';
 import { StageFailure } from '@/workflows/stages/executor-types';
 import { fakeContext, waitFor, type FakeContext } from './fake-context';
-import { refusedUrl, reply, startServer, type Handler, type TestServer } from './http-server';
+import { allowTestServers, refusedUrl, reply, startServer, type Handler, type TestServer } from './http-server';
 
 const servers: TestServer[] = [];
 const contexts: FakeContext[] = [];
@@ -13,7 +13,7 @@ async function server(handler: Handler): Promise<TestServer> {
   return s;
 }
 function context(overrides: Parameters<typeof fakeContext>[0] = {}): FakeContext {
-  const c = fakeContext(overrides);
+  const c = fakeContext({ ...overrides, env: allowTestServers(overrides.env ?? {}) });
   contexts.push(c);
   return c;
 }
@@ -45,7 +45,7 @@ describe('http-check executor', () => {
     expect(heartbeats.filter((h) => (h as { attempt: number }).attempt > 0).length).toBeGreaterThanOrEqual(3);
     const lines = log.text('system').trim().split('\n');
     expect(lines).toHaveLength(3);
-    expect(lines[0]).toContain('answered 503 (expected 200)');
+    expect(lines[0]).toContain('answered 503, 8 bytes (expected 200)');
     expect(lines[2]).toContain('attempt 3');
   });
 
@@ -65,7 +65,7 @@ describe('http-check executor', () => {
         ctx,
       ),
     );
-    expect(err.message).toContain(`dependency "db" is down: ${s.url}/db answered 503 (expected 200)`);
+    expect(err.message).toContain(`dependency "db" is down: ${s.url}/db answered 503, 2 bytes (expected 200)`);
     expect(err.message).not.toContain('cache');
     expect(err.outputs.status).toBe('200');
   });
@@ -73,14 +73,14 @@ describe('http-check executor', () => {
   it('reports a wrong status, missing body text and refused connections', async () => {
     const s500 = await server((_req, res) => reply(res, 500));
     const e1 = await failure(executeHttpCheck(config({ url: s500.url, deadlineSeconds: 1, intervalSeconds: 2 }), context().ctx));
-    expect(e1.message).toContain(`${s500.url} answered 500 (expected 200)`);
+    expect(e1.message).toContain(`${s500.url} answered 500, 0 bytes (expected 200)`);
     expect(e1.outputs).toEqual({ status: '500', attempts: '1' });
 
     const s200 = await server((_req, res) => reply(res, 200, 'starting'));
     const e2 = await failure(
       executeHttpCheck(config({ url: s200.url, bodyContains: 'ok', deadlineSeconds: 1, intervalSeconds: 2 }), context().ctx),
     );
-    expect(e2.message).toContain('body does not contain "ok"');
+    expect(e2.message).toContain('body (8 bytes) does not contain "ok"');
 
     const refused = await refusedUrl();
     const e3 = await failure(executeHttpCheck(config({ url: refused, deadlineSeconds: 1, intervalSeconds: 2 }), context().ctx));
@@ -95,7 +95,9 @@ describe('http-check executor', () => {
     const { ctx, log } = context();
     const result = await executeHttpCheck(config({ url: s.url, jsonPath: 'checks.0.state', jsonEquals: 'passing' }), ctx);
     expect(result.outputs).toEqual({ status: '200', attempts: '2' });
-    expect(log.text('system')).toContain('checks.0.state is "starting" (expected "passing")');
+    // The value found is not quoted: it comes from the answer's body.
+    expect(log.text('system')).toContain('checks.0.state is not "passing"');
+    expect(log.text('system')).not.toContain('starting');
 
     const numeric = await executeHttpCheck(config({ url: s.url, jsonPath: 'version', jsonEquals: '2' }), context().ctx);
     expect(numeric.outputs.attempts).toBe('1');
@@ -144,6 +146,53 @@ describe('http-check executor', () => {
     b.controller.abort(reason);
     await expect(hanging).rejects.toBe(reason);
     expect(Date.now() - started).toBeLessThan(300);
+  });
+
+  it('never quotes the body of a failing answer, only its status and size', async () => {
+    const s = await server((_req, res) => reply(res, 500, 'db password=hunter2'));
+    const { ctx, log } = context();
+    const err = await failure(executeHttpCheck(config({ url: s.url, bodyContains: 'ok', deadlineSeconds: 1, intervalSeconds: 2 }), ctx));
+    expect(err.message).toContain('answered 500, 19 bytes (expected 200)');
+    expect(err.message).not.toContain('hunter2');
+    expect(log.text()).not.toContain('hunter2');
+  });
+
+  it('refuses a target outside the allow-list at once, and a redirect to one', async () => {
+    const s = await server((_req, res) => reply(res, 200));
+    const port = new URL(s.url).port;
+    const plain = fakeContext({ timeoutMs: 300_000 });
+    contexts.push(plain);
+    const started = Date.now();
+    const err = await failure(executeHttpCheck(config({ url: s.url, deadlineSeconds: 60 }), plain.ctx));
+    expect(err.type).toBe('StageFailed');
+    expect(err.message).toContain(`refused to connect to 127.0.0.1 port ${port}: it is a loopback address`);
+    expect(err.message).toContain(`PIPEWRIGHT_STAGE_EGRESS_ALLOW="127.0.0.1:${port}"`);
+    expect(s.received).toHaveLength(0);
+    // Not after the 60 s deadline: a refusal is not retried.
+    expect(Date.now() - started).toBeLessThan(30_000);
+
+    // An allowed server redirecting to one that is not: the hop is checked too.
+    const inner = await startServer((_req, res) => reply(res, 200)); // not through server(): not allowed
+    servers.push(inner);
+    const hop = await server((_req, res) => {
+      res.writeHead(302, { location: `${inner.url.replace('127.0.0.1', 'localhost')}/secret` });
+      res.end();
+    });
+    const onlyHop = fakeContext({ env: { PIPEWRIGHT_STAGE_EGRESS_ALLOW: new URL(hop.url).host } });
+    contexts.push(onlyHop);
+    const err2 = await failure(executeHttpCheck(config({ url: hop.url, deadlineSeconds: 60 }), onlyHop.ctx));
+    expect(err2.message).toContain(`refused to connect to localhost`);
+    expect(inner.received).toHaveLength(0);
+
+    // Redirects between allowed servers are followed.
+    const target = await server((_req, res) => reply(res, 200));
+    const hop2 = await server((_req, res) => {
+      res.writeHead(301, { location: `${target.url}/health` });
+      res.end();
+    });
+    const ok = await executeHttpCheck(config({ url: hop2.url }), context().ctx);
+    expect(ok.outputs.status).toBe('200');
+    expect(target.received[0]!.url).toBe('/health');
   });
 
   it('refuses an invalid URL', async () => {

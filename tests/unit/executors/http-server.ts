@@ -2,6 +2,18 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+/** `127.0.0.1:<port>` of every server this test file started (and so may reach). */
+const started: string[] = [];
+
+/**
+ * `env` plus the egress allow-list naming exactly the test servers started so
+ * far (read when the stage runs, so servers started after the context count).
+ * Stages may not reach loopback otherwise (workflows/stages/egress.ts).
+ */
+export function allowTestServers(env: Record<string, string | undefined> = {}): Record<string, string | undefined> {
+  return Object.defineProperty({ ...env }, 'PIPEWRIGHT_STAGE_EGRESS_ALLOW', { enumerable: true, get: () => started.join(',') });
+}
+
 export type Received = { method: string; url: string; headers: IncomingMessage['headers']; body: string };
 export type Handler = (req: Received, res: ServerResponse) => void;
 
@@ -20,6 +32,7 @@ export async function startServer(handler: Handler): Promise<TestServer> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
+  started.push(`127.0.0.1:${port}`);
   return {
     url: `http://127.0.0.1:${port}`,
     received,

@@ -4,7 +4,7 @@ import { executeWebhook } from '@/workflows/stages/webhook/executor';
 import { webhookConfigSchema } from '@/workflows/stages/webhook/definition';
 import { StageFailure } from '@/workflows/stages/executor-types';
 import { fakeContext, type FakeContext } from './fake-context';
-import { refusedUrl, reply, startServer, type Handler, type Received, type TestServer } from './http-server';
+import { allowTestServers, refusedUrl, reply, startServer, type Handler, type Received, type TestServer } from './http-server';
 
 const KEY = 'super-secret-signing-key';
 const servers: TestServer[] = [];
@@ -15,7 +15,7 @@ async function server(handler: Handler): Promise<TestServer> {
   return s;
 }
 function context(overrides: Parameters<typeof fakeContext>[0] = {}): FakeContext {
-  const c = fakeContext({ env: { PIPEWRIGHT_WEBHOOK_SECRET: KEY }, ...overrides });
+  const c = fakeContext({ ...overrides, env: allowTestServers(overrides.env ?? { PIPEWRIGHT_WEBHOOK_SECRET: KEY }) });
   contexts.push(c);
   return c;
 }
@@ -74,9 +74,32 @@ describe('webhook executor', () => {
 
   it('uses the key named by secretEnv', async () => {
     const s = await server((_req, res) => reply(res, 200));
-    const { ctx } = context({ env: { CHAT_KEY: 'chat-key' } });
-    await executeWebhook(config({ url: s.url, secretEnv: 'CHAT_KEY' }), ctx);
+    const { ctx } = context({ env: { PIPEWRIGHT_WEBHOOK_KEY_CHAT: 'chat-key' } });
+    await executeWebhook(config({ url: s.url, secretEnv: 'PIPEWRIGHT_WEBHOOK_KEY_CHAT' }), ctx);
     expect(verify(s.received[0]!, 'chat-key')).toBe(true);
+  });
+
+  it('refuses to sign with a variable that is not a webhook key (no HMAC oracle of the worker\'s secrets)', async () => {
+    const s = await server((_req, res) => reply(res, 200));
+    const { ctx } = context({ env: { PIPEWRIGHT_ADMIN_PASSWORD: 'hunter22hunter22' } });
+    const err = await rejection(executeWebhook(config({ url: s.url, secretEnv: 'PIPEWRIGHT_ADMIN_PASSWORD' }), ctx));
+    expect(err).toBeInstanceOf(StageFailure);
+    expect(err.message).toContain('secretEnv "PIPEWRIGHT_ADMIN_PASSWORD" is not a webhook signing key');
+    expect(err.message).toContain('PIPEWRIGHT_WEBHOOK_KEY_');
+    expect(s.received).toHaveLength(0);
+  });
+
+  it('refuses a loopback target that is not allow-listed, before sending anything', async () => {
+    const s = await server((_req, res) => reply(res, 200));
+    // Not through context(): this one has no allow-list.
+    const c = fakeContext({ env: { PIPEWRIGHT_WEBHOOK_SECRET: KEY } });
+    contexts.push(c);
+    const err = await rejection(executeWebhook(config({ url: s.url }), c.ctx));
+    expect(err).toBeInstanceOf(StageFailure);
+    expect(err.message).toContain(`refused to connect to 127.0.0.1 port ${new URL(s.url).port}: it is a loopback address`);
+    expect(err.message).toContain(`PIPEWRIGHT_STAGE_EGRESS_ALLOW="127.0.0.1:${new URL(s.url).port}"`);
+    expect(c.log.text('system')).toContain('refused to connect');
+    expect(s.received).toHaveLength(0);
   });
 
   it('sends unsigned with a warning naming the variable when the key is missing', async () => {
@@ -90,11 +113,15 @@ describe('webhook executor', () => {
   });
 
   it('fails the stage on 4xx (not retried)', async () => {
-    const s = await server((_req, res) => reply(res, 404, 'no such hook'));
-    const err = await rejection(executeWebhook(config({ url: s.url }), context().ctx));
+    const s = await server((_req, res) => reply(res, 404, 'no such hook: internal-token-123'));
+    const { ctx, log } = context();
+    const err = await rejection(executeWebhook(config({ url: s.url }), ctx));
     expect(err).toBeInstanceOf(StageFailure);
     expect((err as StageFailure).type).toBe('StageFailed');
-    expect(err.message).toContain('answered 404: no such hook');
+    // Status and size, never the body (it may come from a service the author should not read).
+    expect(err.message).toContain('answered 404, 32 bytes');
+    expect(err.message).not.toContain('internal-token-123');
+    expect(log.text()).not.toContain('internal-token-123');
   });
 
   it('throws a plain (retryable) Error on 5xx, 429, refused connections and timeouts', async () => {

@@ -133,6 +133,11 @@ const cases: { name: string; input: unknown; expected: Expected[] }[] = [
     expected: [{ code: 'config-too-large', nodeId: 'a' }],
   },
   {
+    name: 'a webhook signing with a worker variable that is not a webhook key',
+    input: doc([node('hook', 'webhook', { url: 'https://example.com/', secretEnv: 'PIPEWRIGHT_ADMIN_PASSWORD' })]),
+    expected: [{ code: 'invalid-config', nodeId: 'hook', path: 'secretEnv' }],
+  },
+  {
     name: 'a config nested deeper than the depth limit',
     input: doc([node('hook', 'webhook', { url: 'http://localhost/', body: nested(LIMITS.configDepth + 1) })]),
     expected: [{ code: 'config-too-large', nodeId: 'hook' }],

@@ -3,9 +3,14 @@
  * `intervalSeconds` until it answers as expected (status, body text, JSON
  * value) and every listed dependency answers its expected status, or until
  * `deadlineSeconds` have passed since the start. The failure message says
- * which check failed on the last attempt.
+ * which check failed on the last attempt, with the status code and size of the
+ * answer but never its body (it may come from a service the author should not
+ * read). Requests go through the egress policy (../egress.ts): a refused target
+ * fails the stage at once.
  */
 import type { HttpCheckConfig } from './definition';
+import type { EgressPolicy } from '../egress';
+import { describeNetworkError, egressRequest, policyFromStageEnv } from '../egress-request';
 import { StageFailure, type ExecutorContext, type StageExecutor } from '../executor-types';
 
 const HEARTBEAT_MS = 1000;
@@ -33,6 +38,7 @@ export const executeHttpCheck: StageExecutor<HttpCheckConfig> = async (config, c
 async function run(config: HttpCheckConfig, ctx: ExecutorContext, progress: { attempt: number }) {
   checkUrl(config.url, 'url');
   for (const d of config.dependencies) checkUrl(d.url, `dependency "${d.name}"`);
+  const policy = policyFromStageEnv(ctx.env);
   const started = Date.now();
   const deadlineMs = config.deadlineSeconds * 1000;
   // The stage's own time limit wins when it is shorter than the check's deadline.
@@ -47,10 +53,10 @@ async function run(config: HttpCheckConfig, ctx: ExecutorContext, progress: { at
 
     const requestLimitMs = Math.max(1, Math.min(config.requestTimeoutSeconds * 1000, endsAt - attemptStarted));
     const [main, deps] = await Promise.all([
-      checkMain(config, requestLimitMs, ctx.signal),
+      checkMain(config, requestLimitMs, ctx.signal, policy),
       Promise.all(
         config.dependencies.map((d) =>
-          checkStatus(d.url, 'GET', {}, d.expectStatus, requestLimitMs, ctx.signal).then((r) => ({ dep: d.name, r })),
+          checkStatus(d.url, 'GET', {}, d.expectStatus, requestLimitMs, ctx.signal, policy).then((r) => ({ dep: d.name, r })),
         ),
       ),
     ]);
@@ -87,32 +93,30 @@ async function run(config: HttpCheckConfig, ctx: ExecutorContext, progress: { at
   }
 }
 
-async function checkMain(config: HttpCheckConfig, limitMs: number, signal: AbortSignal): Promise<CheckResult> {
+async function checkMain(config: HttpCheckConfig, limitMs: number, signal: AbortSignal, policy: EgressPolicy): Promise<CheckResult> {
   const needsBody = config.method !== 'HEAD' && (config.bodyContains !== undefined || config.jsonPath !== undefined);
-  const answer = await request(config.url, config.method, config.headers, limitMs, signal, needsBody);
+  const answer = await request(config.url, config.method, config.headers, limitMs, signal, needsBody, policy);
   if (!answer.ok) return answer;
   const { status, body } = answer;
+  const what = `${status}, ${describeSize(answer.size)}`;
   if (status !== config.expectStatus) {
-    return { ok: false, status, problem: `${config.url} answered ${status} (expected ${config.expectStatus})` };
+    return { ok: false, status, problem: `${config.url} answered ${what} (expected ${config.expectStatus})` };
   }
+  // The body itself is never quoted: it may hold what the target did not mean to publish.
   if (config.bodyContains !== undefined && !body.includes(config.bodyContains)) {
-    return { ok: false, status, problem: `body does not contain ${JSON.stringify(config.bodyContains)}` };
+    return { ok: false, status, problem: `body (${describeSize(answer.size)}) does not contain ${JSON.stringify(config.bodyContains)}` };
   }
   if (config.jsonPath) {
     let json: unknown;
     try {
       json = JSON.parse(body);
     } catch {
-      return { ok: false, status, problem: `body is not JSON (needed for ${config.jsonPath})` };
+      return { ok: false, status, problem: `body (${describeSize(answer.size)}) is not JSON (needed for ${config.jsonPath})` };
     }
     const value = valueAt(json, config.jsonPath);
     if (value === undefined) return { ok: false, status, problem: `${config.jsonPath} is missing in the body` };
     if (config.jsonEquals !== undefined && asText(value) !== config.jsonEquals) {
-      return {
-        ok: false,
-        status,
-        problem: `${config.jsonPath} is ${JSON.stringify(asText(value))} (expected ${JSON.stringify(config.jsonEquals)})`,
-      };
+      return { ok: false, status, problem: `${config.jsonPath} is not ${JSON.stringify(config.jsonEquals)}` };
     }
   }
   return { ok: true, status };
@@ -125,16 +129,17 @@ async function checkStatus(
   expectStatus: number,
   limitMs: number,
   signal: AbortSignal,
+  policy: EgressPolicy,
 ): Promise<CheckResult> {
-  const answer = await request(url, method, headers, limitMs, signal, false);
+  const answer = await request(url, method, headers, limitMs, signal, false, policy);
   if (!answer.ok) return answer;
   if (answer.status !== expectStatus) {
-    return { ok: false, status: answer.status, problem: `${url} answered ${answer.status} (expected ${expectStatus})` };
+    return { ok: false, status: answer.status, problem: `${url} answered ${answer.status}, ${describeSize(answer.size)} (expected ${expectStatus})` };
   }
   return { ok: true, status: answer.status };
 }
 
-type Answer = { ok: true; status: number; body: string } | { ok: false; problem: string };
+type Answer = { ok: true; status: number; body: string; size: number } | { ok: false; problem: string };
 
 async function request(
   url: string,
@@ -143,37 +148,27 @@ async function request(
   limitMs: number,
   signal: AbortSignal,
   readBody: boolean,
+  policy: EgressPolicy,
 ): Promise<Answer> {
   const timeout = AbortSignal.timeout(limitMs);
   try {
-    const res = await fetch(url, { method, headers, signal: AbortSignal.any([signal, timeout]) });
-    let body = '';
-    if (readBody) body = await res.text();
-    else await res.body?.cancel().catch(() => {});
-    return { ok: true, status: res.status, body };
+    const res = await egressRequest(
+      new URL(url),
+      { method, headers, signal: AbortSignal.any([signal, timeout]), readBody, followRedirects: true },
+      policy,
+    );
+    return { ok: true, status: res.status, body: res.body, size: res.size };
   } catch (err) {
     if (signal.aborted) throw abortReason(signal);
+    // Refused by the egress policy (or too many redirects): no point in trying again.
+    if (err instanceof StageFailure) throw err;
     if (timeout.aborted) return { ok: false, problem: `${url} did not answer within ${trimNumber(limitMs / 1000)}s` };
     return { ok: false, problem: `${url}: ${describeNetworkError(err)}` };
   }
 }
 
-function describeNetworkError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  switch (cause?.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection closed unexpectedly';
-    case 'ETIMEDOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connection timed out';
-  }
-  return cause?.message ?? (err instanceof Error ? err.message : String(err));
+function describeSize(bytes: number): string {
+  return bytes < 1024 ? `${bytes} bytes` : `${trimNumber(bytes / 1024)} KiB`;
 }
 
 function checkUrl(url: string, what: string): void {

@@ -2,6 +2,18 @@ import { z } from 'zod';
 import { LIMITS } from '../../model/limits';
 import { defineStage } from '../types';
 
+/**
+ * Worker variables a webhook stage may sign with: the default key and those
+ * named `PIPEWRIGHT_WEBHOOK_KEY_<NAME>`. Any other name is refused, so a stage
+ * cannot make the worker sign with (and leak an HMAC oracle of) the admin
+ * password, the auth secret or any other variable of its environment.
+ */
+export const WEBHOOK_DEFAULT_KEY_ENV = 'PIPEWRIGHT_WEBHOOK_SECRET';
+export const WEBHOOK_KEY_ENV_PREFIX = 'PIPEWRIGHT_WEBHOOK_KEY_';
+export function isWebhookKeyEnv(name: string): boolean {
+  return name === WEBHOOK_DEFAULT_KEY_ENV || (name.startsWith(WEBHOOK_KEY_ENV_PREFIX) && name.length > WEBHOOK_KEY_ENV_PREFIX.length);
+}
+
 export const webhookConfigSchema = z.object({
   url: z.string().min(1, 'enter a URL').max(2048).describe('Where to POST the JSON body.'),
   body: z.unknown().default({}).describe('JSON body; strings may contain `${{ … }}` references.'),
@@ -9,8 +21,10 @@ export const webhookConfigSchema = z.object({
   secretEnv: z
     .string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]*$/)
-    .default('PIPEWRIGHT_WEBHOOK_SECRET')
-    .describe('Name of the worker environment variable holding the HMAC-SHA256 signing key. The key itself never appears in the pipeline, the logs or the browser.'),
+    .default(WEBHOOK_DEFAULT_KEY_ENV)
+    .describe(
+      `Name of the worker environment variable holding the HMAC-SHA256 signing key: ${WEBHOOK_DEFAULT_KEY_ENV} or one starting with ${WEBHOOK_KEY_ENV_PREFIX} (e.g. ${WEBHOOK_KEY_ENV_PREFIX}CHAT). The key itself never appears in the pipeline, the logs or the browser.`,
+    ),
   timeoutSeconds: z.number().min(0.1).max(300).default(10).describe('Limit for the request, in seconds.'),
 });
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
@@ -26,7 +40,12 @@ export const webhookStage = defineStage({
   defaults: { url: 'https://example.com/hooks/pipewright', body: { text: 'Pipeline ${{ params.version }}' } },
   outputs: { names: ['status'], dynamic: false },
   check: (c) => {
+    const issues: { path: string; message: string }[] = [];
     const size = JSON.stringify(c.body ?? null)?.length ?? 0;
-    return size > LIMITS.valueLength ? [{ path: 'body', message: 'body is too large' }] : [];
+    if (size > LIMITS.valueLength) issues.push({ path: 'body', message: 'body is too large' });
+    if (typeof c.secretEnv === 'string' && !isWebhookKeyEnv(c.secretEnv)) {
+      issues.push({ path: 'secretEnv', message: `must be ${WEBHOOK_DEFAULT_KEY_ENV} or start with ${WEBHOOK_KEY_ENV_PREFIX}` });
+    }
+    return issues;
   },
 });

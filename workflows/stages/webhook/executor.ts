@@ -6,7 +6,8 @@
  * - `Content-Type: application/json`;
  * - `X-Pipewright-Timestamp: <unix seconds>`;
  * - `X-Pipewright-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">`
- *   when `env[config.secretEnv]` is set;
+ *   when `env[config.secretEnv]` is set (only `PIPEWRIGHT_WEBHOOK_SECRET` or
+ *   `PIPEWRIGHT_WEBHOOK_KEY_*` may be named; any other name fails the stage);
  * - `X-Pipewright-Delivery: <runId>:<nodeId>:<attempt>`, the same for every
  *   infrastructure retry of one attempt, so receivers can drop duplicates.
  *
@@ -14,14 +15,15 @@
  * refused; not retried by the infrastructure); 429, 5xx, network errors and
  * timeouts → a plain `Error` (retryable). Redirects are not followed, so the
  * signature never goes to another host. Only the URL's origin is logged (hook
- * URLs often carry a token in their path), never the key or the signature.
+ * URLs often carry a token in their path), never the key or the signature, and
+ * of the answer only its status and size (never its body: it may come from a
+ * service the author should not read). The target must pass the egress policy
+ * (../egress.ts); a refused one fails the stage at once.
  */
 import { createHmac } from 'node:crypto';
-import type { WebhookConfig } from './definition';
+import { isWebhookKeyEnv, WEBHOOK_DEFAULT_KEY_ENV, WEBHOOK_KEY_ENV_PREFIX, type WebhookConfig } from './definition';
+import { describeNetworkError, egressRequest, policyFromStageEnv } from '../egress-request';
 import { StageFailure, type ExecutorContext, type StageExecutor } from '../executor-types';
-
-/** Longest part of a refusing receiver's answer quoted in the failure message. */
-const MAX_QUOTED_BODY = 300;
 
 export const executeWebhook: StageExecutor<WebhookConfig> = async (config, ctx) => {
   try {
@@ -45,18 +47,27 @@ export function signWebhook(key: string, timestamp: string, body: string): strin
 async function run(config: WebhookConfig, ctx: ExecutorContext) {
   if (ctx.signal.aborted) throw abortReason(ctx.signal);
   const target = parseUrl(config.url);
+  if (!isWebhookKeyEnv(config.secretEnv)) {
+    throw new StageFailure(
+      `secretEnv "${config.secretEnv}" is not a webhook signing key: name ${WEBHOOK_DEFAULT_KEY_ENV} or a variable starting with ${WEBHOOK_KEY_ENV_PREFIX}`,
+      'InvalidConfig',
+    );
+  }
+  const policy = policyFromStageEnv(ctx.env);
   const body = JSON.stringify(config.body ?? null) ?? 'null';
   const timestamp = String(Math.floor(Date.now() / 1000));
 
-  const headers = new Headers(config.headers);
-  headers.set('content-type', 'application/json');
-  headers.set('x-pipewright-timestamp', timestamp);
-  headers.set('x-pipewright-delivery', `${ctx.runId}:${ctx.nodeId}:${ctx.attempt}`);
+  // Lower-case names, so the ones set here replace any the author wrote in another case.
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(config.headers)) headers[name.toLowerCase()] = value;
+  headers['content-type'] = 'application/json';
+  headers['x-pipewright-timestamp'] = timestamp;
+  headers['x-pipewright-delivery'] = `${ctx.runId}:${ctx.nodeId}:${ctx.attempt}`;
   const key = ctx.env[config.secretEnv];
   if (key) {
-    headers.set('x-pipewright-signature', signWebhook(key, timestamp, body));
+    headers['x-pipewright-signature'] = signWebhook(key, timestamp, body);
   } else {
-    headers.delete('x-pipewright-signature');
+    delete headers['x-pipewright-signature'];
     ctx.log.write('system', `warning: ${config.secretEnv} is not set on the worker; sending the webhook unsigned\n`);
   }
 
@@ -68,19 +79,15 @@ async function run(config: WebhookConfig, ctx: ExecutorContext) {
   ctx.heartbeat({ logOffset: ctx.log.offset });
   const beat = setInterval(() => ctx.heartbeat({ logOffset: ctx.log.offset }), 1000);
   const started = Date.now();
-  let res: Response;
-  let answer: string;
+  let res: { status: number; size: number };
   try {
-    res = await fetch(target, {
-      method: 'POST',
-      headers,
-      body,
-      redirect: 'manual',
-      signal: AbortSignal.any([ctx.signal, timeout]),
-    });
-    answer = await res.text();
+    res = await egressRequest(target, { method: 'POST', headers, body, signal: AbortSignal.any([ctx.signal, timeout]), readBody: false }, policy);
   } catch (err) {
     if (ctx.signal.aborted) throw abortReason(ctx.signal);
+    if (err instanceof StageFailure) {
+      ctx.log.write('system', `POST ${target.origin}: ${err.message}\n`);
+      throw err;
+    }
     const limit = `${trimNumber(limitMs / 1000)}s`;
     if (timeout.aborted) {
       ctx.log.write('system', `POST ${target.origin}: no answer within ${limit}\n`);
@@ -95,21 +102,21 @@ async function run(config: WebhookConfig, ctx: ExecutorContext) {
   }
   const took = formatSeconds(Date.now() - started);
   const status = res.status;
-  ctx.log.write('system', `POST ${target.origin} answered ${status} in ${took}\n`);
+  const answered = `${status}, ${describeSize(res.size)}`;
+  ctx.log.write('system', `POST ${target.origin} answered ${answered} in ${took}\n`);
 
   if (status >= 200 && status < 300) {
     return { outputs: { status: String(status) }, summary: `delivered to ${target.origin} (${status}) in ${took}` };
   }
-  const quoted = quote(answer);
   if (status === 429 || status >= 500) {
-    throw new Error(`webhook to ${target.origin} answered ${status}${quoted}`);
+    throw new Error(`webhook to ${target.origin} answered ${answered}`);
   }
   if (status >= 300 && status < 400) {
     throw new StageFailure(`webhook to ${target.origin} answered ${status} (redirects are not followed; use the final URL)`, 'StageFailed', {
       status: String(status),
     });
   }
-  throw new StageFailure(`webhook to ${target.origin} answered ${status}${quoted}`, 'StageFailed', { status: String(status) });
+  throw new StageFailure(`webhook to ${target.origin} answered ${answered}`, 'StageFailed', { status: String(status) });
 }
 
 function parseUrl(url: string): URL {
@@ -125,25 +132,8 @@ function parseUrl(url: string): URL {
   return parsed;
 }
 
-function quote(answer: string): string {
-  const text = answer.replace(/\s+/g, ' ').trim();
-  if (!text) return '';
-  return `: ${text.length > MAX_QUOTED_BODY ? `${text.slice(0, MAX_QUOTED_BODY)}…` : text}`;
-}
-
-function describeNetworkError(err: unknown): string {
-  const cause = (err as { cause?: { code?: string; message?: string } } | undefined)?.cause;
-  switch (cause?.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host not found';
-    case 'ECONNRESET':
-    case 'UND_ERR_SOCKET':
-      return 'connection closed unexpectedly';
-  }
-  return cause?.message ?? (err instanceof Error ? err.message : String(err));
+function describeSize(bytes: number): string {
+  return bytes < 1024 ? `${bytes} bytes` : `${trimNumber(bytes / 1024)} KiB`;
 }
 
 function abortReason(signal: AbortSignal): unknown {
