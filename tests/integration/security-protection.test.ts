@@ -6,7 +6,8 @@
  *     offending stage, and nothing runs;
  * (b) a protected gate that would approve on timeout is refused at start;
  * (c) a person whose role production does not allow cannot start a run that
- *     would deploy there (403, audited), whoever may;
+ *     would deploy there (403, audited), whoever may; a trigger acts with its
+ *     creator's role, Run now with the role of whoever presses it;
  * (d) the approver who promoted a build to production cannot approve its
  *     gate (even with `allowTriggerer: true`, and for a run already in flight
  *     when the rule applied), another approver can;
@@ -121,6 +122,40 @@ describe('(c) starting a run checks the roles of the environments it deploys to'
     await h.waitForStage(started.id, 'gate-prod', 'waiting');
     await h.as(h.users.admin).runs.cancel({ runId: started.id });
     await h.waitForEnd(started.id);
+  });
+});
+
+describe('(c) triggers: the creator’s role; Run now: the role of whoever presses it', () => {
+  it('an upstream trigger created by an author starts nothing in production, the admin’s does; an author’s Run now is refused', async () => {
+    const upstream = await h.createPipeline(spec('upstream of release', [cmd('u', 'echo up')]));
+    const release = await h.createPipeline(
+      spec('release by trigger', [cmd('build', 'echo built'), prodGate(), deployProd(h.dir)], [['build', 'gate-prod'], ['gate-prod', 'deploy']], {
+        settings: { concurrency: 3, defaultRetry: {}, stageTimeoutSeconds: 120, runTimeoutSeconds: 0 },
+      }),
+    );
+    const byAda = await h.as(h.users.author).triggers.createUpstream({ pipelineId: release, name: 'after upstream (ada)', config: { upstreamPipelineId: upstream } });
+    await h.as(h.users.admin).triggers.createUpstream({ pipelineId: release, name: 'after upstream (admin)', config: { upstreamPipelineId: upstream } });
+    const up = await h.as(h.users.author).runs.start({ pipelineId: upstream });
+    expect((await h.waitForEnd(up.id)).status).toBe('succeeded');
+
+    // The admin's trigger started the release (waiting at its gate); ada's says why it started nothing.
+    let started: { id: string; trigger: string }[] = [];
+    let adaResult: string | null = null;
+    for (let i = 0; i < 300 && (started.length === 0 || !adaResult); i++) {
+      started = await h.as(h.users.admin).runs.list({ pipelineId: release });
+      adaResult = (await h.as(h.users.viewer).triggers.list({ pipelineId: release })).find((t) => t.id === byAda.id)!.lastResult;
+      if (started.length === 0 || !adaResult) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(started).toHaveLength(1);
+    await h.waitForStage(started[0]!.id, 'gate-prod', 'waiting');
+    expect(adaResult).toContain('may not run stages in Production');
+    await h.as(h.users.admin).runs.cancel({ runId: started[0]!.id });
+    await h.waitForEnd(started[0]!.id);
+
+    // A schedule the admin created: the author pressing Run now is refused, as if she had pressed Run.
+    const schedule = await h.as(h.users.admin).triggers.createSchedule({ pipelineId: release, name: 'nightly', config: { cron: '@daily', timezone: 'UTC', params: {} }, enabled: false });
+    await expect(h.as(h.users.author).triggers.runNow({ id: schedule.id })).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('Your role (author) may not run stages in Production') });
+    expect(await runCount(release)).toBe(1);
   });
 });
 
