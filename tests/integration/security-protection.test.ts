@@ -14,7 +14,8 @@
  * secrets of a protected environment reach a stage only after the run's gate
  * for it approved (the worker asks the environments service);
  * Kubernetes stages are bound to an environment and use only its cluster
- * connection, at start and on the worker.
+ * connection, at start and on the worker; a roll back of a production deploy
+ * waits for production's approvers.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -265,6 +266,28 @@ describe('Kubernetes stages and cluster connections', () => {
       cause: { issues: [expect.objectContaining({ code: 'cluster-not-bound', nodeId: 'apply', message: expect.stringContaining('"prod-cluster" is not the one of environment "staging" (stg-cluster)') })] },
     });
     expect((await runCount(unbound)) + (await runCount(borrowed))).toBe(0);
+  });
+
+  it('rolling back a production deploy needs a role production allows and waits for production’s approvers', async () => {
+    const deploy = { id: 'deploy', kind: 'k8s-deploy', name: 'deploy', environment: 'production', config: { connection: 'prod-cluster', namespace: 'shop', deployment: 'web', image: 'example/web:2' } };
+    const pipelineId = await h.createPipeline(spec('k8s production', [prodGate(), deploy], [['gate-prod', 'deploy']]));
+    const run = await h.as(h.users.admin).runs.start({ pipelineId });
+    await h.waitForStage(run.id, 'gate-prod', 'waiting');
+    await h.as(h.users.alan).approvals.decide({ runId: run.id, gateId: 'gate-prod', decision: 'approve' });
+    // No cluster is registered under that name here: the deploy fails, and may be rolled back.
+    const ended = await h.waitForEnd(run.id);
+    expect(h.stageOf(ended, 'deploy')).toMatchObject({ status: 'failed', error: expect.stringContaining('no cluster connection named "prod-cluster"') });
+
+    await expect(h.as(h.users.author).runs.rollbackDeploy({ runId: run.id, stageId: 'deploy' })).rejects.toMatchObject({ code: 'FORBIDDEN' });
+    const rollback = await h.as(h.users.admin).runs.rollbackDeploy({ runId: run.id, stageId: 'deploy' });
+    const waiting = await h.waitForStage(rollback.id, 'approve-rollback', 'waiting');
+    expect(waiting.stages.map((st) => [st.id, st.environment, st.status])).toEqual([
+      ['approve-rollback', 'production', 'waiting'],
+      ['rollback', 'production', 'pending'],
+    ]);
+    expect(h.stageOf(waiting, 'approve-rollback').gate!.rules).toMatchObject({ users: ['alan', 'grace'], allowTriggerer: false, onTimeout: 'reject' });
+    await h.as(h.users.admin).runs.cancel({ runId: rollback.id });
+    await h.waitForEnd(rollback.id);
   });
 
   it('the worker refuses a connection its environment no longer points at', async () => {
