@@ -37,7 +37,11 @@ type Actor = Pick<SessionUser, 'id' | 'username'>;
  * (server/services/triggers.ts). The role is checked against the roles each
  * environment the run would deploy to allows.
  */
-export type StartActor = Actor & { role: Role };
+export type StartActor = Actor & {
+  role: Role;
+  /** Whose role `role` is, when not the caller's own (a trigger's creator): named in refusals. */
+  roleOf?: string;
+};
 
 /** Checks and types run parameters against the pipeline's declarations. */
 export function resolveParams(spec: PipelineSpec, given: RunParameters): Record<string, string | number | boolean> {
@@ -324,7 +328,7 @@ async function checkEnvironmentProtection(
   const touched = new Set(plan.nodes.filter((n) => n.environment && !reused.has(n.id) && !omitted.has(n.id)).map((n) => n.environment!));
   const forbidden = envRows.filter((e) => touched.has(e.name) && !e.promoteRoles.includes(actor.role));
   if (forbidden.length > 0) {
-    const message = `Your role (${actor.role}) may not run stages in ${forbidden
+    const message = `${actor.roleOf ? `The role of ${actor.roleOf}` : 'Your role'} (${actor.role}) may not run stages in ${forbidden
       .map((e) => `${e.displayName} (allowed: ${e.promoteRoles.length ? e.promoteRoles.join(', ') : 'nobody'})`)
       .join(', ')}.`;
     await refuse(message, { environments: forbidden.map((e) => e.name) });

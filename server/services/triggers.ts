@@ -489,14 +489,11 @@ async function settle(db: Db, triggerId: string, deliveryId: string, outcome: 's
  */
 async function triggerActor(db: Db, row: Pick<TriggerRow, 'type' | 'name' | 'id' | 'createdBy'>, asRole?: Role): Promise<StartActor> {
   const label = `${row.type}:${row.name || row.id.slice(0, 8)}`;
-  let role = asRole;
-  if (!role) {
-    const creator = row.createdBy
-      ? await db.select({ role: user.role }).from(user).where(or(eq(user.username, row.createdBy), eq(user.email, row.createdBy))).get()
-      : undefined;
-    role = creator?.role ?? 'viewer';
-  }
-  return { id: label, username: label, role };
+  if (asRole) return { id: label, username: label, role: asRole };
+  const creator = row.createdBy
+    ? await db.select({ role: user.role }).from(user).where(or(eq(user.username, row.createdBy), eq(user.email, row.createdBy))).get()
+    : undefined;
+  return { id: label, username: label, role: creator?.role ?? 'viewer', roleOf: `the trigger's creator (${row.createdBy ?? 'unknown'})` };
 }
 
 function errorText(err: unknown): string {
