@@ -16,6 +16,7 @@ import {
   validatePipeline,
   type EnvironmentProtection,
   type ExecutionPlan,
+  type ProtectionIssueCode,
   type PipelineSpec,
   type RunParameters,
 } from '../../workflows/model';
@@ -128,6 +129,19 @@ export async function startRun(
   const { spec, ok, issues } = validatePipeline(v.spec, { environments: envRows.map((e) => e.name), protection: envRows });
   if (!spec || !ok) {
     const errors = issues.filter((i) => i.severity === 'error');
+    const broken = errors.filter((i) => PROTECTION_CODES.has(i.code));
+    if (broken.length > 0) {
+      // A start that would break an environment's protection is a refused security-relevant action: audited.
+      await db.insert(auditLog).values({
+        actorId: actor.id,
+        actorName: actor.username,
+        action: 'run.start',
+        outcome: 'refused',
+        pipelineId: head.id,
+        reason: broken.map((i) => i.message).join('; ').slice(0, 2000),
+        details: { issues: broken.map((i) => ({ code: i.code, nodeId: i.nodeId })) },
+      });
+    }
     throw invalidPipeline(`This pipeline has ${errors.length} problem(s) to fix before it can run.`, errors);
   }
   const given = input.params ?? {};
@@ -288,6 +302,8 @@ export async function launchRun(
   liveChanged();
   return { id, number, planHash: plan.hash };
 }
+
+const PROTECTION_CODES: ReadonlySet<string> = new Set<ProtectionIssueCode>(['environment-needs-gate', 'gate-auto-approves', 'k8s-needs-environment', 'cluster-not-bound']);
 
 /** Every environment's protection facts and allowed roles. */
 async function loadProtection(db: Db): Promise<(EnvironmentProtection & { displayName: string; promoteRoles: Role[] })[]> {

@@ -85,6 +85,8 @@ describe('(a) every production stage runs after the production gate', () => {
     });
     expect(await runCount(pipelineId)).toBe(0);
     expect(existsSync(leakFile)).toBe(false);
+    const audited = await h.db.select().from(auditLog).where(and(eq(auditLog.action, 'run.start'), eq(auditLog.outcome, 'refused'), eq(auditLog.pipelineId, pipelineId)));
+    expect(audited).toEqual([expect.objectContaining({ actorName: 'admin', reason: expect.stringContaining('leak: environment "production" requires an approval gate') })]);
 
     // The same stage behind the gate through an `always` edge would run after a rejection: refused too.
     const always = await h.createPipeline(spec('always after the gate', [prodGate(), deployProd(h.dir)], [['gate-prod', 'deploy', 'always']]));
