@@ -22,9 +22,10 @@ import { getEnv } from '../server/env';
 import { createNotifier, type Notifier } from '../server/notify/notifier';
 import { fireSchedule, startDownstreamRuns, startQueuedRun } from '../server/services/triggers';
 import { getTemporalClient } from '../server/temporal/client';
-import { EnvironmentUnavailableError, loadEnvironmentScope } from '../server/services/environments';
+import { EnvironmentUnavailableError, loadEnvironmentScope, type StageEnvironment } from '../server/services/environments';
+import { bindClustersToEnvironment } from './k8s/environment-binding';
 import type { ExecutionPlan, PlanNode } from './model/plan';
-import { EnvironmentRefError, maskSecrets, resolveEnvironmentRefs, type EnvironmentScope } from './model/template';
+import { EnvironmentRefError, maskSecrets, resolveEnvironmentRefs } from './model/template';
 import { createThrottledWriter, progressOf } from './progress-writer';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
@@ -231,11 +232,11 @@ export function createActivities(deps: ActivityDeps) {
     // The environment the stage is bound to: its variables and secrets are
     // resolved here, on the worker, and every secret value is masked in
     // whatever the stage writes or returns.
-    let scope: EnvironmentScope | undefined;
+    let scope: StageEnvironment | undefined;
     let environmentProblem: string | undefined;
     if (planNode?.environment) {
       try {
-        scope = await loadEnvironmentScope(db, planNode.environment);
+        scope = await loadEnvironmentScope(db, planNode.environment, { runId, nodeId });
       } catch (err) {
         if (!(err instanceof EnvironmentUnavailableError)) throw err;
         environmentProblem = err.message;
@@ -307,7 +308,7 @@ export function createActivities(deps: ActivityDeps) {
         env: stageEnvironment(env),
         pipelineId,
         lastHeartbeat: ctx.info.heartbeatDetails,
-        clusters,
+        clusters: bindClustersToEnvironment(clusters, scope),
         artifacts: artifactsFor({ runId, nodeId }),
       });
       await finish('succeeded', { summary: result.summary, outputs: result.outputs });

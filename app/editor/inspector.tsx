@@ -12,6 +12,7 @@ import {
   getStageDefinition,
   identifierSchema,
   nodeSchema,
+  PROTECTED_ENVIRONMENT_HELP,
   retryPolicySchema,
   settingsSchema,
   type EdgeCondition,
@@ -201,6 +202,9 @@ function NodeInspector({ id }: { id: string }) {
           suggestions={noSuggestions}
           readOnly={readOnly}
         />
+        <p className="mt-2 text-xs text-muted" data-testid="protected-environment-help">
+          {PROTECTED_ENVIRONMENT_HELP}
+        </p>
       </Section>
 
       <Section title="Retries and timeout" defaultOpen={Boolean(node.retry || node.timeoutSeconds)}>

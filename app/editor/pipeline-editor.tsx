@@ -92,7 +92,10 @@ function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; i
   const validationOptions = useMemo(
     () =>
       environments.data
-        ? { environments: environments.data.map((e) => e.name), gatedEnvironments: environments.data.filter((e) => e.requireGate).map((e) => e.name) }
+        ? {
+            environments: environments.data.map((e) => e.name),
+            protection: environments.data.map((e) => ({ name: e.name, requireGate: e.requireGate, clusterConnection: e.clusterConnection, namespace: e.namespace })),
+          }
         : {},
     [environments.data],
   );

@@ -11,7 +11,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
 import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { auditLog, gates, pipelines, runs, stageRuns, user } from '../../db/schema';
+import { auditLog, environments, gates, pipelines, runs, stageRuns, user } from '../../db/schema';
 import type { ExecutionPlan, GateRules } from '../../workflows/model';
 import { decideUpdate, type DecideResult, type Vote } from '../../workflows/run-state';
 import type { SessionUser } from '../auth/session';
@@ -30,6 +30,22 @@ export function isGateApprover(rules: Pick<GateRules, 'users' | 'groups'>, user:
     rules.users.includes(user.email) ||
     user.groups.some((g) => rules.groups.includes(g))
   );
+}
+
+/** Names of the environments whose protection requires an approval gate. */
+async function gatedEnvironmentNames(db: Db): Promise<Set<string>> {
+  const rows = await db.select({ name: environments.name }).from(environments).where(eq(environments.requireGate, true));
+  return new Set(rows.map((r) => r.name));
+}
+
+/**
+ * Whether the person who started the run may approve this gate: never for a
+ * gate bound to a gate-protected environment (four eyes, whatever the gate's
+ * `allowTriggerer` says — runs started before that rule included), else as
+ * the gate says.
+ */
+export function starterMayApprove(rules: Pick<GateRules, 'allowTriggerer'>, protectedEnvironment: string | null | undefined): boolean {
+  return rules.allowTriggerer && !protectedEnvironment;
 }
 
 /** A stage before the gate (its ancestors in the plan), as the approver sees it. */
@@ -86,6 +102,7 @@ export async function fetchWaitingGates(db: Db) {
         .where(inArray(stageRuns.runId, runIds))
     : [];
   const stageOf = new Map(stageRows.map((s) => [`${s.runId}\n${s.nodeId}`, s]));
+  const gated = rows.length ? await gatedEnvironmentNames(db) : new Set<string>();
   const out = [];
   for (const r of rows) {
     let plan: ExecutionPlan;
@@ -134,6 +151,8 @@ export async function fetchWaitingGates(db: Db) {
       triggeredByName: r.triggeredByName,
       params: r.params as Record<string, string | number | boolean>,
       rules: node.gate,
+      /** Bound to an environment that requires an approval gate: the run's starter may never approve it. */
+      protectedEnvironment: node.environment && gated.has(node.environment) ? node.environment : null,
       votes: r.votes as Vote[],
       waitingSince: r.waitingSince,
       deadlineAt: r.deadlineAt,
@@ -152,7 +171,7 @@ export function pendingFor(waiting: WaitingGate[], user: SessionUser, opts: { al
     const named = isGateApprover(g.rules, user);
     if (!named && !opts.all) continue;
     const canDecide =
-      named && hasCapability(user, 'decide') && !g.votes.some((v) => v.userId === user.id) && (g.rules.allowTriggerer || g.triggeredBy !== user.id);
+      named && hasCapability(user, 'decide') && !g.votes.some((v) => v.userId === user.id) && (starterMayApprove(g.rules, g.protectedEnvironment) || g.triggeredBy !== user.id);
     const { triggeredBy, ...rest } = g;
     out.push({ ...rest, startedByMe: triggeredBy === user.id, canDecide });
   }
@@ -236,6 +255,18 @@ export async function decideGate(db: Db, getClient: () => Promise<Client>, user:
   const node = plan.nodes.find((n) => n.id === input.gateId);
   if (!node?.gate) return refuse('BAD_REQUEST', `"${input.gateId}" is not an approval gate of this run.`);
   if (!isGateApprover(node.gate, user)) return refuse('FORBIDDEN', `${user.username} is not an approver of gate "${node.name}".`);
+  // Four eyes in protected environments: checked here, before the Update is sent, so it holds for runs
+  // already in flight too (their plans may still say `allowTriggerer: true`); new runs' plans say false,
+  // so the workflow's validator refuses it as well.
+  if (input.decision === 'approve' && run.triggeredBy === user.id && node.environment) {
+    const protectedEnvironment = (await gatedEnvironmentNames(db)).has(node.environment) ? node.environment : null;
+    if (!starterMayApprove(node.gate, protectedEnvironment)) {
+      return refuse(
+        'FORBIDDEN',
+        `${user.username} started this run and may not approve gate "${node.name}": environment "${node.environment}" requires someone else's approval.`,
+      );
+    }
+  }
 
   // Fast answers from the database; the workflow's validator has the final word.
   const gate = await db.select().from(gates).where(and(eq(gates.runId, run.id), eq(gates.nodeId, node.id))).get();

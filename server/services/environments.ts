@@ -7,14 +7,17 @@
  *    environment or name does not open. Nothing here returns or logs a value:
  *    views list secret names with who set them and when.
  * 2. `loadEnvironmentScope` is what the worker uses, just before a bound stage
- *    runs; values never pass through workflow history.
+ *    runs; values never pass through workflow history. A protected
+ *    environment (approval gate required) releases nothing to a stage of a
+ *    run whose gate for it has not approved.
  * 3. Every change is audited (`environment.*`); details never hold a secret.
  */
 import { TRPCError } from '@trpc/server';
-import { asc, eq, isNull, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../../db/client';
-import { auditLog, environments, pipelines, pipelineVersions, ROLES, type EnvironmentSecret, type Role } from '../../db/schema';
+import { auditLog, environments, gates, pipelines, pipelineVersions, ROLES, runs, type EnvironmentSecret, type Role } from '../../db/schema';
+import { executionPlanSchema } from '../../workflows/model/plan';
 import { environmentNameSchema } from '../../workflows/model/spec';
 import { ENV_KEY_PATTERN, type EnvironmentScope } from '../../workflows/model/template';
 import { open, resolveSecretKey, seal } from '../clusters/crypto';
@@ -258,10 +261,28 @@ export class EnvironmentUnavailableError extends Error {
   }
 }
 
-/** The environment `name` with its secrets opened (worker side, just before a bound stage runs). */
-export async function loadEnvironmentScope(db: Db, name: string, key?: Buffer): Promise<EnvironmentScope> {
+/** The cluster connection (and namespace) Kubernetes stages bound to an environment may use. */
+export type ClusterBinding = { connection: string | null; namespace: string | null };
+
+/** What a bound stage gets: the environment's variables and opened secrets, and its cluster binding. */
+export type StageEnvironment = EnvironmentScope & { cluster: ClusterBinding };
+
+/**
+ * The environment `name` with its secrets opened, for stage `nodeId` of run
+ * `runId` (worker side, just before a bound stage runs; remote runners reach
+ * it through the control plane's API, with the same checks).
+ *
+ * In an environment that requires an approval gate nothing is released —
+ * neither secrets nor variables — unless a gate of this run bound to it, and
+ * upstream of the stage through `success` edges, is recorded as approved (the
+ * `gates` table, written by the workflow before anything after the gate
+ * starts). The start of a run already refuses a stage that could run before
+ * such a gate; this holds even if a plan slipped past that check.
+ */
+export async function loadEnvironmentScope(db: Db, name: string, stage: { runId: string; nodeId: string }, key?: Buffer): Promise<StageEnvironment> {
   const row = await db.select().from(environments).where(eq(environments.name, name)).get();
   if (!row) throw new EnvironmentUnavailableError(`there is no environment "${name}" (an admin creates them under Admin → Environments)`);
+  if (row.requireGate) await assertGatePassed(db, row, stage);
   const secrets: Record<string, string> = {};
   const entries = Object.entries(row.secrets);
   if (entries.length > 0) {
@@ -274,5 +295,35 @@ export async function loadEnvironmentScope(db: Db, name: string, key?: Buffer): 
       }
     }
   }
-  return { name: row.name, variables: row.variables, secrets };
+  return { name: row.name, variables: row.variables, secrets, cluster: { connection: row.clusterConnection, namespace: row.namespace } };
+}
+
+/** Throws unless a gate bound to `env`, upstream of the stage through success edges, approved in this run. */
+async function assertGatePassed(db: Db, env: typeof environments.$inferSelect, stage: { runId: string; nodeId: string }): Promise<void> {
+  const run = await db.select({ plan: runs.plan }).from(runs).where(eq(runs.id, stage.runId)).get();
+  const parsed = executionPlanSchema.safeParse(run?.plan);
+  const refused = () =>
+    new EnvironmentUnavailableError(`environment "${env.name}" requires an approval gate; its variables and secrets are released only to stages after a gate bound to it has approved in this run`);
+  if (!parsed.success) throw refused();
+  const byId = new Map(parsed.data.nodes.map((n) => [n.id, n]));
+  // Success-ancestors of the stage that are gates bound to this environment.
+  const candidates: string[] = [];
+  const seen = new Set<string>();
+  const stack = [stage.nodeId];
+  while (stack.length > 0) {
+    for (const need of byId.get(stack.pop()!)?.needs ?? []) {
+      if (need.on !== 'success' || seen.has(need.from)) continue;
+      seen.add(need.from);
+      const from = byId.get(need.from);
+      if (from?.runtime === 'gate' && from.environment === env.name) candidates.push(from.id);
+      stack.push(need.from);
+    }
+  }
+  if (candidates.length === 0) throw refused();
+  const approved = await db
+    .select({ nodeId: gates.nodeId })
+    .from(gates)
+    .where(and(eq(gates.runId, stage.runId), inArray(gates.nodeId, candidates), eq(gates.status, 'approved')))
+    .get();
+  if (!approved) throw refused();
 }

@@ -7,6 +7,8 @@ import { resolveTemplates } from '../../workflows/model/template';
 
 /** The node id of the one stage of a rollback run. */
 export const ROLLBACK_NODE_ID = 'rollback';
+/** Id of the approval gate before it, when the environment requires one. */
+export const ROLLBACK_GATE_ID = 'approve-rollback';
 
 export type RollbackTarget = {
   connection: string;

@@ -7,12 +7,16 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
 import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { artifacts, auditLog, environments, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, user, type RunStatus } from '../../db/schema';
+import { artifacts, auditLog, environments, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, user, type Role, type RunStatus } from '../../db/schema';
 import {
   compileValidSpec,
   executionPlanSchema,
+  isKubernetesKind,
+  protectionIssues,
   validatePipeline,
+  type EnvironmentProtection,
   type ExecutionPlan,
+  type ProtectionIssueCode,
   type PipelineSpec,
   type RunParameters,
 } from '../../workflows/model';
@@ -30,6 +34,16 @@ import { taskQueue } from '../temporal/client';
 import { decisionPublicKey, signCancel } from '../security/decision-keys';
 
 type Actor = Pick<SessionUser, 'id' | 'username'>;
+/**
+ * Who starts a run: a person, or a trigger acting with its creator's role
+ * (server/services/triggers.ts). The role is checked against the roles each
+ * environment the run would deploy to allows.
+ */
+export type StartActor = Actor & {
+  role: Role;
+  /** Whose role `role` is, when not the caller's own (a trigger's creator): named in refusals. */
+  roleOf?: string;
+};
 
 /** Checks and types run parameters against the pipeline's declarations. */
 export function resolveParams(spec: PipelineSpec, given: RunParameters): Record<string, string | number | boolean> {
@@ -83,7 +97,7 @@ export async function workerIsPolling(client: Client): Promise<boolean> {
 export async function startRun(
   db: Db,
   getClient: () => Promise<Client>,
-  actor: Actor,
+  actor: StartActor,
   input: {
     pipelineId: string;
     version?: number;
@@ -111,20 +125,30 @@ export async function startRun(
     .where(and(eq(pipelineVersions.pipelineId, head.id), eq(pipelineVersions.version, versionNumber)))
     .get();
   if (!v) throw notFound(`Version ${versionNumber}`);
-  // Stages bound to an environment that does not exist (any more) are refused here, with the others' problems.
-  const envRows = await db.select({ name: environments.name, requireGate: environments.requireGate }).from(environments);
-  const { spec, ok, issues } = validatePipeline(v.spec, {
-    environments: envRows.map((e) => e.name),
-    gatedEnvironments: envRows.filter((e) => e.requireGate).map((e) => e.name),
-  });
+  // Stages bound to an environment that does not exist (any more), or breaking its protection, are refused here, with the others' problems.
+  const envRows = await loadProtection(db);
+  const { spec, ok, issues } = validatePipeline(v.spec, { environments: envRows.map((e) => e.name), protection: envRows });
   if (!spec || !ok) {
     const errors = issues.filter((i) => i.severity === 'error');
+    const broken = errors.filter((i) => PROTECTION_CODES.has(i.code));
+    if (broken.length > 0) {
+      // A start that would break an environment's protection is a refused security-relevant action: audited.
+      await db.insert(auditLog).values({
+        actorId: actor.id,
+        actorName: actor.username,
+        action: 'run.start',
+        outcome: 'refused',
+        pipelineId: head.id,
+        reason: broken.map((i) => i.message).join('; ').slice(0, 2000),
+        details: { issues: broken.map((i) => ({ code: i.code, nodeId: i.nodeId })) },
+      });
+    }
     throw invalidPipeline(`This pipeline has ${errors.length} problem(s) to fix before it can run.`, errors);
   }
   const given = input.params ?? {};
   const declared = new Set(spec.parameters.map((p) => p.name));
   const params = resolveParams(spec, input.lenientParams ? Object.fromEntries(Object.entries(given).filter(([k]) => declared.has(k))) : given);
-  const plan: ExecutionPlan = executionPlanSchema.parse(compileValidSpec(spec));
+  const plan: ExecutionPlan = executionPlanSchema.parse(compileValidSpec(spec, { gatedEnvironments: envRows.filter((e) => e.requireGate).map((e) => e.name) }));
   const reuse = await loadReuse(db, head.id, plan, input.reuse, input.omit ?? []);
   return launchRun(db, getClient, actor, {
     pipelineId: head.id,
@@ -150,7 +174,7 @@ export async function startRun(
 export async function launchRun(
   db: Db,
   getClient: () => Promise<Client>,
-  actor: Actor,
+  actor: StartActor,
   input: {
     pipelineId: string;
     version: number;
@@ -174,6 +198,7 @@ export async function launchRun(
   const spec = { settings: { concurrency: input.concurrency } };
   const omitted = [...new Set(input.omit ?? [])];
   const omitReason = input.omitReason?.trim() || 'not part of this run';
+  await checkEnvironmentProtection(db, actor, { pipelineId: head.id, plan, reused: new Set(reuse?.stages.keys() ?? []), omitted: new Set(omitted), auditAction: input.auditAction ?? 'run.start' });
 
   const active = await db
     .select({ n: sql<number>`count(*)` })
@@ -281,6 +306,63 @@ export async function launchRun(
   return { id, number, planHash: plan.hash };
 }
 
+const PROTECTION_CODES: ReadonlySet<string> = new Set<ProtectionIssueCode>(['environment-needs-gate', 'gate-auto-approves', 'k8s-needs-environment', 'cluster-not-bound']);
+
+/** Every environment's protection facts and allowed roles. */
+async function loadProtection(db: Db): Promise<(EnvironmentProtection & { displayName: string; promoteRoles: Role[] })[]> {
+  return db
+    .select({
+      name: environments.name,
+      displayName: environments.displayName,
+      requireGate: environments.requireGate,
+      clusterConnection: environments.clusterConnection,
+      namespace: environments.namespace,
+      promoteRoles: environments.promoteRoles,
+    })
+    .from(environments);
+}
+
+/**
+ * The environments' protection, checked on the plan about to run, on the one
+ * path every start takes (manual, re-run, promotion, triggers, rollback):
+ * - `actor.role` must be allowed by every environment a stage of this run
+ *   would run in (reused and left-out stages run nothing) — the same roles
+ *   that may promote into it; refused with 403;
+ * - the plan must follow the rules of `protectionIssues` with what this run
+ *   reuses (a gate taken over from an earlier run approves nothing now);
+ *   refused with the list (400), painted on the nodes like validation issues.
+ * Every refusal is audited; nothing else is written.
+ */
+async function checkEnvironmentProtection(
+  db: Db,
+  actor: StartActor,
+  input: { pipelineId: string; plan: ExecutionPlan; reused: ReadonlySet<string>; omitted: ReadonlySet<string>; auditAction: string },
+): Promise<void> {
+  const { plan, reused, omitted } = input;
+  if (!plan.nodes.some((n) => n.environment || isKubernetesKind(n.kind))) return;
+  const envRows = await loadProtection(db);
+  const refuse = async (reason: string, details: Record<string, unknown>) =>
+    db.insert(auditLog).values({ actorId: actor.id, actorName: actor.username, action: input.auditAction, outcome: 'refused', pipelineId: input.pipelineId, reason, details });
+
+  const touched = new Set(plan.nodes.filter((n) => n.environment && !reused.has(n.id) && !omitted.has(n.id)).map((n) => n.environment!));
+  const forbidden = envRows.filter((e) => touched.has(e.name) && !e.promoteRoles.includes(actor.role));
+  if (forbidden.length > 0) {
+    const message = `${actor.roleOf ? `The role of ${actor.roleOf}` : 'Your role'} (${actor.role}) may not run stages in ${forbidden
+      .map((e) => `${e.displayName} (allowed: ${e.promoteRoles.length ? e.promoteRoles.join(', ') : 'nobody'})`)
+      .join(', ')}.`;
+    await refuse(message, { environments: forbidden.map((e) => e.name) });
+    throw new TRPCError({ code: 'FORBIDDEN', message });
+  }
+
+  const edges = plan.nodes.flatMap((n) => n.needs.map((d) => ({ from: d.from, to: n.id, on: d.on })));
+  const problems = protectionIssues({ nodes: plan.nodes, edges }, envRows, { reused, omitted });
+  if (problems.length > 0) {
+    const message = `This run would break the protection of its environments (${problems.length} problem(s)): ${problems.map((p) => p.message).join('; ')}.`;
+    await refuse(message, { issues: problems.map((p) => ({ code: p.code, nodeId: p.nodeId })) });
+    throw invalidPipeline(message, problems.map((p) => ({ ...p, severity: 'error' as const })));
+  }
+}
+
 type ReusedStageRow = { fromRunId: string; outputs: Record<string, string>; summary: string | null };
 
 /**
@@ -334,7 +416,7 @@ async function loadReuse(
  * parameters that reuses every stage that succeeded in a failed or cancelled
  * run and runs the others (gates: see `planRerunFromFailed`).
  */
-export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, actor: Actor, input: { runId: string }) {
+export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, actor: StartActor, input: { runId: string }) {
   const run = await db.select().from(runs).where(eq(runs.id, input.runId)).get();
   if (!run) throw notFound('Run');
   if (run.status !== 'failed' && run.status !== 'cancelled') {
@@ -368,7 +450,7 @@ export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, 
  * version the run used (or the newest one with `latest`; parameters the newest
  * version no longer declares are left out, new ones take their defaults).
  */
-export async function rerun(db: Db, getClient: () => Promise<Client>, actor: Actor, input: { runId: string; latest?: boolean }) {
+export async function rerun(db: Db, getClient: () => Promise<Client>, actor: StartActor, input: { runId: string; latest?: boolean }) {
   const run = await db
     .select({ id: runs.id, number: runs.number, pipelineId: runs.pipelineId, pipelineVersion: runs.pipelineVersion, params: runs.params })
     .from(runs)

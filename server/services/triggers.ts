@@ -25,10 +25,10 @@
  */
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
-import { and, desc, eq, inArray } from 'drizzle-orm';
+import { and, desc, eq, inArray, or } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client';
-import { auditLog, pipelines, runs, triggerDeliveries, triggers } from '../../db/schema';
+import { auditLog, pipelines, runs, triggerDeliveries, triggers, user, type Role } from '../../db/schema';
 import type { SessionUser } from '../auth/session';
 import { open, resolveSecretKey, seal } from '../clusters/crypto';
 import { getEnv } from '../env';
@@ -55,7 +55,7 @@ import {
   verifyCredential,
 } from '../triggers/webhook';
 import type { QueuedTriggerInput } from '../../workflows/queued-trigger';
-import { startRun } from './runs';
+import { startRun, type StartActor } from './runs';
 
 type Actor = Pick<SessionUser, 'id' | 'username'>;
 type TriggerRow = typeof triggers.$inferSelect;
@@ -436,11 +436,11 @@ export async function syncSchedules(db: Db, getClient: () => Promise<Client>): P
  * "Run now" on a schedule: starts the run at once, through the same path as
  * a firing (so it is recorded as the schedule's), paused or not.
  */
-export async function runScheduleNow(db: Db, getClient: () => Promise<Client>, actor: Actor, input: { id: string }): Promise<{ runId: string; runNumber: number }> {
+export async function runScheduleNow(db: Db, getClient: () => Promise<Client>, actor: Actor & { role: Role }, input: { id: string }): Promise<{ runId: string; runNumber: number }> {
   const row = await requireTrigger(db, input.id);
   if (row.type !== 'schedule') throw new TRPCError({ code: 'BAD_REQUEST', message: 'Only schedules can be fired by hand.' });
   await requirePipeline(db, row.pipelineId);
-  const fired = await fireSchedule(db, getClient, { triggerId: row.id, firingId: `now:${crypto.randomUUID()}`, evenIfPaused: true, throwErrors: true });
+  const fired = await fireSchedule(db, getClient, { triggerId: row.id, firingId: `now:${crypto.randomUUID()}`, evenIfPaused: true, throwErrors: true, asRole: actor.role });
   await audit(db, actor, 'trigger.fire', row, { runId: fired.runId });
   return { runId: fired.runId!, runNumber: fired.runNumber! };
 }
@@ -480,9 +480,20 @@ async function settle(db: Db, triggerId: string, deliveryId: string, outcome: 's
   ]);
 }
 
-function triggerActor(row: Pick<TriggerRow, 'type' | 'name' | 'id'>): Actor {
+/**
+ * Who a trigger's run is started as: the trigger (its label is the run's
+ * `triggeredBy`), with the current role of the person who created it — so a
+ * trigger never deploys where its creator could not (environments' allowed
+ * roles, checked when the run starts). A creator who is gone counts as a
+ * viewer. "Run now" acts with the role of the person who pressed it.
+ */
+async function triggerActor(db: Db, row: Pick<TriggerRow, 'type' | 'name' | 'id' | 'createdBy'>, asRole?: Role): Promise<StartActor> {
   const label = `${row.type}:${row.name || row.id.slice(0, 8)}`;
-  return { id: label, username: label };
+  if (asRole) return { id: label, username: label, role: asRole };
+  const creator = row.createdBy
+    ? await db.select({ role: user.role }).from(user).where(or(eq(user.username, row.createdBy), eq(user.email, row.createdBy))).get()
+    : undefined;
+  return { id: label, username: label, role: creator?.role ?? 'viewer', roleOf: `the trigger's creator (${row.createdBy ?? 'unknown'})` };
 }
 
 function errorText(err: unknown): string {
@@ -542,7 +553,7 @@ export async function startQueuedRun(
   }
   const details = parseTriggerDetails(input.triggerDetails);
   try {
-    const run = await startRun(db, getClient, triggerActor(row), {
+    const run = await startRun(db, getClient, await triggerActor(db, row), {
       pipelineId: row.pipelineId,
       params: input.params,
       lenientParams: true,
@@ -676,7 +687,7 @@ export async function receiveWebhook(
     repository: push.repository || undefined,
   };
   try {
-    const run = await startRun(db, getClient, triggerActor(match), {
+    const run = await startRun(db, getClient, await triggerActor(db, match), {
       pipelineId: req.pipelineId,
       params,
       lenientParams: true,
@@ -726,7 +737,7 @@ export async function receiveWebhook(
 export async function fireSchedule(
   db: Db,
   getClient: () => Promise<Client>,
-  input: { triggerId: string; firingId: string; evenIfPaused?: boolean; throwErrors?: boolean },
+  input: { triggerId: string; firingId: string; evenIfPaused?: boolean; throwErrors?: boolean; /** "Run now": the role of the person who pressed it. */ asRole?: Role },
 ): Promise<{ runId?: string; runNumber?: number; skipped?: string }> {
   const found = await db
     .select({ row: triggers, pipelineDeletedAt: pipelines.deletedAt })
@@ -747,7 +758,7 @@ export async function fireSchedule(
   if (!claimed.claimed) return { runId: claimed.previous?.runId ?? undefined, skipped: 'already fired' };
   const config = scheduleConfigSchema.parse(row.config);
   try {
-    const run = await startRun(db, getClient, triggerActor(row), {
+    const run = await startRun(db, getClient, await triggerActor(db, row, input.asRole), {
       pipelineId: row.pipelineId,
       params: config.params,
       lenientParams: true,
@@ -805,7 +816,7 @@ export async function startDownstreamRuns(db: Db, getClient: () => Promise<Clien
     const details: TriggerDetails = { type: 'upstream', triggerId: row.id, upstreamPipelineId: run.pipelineId, upstreamPipelineName: run.pipelineName, upstreamRunId: run.id, upstreamRunNumber: run.number, chain };
     const auditDetails = { triggerId: row.id, upstreamRunId: run.id };
     try {
-      const started = await startRun(db, getClient, triggerActor(row), {
+      const started = await startRun(db, getClient, await triggerActor(db, row), {
         pipelineId: row.pipelineId,
         params: config.params,
         lenientParams: true,

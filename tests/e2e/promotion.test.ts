@@ -43,14 +43,16 @@ describe('promotion board in the browser', () => {
       },
     });
     // Build #1 deploys to staging; its own wait at the production gate is stopped (promotion is how it goes on).
-    const { id: buildId } = await ada.runs.start.mutate({ pipelineId });
+    // Started by the admin: a run that could reach production needs a role production allows.
+    const admin = await apiAs(appUrl, 'admin', inject('adminPassword'));
+    const { id: buildId } = await admin.runs.start.mutate({ pipelineId });
     for (let i = 0; i < 300; i++) {
       const r = await ada.runs.get.query({ id: buildId });
       if (r.stages.find((s) => s.id === 'gate-prod')?.status === 'waiting') break;
       if (['failed', 'cancelled', 'succeeded'].includes(r.status)) throw new Error(`build ended ${r.status}: ${r.error}`);
       await new Promise((res) => setTimeout(res, 100));
     }
-    await ada.runs.cancel.mutate({ runId: buildId });
+    await admin.runs.cancel.mutate({ runId: buildId });
 
     const [grace, alan] = await Promise.all([person('grace'), person('alan', { colorScheme: 'dark' })]);
     await alan.goto(`${appUrl}/approvals`);

@@ -150,7 +150,7 @@ describe('build once, promote through the environments', () => {
     const admin = h.as(h.users.admin);
 
     // Build #1 deploys to staging on its own and waits at the production gate.
-    const b1 = await author.runs.start({ pipelineId });
+    const b1 = await admin.runs.start({ pipelineId });
     let r1 = await h.waitForStage(b1.id, 'gate-prod', 'waiting');
     expect(h.stageOf(r1, 'deploy-staging').status).toBe('succeeded');
     const stagingOut = readFileSync(join(d, 'deploy-staging.out'), 'utf8').trim();
@@ -180,14 +180,14 @@ describe('build once, promote through the environments', () => {
     r1 = await h.waitForEnd(b1.id);
 
     // Build #2 fails its staging deploy: promoting it to production is refused with what it lacks.
-    const b2 = await author.runs.start({ pipelineId, params: { fail_at: 'deploy-staging' } });
+    const b2 = await admin.runs.start({ pipelineId, params: { fail_at: 'deploy-staging' } });
     await h.waitForEnd(b2.id);
     await expect(admin.promotion.promote({ pipelineId, buildRunId: b2.id, environment: 'production' })).rejects.toMatchObject({
       code: 'PRECONDITION_FAILED',
       message: 'Cannot promote build #2 to production: not passed: staging (deploy-staging failed in run #2).',
     });
     // Build #3 fails to build: it lacks the build, and staging too.
-    const b3 = await author.runs.start({ pipelineId, params: { fail_at: 'build' } });
+    const b3 = await admin.runs.start({ pipelineId, params: { fail_at: 'build' } });
     await h.waitForEnd(b3.id);
     await expect(author.promotion.promote({ pipelineId, buildRunId: b3.id, environment: 'staging' })).rejects.toMatchObject({
       message: 'Cannot promote build #3 to staging: build: build failed in run #3.',
@@ -239,7 +239,7 @@ describe('build once, promote through the environments', () => {
     expect(after.history).toEqual([expect.objectContaining({ environment: 'production', buildNumber: 1, runNumber: p.number, promotedByName: 'admin', rollback: false })]);
 
     // A newer build goes to staging; rolling staging back is promoting #1 again.
-    const b5 = await author.runs.start({ pipelineId });
+    const b5 = await admin.runs.start({ pipelineId });
     const r5 = await h.waitFor(b5.id, (r) => ['succeeded', 'failed', 'cancelled'].includes(r.status) || h.stageOf(r, 'gate-prod').status === 'waiting');
     expect(h.stageOf(r5, 'deploy-staging').error ?? '').toBe('');
     await author.runs.cancel({ runId: b5.id });
@@ -288,7 +288,7 @@ describe('build once, promote through the environments', () => {
       ),
     );
     const author = h.as(h.users.author);
-    const b1 = await author.runs.start({ pipelineId });
+    const b1 = await h.as(h.users.admin).runs.start({ pipelineId });
     const atGate = await h.waitForStage(b1.id, 'gate-prod', 'waiting');
     expect(h.stageOf(atGate, 'deploy-staging').status).toBe('succeeded');
     const built = atGate.artifacts.find((a) => a.stage === 'build' && a.name === 'app')!;

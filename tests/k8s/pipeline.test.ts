@@ -28,12 +28,21 @@ beforeAll(async () => {
   });
   expect(created.allowedNamespaces).toEqual([ns]);
   connectionId = created.id;
+  // Kubernetes stages deploy only through the connection of the environment they are bound to.
+  await h.as(h.users.admin).environments.create({ name: 'k8s-test', displayName: 'K8s test', clusterConnection: 'local-k8s' });
 });
 afterAll(async () => {
   await h?.close();
 });
 
-const k8sNode = (id: string, kind: string, config: Record<string, unknown>, more: object = {}) => ({ id, kind, name: id, config: { connection: 'local-k8s', namespace: ns, ...config }, ...more });
+const k8sNode = (id: string, kind: string, config: Record<string, unknown>, more: object = {}) => ({
+  id,
+  kind,
+  name: id,
+  environment: 'k8s-test',
+  config: { connection: 'local-k8s', namespace: ns, ...config },
+  ...more,
+});
 
 describe('cluster connections (admin API)', () => {
   it('stores credentials encrypted, never returns them, checks them, and is admin-only', async () => {

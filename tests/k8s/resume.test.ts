@@ -33,6 +33,7 @@ beforeAll(async () => {
   ns = await freshNamespace('resume');
   const k8s = inject('k8s');
   await h.as(h.users.admin).clusters.create({ authType: 'token', name: 'local-k8s', server: k8s.server, token: k8s.adminToken, caPem: k8s.caPem, allowedNamespaces: [ns] });
+  await h.as(h.users.admin).environments.create({ name: 'k8s-test', displayName: 'K8s test', clusterConnection: 'local-k8s' });
 });
 afterAll(async () => {
   await killWorker();
@@ -62,7 +63,7 @@ spec:
 
 it('resumes a rolling deploy after kill -9 of the worker, without applying twice', async () => {
   const pipelineId = await h.createPipeline(
-    spec('k8s resume', [{ id: 'deploy', kind: 'k8s-deploy', name: 'deploy', config: { connection: 'local-k8s', namespace: ns, manifests: slowApp('example/web:${{ params.version }}') } }], [], {
+    spec('k8s resume', [{ id: 'deploy', kind: 'k8s-deploy', name: 'deploy', environment: 'k8s-test', config: { connection: 'local-k8s', namespace: ns, manifests: slowApp('example/web:${{ params.version }}') } }], [], {
       parameters: [{ name: 'version', type: 'string', required: true }],
     }),
   );

@@ -42,8 +42,18 @@ export function compilePipeline(input: unknown): ExecutionPlan {
   return compileValidSpec(spec);
 }
 
+export type CompileOptions = {
+  /**
+   * Environments whose protection requires an approval gate: their gates never
+   * let the person who started the run approve, whatever `allowTriggerer` says
+   * (the workflow's own validator then refuses that person too).
+   */
+  gatedEnvironments?: readonly string[];
+};
+
 /** Compiles a spec that `validatePipeline` accepted. */
-export function compileValidSpec(spec: PipelineSpec): ExecutionPlan {
+export function compileValidSpec(spec: PipelineSpec, options: CompileOptions = {}): ExecutionPlan {
+  const gated = new Set(options.gatedEnvironments ?? []);
   const byId = new Map(spec.nodes.map((n) => [n.id, n]));
   const needs = new Map<string, PlanNode['needs']>(spec.nodes.map((n) => [n.id, []]));
   const handled = new Set<string>();
@@ -99,7 +109,7 @@ export function compileValidSpec(spec: PipelineSpec): ExecutionPlan {
         users: c.users,
         groups: c.groups,
         quorum: c.quorum,
-        allowTriggerer: c.allowTriggerer,
+        allowTriggerer: c.allowTriggerer && !(node.environment && gated.has(node.environment)),
         instructions: c.instructions,
         timeoutMs: c.timeoutSeconds * 1000,
         onTimeout: c.onTimeout,

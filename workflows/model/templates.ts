@@ -88,7 +88,7 @@ const gate = (id: string, name: string, groups: string[], instructions: string):
   id,
   kind: 'approval',
   name,
-  config: { groups, quorum: 1, instructions },
+  config: { groups, quorum: 1, allowTriggerer: false, instructions },
 });
 const wait = (id: string, name: string, seconds: number): NodeDraft => ({ id, kind: 'wait', name, config: { seconds } });
 

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { getStageDefinition } from '../stages/registry';
 import { LIMITS } from './limits';
+import { protectionIssues, type EnvironmentProtection, type ProtectionIssueCode } from './protection';
 import { pipelineSpecSchema, type PipelineSpec } from './spec';
 import { parseTemplate, stringsIn } from './template';
 
@@ -34,7 +35,7 @@ export type IssueCode =
   | 'output-not-upstream'
   | 'environment-ref-unbound'
   | 'unknown-environment'
-  | 'environment-needs-gate';
+  | ProtectionIssueCode;
 
 export type ValidationIssue = {
   code: IssueCode;
@@ -165,8 +166,15 @@ export type ValidateOptions = {
    * and the editor pass the list they read).
    */
   environments?: readonly string[];
-  /** Environments whose protection requires an approval gate: a pipeline deploying there must bind one to it. */
+  /** Environments whose protection requires an approval gate (names only; `protection` says more). */
   gatedEnvironments?: readonly string[];
+  /**
+   * The environments' protection facts (approval gate required, cluster
+   * connection and namespace): checked by `protectionIssues` (protection.ts).
+   * Kubernetes stages must be bound to an environment whenever `environments`
+   * or this is given (the workspace is known).
+   */
+  protection?: readonly EnvironmentProtection[];
 };
 
 export function validatePipeline(input: unknown, options: ValidateOptions = {}): ValidationResult {
@@ -317,20 +325,13 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
     return answer;
   };
 
-  // Gate-protected environments need an approval gate bound to them.
-  if (options.gatedEnvironments?.length) {
-    const gated = new Set(options.gatedEnvironments);
-    const hasGate = new Set([...nodes.values()].filter((n) => n.environment && getStageDefinition(n.kind)?.runtime === 'gate').map((n) => n.environment!));
-    for (const node of nodes.values()) {
-      if (node.environment && gated.has(node.environment) && !hasGate.has(node.environment)) {
-        push({
-          code: 'environment-needs-gate',
-          nodeId: node.id,
-          path: 'environment',
-          message: `${node.name}: environment "${node.environment}" requires an approval gate; add an Approval stage bound to ${node.environment} before this stage`,
-        });
-      }
-    }
+  // Protected environments (gates before their stages, no auto-approval, cluster bindings).
+  const protection: EnvironmentProtection[] = [
+    ...(options.protection ?? []),
+    ...(options.gatedEnvironments ?? []).filter((name) => !options.protection?.some((p) => p.name === name)).map((name) => ({ name, requireGate: true })),
+  ];
+  if (protection.length > 0 || options.environments) {
+    for (const problem of protectionIssues({ nodes: [...nodes.values()], edges: spec.edges }, protection)) push(problem);
   }
 
   // Per-node config.

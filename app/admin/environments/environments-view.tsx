@@ -253,10 +253,14 @@ function Secrets({ env, isAdmin, mutations: m }: { env: Env; isAdmin: boolean; m
   );
 }
 
+/** What "protected" means, next to the checkbox (the server enforces each point). */
+const PROTECTION_HELP =
+  'Every stage bound to it runs only after an approval gate bound to it approved in the same run (success connections only); its gates never approve on timeout and never count the approval of whoever started the run; its variables and secrets are released only after that gate passed.';
+
 function RolesField({ value, onChange }: { value: Role[]; onChange: (r: Role[]) => void }) {
   return (
     <fieldset className="text-sm">
-      <legend className="mb-1 font-medium text-fg">Roles that may promote into it</legend>
+      <legend className="mb-1 font-medium text-fg">Roles that may deploy into it (promote, or start a run with stages bound to it)</legend>
       <div className="flex flex-wrap gap-3">
         {ROLES.map((r) => (
           <label key={r} className="flex items-center gap-1.5">
@@ -303,15 +307,16 @@ function EditForm({ env, update, onDone }: { env: Env; update: ReturnType<typeof
       <RolesField value={roles} onChange={setRoles} />
       <label className="flex items-center gap-2 text-sm">
         <input type="checkbox" checked={requireGate} onChange={(e) => setRequireGate(e.target.checked)} />
-        Promotion requires passing an approval gate bound to this environment
+        Protected: requires an approval gate
       </label>
+      <p className="text-xs text-muted">{PROTECTION_HELP}</p>
       <div className="grid gap-3 md:grid-cols-2">
         <label className="block text-sm">
-          <span className="mb-1 block font-medium text-fg">Default cluster connection (optional)</span>
+          <span className="mb-1 block font-medium text-fg">Cluster connection (the only one its Kubernetes stages may use)</span>
           <input className={inputClass} value={cluster} onChange={(e) => setCluster(e.target.value)} placeholder="prod-eu" />
         </label>
         <label className="block text-sm">
-          <span className="mb-1 block font-medium text-fg">Namespace (optional)</span>
+          <span className="mb-1 block font-medium text-fg">Namespace (optional: the only one they may use)</span>
           <input className={inputClass} value={namespace} onChange={(e) => setNamespace(e.target.value)} placeholder="shop" />
         </label>
       </div>
@@ -368,8 +373,9 @@ function CreateForm({ create }: { create: ReturnType<typeof useEnvMutations>['cr
           <RolesField value={roles} onChange={setRoles} />
           <label className="flex items-center gap-2 text-sm">
             <input type="checkbox" checked={requireGate} onChange={(e) => setRequireGate(e.target.checked)} />
-            Requires an approval gate
+            Protected: requires an approval gate
           </label>
+          <p className="text-xs text-muted">{PROTECTION_HELP}</p>
           {create.error && <ErrorBox error={create.error} />}
           <Button type="submit" variant="primary" disabled={create.isPending}>
             {create.isPending ? 'Adding…' : 'Add environment'}

@@ -8,10 +8,16 @@ export const approvalConfigSchema = z.object({
   users: z.array(principal).max(200).default([]).describe('People (user names or emails) who may decide.'),
   groups: z.array(principal).max(50).default([]).describe('Groups whose members may decide.'),
   quorum: z.number().int().min(1).max(50).default(1).describe('How many distinct approvals pass the gate (k of n). One rejection fails it.'),
-  allowTriggerer: z.boolean().default(true).describe('May the person who started the run approve it?'),
+  allowTriggerer: z
+    .boolean()
+    .default(true)
+    .describe('May the person who started the run approve it? Never in an environment that requires an approval gate, whatever this says.'),
   instructions: z.string().max(LIMITS.descriptionLength).default('').describe('What the approver should check before deciding.'),
   timeoutSeconds: z.number().int().min(0).max(90 * 24 * 3600).default(0).describe('Decide automatically after this many seconds (0 = wait forever).'),
-  onTimeout: z.enum(['approve', 'reject']).default('reject').describe('The decision applied when the timeout passes.'),
+  onTimeout: z
+    .enum(['approve', 'reject'])
+    .default('reject')
+    .describe('The decision applied when the timeout passes (a gate of an environment that requires one may only reject).'),
 });
 export type ApprovalConfig = z.infer<typeof approvalConfigSchema>;
 
@@ -23,7 +29,8 @@ export const approvalStage = defineStage({
   category: 'gate',
   runtime: 'gate',
   configSchema: approvalConfigSchema,
-  defaults: { users: [], groups: ['approvers'], quorum: 1 },
+  // New gates do not let the person who started the run approve it (four eyes); saved ones keep what they say.
+  defaults: { users: [], groups: ['approvers'], quorum: 1, allowTriggerer: false },
   outputs: { names: ['decision', 'decidedBy'], dynamic: false },
   check: (c) => {
     const problems = [];
