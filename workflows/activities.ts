@@ -24,7 +24,8 @@ import { fireSchedule, startDownstreamRuns, startQueuedRun } from '../server/ser
 import { getTemporalClient } from '../server/temporal/client';
 import { EnvironmentUnavailableError, loadEnvironmentScope } from '../server/services/environments';
 import type { ExecutionPlan, PlanNode } from './model/plan';
-import { EnvironmentRefError, maskSecrets, resolveEnvironmentRefs, type EnvironmentScope } from './model/template';
+import { resolveStageEnvironmentRefs } from './model/shell-env';
+import { EnvironmentRefError, maskSecrets, type EnvironmentScope } from './model/template';
 import { createThrottledWriter, progressOf } from './progress-writer';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
@@ -271,7 +272,7 @@ export function createActivities(deps: ActivityDeps) {
     let config = input.config;
     try {
       if (environmentProblem) throw new EnvironmentRefError(environmentProblem);
-      config = resolveEnvironmentRefs(input.config, planNode?.config ?? {}, scope);
+      config = resolveStageEnvironmentRefs(input.kind, input.config, planNode?.config ?? {}, scope);
     } catch (err) {
       if (!(err instanceof EnvironmentRefError)) throw err;
       const message = `environment: ${err.message}`;

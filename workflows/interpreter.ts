@@ -19,6 +19,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -27,6 +28,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from './activities';
 import type { PlanNode } from './model/plan';
+import { resolveStageConfig, shellStageOf } from './model/shell-env';
 import { resolveTemplates } from './model/template';
 import {
   cancelRunUpdate,
@@ -43,6 +45,9 @@ import {
 import { SA_PENDING_GATES, SA_STATUS } from './search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
+
+/** Patch id: parameters and outputs in shell fields are passed as environment variables (`resolveStageConfig`). */
+const PASS_REFS_AS_ENV_PATCH = 'pass-refs-as-env';
 
 const DONE: ReadonlySet<StageStatus> = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 
@@ -239,10 +244,13 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
 
   async function execute(node: PlanNode, s: StageState): Promise<void> {
     s.startedAt = Date.now();
-    const config = resolveTemplates(node.config, {
+    const scope = {
       params: input.params,
       outputs: Object.fromEntries(Object.entries(state.stages).map(([id, st]) => [id, st.outputs])),
-    });
+    };
+    // Values in text a shell runs travel as environment variables (a pushed
+    // branch named `$(…)` must not run); runs started before replay splicing.
+    const config = shellStageOf(node.kind) && patched(PASS_REFS_AS_ENV_PATCH) ? resolveStageConfig(node.kind, node.config, scope) : resolveTemplates(node.config, scope);
     if (node.runtime === 'timer') {
       s.status = 'running';
       s.attempt = 1;

@@ -8,3 +8,4 @@ export * from './compile';
 export { canonicalJson, contentHash } from './canonical';
 export { STAGE_DEFINITIONS, STAGE_KINDS, getStageDefinition } from '../stages/registry';
 export type { StageDefinition, StageCategory, StageRuntime } from '../stages/types';
+export * from './shell-env';

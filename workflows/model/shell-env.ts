@@ -1,0 +1,176 @@
+/**
+ * References inside text a shell runs travel as environment variables, never
+ * as spliced text.
+ *
+ * 1. Why: a branch name comes from whoever can push to the repository, an
+ *    output from whatever an earlier command printed. Pasted into
+ *    `/bin/sh -c` text, `probe-$(id)` runs `id`. Expanded from a variable,
+ *    the shell never parses the value as code, so it stays literal.
+ * 2. How: in a stage kind's shell fields (`SHELL_STAGES`, e.g. a command's
+ *    `command`), `${{ params.branch }}` becomes `${PW_PARAM_branch}` and the
+ *    value goes into the process environment (the kind's env field). The
+ *    interpreter does this for parameters and outputs (`resolveStageConfig`),
+ *    the worker for variables and secrets (`resolveStageEnvironmentRefs`), so
+ *    an environment's values still never reach workflow history. Every other
+ *    field (URLs, `env` values, paths) keeps plain substitution: nothing parses
+ *    it as code.
+ * 3. Names (`shellVariableNames`): `PW_PARAM_<name>`,
+ *    `PW_OUTPUT_<stage>_<output>`, `PW_ENV_<NAME>`, `PW_SECRET_<NAME>`, each
+ *    character outside `[A-Za-z0-9_]` written `_`. Two references that would
+ *    get one name (`my-ver` and `my_ver`) are told apart deterministically:
+ *    the one already spelt that way keeps it, the others (in sorted order)
+ *    get `_2`, `_3`, … A variable the stage sets itself under the same name is
+ *    overridden by the reference's value.
+ * 4. Pure: the interpreter (workflow code), the worker and the validator use it.
+ */
+import {
+  parseExpression,
+  replaceTemplates,
+  resolveEnvironmentRefs,
+  resolveTemplates,
+  scanTemplates,
+  type EnvironmentScope,
+  type TemplateRef,
+  type TemplateScope,
+} from './template';
+
+/** Stage kinds whose config a shell runs: the fields it runs, and the field holding the process environment. */
+export const SHELL_STAGES: Readonly<Record<string, { fields: readonly string[]; envField: string }>> = {
+  command: { fields: ['command'], envField: 'env' },
+};
+
+/** The shell fields of `kind` (none for kinds that run no shell). */
+export function shellStageOf(kind: string): { fields: readonly string[]; envField: string } | undefined {
+  return Object.hasOwn(SHELL_STAGES, kind) ? SHELL_STAGES[kind] : undefined;
+}
+
+export const SHELL_VARIABLE_PREFIX = { param: 'PW_PARAM_', output: 'PW_OUTPUT_', env: 'PW_ENV_', secret: 'PW_SECRET_' } as const;
+
+const sanitize = (text: string) => text.replace(/[^A-Za-z0-9_]/g, '_');
+
+/** One key per distinct thing referred to (the same parameter written twice is one variable). */
+export function refKey(ref: TemplateRef): string {
+  return ref.kind === 'output' ? `output\u0000${ref.stageId}\u0000${ref.name}` : `${ref.kind}\u0000${ref.name}`;
+}
+
+/** The variable name a reference gets before collisions are told apart. */
+export function shellVariableBase(ref: TemplateRef): string {
+  const prefix = SHELL_VARIABLE_PREFIX[ref.kind];
+  return ref.kind === 'output' ? `${prefix}${sanitize(ref.stageId)}_${sanitize(ref.name)}` : `${prefix}${sanitize(ref.name)}`;
+}
+
+/** Whether the base name spells the reference without replacing any character. */
+function spelledExactly(ref: TemplateRef): boolean {
+  return ref.kind === 'output' ? sanitize(ref.stageId) === ref.stageId && sanitize(ref.name) === ref.name : sanitize(ref.name) === ref.name;
+}
+
+/** The variable name of each distinct reference (by `refKey`), collisions told apart as described above. */
+export function shellVariableNames(refs: readonly TemplateRef[]): Map<string, string> {
+  const distinct = new Map<string, TemplateRef>();
+  for (const ref of refs) if (!distinct.has(refKey(ref))) distinct.set(refKey(ref), ref);
+  const groups = new Map<string, { key: string; ref: TemplateRef }[]>();
+  for (const [key, ref] of distinct) {
+    const base = shellVariableBase(ref);
+    groups.set(base, [...(groups.get(base) ?? []), { key, ref }]);
+  }
+  const taken = new Set(groups.keys());
+  const names = new Map<string, string>();
+  for (const base of [...groups.keys()].sort()) {
+    const members = groups.get(base)!.sort((a, b) => Number(spelledExactly(b.ref)) - Number(spelledExactly(a.ref)) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    members.forEach(({ key }, i) => {
+      if (i === 0) {
+        names.set(key, base);
+        return;
+      }
+      let n = i + 1;
+      while (taken.has(`${base}_${n}`)) n++;
+      taken.add(`${base}_${n}`);
+      names.set(key, `${base}_${n}`);
+    });
+  }
+  return names;
+}
+
+/** Every valid reference written in the shell fields of a stage's config. */
+export function shellRefsOf(kind: string, config: unknown): { field: string; ref: TemplateRef }[] {
+  const shell = shellStageOf(kind);
+  if (!shell || config === null || typeof config !== 'object') return [];
+  const out: { field: string; ref: TemplateRef }[] = [];
+  for (const field of shell.fields) {
+    const text = (config as Record<string, unknown>)[field];
+    if (typeof text !== 'string') continue;
+    for (const { raw, expr } of scanTemplates(text).matches) {
+      const ref = parseExpression(expr, raw);
+      if (ref) out.push({ field, ref });
+    }
+  }
+  return out;
+}
+
+/** The variable names a stage's shell fields use (the editor's hint and the validator's warning name them). */
+export function shellVariablesOf(kind: string, config: unknown): Map<string, string> {
+  return shellVariableNames(shellRefsOf(kind, config).map((r) => r.ref));
+}
+
+function envOf(config: Record<string, unknown>, field: string): Record<string, unknown> {
+  const env = config[field];
+  return env !== null && typeof env === 'object' && !Array.isArray(env) ? (env as Record<string, unknown>) : {};
+}
+
+/**
+ * The interpreter's resolution of a stage's config (the workflow calls it
+ * just before the stage runs): in shell fields, parameter and output
+ * references become variable expansions and their values go into the
+ * environment; everything else is substituted as `resolveTemplates` does.
+ * `env.`/`secrets.` references are left for the worker.
+ */
+export function resolveStageConfig(kind: string, config: Record<string, unknown>, scope: TemplateScope): Record<string, unknown> {
+  const shell = shellStageOf(kind);
+  if (!shell) return resolveTemplates(config, scope);
+  const names = shellVariablesOf(kind, config);
+  const passed: Record<string, string> = {};
+  const out = resolveTemplates(config, scope);
+  for (const field of shell.fields) {
+    const text = config[field];
+    if (typeof text !== 'string') continue;
+    out[field] = replaceTemplates(text, ({ raw, expr }) => {
+      const ref = parseExpression(expr, raw);
+      if (!ref || (ref.kind !== 'param' && ref.kind !== 'output')) return raw;
+      const name = names.get(refKey(ref))!;
+      passed[name] = resolveTemplates(raw, scope);
+      return `\${${name}}`;
+    });
+  }
+  if (Object.keys(passed).length > 0) out[shell.envField] = { ...envOf(out, shell.envField), ...passed };
+  return out;
+}
+
+/**
+ * The worker's resolution of `${{ env.X }}`/`${{ secrets.X }}` for a stage of
+ * any kind: in shell fields they become `${PW_ENV_X}`/`${PW_SECRET_X}` with the
+ * value in the environment; elsewhere the value is substituted. Variables the
+ * interpreter passed (names the drawn stage does not set) are data and are
+ * left exactly as they are.
+ * @throws EnvironmentRefError as `resolveEnvironmentRefs` does.
+ */
+export function resolveStageEnvironmentRefs<T extends Record<string, unknown>>(kind: string, config: T, drawn: unknown, env: EnvironmentScope | undefined): T {
+  const shell = shellStageOf(kind);
+  if (!shell) return resolveEnvironmentRefs(config, drawn, env);
+  const drawnEnv = drawn !== null && typeof drawn === 'object' ? envOf(drawn as Record<string, unknown>, shell.envField) : {};
+  const shellPaths = new Set(shell.fields);
+  const passed: Record<string, string> = {};
+  const resolved = resolveEnvironmentRefs(config, drawn, env, {
+    skip: (path) => {
+      const prefix = `${shell.envField}.`;
+      return path.startsWith(prefix) && !Object.hasOwn(drawnEnv, path.slice(prefix.length));
+    },
+    render: (ref, value, path) => {
+      if (!shellPaths.has(path)) return value;
+      const name = shellVariableBase(ref);
+      passed[name] = value;
+      return `\${${name}}`;
+    },
+  });
+  if (Object.keys(passed).length === 0) return resolved;
+  return { ...resolved, [shell.envField]: { ...envOf(resolved, shell.envField), ...passed } };
+}
