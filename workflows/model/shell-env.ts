@@ -11,7 +11,11 @@
  *    value goes into the process environment (the kind's env field). The
  *    interpreter does this for parameters and outputs (`resolveStageConfig`),
  *    the worker for variables and secrets (`resolveStageEnvironmentRefs`), so
- *    an environment's values still never reach workflow history. Every other
+ *    an environment's values still never reach workflow history. Writing the
+ *    variable directly (`echo "building $PW_PARAM_branch"`, the recommended
+ *    form) works too: a `PW_…` name written in a shell field is passed when it
+ *    names a parameter, an output of an earlier stage, or a variable or secret
+ *    of the stage's environment. Every other
  *    field (URLs, `env` values, paths) keeps plain substitution: nothing parses
  *    it as code.
  * 3. Names (`shellVariableNames`): `PW_PARAM_<name>`,
@@ -24,6 +28,7 @@
  * 4. Pure: the interpreter (workflow code), the worker and the validator use it.
  */
 import {
+  EnvironmentRefError,
   parseExpression,
   replaceTemplates,
   resolveEnvironmentRefs,
@@ -107,9 +112,47 @@ export function shellRefsOf(kind: string, config: unknown): { field: string; ref
   return out;
 }
 
-/** The variable names a stage's shell fields use (the editor's hint and the validator's warning name them). */
-export function shellVariablesOf(kind: string, config: unknown): Map<string, string> {
-  return shellVariableNames(shellRefsOf(kind, config).map((r) => r.ref));
+/**
+ * The variable names of a stage's references: those written in its shell
+ * fields plus, so that `"$PW_PARAM_x"` works when written directly, every
+ * parameter in `paramNames` (collisions are told apart over all of them).
+ */
+export function shellVariablesOf(kind: string, config: unknown, paramNames: readonly string[] = []): Map<string, string> {
+  return shellVariableNames([...shellRefsOf(kind, config).map((r) => r.ref), ...paramNames.map((name): TemplateRef => ({ kind: 'param', name, raw: '' }))]);
+}
+
+const isIdentifierCode = (code: number) => (code >= 48 && code <= 57) || (code >= 65 && code <= 90) || (code >= 97 && code <= 122) || code === 95;
+
+/** Every `PW_…` variable name written in `text` (whole identifiers, as the shell reads `$PW_X`), in one pass. */
+export function shellTokens(text: string): Set<string> {
+  const found = new Set<string>();
+  let from = 0;
+  while (from < text.length) {
+    const start = text.indexOf('PW_', from);
+    if (start < 0) break;
+    let end = start + 3;
+    while (end < text.length && isIdentifierCode(text.charCodeAt(end))) end++;
+    if (start === 0 || !isIdentifierCode(text.charCodeAt(start - 1))) found.add(text.slice(start, end));
+    from = end;
+  }
+  return found;
+}
+
+function shellTokensOf(fields: readonly string[], config: unknown): Set<string> {
+  const tokens = new Set<string>();
+  if (config === null || typeof config !== 'object') return tokens;
+  for (const field of fields) {
+    const text = (config as Record<string, unknown>)[field];
+    if (typeof text === 'string') for (const t of shellTokens(text)) tokens.add(t);
+  }
+  return tokens;
+}
+
+/** Own properties only, as `resolveTemplates` looks them up (an unknown reference is the empty string). */
+function valueOf(ref: Extract<TemplateRef, { kind: 'param' | 'output' }>, scope: TemplateScope): string {
+  if (ref.kind === 'param') return Object.hasOwn(scope.params, ref.name) ? String(scope.params[ref.name]) : '';
+  const outputs = Object.hasOwn(scope.outputs, ref.stageId) ? scope.outputs[ref.stageId] : undefined;
+  return outputs && Object.hasOwn(outputs, ref.name) ? outputs[ref.name]! : '';
 }
 
 function envOf(config: Record<string, unknown>, field: string): Record<string, unknown> {
@@ -127,18 +170,29 @@ function envOf(config: Record<string, unknown>, field: string): Record<string, u
 export function resolveStageConfig(kind: string, config: Record<string, unknown>, scope: TemplateScope): Record<string, unknown> {
   const shell = shellStageOf(kind);
   if (!shell) return resolveTemplates(config, scope);
-  const names = shellVariablesOf(kind, config);
+  // Named over everything the stage could use, so `$PW_PARAM_x` written directly finds its value too.
+  const written = shellRefsOf(kind, config).map((r) => r.ref);
+  const universe: TemplateRef[] = [
+    ...written,
+    ...Object.keys(scope.params).map((name): TemplateRef => ({ kind: 'param', name, raw: '' })),
+    ...Object.entries(scope.outputs).flatMap(([stageId, outputs]) => Object.keys(outputs ?? {}).map((name): TemplateRef => ({ kind: 'output', stageId, name, raw: '' }))),
+  ];
+  const names = shellVariableNames(universe);
+  const wanted = shellTokensOf(shell.fields, config);
+  for (const ref of written) wanted.add(names.get(refKey(ref))!);
   const passed: Record<string, string> = {};
+  for (const ref of universe) {
+    const name = names.get(refKey(ref))!;
+    if (!wanted.has(name) || Object.hasOwn(passed, name) || (ref.kind !== 'param' && ref.kind !== 'output')) continue;
+    passed[name] = valueOf(ref, scope);
+  }
   const out = resolveTemplates(config, scope);
   for (const field of shell.fields) {
     const text = config[field];
     if (typeof text !== 'string') continue;
     out[field] = replaceTemplates(text, ({ raw, expr }) => {
       const ref = parseExpression(expr, raw);
-      if (!ref || (ref.kind !== 'param' && ref.kind !== 'output')) return raw;
-      const name = names.get(refKey(ref))!;
-      passed[name] = resolveTemplates(raw, scope);
-      return `\${${name}}`;
+      return ref && (ref.kind === 'param' || ref.kind === 'output') ? `\${${names.get(refKey(ref))!}}` : raw;
     });
   }
   if (Object.keys(passed).length > 0) out[shell.envField] = { ...envOf(out, shell.envField), ...passed };
@@ -171,6 +225,19 @@ export function resolveStageEnvironmentRefs<T extends Record<string, unknown>>(k
       return `\${${name}}`;
     },
   });
+  // `$PW_ENV_X` / `$PW_SECRET_X` written directly in the drawn stage (never in a value passed to it).
+  if (env) {
+    for (const token of shellTokensOf(shell.fields, drawn)) {
+      const kind = token.startsWith(SHELL_VARIABLE_PREFIX.env) ? 'env' : token.startsWith(SHELL_VARIABLE_PREFIX.secret) ? 'secret' : undefined;
+      if (!kind) continue;
+      const name = token.slice(SHELL_VARIABLE_PREFIX[kind].length);
+      const source = kind === 'env' ? env.variables : env.secrets;
+      if (!Object.hasOwn(source, name)) {
+        throw new EnvironmentRefError(`environment "${env.name}" has no ${kind === 'env' ? 'variable' : 'secret'} "${name}" (used as $${token} in ${shell.fields.join(', ')})`);
+      }
+      passed[token] = source[name]!;
+    }
+  }
   if (Object.keys(passed).length === 0) return resolved;
   return { ...resolved, [shell.envField]: { ...envOf(resolved, shell.envField), ...passed } };
 }

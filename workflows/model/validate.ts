@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import { getStageDefinition } from '../stages/registry';
 import { LIMITS } from './limits';
 import { pipelineSpecSchema, type PipelineSpec } from './spec';
+import { refKey, shellStageOf, shellVariablesOf } from './shell-env';
 import { parseTemplate, stringsIn } from './template';
 
 export type IssueCode =
@@ -34,7 +35,8 @@ export type IssueCode =
   | 'output-not-upstream'
   | 'environment-ref-unbound'
   | 'unknown-environment'
-  | 'environment-needs-gate';
+  | 'environment-needs-gate'
+  | 'template-in-command';
 
 export type ValidationIssue = {
   code: IssueCode;
@@ -375,8 +377,30 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
     }
 
     // References.
+    const shell = shellStageOf(node.kind);
+    const shellVariables = shell ? shellVariablesOf(node.kind, node.config, [...params.keys()]) : undefined;
     for (const { path, text } of stringsIn(node.config)) {
+      // Capped before parsing: no stage field needs more, and the editor validates on every keystroke.
+      if (text.length > LIMITS.valueLength) {
+        push({ code: 'config-too-large', nodeId: node.id, path, message: `${node.name}: ${path}: longer than ${LIMITS.valueLength} characters` });
+        continue;
+      }
       const { refs, errors } = parseTemplate(text);
+      if (shell?.fields.includes(path)) {
+        const warned = new Set<string>();
+        for (const ref of refs) {
+          const name = shellVariables?.get(refKey(ref));
+          if (!name || warned.has(name)) continue;
+          warned.add(name);
+          push({
+            code: 'template-in-command',
+            severity: 'warning',
+            nodeId: node.id,
+            path,
+            message: `${node.name}: ${path}: ${ref.raw} is not pasted into the command; its value is passed as the environment variable $${name}. Write "$${name}" instead (in double quotes: inside single quotes it would not expand)`,
+          });
+        }
+      }
       for (const e of errors) push({ code: 'bad-template', nodeId: node.id, path, message: `${node.name}: ${path}: ${e}` });
       for (const ref of refs) {
         if (ref.kind === 'env' || ref.kind === 'secret') {
