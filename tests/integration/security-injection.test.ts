@@ -147,3 +147,50 @@ describe('a stage output reaching a later command stays literal', () => {
     expect(log.text).not.toMatch(/^chained$/m);
   });
 });
+
+describe('environment variables and secrets in a command', () => {
+  it('reach the process as variables, stay literal and are masked in the log', async () => {
+    const secretValue = 'tok-$(echo leaked)-`echo ran`';
+    const admin = h.as(h.users.admin);
+    const env = await admin.environments.create({ name: 'vault', displayName: 'Vault', variables: { REGION: 'eu-west; echo region-ran' } });
+    await admin.environments.setSecret({ id: env.id, name: 'TOKEN', value: secretValue });
+    const pipelineId = await h.createPipeline(
+      spec('Secret probe', [
+        cmd('use', 'echo "region $PW_ENV_REGION / ${{ env.REGION }}"; echo "token $PW_SECRET_TOKEN"; echo "length ${#PW_SECRET_TOKEN} ${{ secrets.TOKEN }}"', { environment: 'vault' }),
+      ]),
+    );
+    const { id: runId } = await h.as(h.users.author).runs.start({ pipelineId });
+    const run = await h.waitForEnd(runId);
+    expect(run.status).toBe('succeeded');
+    const log = await h.as(h.users.viewer).runs.logs({ runId, nodeId: 'use' });
+    expect(log.text).toContain('region eu-west; echo region-ran / eu-west; echo region-ran');
+    expect(log.text).not.toMatch(/^region-ran$/m);
+    expect(log.text).toContain('token •••');
+    // The shell saw the whole value, unexpanded.
+    expect(log.text).toContain(`length ${secretValue.length} •••`);
+    expect(log.text).not.toContain(secretValue);
+    expect(log.text).not.toContain('tok-leaked');
+  });
+});
+
+describe('template parsing cannot stall the API (ReDoS)', () => {
+  it('validates a command of ${{ and thousands of spaces about as fast as a benign one of the same length', async () => {
+    const viewer = h.as(h.users.viewer);
+    const doc = (command: string) => spec('ReDoS', [cmd('a', command)]);
+    const hostile = '${{' + ' '.repeat(15_990);
+    const benign = 'echo "$PW_PARAM_x"; '.repeat(Math.ceil(hostile.length / 20)).slice(0, hostile.length);
+    const timeOf = async (command: string) => {
+      let best = Infinity;
+      for (let i = 0; i < 5; i++) {
+        const start = performance.now();
+        await viewer.pipelines.validate({ spec: doc(command) });
+        best = Math.min(best, performance.now() - start);
+      }
+      return best;
+    };
+    const answer = await viewer.pipelines.validate({ spec: doc(hostile) });
+    expect(answer.issues.map((i) => i.code)).toContain('bad-template');
+    const baseline = await timeOf(benign);
+    expect(await timeOf(hostile)).toBeLessThan(baseline * 5 + 5);
+  });
+});
