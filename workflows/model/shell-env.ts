@@ -51,7 +51,9 @@ export function shellStageOf(kind: string): { fields: readonly string[]; envFiel
 
 export const SHELL_VARIABLE_PREFIX = { param: 'PW_PARAM_', output: 'PW_OUTPUT_', env: 'PW_ENV_', secret: 'PW_SECRET_' } as const;
 
-const sanitize = (text: string) => text.replace(/[^A-Za-z0-9_]/g, '_');
+/** A name as it appears inside a variable name: characters outside `[A-Za-z0-9_]` written `_`. */
+export const shellNamePart = (text: string) => text.replace(/[^A-Za-z0-9_]/g, '_');
+const sanitize = shellNamePart;
 
 /** One key per distinct thing referred to (the same parameter written twice is one variable). */
 export function refKey(ref: TemplateRef): string {

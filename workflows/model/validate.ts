@@ -7,7 +7,7 @@ import type { z } from 'zod';
 import { getStageDefinition } from '../stages/registry';
 import { LIMITS } from './limits';
 import { pipelineSpecSchema, type PipelineSpec } from './spec';
-import { refKey, shellStageOf, shellVariablesOf } from './shell-env';
+import { refKey, shellNamePart, shellStageOf, shellTokens, shellVariablesOf, SHELL_VARIABLE_PREFIX } from './shell-env';
 import { parseTemplate, stringsIn } from './template';
 
 export type IssueCode =
@@ -36,7 +36,8 @@ export type IssueCode =
   | 'environment-ref-unbound'
   | 'unknown-environment'
   | 'environment-needs-gate'
-  | 'template-in-command';
+  | 'template-in-command'
+  | 'unknown-shell-variable';
 
 export type ValidationIssue = {
   code: IssueCode;
@@ -336,6 +337,7 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
   }
 
   // Per-node config.
+  const stageVariableIds = new Set([...nodes.keys()].map(shellNamePart));
   for (const node of nodes.values()) {
     const def = getStageDefinition(node.kind);
     if (!def) {
@@ -378,6 +380,13 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
 
     // References.
     const shell = shellStageOf(node.kind);
+    // `<stage>_<output>` after PW_OUTPUT_: some stage id (at most idLength characters) then `_` and a name.
+    const namesStageOutput = (rest: string) => {
+      for (let i = rest.indexOf('_'); i > 0 && i <= LIMITS.idLength; i = rest.indexOf('_', i + 1)) {
+        if (i + 1 < rest.length && stageVariableIds.has(rest.slice(0, i))) return true;
+      }
+      return false;
+    };
     const shellVariables = shell ? shellVariablesOf(node.kind, node.config, [...params.keys()]) : undefined;
     for (const { path, text } of stringsIn(node.config)) {
       // Capped before parsing: no stage field needs more, and the editor validates on every keystroke.
@@ -387,6 +396,18 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
       }
       const { refs, errors } = parseTemplate(text);
       if (shell?.fields.includes(path)) {
+        // `$PW_PARAM_x` / `$PW_OUTPUT_<stage>_x` written directly: a typo would expand to nothing.
+        const known = new Set(shellVariables?.values());
+        for (const token of shellTokens(text)) {
+          if (token.startsWith(SHELL_VARIABLE_PREFIX.param) && !known.has(token)) {
+            push({ code: 'unknown-shell-variable', severity: 'warning', nodeId: node.id, path, message: `${node.name}: ${path}: $${token} names no parameter of this pipeline, so it is empty` });
+          } else if (token.startsWith(SHELL_VARIABLE_PREFIX.output) && !known.has(token)) {
+            const rest = token.slice(SHELL_VARIABLE_PREFIX.output.length);
+            if (!namesStageOutput(rest)) {
+              push({ code: 'unknown-shell-variable', severity: 'warning', nodeId: node.id, path, message: `${node.name}: ${path}: $${token} names no stage's output (write $PW_OUTPUT_<stage id>_<output>), so it is empty` });
+            }
+          }
+        }
         const warned = new Set<string>();
         for (const ref of refs) {
           const name = shellVariables?.get(refKey(ref));

@@ -12,6 +12,8 @@ import {
   type TemplateRef,
   type TemplateScope,
 } from '@/workflows/model';
+import { remapOutputRefs } from '@/app/editor/clipboard';
+import { examplePipelines, releaseTrainPipeline } from '@/db/seed';
 import { getTemplate } from '@/workflows/model/templates';
 
 const ref = (kind: 'param' | 'env' | 'secret', name: string): TemplateRef => ({ kind, name, raw: '' });
@@ -87,6 +89,14 @@ describe('resolveStageEnvironmentRefs (worker)', () => {
   });
 });
 
+describe('renaming a stage in the editor', () => {
+  it('follows $PW_OUTPUT_<stage>_… variables as well as ${{ }} references, preferring the longest stage id', () => {
+    const config = { command: 'echo "$PW_OUTPUT_build_image ${PW_OUTPUT_build_x_y} $PW_OUTPUT_build_x_z $XPW_OUTPUT_build_no ${{ stages.build.outputs.image }}"' };
+    const renamed = remapOutputRefs(config, new Map([['build', 'compile-app'], ['build_x', 'bx']]));
+    expect(renamed.command).toBe('echo "$PW_OUTPUT_compile_app_image ${PW_OUTPUT_bx_y} $PW_OUTPUT_bx_z $XPW_OUTPUT_build_no ${{ stages.compile-app.outputs.image }}"');
+  });
+});
+
 describe('validator: references inside a command', () => {
   it('warns (without blocking the run) and names the variable to write', () => {
     const spec = structuredClone(getTemplate('release')!.spec);
@@ -99,9 +109,23 @@ describe('validator: references inside a command', () => {
     expect(warning?.message).toContain('single quotes');
   });
 
-  it('built-in templates already use the safe form', () => {
-    for (const id of ['release', 'blue-green', 'canary', 'rolling']) {
-      expect(validatePipeline(getTemplate(id)!.spec).issues.filter((i) => i.code === 'template-in-command'), id).toEqual([]);
+  it('warns about a $PW_ variable that names no parameter or stage output', () => {
+    const spec = structuredClone(getTemplate('release')!.spec);
+    spec.nodes[1]!.config = { command: 'echo "$PW_PARAM_versoin $PW_OUTPUT_comit_artifact $PW_PARAM_version $PW_OUTPUT_commit_artifact $PW_ENV_ANY"' };
+    const result = validatePipeline(spec);
+    expect(result.ok).toBe(true);
+    expect(result.issues.filter((i) => i.code === 'unknown-shell-variable').map((i) => i.message)).toEqual([
+      expect.stringContaining('$PW_PARAM_versoin names no parameter'),
+      expect.stringContaining("$PW_OUTPUT_comit_artifact names no stage's output"),
+    ]);
+  });
+
+  it('built-in templates and the seeded examples already use the safe form', () => {
+    const specs = [...['release', 'blue-green', 'canary', 'rolling'].map((id) => getTemplate(id)!.spec), releaseTrainPipeline(), ...examplePipelines('http://localhost:3000')];
+    for (const spec of specs) {
+      const result = validatePipeline(spec);
+      expect(result.ok, spec.name).toBe(true);
+      expect(result.issues.filter((i) => i.code === 'template-in-command' || i.code === 'unknown-shell-variable'), spec.name).toEqual([]);
     }
   });
 });
