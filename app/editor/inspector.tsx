@@ -14,6 +14,7 @@ import {
   nodeSchema,
   retryPolicySchema,
   settingsSchema,
+  shellStageOf,
   type EdgeCondition,
   type PipelineEdge,
   type PipelineSpec,
@@ -185,6 +186,7 @@ function NodeInspector({ id }: { id: string }) {
               issues={byPath}
               suggestions={suggestions}
               readOnly={readOnly}
+              shellFields={shellStageOf(node.kind)?.fields}
             />
           )
         ) : (

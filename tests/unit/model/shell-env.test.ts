@@ -13,6 +13,7 @@ import {
   type TemplateScope,
 } from '@/workflows/model';
 import { remapOutputRefs } from '@/app/editor/clipboard';
+import { applySuggestion, completionContext } from '@/app/editor/references';
 import { examplePipelines, releaseTrainPipeline } from '@/db/seed';
 import { getTemplate } from '@/workflows/model/templates';
 
@@ -86,6 +87,16 @@ describe('resolveStageEnvironmentRefs (worker)', () => {
   it('names a missing secret written as a variable', () => {
     const drawn = { command: 'echo "$PW_SECRET_NOPE"', env: {} };
     expect(() => resolveStageEnvironmentRefs('command', drawn, drawn, env)).toThrow(EnvironmentRefError);
+  });
+});
+
+describe('editor autocomplete in a command', () => {
+  it('inserts the variable that carries the value instead of ${{ }}', () => {
+    const text = 'echo "testing ${{ par';
+    const ctx = completionContext(text, text.length)!;
+    expect(applySuggestion(text, text.length, ctx, 'params.image-tag', { asVariable: true }).text).toBe('echo "testing $PW_PARAM_image_tag');
+    expect(applySuggestion(text, text.length, ctx, 'stages.build.outputs.image', { asVariable: true }).text).toBe('echo "testing $PW_OUTPUT_build_image');
+    expect(applySuggestion(text, text.length, ctx, 'params.v').text).toBe('echo "testing ${{ params.v }}');
   });
 });
 
