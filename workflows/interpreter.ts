@@ -249,7 +249,8 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
       outputs: Object.fromEntries(Object.entries(state.stages).map(([id, st]) => [id, st.outputs])),
     };
     // Values in text a shell runs travel as environment variables (a pushed
-    // branch named `$(…)` must not run); runs started before replay splicing.
+    // branch named `$(…)` must not run); stages already in a history recorded
+    // before this change replay the spliced form.
     const config = shellStageOf(node.kind) && patched(PASS_REFS_AS_ENV_PATCH) ? resolveStageConfig(node.kind, node.config, scope) : resolveTemplates(node.config, scope);
     if (node.runtime === 'timer') {
       s.status = 'running';
