@@ -22,7 +22,7 @@ export function releaseTrainPipeline(): PipelineSpecInput {
     environment,
     position: { x, y: 100 },
     config: {
-      command: `echo "deploying \${{ stages.build.outputs.version }} to \${{ env.URL }} (\${{ env.REPLICAS }} replicas)"\nsleep 1${extra}\necho "url=\${{ env.URL }}" >> "$PIPEWRIGHT_OUTPUT"\necho "done"`,
+      command: `echo "deploying $PW_OUTPUT_build_version to $PW_ENV_URL ($PW_ENV_REPLICAS replicas)"\nsleep 1${extra}\necho "url=$PW_ENV_URL" >> "$PIPEWRIGHT_OUTPUT"\necho "done"`,
     },
   });
   const gate = (id: string, name: string, environment: string, x: number, instructions: string) => ({
@@ -47,7 +47,7 @@ export function releaseTrainPipeline(): PipelineSpecInput {
         position: { x: 0, y: 100 },
         config: {
           command:
-            'v="${{ params.version }}"\n[ -n "$v" ] || v="1.$(date +%j).$(date +%H%M%S)"\necho "building $v"\nsleep 1\necho "version=$v" >> "$PIPEWRIGHT_OUTPUT"\necho "commit=$(date +%s | sha1sum | cut -c1-10)" >> "$PIPEWRIGHT_OUTPUT"',
+            'v="$PW_PARAM_version"\n[ -n "$v" ] || v="1.$(date +%j).$(date +%H%M%S)"\necho "building $v"\nsleep 1\necho "version=$v" >> "$PIPEWRIGHT_OUTPUT"\necho "commit=$(date +%s | sha1sum | cut -c1-10)" >> "$PIPEWRIGHT_OUTPUT"',
         },
       },
       { id: 'unit', kind: 'command', name: 'Unit tests', position: { x: 260, y: 100 }, config: { command: 'echo "running 64 unit tests"; sleep 1; echo "64 passed"' } },
@@ -60,10 +60,10 @@ export function releaseTrainPipeline(): PipelineSpecInput {
         name: 'Smoke test',
         environment: 'staging',
         position: { x: 1300, y: 100 },
-        config: { command: 'echo "GET ${{ env.URL }}/health"; sleep 1; echo "200 OK"' },
+        config: { command: 'echo "GET $PW_ENV_URL/health"; sleep 1; echo "200 OK"' },
       },
       gate('gate-production', 'Go to production', 'production', 1560, 'Staging smoke test passed. Approve to release this build to production.'),
-      deploy('deploy-production', 'Deploy to production', 'production', 1820, '\necho "authenticating with token ${{ secrets.DEPLOY_TOKEN }}"'),
+      deploy('deploy-production', 'Deploy to production', 'production', 1820, '\necho "authenticating with token $PW_SECRET_DEPLOY_TOKEN"'),
     ],
     edges: [
       ['build', 'unit'],
@@ -116,7 +116,7 @@ export function examplePipelines(baseUrl: string): PipelineSpecInput[] {
           position: { x: 0, y: 100 },
           config: {
             command:
-              'echo "Building version ${{ params.version }}"\nfor i in 1 2 3; do echo "compiling module $i/3"; sleep 1; done\necho "artifact=app-${{ params.version }}.tar.gz" >> "$PIPEWRIGHT_OUTPUT"',
+              'echo "Building version $PW_PARAM_version"\nfor i in 1 2 3; do echo "compiling module $i/3"; sleep 1; done\necho "artifact=app-$PW_PARAM_version.tar.gz" >> "$PIPEWRIGHT_OUTPUT"',
           },
         },
         {
@@ -131,7 +131,7 @@ export function examplePipelines(baseUrl: string): PipelineSpecInput[] {
           kind: 'command',
           name: 'Static analysis',
           position: { x: 260, y: 200 },
-          config: { command: 'echo "checking ${{ stages.build.outputs.artifact }}"; sleep 1; echo "no findings"' },
+          config: { command: 'echo "checking $PW_OUTPUT_build_artifact"; sleep 1; echo "no findings"' },
         },
         {
           id: 'qa',
@@ -145,7 +145,7 @@ export function examplePipelines(baseUrl: string): PipelineSpecInput[] {
           kind: 'command',
           name: 'Deploy to staging',
           position: { x: 780, y: 100 },
-          config: { command: 'echo "deploying ${{ stages.build.outputs.artifact }} to staging"; sleep 2; echo "done"' },
+          config: { command: 'echo "deploying $PW_OUTPUT_build_artifact to staging"; sleep 2; echo "done"' },
         },
         {
           id: 'smoke',
@@ -170,7 +170,7 @@ export function examplePipelines(baseUrl: string): PipelineSpecInput[] {
       description: 'A deploy whose smoke test fails on purpose, so the rollback branch runs.',
       parameters: [{ name: 'version', type: 'string', default: '2.0.0', required: false }],
       nodes: [
-        { id: 'deploy', kind: 'command', name: 'Deploy', position: { x: 0, y: 0 }, config: { command: 'echo "deploying ${{ params.version }}"; sleep 1' } },
+        { id: 'deploy', kind: 'command', name: 'Deploy', position: { x: 0, y: 0 }, config: { command: 'echo "deploying $PW_PARAM_version"; sleep 1' } },
         {
           id: 'smoke',
           kind: 'command',
@@ -180,7 +180,7 @@ export function examplePipelines(baseUrl: string): PipelineSpecInput[] {
           config: { command: 'echo "GET /health -> 503"; exit 1' },
         },
         { id: 'rollback', kind: 'command', name: 'Roll back', position: { x: 520, y: 80 }, config: { command: 'echo "rolling back to the previous release"; sleep 1' } },
-        { id: 'announce', kind: 'command', name: 'Announce', position: { x: 520, y: -80 }, config: { command: 'echo "release ${{ params.version }} is live"' } },
+        { id: 'announce', kind: 'command', name: 'Announce', position: { x: 520, y: -80 }, config: { command: 'echo "release $PW_PARAM_version is live"' } },
       ],
       edges: [
         { id: 'deploy-smoke', from: 'deploy', to: 'smoke', on: 'success' },

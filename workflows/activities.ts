@@ -25,7 +25,8 @@ import { getTemporalClient } from '../server/temporal/client';
 import { EnvironmentUnavailableError, loadEnvironmentScope, type StageEnvironment } from '../server/services/environments';
 import { bindClustersToEnvironment } from './k8s/environment-binding';
 import type { ExecutionPlan, PlanNode } from './model/plan';
-import { EnvironmentRefError, maskSecrets, resolveEnvironmentRefs } from './model/template';
+import { resolveStageEnvironmentRefs } from './model/shell-env';
+import { EnvironmentRefError, maskSecrets } from './model/template';
 import { createThrottledWriter, progressOf } from './progress-writer';
 import { getExecutor } from './stages/executors';
 import { StageFailure, type ClusterConnections, type LogStream, type StageLog } from './stages/executor-types';
@@ -273,7 +274,7 @@ export function createActivities(deps: ActivityDeps) {
     let config = input.config;
     try {
       if (environmentProblem) throw new EnvironmentRefError(environmentProblem);
-      config = resolveEnvironmentRefs(input.config, planNode?.config ?? {}, scope);
+      config = resolveStageEnvironmentRefs(input.kind, input.config, planNode?.config ?? {}, scope);
     } catch (err) {
       if (!(err instanceof EnvironmentRefError)) throw err;
       const message = `environment: ${err.message}`;

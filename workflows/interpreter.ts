@@ -23,6 +23,7 @@ import {
   CancellationScope,
   condition,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
@@ -32,6 +33,7 @@ import {
 import type { createActivities } from './activities';
 import { cancelSignatureProblem, decisionSignatureProblem } from './decision-signature';
 import type { PlanNode } from './model/plan';
+import { resolveStageConfig, shellStageOf } from './model/shell-env';
 import { resolveTemplates } from './model/template';
 import {
   cancelRunUpdate,
@@ -48,6 +50,9 @@ import {
 import { SA_PENDING_GATES, SA_STATUS } from './search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
+
+/** Patch id: parameters and outputs in shell fields are passed as environment variables (`resolveStageConfig`). */
+const PASS_REFS_AS_ENV_PATCH = 'pass-refs-as-env';
 
 const DONE: ReadonlySet<StageStatus> = new Set(['succeeded', 'failed', 'skipped', 'cancelled']);
 
@@ -253,10 +258,14 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
 
   async function execute(node: PlanNode, s: StageState): Promise<void> {
     s.startedAt = Date.now();
-    const config = resolveTemplates(node.config, {
+    const scope = {
       params: input.params,
       outputs: Object.fromEntries(Object.entries(state.stages).map(([id, st]) => [id, st.outputs])),
-    });
+    };
+    // Values in text a shell runs travel as environment variables (a pushed
+    // branch named `$(…)` must not run); stages already in a history recorded
+    // before this change replay the spliced form.
+    const config = shellStageOf(node.kind) && patched(PASS_REFS_AS_ENV_PATCH) ? resolveStageConfig(node.kind, node.config, scope) : resolveTemplates(node.config, scope);
     if (node.runtime === 'timer') {
       s.status = 'running';
       s.attempt = 1;

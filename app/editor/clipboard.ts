@@ -17,6 +17,7 @@ import {
   nodeSchema,
   parameterSchema,
   parseTemplate,
+  shellNamePart,
   stringsIn,
   type PipelineEdge,
   type PipelineNode,
@@ -85,21 +86,35 @@ export function parsePayload(text: string): ClipboardPayload | null {
 
 const OUTPUT_REF = /(\$\{\{\s*stages\.)([A-Za-z_][A-Za-z0-9_-]*)(\.outputs\.)/g;
 
-/** Rewrites `${{ stages.<old>.outputs.x }}` in every string of a config value. */
+const OUTPUT_VARIABLE = /(?<![A-Za-z0-9_])PW_OUTPUT_[A-Za-z0-9_]+/g;
+
+/**
+ * Rewrites `${{ stages.<old>.outputs.x }}` and `$PW_OUTPUT_<old>_x` (the form
+ * commands use) in every string of a config value.
+ */
 export function remapOutputRefs<T>(value: T, ids: ReadonlyMap<string, string>): T {
-  if (typeof value === 'string') {
-    return value.replace(OUTPUT_REF, (all, head: string, id: string, tail: string) => {
-      const next = ids.get(id);
-      return next ? `${head}${next}${tail}` : all;
-    }) as T;
-  }
-  if (Array.isArray(value)) return value.map((v) => remapOutputRefs(v, ids)) as T;
-  if (value !== null && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = remapOutputRefs(v, ids);
-    return out as T;
-  }
-  return value;
+  // Longest first: a stage `a_b` must not be taken for stage `a` with an output `b_…`.
+  const prefixes = [...ids].map(([from, to]) => [`PW_OUTPUT_${shellNamePart(from)}_`, `PW_OUTPUT_${shellNamePart(to)}_`] as const).sort((a, b) => b[0].length - a[0].length);
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      const refs = v.replace(OUTPUT_REF, (all, head: string, id: string, tail: string) => {
+        const next = ids.get(id);
+        return next ? `${head}${next}${tail}` : all;
+      });
+      return prefixes.length === 0 ? refs : refs.replace(OUTPUT_VARIABLE, (name) => {
+        const hit = prefixes.find(([from]) => name.startsWith(from) && name.length > from.length);
+        return hit ? hit[1] + name.slice(hit[0].length) : name;
+      });
+    }
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) out[k] = walk(x);
+      return out;
+    }
+    return v;
+  };
+  return walk(value) as T;
 }
 
 export type PasteResult = { spec: PipelineSpec; nodeIds: string[]; edgeIds: string[]; addedParameters: string[] };

@@ -15,6 +15,7 @@ import {
   PROTECTED_ENVIRONMENT_HELP,
   retryPolicySchema,
   settingsSchema,
+  shellStageOf,
   type EdgeCondition,
   type PipelineEdge,
   type PipelineSpec,
@@ -186,6 +187,7 @@ function NodeInspector({ id }: { id: string }) {
               issues={byPath}
               suggestions={suggestions}
               readOnly={readOnly}
+              shellFields={shellStageOf(node.kind)?.fields}
             />
           )
         ) : (

@@ -4,7 +4,7 @@
  * from the kind's declared names; a command's own outputs are read from the
  * `name=value >> $PIPEWRIGHT_OUTPUT` lines of its script.
  */
-import { getStageDefinition, type PipelineNode, type PipelineSpec } from '@/workflows/model';
+import { getStageDefinition, parseTemplate, shellVariableBase, type PipelineNode, type PipelineSpec } from '@/workflows/model';
 
 export type Suggestion = {
   /** The expression inside `${{ }}`. */
@@ -92,11 +92,16 @@ export function completionContext(text: string, caret: number): { start: number;
   return { start: open, query };
 }
 
-/** The text after choosing `expr` at `ctx` (replaces the unfinished reference, keeps a following `}}`). */
-export function applySuggestion(text: string, caret: number, ctx: { start: number }, expr: string): { text: string; caret: number } {
+/**
+ * The text after choosing `expr` at `ctx` (replaces the unfinished reference,
+ * keeps a following `}}`). In text a shell runs (`asVariable`) the reference
+ * goes in as the variable that carries its value (`$PW_PARAM_version`).
+ */
+export function applySuggestion(text: string, caret: number, ctx: { start: number }, expr: string, options: { asVariable?: boolean } = {}): { text: string; caret: number } {
   const after = text.slice(caret);
   const closing = /^\s*\}\}/.exec(after);
-  const inserted = `\${{ ${expr} }}`;
+  const ref = options.asVariable ? parseTemplate(`\${{ ${expr} }}`).refs[0] : undefined;
+  const inserted = ref ? `$${shellVariableBase(ref)}` : `\${{ ${expr} }}`;
   const rest = closing ? after.slice(closing[0].length) : after;
   return { text: text.slice(0, ctx.start) + inserted + rest, caret: ctx.start + inserted.length };
 }

@@ -22,6 +22,8 @@ type FormProps = {
   readOnly?: boolean;
   /** Path of this form's object inside the config (`''` at the top). */
   prefix?: string;
+  /** Paths of fields a shell runs: a chosen reference is inserted as its `$PW_…` variable. */
+  shellFields?: readonly string[];
 };
 
 function setKey(obj: Record<string, unknown>, key: string, v: unknown): Record<string, unknown> {
@@ -56,7 +58,7 @@ export function formPaths(fields: Field[], value: unknown, prefix = ''): Set<str
   return out;
 }
 
-export function SchemaForm({ fields, value, onChange, issues, suggestions, readOnly, prefix = '' }: FormProps) {
+export function SchemaForm({ fields, value, onChange, issues, suggestions, readOnly, prefix = '', shellFields }: FormProps) {
   return (
     <div className="space-y-4">
       {fields.map((f) => {
@@ -71,6 +73,7 @@ export function SchemaForm({ fields, value, onChange, issues, suggestions, readO
             issues={issues}
             suggestions={suggestions}
             readOnly={readOnly}
+            shell={shellFields?.includes(path)}
           />
         );
       })}
@@ -86,6 +89,7 @@ type ControlProps = {
   issues: FieldIssues;
   suggestions: SuggestionSource;
   readOnly?: boolean;
+  shell?: boolean;
 };
 
 /** Issues of this path and of its children that no child control shows (e.g. `users[0]`). */
@@ -150,7 +154,7 @@ function defaultText(field: Field): string | undefined {
   return `default: ${typeof field.default === 'string' ? field.default || '(empty)' : JSON.stringify(field.default)}`;
 }
 
-function FieldControl({ field, path, value, onChange, issues, suggestions, readOnly }: ControlProps) {
+function FieldControl({ field, path, value, onChange, issues, suggestions, readOnly, shell }: ControlProps) {
   const id = useId();
   const mine = issuesAt(issues, path);
   const desc = describedBy(id, field, mine);
@@ -172,6 +176,7 @@ function FieldControl({ field, path, value, onChange, issues, suggestions, readO
             maxLength={field.maxLength}
             readOnly={readOnly}
             required={field.required}
+            shell={shell}
           />
         </Frame>
       );

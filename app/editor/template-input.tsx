@@ -24,9 +24,11 @@ type Props = {
   maxLength?: number;
   readOnly?: boolean;
   required?: boolean;
+  /** A shell runs this text: a chosen reference goes in as its `$PW_…` variable, not as `${{ }}`. */
+  shell?: boolean;
 };
 
-export function TemplateInput({ id, value, onChange, suggestions, multiline, placeholder, invalid, describedBy, maxLength, readOnly, required }: Props) {
+export function TemplateInput({ id, value, onChange, suggestions, multiline, placeholder, invalid, describedBy, maxLength, readOnly, required, shell }: Props) {
   const listId = useId();
   const ref = useRef<HTMLInputElement & HTMLTextAreaElement>(null);
   const [caret, setCaret] = useState<number | null>(null);
@@ -47,7 +49,7 @@ export function TemplateInput({ id, value, onChange, suggestions, multiline, pla
   const choose = (s: Suggestion) => {
     const el = ref.current;
     if (!el || !ctx || caret === null) return;
-    const next = applySuggestion(value, caret, ctx, s.expr);
+    const next = applySuggestion(value, caret, ctx, s.expr, { asVariable: shell });
     onChange(next.text);
     setCaret(next.caret);
     requestAnimationFrame(() => {

@@ -50,6 +50,7 @@ import {
   detectProvider,
   parseJsonBody,
   parsePush,
+  refNameProblem,
   PayloadError,
   requestInfo,
   verifyCredential,
@@ -655,6 +656,13 @@ export async function receiveWebhook(
   }
 
   const config = webhookConfigSchema.parse(match.config);
+  const refProblem = refNameProblem(push.kind === 'tag' ? push.tag : push.branch);
+  if (refProblem) {
+    const what = push.kind === 'tag' ? 'tag' : 'branch';
+    const shown = JSON.stringify((push.kind === 'tag' ? push.tag : push.branch).slice(0, 200));
+    await settle(db, match.id, deliveryKey, 'ignored', `refused: ${what} ${shown} is not a valid Git ${what} name (${refProblem})`);
+    return answer(400, `The push names ${what} ${shown}, which is not a valid Git ${what} name (${refProblem}); nothing was started.`);
+  }
   if (push.kind === 'tag') {
     await settle(db, match.id, deliveryKey, 'ignored', `ignored: tag ${push.tag} (tag pushes do not start runs)`);
     return answer(200, `Tag pushes do not start runs (tag ${push.tag}); nothing was started.`);

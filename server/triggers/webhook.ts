@@ -9,7 +9,10 @@
  *    the service claims once, so a replayed delivery starts nothing.
  * 3. A push yields branch, commit and author; tag pushes and branch deletions
  *    are recognised (and ignored by the service), anything else malformed is a
- *    `PayloadError` with the reason (HTTP 400).
+ *    `PayloadError` with the reason (HTTP 400). Branch and tag names are checked
+ *    against Git's own rules (`refNameProblem`) by the service, which records
+ *    the refusal. A valid name can still hold `$(…)`: commands receive it as an
+ *    environment variable, never as shell text (workflows/model/shell-env.ts).
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { WebhookProvider } from './config';
@@ -141,23 +144,88 @@ export function parsePush(provider: WebhookProvider, payload: Json): PushEvent {
  */
 export function branchMatches(branch: string, patterns: readonly string[]): boolean {
   if (patterns.length === 0) return true;
-  return patterns.some((p) => patternRegExp(p).test(branch));
+  return patterns.some((p) => globMatches(p, branch));
 }
 
-function patternRegExp(pattern: string): RegExp {
-  let re = '';
+type GlobToken = { kind: 'char'; char: string } | { kind: 'star' } | { kind: 'globstar' };
+
+function globTokens(pattern: string): GlobToken[] {
+  const tokens: GlobToken[] = [];
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
-    if (c === '*') {
-      if (pattern[i + 1] === '*') {
-        re += '.*';
-        i++;
-      } else {
-        re += '[^/]*';
-      }
-    } else {
-      re += c.replace(/[.+?^${}()|[\]\\]/g, '\\$&');
-    }
+    if (c !== '*') tokens.push({ kind: 'char', char: c });
+    else if (pattern[i + 1] === '*') {
+      tokens.push({ kind: 'globstar' });
+      i++;
+    } else tokens.push({ kind: 'star' });
   }
-  return new RegExp(`^${re}$`);
+  return tokens;
+}
+
+/**
+ * Matches a branch filter by walking every pattern position at once (a set of
+ * states advanced one character at a time): time is length × pattern length
+ * whatever the input. A regular expression built from the pattern backtracked
+ * exponentially on `**a**a**a…` against a long branch name.
+ */
+export function globMatches(pattern: string, text: string): boolean {
+  const tokens = globTokens(pattern);
+  const n = tokens.length;
+  let states = new Uint8Array(n + 1);
+  let next = new Uint8Array(n + 1);
+  // A star may match nothing: reaching it also reaches the position after it.
+  const close = (set: Uint8Array) => {
+    for (let i = 0; i < n; i++) if (set[i] && tokens[i]!.kind !== 'char') set[i + 1] = 1;
+  };
+  states[0] = 1;
+  close(states);
+  for (let k = 0; k < text.length; k++) {
+    const c = text[k]!;
+    next.fill(0);
+    let any = false;
+    for (let i = 0; i < n; i++) {
+      if (!states[i]) continue;
+      const t = tokens[i]!;
+      if (t.kind === 'char') {
+        if (t.char === c) next[i + 1] = 1;
+      } else if (t.kind === 'globstar' || c !== '/') {
+        next[i] = 1;
+      }
+      any ||= next[i] === 1 || next[i + 1] === 1;
+    }
+    if (!any) return false;
+    close(next);
+    [states, next] = [next, states];
+  }
+  return states[n] === 1;
+}
+
+/** Longest branch or tag name accepted from a push (Git has no limit; file systems stop at a few hundred bytes). */
+export const MAX_REF_NAME_LENGTH = 1024;
+
+/**
+ * Why `name` (a branch or tag, without `refs/heads/` / `refs/tags/`) is not a
+ * name Git would create, following `git check-ref-format --branch`; null when
+ * it is one. A push naming something else is forged or broken.
+ */
+export function refNameProblem(name: string): string | null {
+  if (name.length === 0) return 'the name is empty';
+  if (name.length > MAX_REF_NAME_LENGTH) return `the name is longer than ${MAX_REF_NAME_LENGTH} characters`;
+  if (name === '@') return 'the name cannot be "@"';
+  if (name.startsWith('-')) return 'the name cannot start with "-"';
+  if (name.startsWith('/') || name.endsWith('/')) return 'the name cannot start or end with "/"';
+  if (name.endsWith('.')) return 'the name cannot end with "."';
+  if (name.includes('..')) return 'the name cannot contain ".."';
+  if (name.includes('@{')) return 'the name cannot contain "@{"';
+  for (const ch of name) {
+    const code = ch.codePointAt(0)!;
+    if (code < 0x20 || code === 0x7f) return 'the name cannot contain control characters';
+    if (' ~^:?*[\\'.includes(ch)) return `the name cannot contain ${ch === ' ' ? 'spaces' : `"${ch}"`}`;
+  }
+  for (const part of name.split('/')) {
+    if (part === '') return 'the name cannot contain "//"';
+    if (part.startsWith('.')) return 'no part of the name can start with "."';
+    if (part.endsWith('.lock')) return 'no part of the name can end with ".lock"';
+  }
+  return null;
 }

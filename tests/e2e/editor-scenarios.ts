@@ -80,13 +80,13 @@ export async function designScenario(page: Page, appUrl: string, api: Api, opts:
   await page.getByTestId('tab-problems').click();
   await page.locator('[data-testid="problem"][data-node-id="command"]').click();
   await page.waitForFunction(() => document.activeElement?.closest('[data-field="command"]') !== null);
-  // Type a reference with the autocomplete: `${{` offers the parameter.
+  // Type a reference with the autocomplete: `${{` offers the parameter; in a command it goes in as its variable.
   await command.pressSequentially('echo "testing ${{ ');
   const option = page.getByRole('option', { name: /params\.version/ });
   await option.waitFor();
   await page.keyboard.press('Enter');
   await command.pressSequentially('"');
-  assert.equal(await command.inputValue(), 'echo "testing ${{ params.version }}"');
+  assert.equal(await command.inputValue(), 'echo "testing $PW_PARAM_version"');
   await waitForIssues(page, 'command', 'none');
   assert.equal(await page.getByTestId('problem-count').count(), 0);
   mark('validation mark appeared and cleared');
@@ -194,7 +194,7 @@ export async function designScenario(page: Page, appUrl: string, api: Api, opts:
   // A changed field shows in the list: change the command, compare the draft with v2.
   await page.getByTestId('tab-inspect').click();
   await node(page, 'command').click();
-  await command.fill('echo "acceptance tests for ${{ params.version }}"');
+  await command.fill('echo "acceptance tests for $PW_PARAM_version"');
   await page.getByTestId('tab-history').click();
   await page.locator('[data-testid="version"][data-version="2"]').getByRole('button', { name: 'Compare with draft' }).click();
   await node(page, 'command').locator('[data-diff="changed"]').waitFor();

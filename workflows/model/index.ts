@@ -9,3 +9,4 @@ export { canonicalJson, contentHash } from './canonical';
 export { STAGE_DEFINITIONS, STAGE_KINDS, getStageDefinition } from '../stages/registry';
 export type { StageDefinition, StageCategory, StageRuntime } from '../stages/types';
 export * from './protection';
+export * from './shell-env';

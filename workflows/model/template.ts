@@ -20,7 +20,6 @@ export type TemplateRef =
   | { kind: 'env'; name: string; raw: string }
   | { kind: 'secret'; name: string; raw: string };
 
-const TEMPLATE = /\$\{\{\s*([^}]*?)\s*\}\}/g;
 const PARAM = /^params\.([A-Za-z_][A-Za-z0-9_-]*)$/;
 const OUTPUT = /^stages\.([A-Za-z_][A-Za-z0-9_-]*)\.outputs\.([A-Za-z_][A-Za-z0-9_-]*|artifact\.[A-Za-z_][A-Za-z0-9_-]*\.(?:digest|size))$/;
 
@@ -33,40 +32,86 @@ export const ENV_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export type ParsedTemplate = { refs: TemplateRef[]; errors: string[] };
 
+/** One `${{ … }}` found by `scanTemplates`: where it starts and ends, and the trimmed text inside. */
+export type TemplateMatch = { start: number; end: number; raw: string; expr: string };
+
+/**
+ * Every `${{ … }}` in `text`, left to right, in one pass (indexOf, no regular
+ * expression: the old `/\$\{\{\s*([^}]*?)\s*\}\}/` backtracked cubically on
+ * `${{` followed by many spaces, and a viewer could stall the server with it).
+ * A reference runs from `${{` to the first `}`, which must be followed by a
+ * second `}`; `unclosed` is the first `${{` no reference covers.
+ */
+export function scanTemplates(text: string): { matches: TemplateMatch[]; unclosed: number } {
+  const matches: TemplateMatch[] = [];
+  let unclosed = -1;
+  let from = 0;
+  while (from < text.length) {
+    const start = text.indexOf('${{', from);
+    if (start < 0) break;
+    const close = text.indexOf('}', start + 3);
+    if (close < 0) {
+      // No `}` anywhere after: neither this `${{` nor a later one can close.
+      if (unclosed < 0) unclosed = start;
+      break;
+    }
+    if (text.charCodeAt(close + 1) !== 0x7d /* } */) {
+      // Every `${{` before `close` would stop at the same lone `}`: skip past it.
+      if (unclosed < 0) unclosed = start;
+      from = close + 1;
+      continue;
+    }
+    const end = close + 2;
+    matches.push({ start, end, raw: text.slice(start, end), expr: text.slice(start + 3, close).trim() });
+    from = end;
+  }
+  return { matches, unclosed };
+}
+
+/** `text` with each match replaced by what `replace` returns for it (the rest copied as is). */
+export function replaceTemplates(text: string, replace: (match: TemplateMatch) => string): string {
+  const { matches } = scanTemplates(text);
+  if (matches.length === 0) return text;
+  let out = '';
+  let at = 0;
+  for (const m of matches) {
+    out += text.slice(at, m.start) + replace(m);
+    at = m.end;
+  }
+  return out + text.slice(at);
+}
+
+/** What one expression (the text inside `${{ }}`) refers to, or null when it is not a valid reference. */
+export function parseExpression(expr: string, raw: string): TemplateRef | null {
+  // The expressions are short; a longer one is not a reference (and never reaches the patterns below).
+  if (expr.length > MAX_EXPRESSION_LENGTH) return null;
+  const p = PARAM.exec(expr);
+  if (p) return { kind: 'param', name: p[1]!, raw };
+  const o = OUTPUT.exec(expr);
+  if (o) return { kind: 'output', stageId: o[1]!, name: o[2]!, raw };
+  const e = ENV.exec(expr);
+  if (e) return { kind: 'env', name: e[1]!, raw };
+  const sec = SECRET.exec(expr);
+  if (sec) return { kind: 'secret', name: sec[1]!, raw };
+  return null;
+}
+
+/** Longest text inside `${{ }}` that can be a reference (`stages.<64>.outputs.artifact.<64>.digest` fits). */
+const MAX_EXPRESSION_LENGTH = 256;
+
 /** Finds every `${{ … }}` in a string; malformed expressions are reported, not thrown. */
 export function parseTemplate(text: string): ParsedTemplate {
   const refs: TemplateRef[] = [];
   const errors: string[] = [];
-  for (const match of text.matchAll(TEMPLATE)) {
-    const expr = match[1] ?? '';
-    const raw = match[0];
-    const p = PARAM.exec(expr);
-    if (p) {
-      refs.push({ kind: 'param', name: p[1]!, raw });
-      continue;
-    }
-    const o = OUTPUT.exec(expr);
-    if (o) {
-      refs.push({ kind: 'output', stageId: o[1]!, name: o[2]!, raw });
-      continue;
-    }
-    const e = ENV.exec(expr);
-    if (e) {
-      refs.push({ kind: 'env', name: e[1]!, raw });
-      continue;
-    }
-    const sec = SECRET.exec(expr);
-    if (sec) {
-      refs.push({ kind: 'secret', name: sec[1]!, raw });
-      continue;
-    }
-    errors.push(`"${raw}" is not a valid reference; use \${{ params.NAME }} or \${{ stages.ID.outputs.NAME }}`);
+  const { matches, unclosed } = scanTemplates(text);
+  for (const { raw, expr } of matches) {
+    const ref = parseExpression(expr, raw);
+    if (ref) refs.push(ref);
+    else errors.push(`"${raw.length > 80 ? `${raw.slice(0, 77)}…` : raw}" is not a valid reference; use \${{ params.NAME }} or \${{ stages.ID.outputs.NAME }}`);
   }
   // A `${{` that no complete expression covers (missing `}}`, or a `}` inside) would reach the stage as literal text.
-  const rest = text.replace(TEMPLATE, '');
-  const open = rest.indexOf('${{');
-  if (open >= 0) {
-    errors.push(`"${rest.slice(open, open + 40)}" is not a complete reference (it needs a closing }}); use \${{ params.NAME }} or \${{ stages.ID.outputs.NAME }}`);
+  if (unclosed >= 0) {
+    errors.push(`"${text.slice(unclosed, unclosed + 40)}" is not a complete reference (it needs a closing }}); use \${{ params.NAME }} or \${{ stages.ID.outputs.NAME }}`);
   }
   return { refs, errors };
 }
@@ -102,12 +147,9 @@ function lookup(ref: Extract<TemplateRef, { kind: 'param' | 'output' }>, scope: 
 
 /** Replaces references in one string. Unknown references become the empty string. */
 export function resolveString(text: string, scope: TemplateScope): string {
-  return text.replace(TEMPLATE, (raw, expr: string) => {
-    const p = PARAM.exec(expr.trim());
-    if (p) return lookup({ kind: 'param', name: p[1]!, raw }, scope);
-    const o = OUTPUT.exec(expr.trim());
-    if (o) return lookup({ kind: 'output', stageId: o[1]!, name: o[2]!, raw }, scope);
-    return raw;
+  return replaceTemplates(text, ({ raw, expr }) => {
+    const ref = parseExpression(expr, raw);
+    return ref && (ref.kind === 'param' || ref.kind === 'output') ? lookup(ref, scope) : raw;
   });
 }
 
@@ -143,6 +185,14 @@ export function environmentRefsIn(text: string): Extract<TemplateRef, { kind: 'e
   return parseTemplate(text).refs.filter((r): r is Extract<TemplateRef, { kind: 'env' | 'secret' }> => r.kind === 'env' || r.kind === 'secret');
 }
 
+/** How `resolveEnvironmentRefs` treats particular strings (see `resolveStageEnvironmentRefs`). */
+export type EnvironmentRefOptions = {
+  /** Strings at these paths are data, left exactly as they are. */
+  skip?: (path: string) => boolean;
+  /** What a found reference becomes in the text (default: its value). */
+  render?: (ref: Extract<TemplateRef, { kind: 'env' | 'secret' }>, value: string, path: string) => string;
+};
+
 /**
  * Replaces `${{ env.NAME }}` and `${{ secrets.NAME }}` in every string of a
  * config. Only references that were written in the stage's own config (as
@@ -151,7 +201,7 @@ export function environmentRefsIn(text: string): Extract<TemplateRef, { kind: 'e
  * it is refused.
  * @throws EnvironmentRefError naming what is missing or refused.
  */
-export function resolveEnvironmentRefs<T>(value: T, drawn: unknown, env: EnvironmentScope | undefined): T {
+export function resolveEnvironmentRefs<T>(value: T, drawn: unknown, env: EnvironmentScope | undefined, options: EnvironmentRefOptions = {}): T {
   const allowed = new Map<string, number>();
   for (const { path, text } of stringsIn(drawn)) {
     for (const ref of environmentRefsIn(text)) {
@@ -161,14 +211,12 @@ export function resolveEnvironmentRefs<T>(value: T, drawn: unknown, env: Environ
   }
   const walk = (v: unknown, path: string): unknown => {
     if (typeof v === 'string') {
+      if (options.skip?.(path)) return v;
       const used = new Map<string, number>();
-      return v.replace(TEMPLATE, (raw, expr: string) => {
-        const t = expr.trim();
-        const e = ENV.exec(t);
-        const s = e ? null : SECRET.exec(t);
-        if (!e && !s) return raw;
-        const kind = e ? 'env' : 'secret';
-        const name = (e ?? s)![1]!;
+      return replaceTemplates(v, ({ raw, expr }) => {
+        const ref = parseExpression(expr, raw);
+        if (!ref || (ref.kind !== 'env' && ref.kind !== 'secret')) return raw;
+        const { kind, name } = ref;
         const key = `${path}\u0000${kind}\u0000${name}`;
         const n = (used.get(key) ?? 0) + 1;
         used.set(key, n);
@@ -179,7 +227,7 @@ export function resolveEnvironmentRefs<T>(value: T, drawn: unknown, env: Environ
         if (!env) throw new EnvironmentRefError(`${path || 'config'}: ${label} is used but the stage is not bound to an environment`);
         const found = own(kind === 'env' ? env.variables : env.secrets, name);
         if (found === undefined) throw new EnvironmentRefError(`environment "${env.name}" has no ${label} (used in ${path || 'config'})`);
-        return found;
+        return options.render ? options.render(ref, found, path) : found;
       });
     }
     if (Array.isArray(v)) return v.map((x, i) => walk(x, `${path}[${i}]`));

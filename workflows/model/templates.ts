@@ -7,7 +7,10 @@
  *    to be replaced.
  * 2. Positions are laid out here in layers (longest path from the start), so a
  *    new pipeline opens with a tidy drawing and keeps it.
- * 3. Pure module: the list page, the editor and the unit tests import it.
+ * 3. Commands read parameters and outputs as environment variables
+ *    (`"$PW_PARAM_version"`, `"$PW_OUTPUT_commit_artifact"`), the safe form: a
+ *    value is never pasted into shell text (workflows/model/shell-env.ts).
+ * 4. Pure module: the list page, the editor and the unit tests import it.
  */
 import { SPEC_SCHEMA_VERSION, type EdgeCondition, type PipelineNode, type PipelineParameter, type PipelineSpec } from './spec';
 
@@ -92,7 +95,7 @@ const gate = (id: string, name: string, groups: string[], instructions: string):
 });
 const wait = (id: string, name: string, seconds: number): NodeDraft => ({ id, kind: 'wait', name, config: { seconds } });
 
-const ARTIFACT = '${{ stages.commit.outputs.artifact }}';
+const ARTIFACT = '$PW_OUTPUT_commit_artifact';
 
 /** Build once, promote the same artifact through every environment. */
 const releaseProcess = build(
@@ -103,7 +106,7 @@ const releaseProcess = build(
     cmd(
       'commit',
       'Commit stage',
-      'echo "compile, unit tests, static analysis for ${{ params.version }}"\necho "artifact=app-${{ params.version }}.tar.gz" >> "$PIPEWRIGHT_OUTPUT"',
+      'echo "compile, unit tests, static analysis for $PW_PARAM_version"\necho "artifact=app-$PW_PARAM_version.tar.gz" >> "$PIPEWRIGHT_OUTPUT"',
     ),
     cmd('acceptance', 'Acceptance tests', `echo "running acceptance tests against ${ARTIFACT}"`, { retry: { maxAttempts: 2 } }),
     gate('qa', 'QA gate', ['qa'], 'Check the acceptance test report and exploratory testing notes, then approve the build for staging.'),
@@ -132,7 +135,7 @@ const blueGreen = build(
   'Bring the new version up beside the live one (green beside blue), test it privately, switch traffic in one step, and switch back if the live check fails.',
   [versionParam, urlParam('previewUrl', 'https://green.internal.example.com/health', 'Health check of the idle colour'), urlParam('liveUrl', 'https://www.example.com/health', 'Health check behind the live router')],
   [
-    cmd('deploy-idle', 'Deploy to idle colour', 'echo "deploying ${{ params.version }} to the idle colour (green)"'),
+    cmd('deploy-idle', 'Deploy to idle colour', 'echo "deploying $PW_PARAM_version to the idle colour (green)"'),
     smoke('test-idle', 'Test idle colour', '${{ params.previewUrl }}'),
     gate('approve-switch', 'Approve switch', ['release-managers'], 'The idle colour passed its checks. Approve to send all traffic to it.'),
     cmd('switch', 'Switch traffic', 'echo "router: live -> green"'),
@@ -158,16 +161,16 @@ const canary = build(
   'Send 10 % of the traffic to the new version, let it bake and check it, then 50 %, then everyone. A failed check at any step takes the canary out.',
   [versionParam, urlParam('canaryUrl', 'https://canary.internal.example.com/health', 'Health check of the canary')],
   [
-    cmd('canary-10', 'Canary 10 %', 'echo "route 10% of traffic to ${{ params.version }}"'),
+    cmd('canary-10', 'Canary 10 %', 'echo "route 10% of traffic to $PW_PARAM_version"'),
     wait('bake-10', 'Bake 10 %', 300),
     smoke('check-10', 'Check canary at 10 %', '${{ params.canaryUrl }}'),
     cmd('abort-10', 'Remove canary (10 %)', 'echo "route 0% to the canary; remove it"'),
-    cmd('canary-50', 'Canary 50 %', 'echo "route 50% of traffic to ${{ params.version }}"'),
+    cmd('canary-50', 'Canary 50 %', 'echo "route 50% of traffic to $PW_PARAM_version"'),
     wait('bake-50', 'Bake 50 %', 600),
     smoke('check-50', 'Check canary at 50 %', '${{ params.canaryUrl }}'),
     cmd('abort-50', 'Remove canary (50 %)', 'echo "route 0% to the canary; remove it"'),
     gate('approve-promote', 'Approve full rollout', ['release-managers'], 'The canary held at 50 %. Approve to send all traffic to the new version.'),
-    cmd('promote', 'Promote to 100 %', 'echo "route 100% of traffic to ${{ params.version }}; retire the old version"'),
+    cmd('promote', 'Promote to 100 %', 'echo "route 100% of traffic to $PW_PARAM_version; retire the old version"'),
   ],
   [
     ['canary-10', 'bake-10'],
@@ -188,13 +191,13 @@ const rolling = build(
   'Update the fleet a third at a time, checking health after each batch. A failed check stops the rollout and rolls the updated batches back.',
   [versionParam, urlParam('healthUrl', 'https://www.example.com/health', 'Health check of the service')],
   [
-    cmd('batch-1', 'Update batch 1 of 3', 'echo "updating instances 1-3 to ${{ params.version }}"'),
+    cmd('batch-1', 'Update batch 1 of 3', 'echo "updating instances 1-3 to $PW_PARAM_version"'),
     smoke('check-1', 'Health after batch 1', '${{ params.healthUrl }}'),
     cmd('rollback-1', 'Roll back batch 1', 'echo "restoring instances 1-3"'),
-    cmd('batch-2', 'Update batch 2 of 3', 'echo "updating instances 4-6 to ${{ params.version }}"'),
+    cmd('batch-2', 'Update batch 2 of 3', 'echo "updating instances 4-6 to $PW_PARAM_version"'),
     smoke('check-2', 'Health after batch 2', '${{ params.healthUrl }}'),
     cmd('rollback-2', 'Roll back batches 1-2', 'echo "restoring instances 1-6"'),
-    cmd('batch-3', 'Update batch 3 of 3', 'echo "updating instances 7-9 to ${{ params.version }}"'),
+    cmd('batch-3', 'Update batch 3 of 3', 'echo "updating instances 7-9 to $PW_PARAM_version"'),
     smoke('check-3', 'Health after batch 3', '${{ params.healthUrl }}'),
     cmd('rollback-3', 'Roll back all batches', 'echo "restoring instances 1-9"'),
   ],

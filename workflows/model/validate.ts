@@ -8,6 +8,7 @@ import { getStageDefinition } from '../stages/registry';
 import { LIMITS } from './limits';
 import { protectionIssues, type EnvironmentProtection, type ProtectionIssueCode } from './protection';
 import { pipelineSpecSchema, type PipelineSpec } from './spec';
+import { refKey, shellNamePart, shellStageOf, shellTokens, shellVariablesOf, SHELL_VARIABLE_PREFIX } from './shell-env';
 import { parseTemplate, stringsIn } from './template';
 
 export type IssueCode =
@@ -35,7 +36,9 @@ export type IssueCode =
   | 'output-not-upstream'
   | 'environment-ref-unbound'
   | 'unknown-environment'
-  | ProtectionIssueCode;
+  | ProtectionIssueCode
+  | 'template-in-command'
+  | 'unknown-shell-variable';
 
 export type ValidationIssue = {
   code: IssueCode;
@@ -335,6 +338,7 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
   }
 
   // Per-node config.
+  const stageVariableIds = new Set([...nodes.keys()].map(shellNamePart));
   for (const node of nodes.values()) {
     const def = getStageDefinition(node.kind);
     if (!def) {
@@ -376,8 +380,49 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
     }
 
     // References.
+    const shell = shellStageOf(node.kind);
+    // `<stage>_<output>` after PW_OUTPUT_: some stage id (at most idLength characters) then `_` and a name.
+    const namesStageOutput = (rest: string) => {
+      for (let i = rest.indexOf('_'); i > 0 && i <= LIMITS.idLength; i = rest.indexOf('_', i + 1)) {
+        if (i + 1 < rest.length && stageVariableIds.has(rest.slice(0, i))) return true;
+      }
+      return false;
+    };
+    const shellVariables = shell ? shellVariablesOf(node.kind, node.config, [...params.keys()]) : undefined;
     for (const { path, text } of stringsIn(node.config)) {
+      // Capped before parsing: no stage field needs more, and the editor validates on every keystroke.
+      if (text.length > LIMITS.valueLength) {
+        push({ code: 'config-too-large', nodeId: node.id, path, message: `${node.name}: ${path}: longer than ${LIMITS.valueLength} characters` });
+        continue;
+      }
       const { refs, errors } = parseTemplate(text);
+      if (shell?.fields.includes(path)) {
+        // `$PW_PARAM_x` / `$PW_OUTPUT_<stage>_x` written directly: a typo would expand to nothing.
+        const known = new Set(shellVariables?.values());
+        for (const token of shellTokens(text)) {
+          if (token.startsWith(SHELL_VARIABLE_PREFIX.param) && !known.has(token)) {
+            push({ code: 'unknown-shell-variable', severity: 'warning', nodeId: node.id, path, message: `${node.name}: ${path}: $${token} names no parameter of this pipeline, so it is empty` });
+          } else if (token.startsWith(SHELL_VARIABLE_PREFIX.output) && !known.has(token)) {
+            const rest = token.slice(SHELL_VARIABLE_PREFIX.output.length);
+            if (!namesStageOutput(rest)) {
+              push({ code: 'unknown-shell-variable', severity: 'warning', nodeId: node.id, path, message: `${node.name}: ${path}: $${token} names no stage's output (write $PW_OUTPUT_<stage id>_<output>), so it is empty` });
+            }
+          }
+        }
+        const warned = new Set<string>();
+        for (const ref of refs) {
+          const name = shellVariables?.get(refKey(ref));
+          if (!name || warned.has(name)) continue;
+          warned.add(name);
+          push({
+            code: 'template-in-command',
+            severity: 'warning',
+            nodeId: node.id,
+            path,
+            message: `${node.name}: ${path}: ${ref.raw} is not pasted into the command; its value is passed as the environment variable $${name}. Write "$${name}" instead (in double quotes: inside single quotes it would not expand)`,
+          });
+        }
+      }
       for (const e of errors) push({ code: 'bad-template', nodeId: node.id, path, message: `${node.name}: ${path}: ${e}` });
       for (const ref of refs) {
         if (ref.kind === 'env' || ref.kind === 'secret') {

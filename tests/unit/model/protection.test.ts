@@ -14,7 +14,7 @@ const STAGING: EnvironmentProtection = { name: 'staging', requireGate: false, cl
 const context = { environments: ['staging', 'production'], protection: [PROD, STAGING] };
 
 type Node = PipelineSpecInput['nodes'][number];
-const cmd = (id: string, environment?: string): Node => ({ id, kind: 'command', name: id, config: { command: 'echo ${{ secrets.DEPLOY_TOKEN }}' }, ...(environment ? { environment } : { config: { command: 'make' } }) });
+const cmd = (id: string, environment?: string): Node => ({ id, kind: 'command', name: id, config: { command: 'echo "$PW_SECRET_DEPLOY_TOKEN"' }, ...(environment ? { environment } : { config: { command: 'make' } }) });
 const approval = (id: string, environment: string, config: Record<string, unknown> = {}): Node => ({ id, kind: 'approval', name: id, environment, config: { groups: ['approvers'], ...config } });
 const k8s = (id: string, config: Record<string, unknown>, environment?: string): Node => ({
   id,

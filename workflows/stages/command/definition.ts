@@ -6,7 +6,7 @@ import { defineStage, type ConfigProblem } from '../types';
 const ARTIFACT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 export const commandConfigSchema = z.object({
-  command: z.string().min(1, 'enter the command to run').max(LIMITS.valueLength).describe('Shell script run with `/bin/sh -c` (build, tests, static analysis, packaging). Lines `name=value` appended to `$PIPEWRIGHT_OUTPUT` become outputs of the stage.'),
+  command: z.string().min(1, 'enter the command to run').max(LIMITS.valueLength).describe('Shell script run with `/bin/sh -c` (build, tests, static analysis, packaging). Read values as environment variables, never pasted into the script: "$PW_PARAM_<name>", "$PW_OUTPUT_<stage>_<output>", "$PW_ENV_<NAME>", "$PW_SECRET_<NAME>" (in double quotes). Lines `name=value` appended to `$PIPEWRIGHT_OUTPUT` become outputs of the stage.'),
   cwd: z.string().max(1024).optional().describe('Working directory; relative paths are resolved against the worker\'s workspace root.'),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid variable name'), z.string().max(LIMITS.valueLength)).default({}).describe('Extra environment variables for the process.'),
   artifacts: z
