@@ -149,6 +149,11 @@ export const envSchema = z.object({
    * (at most 15 min) between tries. Everybody together but known browsers is capped at 60 times this per minute.
    */
   PIPEWRIGHT_SIGN_IN_LIMIT: z.coerce.number().int().min(1).max(10_000).default(5),
+  /**
+   * Largest request body the JSON endpoints accept (`/api/trpc`, `/api/auth`), in bytes; bigger ones are refused with
+   * 413 before they are parsed. Webhook deliveries have their own 5 MB cap. Default `1048576` (1 MiB).
+   */
+  PIPEWRIGHT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
 
   // ── Notifications ──
   /**

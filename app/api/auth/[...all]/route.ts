@@ -17,7 +17,8 @@
  * 4. Session tokens never reach the browser in JSON (`/get-session`,
  *    `/list-sessions`, sign-in answers): the HttpOnly cookie is the only copy
  *    a page gets, so a script injected into a page cannot read one.
- * 5. Endpoints the app does not offer (`DISABLED_AUTH_PATHS`: renaming
+ * 5. Bodies over `PIPEWRIGHT_MAX_BODY_BYTES` are refused with 413 before they are parsed.
+ * 6. Endpoints the app does not offer (`DISABLED_AUTH_PATHS`: renaming
  *    oneself, username availability, …) answer 404.
  */
 import { eq, sql } from 'drizzle-orm';
@@ -29,6 +30,7 @@ import { deviceFor, issueDeviceCookie } from '@/server/auth/device-cookie';
 import { accountOf, CLIENT_IP_HEADER, clientAddress, getSignInLimiter, signInClient } from '@/server/auth/rate-limit';
 import { stripSessionTokens } from '@/server/auth/tokens';
 import { getEnv } from '@/server/env';
+import { formatBytes, readLimitedBody } from '@/server/security/body-limit';
 import { checkCsrf } from '@/server/security/csrf';
 import { auditRefusal } from '@/server/security/refuse';
 
@@ -67,11 +69,14 @@ async function handler(request: Request): Promise<Response> {
       await auditRefusal(await getDb(), request, { action: `auth${path.replace(/\//g, '.')}`, reason: `CSRF: ${csrf.reason}`, details: { path } });
       return Response.json({ message: 'Refused: this request did not come from Pipewright.', code: 'CSRF' }, { status: 403 });
     }
-    body = await request.text();
+    const max = env.PIPEWRIGHT_MAX_BODY_BYTES;
+    const limited = await readLimitedBody(request, max);
+    if (!limited.ok) return Response.json({ message: `The request is too large (at most ${formatBytes(max)}).`, code: 'PAYLOAD_TOO_LARGE' }, { status: 413 });
+    body = limited.body ? new TextDecoder().decode(limited.body) : undefined;
     if (path.startsWith('/sign-in/')) {
       let parsed: unknown;
       try {
-        parsed = JSON.parse(body);
+        parsed = JSON.parse(body ?? '');
       } catch {
         parsed = null;
       }
