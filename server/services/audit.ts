@@ -6,7 +6,7 @@
 import { and, desc, eq, gte, lt, lte, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../../db/client';
-import { auditLog, pipelines } from '../../db/schema';
+import { auditLog, pipelines, user } from '../../db/schema';
 
 export const auditFilterSchema = z.object({
   /** Part of the actor's username or id (case-insensitive). */
@@ -48,6 +48,8 @@ function page(db: Db, f: AuditFilter, limit: number, beforeId?: number) {
       at: auditLog.at,
       actorId: auditLog.actorId,
       actorName: auditLog.actorName,
+      /** The actor's display name now (shown beside `actorName`, the username the entry recorded). */
+      actorDisplayName: user.name,
       action: auditLog.action,
       outcome: auditLog.outcome,
       reason: auditLog.reason,
@@ -59,6 +61,7 @@ function page(db: Db, f: AuditFilter, limit: number, beforeId?: number) {
     })
     .from(auditLog)
     .leftJoin(pipelines, eq(pipelines.id, auditLog.pipelineId))
+    .leftJoin(user, eq(user.id, auditLog.actorId))
     .where(where(f, beforeId))
     .orderBy(desc(auditLog.id))
     .limit(limit);
@@ -99,7 +102,7 @@ export const CSV_COLUMNS = ['time_utc', 'actor', 'actor_id', 'action', 'outcome'
  * spaces or control characters some programs skip, and their full-width
  * forms, which some spreadsheets fold to the ASCII ones.
  */
-const FORMULA_START = /^[\s\u0000-\u001f]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|^[\t\r]/;
+const FORMULA_START = /^[\s\p{Cc}]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|^[\t\r]/u;
 
 /**
  * One CSV field (RFC 4180): quoted when it holds a comma, quote, line break
