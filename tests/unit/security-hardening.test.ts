@@ -85,3 +85,24 @@ describe('stream counter and sizes', () => {
     expect(formatBytes(1000)).toBe('1000 bytes');
   });
 });
+
+describe('app page CSP (proxy.ts)', async () => {
+  const { proxy, config } = await import('@/proxy');
+  const { NextRequest } = await import('next/server');
+  it('gives every page request its own script nonce, in the response and in the request Next renders from', () => {
+    const a = proxy(new NextRequest('http://localhost:3000/approvals'));
+    const b = proxy(new NextRequest('http://localhost:3000/approvals'));
+    const csp = a.headers.get('content-security-policy')!;
+    expect(csp).toMatch(/^script-src 'self' 'nonce-[A-Za-z0-9+/]{22}==' 'strict-dynamic'; object-src 'none'; base-uri 'self'; frame-ancestors 'none'$/);
+    expect(b.headers.get('content-security-policy')).not.toBe(csp);
+    // Next passes the modified request headers on as x-middleware-request-*.
+    expect(a.headers.get('x-middleware-request-content-security-policy')).toBe(csp);
+    expect(csp).toContain(`'nonce-${a.headers.get('x-middleware-request-x-nonce')}'`);
+    expect(csp).not.toContain('unsafe-inline');
+  });
+  it('leaves API routes, static files and the embeds (own policy) alone', () => {
+    const source = new RegExp(`^${config.matcher[0]!.source}$`);
+    for (const path of ['/', '/approvals', '/pipelines/p1/edit', '/sign-in']) expect(source.test(path), path).toBe(true);
+    for (const path of ['/api/trpc/x', '/api/events', '/_next/static/chunks/a.js', '/embed/pipelines/p1']) expect(source.test(path), path).toBe(false);
+  });
+});
