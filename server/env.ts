@@ -150,6 +150,11 @@ export const envSchema = z.object({
    */
   PIPEWRIGHT_SIGN_IN_LIMIT: z.coerce.number().int().min(1).max(10_000).default(5),
   /**
+   * Live-update streams (`/api/events`) one session may hold open at once; the next one is refused with 429 until one
+   * closes. Each browser tab holds one. Default `8`.
+   */
+  PIPEWRIGHT_MAX_STREAMS_PER_SESSION: z.coerce.number().int().min(1).max(10_000).default(8),
+  /**
    * Largest request body the JSON endpoints accept (`/api/trpc`, `/api/auth`), in bytes; bigger ones are refused with
    * 413 before they are parsed. Webhook deliveries have their own 5 MB cap. Default `1048576` (1 MiB).
    */

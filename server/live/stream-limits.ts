@@ -4,14 +4,13 @@
  * Each stream costs the server a timer or two and, for a run, a share of a
  * database poll; a page opens one per tab. Without a cap one signed-in
  * viewer could open hundreds and keep the CPU busy, so a session gets
- * `MAX_STREAMS_PER_SESSION` and the next one is refused with 429 until one
- * closes. Counted in memory per process (streams live in one process anyway).
+ * `PIPEWRIGHT_MAX_STREAMS_PER_SESSION` (default 8) and the next one is refused
+ * with 429 until one closes. Counted in memory per process (streams live in
+ * one process anyway).
  */
+import { getEnv } from '../env';
 
-/** Open streams allowed per session: plenty for the tabs a person uses, far from what hurts the server. */
-export const MAX_STREAMS_PER_SESSION = 8;
-
-export function createStreamCounter(max = MAX_STREAMS_PER_SESSION) {
+export function createStreamCounter(max: number) {
   const open = new Map<string, number>();
   return {
     max,
@@ -38,5 +37,5 @@ const globalForStreams = globalThis as unknown as { pipewrightEventStreams?: Ret
 
 /** The process's counter of `/api/events` streams. */
 export function getStreamCounter() {
-  return (globalForStreams.pipewrightEventStreams ??= createStreamCounter());
+  return (globalForStreams.pipewrightEventStreams ??= createStreamCounter(getEnv().PIPEWRIGHT_MAX_STREAMS_PER_SESSION));
 }

@@ -96,7 +96,7 @@ export function buildMessage(event: NotifyEvent, state: RunState, c: Context) {
   // Whoever decided, with the username beside the display name: display names are not unique, usernames are.
   const voter = (userName: string | undefined) => {
     const name = userName ? c.names.get(userName) : undefined;
-    return userName && name && name !== userName ? `${name} (@${userName})` : who(userName);
+    return userName && name && name !== userName ? `${name} (${userName})` : who(userName);
   };
   const node = event.nodeId ? c.plan?.nodes.find((n) => n.id === event.nodeId) : undefined;
   const gateName = node?.name ?? event.nodeId ?? '';

@@ -2,7 +2,7 @@
  * The security issue's hardening, through the real route handlers against a
  * real SQLite file, a real Temporal dev server and worker, and real
  * better-auth sessions:
- * - `/api/events`: a session holds at most `MAX_STREAMS_PER_SESSION` streams
+ * - `/api/events`: a session holds at most `PIPEWRIGHT_MAX_STREAMS_PER_SESSION` streams
  *   (429 with a message after that), one run per stream, and a run that does
  *   not exist is never polled;
  * - sign-in throttling is per client: failures from one address never lock
@@ -25,7 +25,7 @@ import { auditLog, user } from '../../db/schema';
 import { getSignInLimiter } from '../../server/auth/rate-limit';
 import { resetEnvCache } from '../../server/env';
 import { getRunHub } from '../../server/live/run-hub';
-import { MAX_STREAMS_PER_SESSION } from '../../server/live/stream-limits';
+import { getStreamCounter } from '../../server/live/stream-limits';
 import { csvField } from '../../server/services/audit';
 import { getRefusalSampler, getWebhookLimiter, REFUSED_BODY } from '../../server/triggers/refusals';
 import { githubSignature } from '../../server/triggers/webhook';
@@ -54,7 +54,9 @@ const appPost = (path: string, body: string, headers: Record<string, string> = {
   authPOST(new Request(`${BASE}/api/auth${path}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: BASE, ...headers }, body }));
 
 describe('/api/events limits', () => {
+  const MAX_STREAMS_PER_SESSION = 8; // PIPEWRIGHT_MAX_STREAMS_PER_SESSION's default
   it(`holds at most ${MAX_STREAMS_PER_SESSION} streams per session and says so; closing one frees its slot; another session is not affected`, async () => {
+    expect(getStreamCounter().max).toBe(MAX_STREAMS_PER_SESSION);
     const open: AbortController[] = [];
     try {
       for (let i = 0; i < MAX_STREAMS_PER_SESSION; i++) {

@@ -9,7 +9,7 @@
  * runs, logs and gates (as through `runs.get` and `approvals.pending`).
  *
  * Limits (each stream costs polls and timers): one run per stream (a second
- * `run` is 400), at most `MAX_STREAMS_PER_SESSION` open streams per session
+ * `run` is 400), at most `PIPEWRIGHT_MAX_STREAMS_PER_SESSION` (8) open streams per session
  * (the next is 429 until one closes, server/live/stream-limits.ts), and a run
  * that does not exist is answered with one `run: null` and never polled.
  *
