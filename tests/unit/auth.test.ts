@@ -263,6 +263,21 @@ describe('rate limits', () => {
   });
 });
 
+describe('single sign-on users', () => {
+  it('never bring a username of their own (nobody can claim an existing or reserved one); admins\' createUser keeps its username', async () => {
+    const before = getAuth().options.databaseHooks?.user?.create?.before;
+    expect(before).toBeTypeOf('function');
+    const data = { name: 'Mallory', email: 'mallory@idp.example', emailVerified: true, username: 'admin', displayUsername: 'admin' };
+    // Inside an HTTP endpoint (the OIDC callback is the only one that creates users: sign-up is off).
+    const sso = await before!(data as never, { path: '/oauth2/callback/oidc' } as never);
+    expect(sso).toMatchObject({ data: { name: 'Mallory', email: 'mallory@idp.example', username: null, displayUsername: null } });
+    // Outside any endpoint (createUser, the seed): untouched.
+    expect(await before!(data as never, null as never)).toBeUndefined();
+    const db = await getDb();
+    expect(await db.select().from(schema.user).where(eq(schema.user.email, 'mallory@idp.example'))).toEqual([]);
+  });
+});
+
 describe('createUser and setGroups', () => {
   it('creates a user who can sign in, and replaces groups', async () => {
     const db = await getDb();
