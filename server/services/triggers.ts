@@ -567,6 +567,9 @@ export type WebhookAnswer = {
   body: { ok: boolean; started: boolean; message: string; duplicate?: boolean; queued?: boolean; runId?: string; runNumber?: number; runUrl?: string };
 };
 
+/** A secret no trigger has (see the decoy check in `receiveWebhook`). */
+const DECOY_SECRET = randomBytes(32).toString('base64url');
+
 const answer = (status: number, message: string, extra: Partial<WebhookAnswer['body']> = {}): WebhookAnswer => ({
   status,
   body: { ok: status < 300, started: false, message, ...extra },
@@ -605,6 +608,9 @@ export async function receiveWebhook(
       return false;
     }
   });
+  // Spend the time a signature check takes even when there is nothing to check it against, so the answer's
+  // timing does not tell a stranger whether the pipeline and its webhook exist.
+  if (rows.length === 0 && info?.credential) verifyCredential(info, DECOY_SECRET, req.body);
   if (!provider || !info || !match) {
     // One answer for every refusal (no such pipeline, no webhook, no or a wrong signature): a stranger
     // learns nothing about which pipelines exist. The audit log gets a sample (server/triggers/refusals.ts).
