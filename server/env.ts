@@ -172,15 +172,27 @@ export const envSchema = z.object({
   PIPEWRIGHT_OIDC_CLIENT_SECRET: z.string().min(1).optional(),
   /**
    * Set `true` when Pipewright runs behind a reverse proxy that appends the client's address to `X-Forwarded-For`:
-   * sign-in attempts are then rate-limited per client address (the right-most entry). Default `false`: the header
-   * is ignored (a client could forge it) and sign-ins are limited per account name plus a global cap.
+   * sign-in attempts are then throttled per client address (the right-most entry). Default `false`: the header
+   * is ignored (a client could forge it); a browser that signed in as the person before is throttled on its own
+   * (device cookie) and all other browsers together per account, so nobody can lock a person out of their own browser.
    */
   PIPEWRIGHT_TRUST_PROXY: bool,
   /**
-   * Sign-in attempts allowed per minute for one client address (behind a trusted proxy) or one account name
-   * (otherwise), successful ones included. Default `5`. Everybody together is capped at 60 times this.
+   * Sign-in attempts allowed per minute for one client (a known browser, a trusted address, or the unknown browsers
+   * of one account), successful ones included. Default `5`. After 5 failures in a row a client waits 2 s, 4 s, 8 s, …
+   * (at most 15 min) between tries. Everybody together but known browsers is capped at 60 times this per minute.
    */
   PIPEWRIGHT_SIGN_IN_LIMIT: z.coerce.number().int().min(1).max(10_000).default(5),
+  /**
+   * Live-update streams (`/api/events`) one session may hold open at once; the next one is refused with 429 until one
+   * closes. Each browser tab holds one. Default `8`.
+   */
+  PIPEWRIGHT_MAX_STREAMS_PER_SESSION: z.coerce.number().int().min(1).max(10_000).default(8),
+  /**
+   * Largest request body the JSON endpoints accept (`/api/trpc`, `/api/auth`), in bytes; bigger ones are refused with
+   * 413 before they are parsed. Webhook deliveries have their own 5 MB cap. Default `1048576` (1 MiB).
+   */
+  PIPEWRIGHT_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(100 * 1024 * 1024).default(1024 * 1024),
 
   // ── Notifications ──
   /**

@@ -8,6 +8,7 @@
  * someone else decided while the page was open stays where it is and says
  * who decided it, until dismissed.
  */
+import { PersonName } from '@/app/components/person-name';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
@@ -262,7 +263,8 @@ function GateOutcome({ runId, gateId, onDismiss }: { runId: string; gateId: stri
         </span>
       ) : d.status === 'approved' || d.status === 'rejected' ? (
         <>
-          Already decided: {d.status} by {d.decidedByName ?? 'someone else'}
+          Already decided: {d.status} by{' '}
+          {d.decidedBy && d.decidedBy !== 'timeout' ? <PersonName name={d.decidedByName} username={d.decidedBy} /> : (d.decidedByName ?? 'someone else')}
           {d.decidedAt && (
             <>
               {' '}

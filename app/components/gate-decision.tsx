@@ -5,6 +5,7 @@
  * decided); its answer is shown right here — a gate someone else decided
  * first (a stale page, a second click) says "already decided by …" in place.
  */
+import { PersonName } from '@/app/components/person-name';
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useId, useState } from 'react';
 import { useTRPC } from '@/app/trpc/react';
@@ -110,9 +111,7 @@ export function VoteList({
             {v.decision === 'approve' ? '✓' : '✕'}
           </span>
           <span className="min-w-0">
-            <span className="font-medium text-fg" title={v.userName}>
-              {people?.[v.userId] ?? v.userName}
-            </span>{' '}
+            <PersonName name={people?.[v.userId]} username={v.userName} />{' '}
             <span className="text-muted">{v.decision === 'approve' ? 'approved' : 'rejected'}</span>
             {v.comment && <span className="mt-0.5 block whitespace-pre-wrap break-words text-muted">“{v.comment}”</span>}
           </span>

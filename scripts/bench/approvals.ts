@@ -276,6 +276,8 @@ async function main() {
     PIPEWRIGHT_ADMIN_PASSWORD: randomBytes(12).toString('base64url'),
     PIPEWRIGHT_DEMO_USERS: 'true',
     PIPEWRIGHT_NO_SEED: 'false',
+    // The live-updates part opens ~70 streams per signed-in demo user (a crowd of viewers, three sessions).
+    PIPEWRIGHT_MAX_STREAMS_PER_SESSION: '1000',
   };
   for (const k of ['PIPEWRIGHT_OIDC_ISSUER', 'PIPEWRIGHT_NOTIFY_WEBHOOK_URL', 'PIPEWRIGHT_WORKSPACE_DIR', 'TEMPORAL_UI_URL']) delete env[k];
 

@@ -8,39 +8,49 @@
  *    `pipewright.session_token` (`__Secure-pipewright.session_token` when the
  *    public URL is https).
  * 3. `role` is a user field the client can never set; it defaults to `viewer`.
- * 4. Sign-in is rate limited in every environment, per client: by the proxy's
- *    client address with `PIPEWRIGHT_TRUST_PROXY=true`, else per account name
- *    plus a global cap (server/auth/rate-limit.ts, applied by the HTTP route
- *    app/api/auth/[...all]; better-auth's own limiter is off because without a
- *    trustworthy address it puts every client in one bucket). On top, at most
- *    10 failed attempts per account per 15 minutes whatever the address.
- *    Failed and refused sign-ins are written to the audit log.
+ * 4. Sign-in is throttled in every environment, per client, never per account
+ *    name alone (so nobody can lock the admin out): a browser that signed in
+ *    as that person before (device cookie), else the proxy's client address
+ *    with `PIPEWRIGHT_TRUST_PROXY=true`, else the account for browsers it has
+ *    never seen; rate limit, back-off after repeated failures and a global cap
+ *    (server/auth/rate-limit.ts, applied by the HTTP route app/api/auth/[...all];
+ *    better-auth's own limiter is off because without a trustworthy address it
+ *    puts every client in one bucket). Failed and refused sign-ins are written
+ *    to the audit log.
  * 5. Single sign-on through OpenID Connect (provider id `oidc`) is added only
  *    when `PIPEWRIGHT_OIDC_ISSUER`, `_CLIENT_ID` and `_CLIENT_SECRET` are set.
- *    SSO users are created on first sign-in as viewers, without a username;
- *    they are never merged into an existing local account with the same email.
+ *    SSO users are created on first sign-in as viewers, without a username
+ *    (whatever the provider's profile says) and cannot set one themselves
+ *    (`/update-user` is off, see `DISABLED_AUTH_PATHS`); they are never merged
+ *    into an existing local account with the same email.
  * 6. Created lazily on first use and cached on globalThis, so importing this
  *    module opens no database.
  */
-import { betterAuth, type BetterAuthPlugin } from 'better-auth';
+import { betterAuth } from 'better-auth';
 import { drizzleAdapter } from 'better-auth/adapters/drizzle';
-import { APIError, createAuthMiddleware } from 'better-auth/api';
 import { nextCookies } from 'better-auth/next-js';
 import { genericOAuth, username } from 'better-auth/plugins';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { getDb, openDb } from '../../db/client';
-import { account, auditLog, session, user, verification } from '../../db/schema';
+import { openDb } from '../../db/client';
+import { account, session, user, verification } from '../../db/schema';
 import { getEnv } from '../env';
-import { CLIENT_IP_HEADER } from './rate-limit';
+import { CLIENT_IP_HEADER, getSignInLimiter } from './rate-limit';
 
 /** Prefix of every auth cookie: the session cookie is `pipewright.session_token`. */
 export const COOKIE_PREFIX = 'pipewright';
 /** Provider id of the OIDC single sign-on (`authClient.signIn.social({ provider: OIDC_PROVIDER_ID })`). */
 export const OIDC_PROVIDER_ID = 'oidc';
-/** Per account (username or email): this many failed sign-ins per window (seconds). */
-export const ACCOUNT_LOCKOUT = { window: 15 * 60, maxFailures: 10 } as const;
+/**
+ * better-auth endpoints the app never offers over HTTP (404):
+ * - `/update-user`: people cannot rename themselves (a display name is what
+ *   approvers are known by; admins manage names, Admin → People), and SSO
+ *   users without a username cannot claim one.
+ * - `/is-username-available`: would tell strangers which usernames exist.
+ * - sign-up, e-mail change and account deletion: accounts are managed by admins.
+ */
+export const DISABLED_AUTH_PATHS = ['/update-user', '/is-username-available', '/sign-up/email', '/change-email', '/delete-user'];
 
 // ── Secret ───────────────────────────────────────────────────────────────────
 
@@ -75,102 +85,6 @@ export function resolveAuthSecret(): string {
     if (!other) throw new Error(`${file} exists but is empty; delete it or set BETTER_AUTH_SECRET.`);
     return other;
   }
-}
-
-// ── Per-account lockout ──────────────────────────────────────────────────────
-
-type Failures = { count: number; since: number };
-const globalForLockout = globalThis as unknown as { pipewrightSignInFailures?: Map<string, Failures> };
-
-function failuresStore() {
-  return (globalForLockout.pipewrightSignInFailures ??= new Map());
-}
-
-function accountKey(body: unknown): string | undefined {
-  if (!body || typeof body !== 'object') return undefined;
-  const b = body as { username?: unknown; email?: unknown };
-  const id = typeof b.username === 'string' ? `u:${b.username}` : typeof b.email === 'string' ? `e:${b.email}` : undefined;
-  return id?.trim().toLowerCase();
-}
-
-/** A refused sign-in in the audit log (who was tried, from which trusted address, why). */
-async function auditSignIn(headers: Headers | null, key: string, reason: string) {
-  try {
-    await (await getDb()).insert(auditLog).values({
-      actorName: key.replace(/^[ue]:/, '').slice(0, 200),
-      action: 'auth.sign_in',
-      outcome: 'refused',
-      reason,
-      details: headers?.get(CLIENT_IP_HEADER) ? { address: headers.get(CLIENT_IP_HEADER) } : null,
-    });
-  } catch (err) {
-    console.error('[audit] could not record a refused sign-in:', err instanceof Error ? err.message : err);
-  }
-}
-
-/**
- * Counts failed password sign-ins per account in memory and refuses further
- * attempts for that account once `ACCOUNT_LOCKOUT.maxFailures` is reached,
- * until the window has passed. Complements the per-IP limit, which a client can
- * dodge by sending its own `X-Forwarded-For`. Applies to `auth.api` calls too.
- */
-function accountLockout(): BetterAuthPlugin {
-  const isPasswordSignIn = (ctx: { path?: string }) => ctx.path === '/sign-in/username' || ctx.path === '/sign-in/email';
-  const windowMs = ACCOUNT_LOCKOUT.window * 1000;
-  return {
-    id: 'pipewright-account-lockout',
-    hooks: {
-      before: [
-        {
-          matcher: isPasswordSignIn,
-          handler: createAuthMiddleware(async (ctx) => {
-            const key = accountKey(ctx.body);
-            if (!key) return;
-            const entry = failuresStore().get(key);
-            if (!entry) return;
-            const left = entry.since + windowMs - Date.now();
-            if (left <= 0) {
-              failuresStore().delete(key);
-              return;
-            }
-            if (entry.count >= ACCOUNT_LOCKOUT.maxFailures) {
-              const retryAfter = Math.ceil(left / 1000);
-              await auditSignIn(ctx.request?.headers ?? null, key, `account locked after ${ACCOUNT_LOCKOUT.maxFailures} failed attempts; retry in ${retryAfter} s`);
-              throw new APIError(
-                'TOO_MANY_REQUESTS',
-                { message: `Too many attempts, try again in ${retryAfter} s`, code: 'TOO_MANY_ATTEMPTS' },
-                { 'X-Retry-After': String(retryAfter) },
-              );
-            }
-          }),
-        },
-      ],
-      after: [
-        {
-          matcher: isPasswordSignIn,
-          handler: createAuthMiddleware(async (ctx) => {
-            const key = accountKey(ctx.body);
-            if (!key) return;
-            const returned = ctx.context.returned;
-            const store = failuresStore();
-            if (returned instanceof APIError) {
-              if (returned.statusCode !== 401) return;
-              await auditSignIn(ctx.request?.headers ?? null, key, 'wrong username or password');
-              const now = Date.now();
-              const entry = store.get(key);
-              if (entry && now - entry.since < windowMs) entry.count += 1;
-              else store.set(key, { count: 1, since: now });
-              if (store.size > 10_000) {
-                for (const [k, v] of store) if (now - v.since >= windowMs) store.delete(k);
-              }
-            } else if (returned !== undefined) {
-              store.delete(key);
-            }
-          }),
-        },
-      ],
-    },
-  };
 }
 
 // ── The instance ─────────────────────────────────────────────────────────────
@@ -228,6 +142,21 @@ function createAuth() {
         role: { type: 'string', required: false, input: false, defaultValue: 'viewer' },
       },
     },
+    databaseHooks: {
+      user: {
+        create: {
+          // Users created through an HTTP endpoint can only be SSO users (sign-up is off): they never
+          // bring a username of their own, so nobody can claim an existing one or one a gate names.
+          // Admins' `createUser` runs outside any endpoint and keeps its username.
+          before: async (data, ctx) => {
+            if (!ctx?.path) return;
+            const { username: _u, displayUsername: _d, ...rest } = data as typeof data & { username?: unknown; displayUsername?: unknown };
+            return { data: { ...rest, username: null, displayUsername: null } };
+          },
+        },
+      },
+    },
+    disabledPaths: DISABLED_AUTH_PATHS,
     account: {
       // An SSO login whose email matches a local account must not take it over.
       accountLinking: { enabled: false },
@@ -245,7 +174,6 @@ function createAuth() {
     plugins: [
       // Usernames are lower-cased; they cannot be changed by their owner (gates may name them).
       username({ immutableUsername: true }),
-      accountLockout(),
       ...oidcPlugins(env),
       // Must stay last: lets server actions set cookies.
       nextCookies(),
@@ -265,5 +193,5 @@ export function getAuth(): Auth {
 /** Forget the instance (tests that change the environment). */
 export function resetAuth(): void {
   globalForAuth.pipewrightAuth = undefined;
-  globalForLockout.pipewrightSignInFailures?.clear();
+  getSignInLimiter().reset();
 }

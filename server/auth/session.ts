@@ -23,6 +23,8 @@ export type SessionUser = {
   email: string;
   role: 'viewer' | 'author' | 'approver' | 'admin';
   groups: string[];
+  /** The session this request came with (absent for people made outside a request, e.g. `createUser`). */
+  sessionId?: string;
 };
 
 function toRole(value: unknown): Role {
@@ -43,6 +45,7 @@ export async function getSessionUser(headers: Headers): Promise<SessionUser | nu
     email: u.email,
     role: toRole(u.role),
     groups: rows.map((r) => r.group).sort(),
+    sessionId: result.session.id,
   };
 }
 

@@ -93,6 +93,11 @@ export function buildMessage(event: NotifyEvent, state: RunState, c: Context) {
   const runLabel = `${c.pipelineName} #${c.run.number}`;
   const runLink = `<${runUrl}|${slackEscape(runLabel)}>`;
   const who = (userName: string | undefined) => (userName ? (c.names.get(userName) ?? userName) : 'someone');
+  // Whoever decided, with the username beside the display name: display names are not unique, usernames are.
+  const voter = (userName: string | undefined) => {
+    const name = userName ? c.names.get(userName) : undefined;
+    return userName && name && name !== userName ? `${name} (${userName})` : who(userName);
+  };
   const node = event.nodeId ? c.plan?.nodes.find((n) => n.id === event.nodeId) : undefined;
   const gateName = node?.name ?? event.nodeId ?? '';
   const gate = event.nodeId ? state.stages[event.nodeId]?.gate : undefined;
@@ -116,7 +121,7 @@ export function buildMessage(event: NotifyEvent, state: RunState, c: Context) {
     extra.deadlineAt = gate?.deadlineAt ?? null;
   } else if (event.type === 'gate.decided') {
     const status = gate?.status ?? 'decided';
-    const by = gate?.decidedBy === 'timeout' ? 'the timeout' : who(gate?.decidedBy);
+    const by = gate?.decidedBy === 'timeout' ? 'the timeout' : voter(gate?.decidedBy);
     const comment = gate?.votes.find((v) => v.userName === gate.decidedBy)?.comment;
     text = `"${gateName}" ${status} by ${by} in ${runLabel}`;
     body = `${status === 'approved' ? ':white_check_mark:' : ':x:'} *${slackEscape(gateName)}* ${status} by *${slackEscape(by)}* in ${runLink}`;

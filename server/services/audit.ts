@@ -6,7 +6,7 @@
 import { and, desc, eq, gte, lt, lte, or, sql, type AnyColumn, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../../db/client';
-import { auditLog, pipelines } from '../../db/schema';
+import { auditLog, pipelines, user } from '../../db/schema';
 
 export const auditFilterSchema = z.object({
   /** Part of the actor's username or id (case-insensitive). */
@@ -48,6 +48,8 @@ function page(db: Db, f: AuditFilter, limit: number, beforeId?: number) {
       at: auditLog.at,
       actorId: auditLog.actorId,
       actorName: auditLog.actorName,
+      /** The actor's display name now (shown beside `actorName`, the username the entry recorded). */
+      actorDisplayName: user.name,
       action: auditLog.action,
       outcome: auditLog.outcome,
       reason: auditLog.reason,
@@ -59,6 +61,7 @@ function page(db: Db, f: AuditFilter, limit: number, beforeId?: number) {
     })
     .from(auditLog)
     .leftJoin(pipelines, eq(pipelines.id, auditLog.pipelineId))
+    .leftJoin(user, eq(user.id, auditLog.actorId))
     .where(where(f, beforeId))
     .orderBy(desc(auditLog.id))
     .limit(limit);
@@ -94,15 +97,25 @@ export async function auditFacets(db: Db) {
 export const CSV_COLUMNS = ['time_utc', 'actor', 'actor_id', 'action', 'outcome', 'reason', 'pipeline', 'pipeline_id', 'run_id', 'stage', 'details'] as const;
 
 /**
- * One CSV field (RFC 4180): quoted when it holds a comma, quote or line
- * break, quotes doubled. A value a spreadsheet would run as a formula
- * (starting with `=`, `+`, `-`, `@`, tab or carriage return) gets a leading
- * `'` so it stays text (OWASP "CSV injection").
+ * Characters that make a spreadsheet read a cell as a formula (OWASP "CSV
+ * injection": `=`, `+`, `-`, `@`, tab, carriage return), also after leading
+ * spaces or control characters some programs skip, and their full-width
+ * forms, which some spreadsheets fold to the ASCII ones.
+ */
+const FORMULA_START = /^[\s\p{Cc}]*[=+\-@\uFF1D\uFF0B\uFF0D\uFF20]|^[\t\r]/u;
+
+/**
+ * One CSV field (RFC 4180): quoted when it holds a comma, quote, line break
+ * or semicolon, quotes doubled. A value a spreadsheet would run as a formula
+ * gets a leading `'` so it stays text. Semicolons are quoted too because
+ * spreadsheets in locales whose list separator is `;` (most of Europe) split
+ * unquoted fields there — `a;=cmd|…` would otherwise become a cell starting
+ * with `=` (OWASP CSV injection guidance); a quoted field stays one cell.
  */
 export function csvField(value: unknown): string {
   let s = value === null || value === undefined ? '' : typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : JSON.stringify(value);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  if (FORMULA_START.test(s)) s = `'${s}`;
+  return /[",;\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
 export function csvLine(row: AuditRow): string {

@@ -34,6 +34,7 @@ import { open, resolveSecretKey, seal } from '../clusters/crypto';
 import { getEnv } from '../env';
 import { notFound, runnerOffline } from '../errors';
 import { taskQueue } from '../temporal/client';
+import { getRefusalSampler, REFUSED_BODY } from '../triggers/refusals';
 import {
   MAX_UPSTREAM_CHAIN,
   parseTriggerDetails,
@@ -578,14 +579,18 @@ export type WebhookAnswer = {
   body: { ok: boolean; started: boolean; message: string; duplicate?: boolean; queued?: boolean; runId?: string; runNumber?: number; runUrl?: string };
 };
 
+/** A secret no trigger has (see the decoy check in `receiveWebhook`). */
+const DECOY_SECRET = randomBytes(32).toString('base64url');
+
 const answer = (status: number, message: string, extra: Partial<WebhookAnswer['body']> = {}): WebhookAnswer => ({
   status,
   body: { ok: status < 300, started: false, message, ...extra },
 });
 
 /**
- * Handles one webhook delivery to `/api/hooks/<pipelineId>`: 401 for a missing
- * or wrong signature/token (nothing is read or started), 400 for a malformed
+ * Handles one webhook delivery to `/api/hooks/<pipelineId>`: 401 with one and
+ * the same body for an unknown pipeline, no webhook, or a missing or wrong
+ * signature/token (nothing is read or started; sampled into the audit log), 400 for a malformed
  * delivery with the reason, 200 for a duplicate or an ignored push (saying
  * why), 202 with the run when one started.
  */
@@ -595,39 +600,56 @@ export async function receiveWebhook(
   req: { pipelineId: string; triggerId?: string | null; headers: Headers; body: Uint8Array },
 ): Promise<WebhookAnswer> {
   const provider = detectProvider(req.headers);
-  if (!provider) return answer(401, 'Not a GitHub or GitLab webhook: send X-Hub-Signature-256 (GitHub) or X-Gitlab-Token (GitLab).');
-  const info = requestInfo(req.headers, provider);
-  const credentialHeader = provider === 'github' ? 'X-Hub-Signature-256' : 'X-Gitlab-Token';
-  if (!info.credential) return answer(401, `Missing ${credentialHeader} header: this webhook only accepts signed deliveries.`);
-
+  const info = provider ? requestInfo(req.headers, provider) : null;
   const pipeline = await db.select({ deletedAt: pipelines.deletedAt }).from(pipelines).where(eq(pipelines.id, req.pipelineId)).get();
-  if (!pipeline || pipeline.deletedAt) return answer(404, 'There is no such pipeline (it may have been deleted); nothing was started.');
-  const rows = await db
-    .select()
-    .from(triggers)
-    .where(and(eq(triggers.pipelineId, req.pipelineId), eq(triggers.type, 'webhook'), req.triggerId ? eq(triggers.id, req.triggerId) : undefined));
-  if (rows.length === 0) return answer(404, 'This pipeline has no webhook trigger.');
-  const key = resolveSecretKey();
+  const known = pipeline !== undefined && !pipeline.deletedAt;
+  const rows =
+    known && provider && info?.credential
+      ? await db
+          .select()
+          .from(triggers)
+          .where(and(eq(triggers.pipelineId, req.pipelineId), eq(triggers.type, 'webhook'), req.triggerId ? eq(triggers.id, req.triggerId) : undefined))
+      : [];
+  const key = rows.length > 0 ? resolveSecretKey() : null;
   const match = rows.find((row) => {
     const config = webhookConfigSchema.safeParse(row.config);
-    if (!config.success || config.data.provider !== provider || !row.secret) return false;
+    if (!config.success || config.data.provider !== provider || !row.secret || !key || !info) return false;
     try {
       return verifyCredential(info, open(key, row.secret, secretAad(row.id)), req.body);
     } catch {
       return false;
     }
   });
-  if (!match) {
-    await db.insert(auditLog).values({
-      actorId: null,
-      actorName: `webhook:${provider}`,
-      action: 'webhook.deliver',
-      outcome: 'refused',
-      pipelineId: req.pipelineId,
-      reason: provider === 'github' ? 'signature does not match' : 'token does not match',
-      details: { deliveryId: info.deliveryId.slice(0, 200) },
-    });
-    return answer(401, provider === 'github' ? 'The signature does not match this pipeline\'s webhook secret.' : 'The token does not match this pipeline\'s webhook secret.');
+  // Spend the time a signature check takes even when there is nothing to check it against, so the answer's
+  // timing does not tell a stranger whether the pipeline and its webhook exist.
+  if (rows.length === 0 && info?.credential) verifyCredential(info, DECOY_SECRET, req.body);
+  if (!provider || !info || !match) {
+    // One answer for every refusal (no such pipeline, no webhook, no or a wrong signature): a stranger
+    // learns nothing about which pipelines exist. The audit log gets a sample (server/triggers/refusals.ts).
+    const reason = !provider
+      ? 'not a GitHub or GitLab delivery'
+      : !info?.credential
+        ? 'unsigned delivery'
+        : !known
+          ? 'no such pipeline'
+          : rows.length === 0
+            ? 'no webhook trigger'
+            : provider === 'github'
+              ? 'signature does not match'
+              : 'token does not match';
+    const refusals = getRefusalSampler().refused(known ? req.pipelineId : '(unknown pipeline)');
+    if (refusals !== null) {
+      await db.insert(auditLog).values({
+        actorId: null,
+        actorName: `webhook:${provider ?? 'unknown'}`,
+        action: 'webhook.deliver',
+        outcome: 'refused',
+        pipelineId: known ? req.pipelineId : null,
+        reason: refusals > 1 ? `${reason} (${refusals} refused deliveries since the previous entry)` : reason,
+        details: { refusals, deliveryId: info?.deliveryId.slice(0, 200) || null, ...(known ? {} : { pipelineId: req.pipelineId.slice(0, 100) }) },
+      });
+    }
+    return { status: 401, body: { ...REFUSED_BODY } };
   }
   if (!match.enabled) return answer(403, 'This webhook trigger is disabled; nothing was started.');
 

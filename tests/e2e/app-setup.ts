@@ -37,7 +37,7 @@ const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../.
 const LOG_DIR = path.join(ROOT, 'test-results', 'e2e-logs');
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
 const SOURCE_DIRS = ['app', 'server', 'workflows', 'db', 'public'];
-const SOURCE_FILES = /^(next\.config\.|postcss\.config\.|package\.json$|package-lock\.json$|tsconfig\.json$)/;
+const SOURCE_FILES = /^(next\.config\.|proxy\.|postcss\.config\.|package\.json$|package-lock\.json$|tsconfig\.json$)/;
 
 function log(line: string) {
   process.stderr.write(`[e2e] ${line}\n`);

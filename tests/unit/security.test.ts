@@ -1,6 +1,6 @@
 /** CSRF verdicts, trusted client addresses, the sign-in limiter and notification text escaping (pure functions). */
 import { describe, expect, it } from 'vitest';
-import { accountOf, clientAddress, createSignInLimiter, signInLimits } from '@/server/auth/rate-limit';
+import { accountOf, clientAddress, createSignInLimiter, signInClient, signInLimits } from '@/server/auth/rate-limit';
 import { eventsOf, slackEscape } from '@/server/notify/notifier';
 import { checkCsrf } from '@/server/security/csrf';
 import type { RunState } from '@/workflows/run-state';
@@ -45,32 +45,54 @@ describe('clientAddress', () => {
 });
 
 describe('sign-in limiter', () => {
-  const limits = { perIp: { window: 60, max: 2 }, perAccount: { window: 60, max: 2 }, global: { window: 60, max: 5 } };
-  it('keeps one bucket per address, per account without one, and caps everybody together', () => {
+  const limits = { perClient: { window: 60, max: 3 }, global: { window: 60, max: 7 }, backoff: { free: 2, baseS: 10, maxS: 40 } };
+  const ip = (a: string) => signInClient({ deviceId: null, address: a, accountId: 'u1' });
+  it('counts per client: the device for its account, else the trusted address, else the account', () => {
+    expect(signInClient({ deviceId: 'd1', address: '1.1.1.1', accountId: 'u1' })).toEqual({ key: 'device:d1', known: true });
+    expect(signInClient({ deviceId: null, address: '1.1.1.1', accountId: 'u1' })).toEqual({ key: 'ip:1.1.1.1', known: false });
+    expect(signInClient({ deviceId: null, address: null, accountId: 'u1' })).toEqual({ key: 'account:u1', known: false });
+    expect(signInClient({ deviceId: null, address: null, accountId: null })).toEqual({ key: 'anonymous', known: false });
+  });
+  it('keeps one rate bucket per client and caps everybody but known devices together', () => {
     const l = createSignInLimiter(limits);
     const t = 1_000_000;
-    expect(l.check({ address: '1.1.1.1', account: 'a' }, t).ok).toBe(true);
-    expect(l.check({ address: '1.1.1.1', account: 'b' }, t).ok).toBe(true);
-    expect(l.check({ address: '1.1.1.1', account: 'c' }, t)).toMatchObject({ ok: false, retryAfter: 60 });
-    expect(l.check({ address: '2.2.2.2', account: 'a' }, t).ok).toBe(true);
-    expect(l.check({ address: '1.1.1.1', account: 'c' }, t + 60_000).ok).toBe(true);
-
-    expect(l.check({ address: null, account: 'ann' }, t).ok).toBe(true);
-    expect(l.check({ address: null, account: 'ann' }, t).ok).toBe(true);
-    expect(l.check({ address: null, account: 'ann' }, t).ok).toBe(false);
-    expect(l.check({ address: null, account: 'bob' }, t).ok).toBe(true);
-    expect(l.check({ address: null, account: 'cy' }, t).ok).toBe(true);
-    expect(l.check({ address: null, account: 'dee' }, t).ok).toBe(true);
-    expect(l.check({ address: null, account: 'eve' }, t)).toMatchObject({ ok: false, key: 'global' });
+    for (let i = 0; i < 3; i++) expect(l.check(ip('1.1.1.1'), t).ok).toBe(true);
+    expect(l.check(ip('1.1.1.1'), t)).toMatchObject({ ok: false, retryAfter: 60, why: 'rate' });
+    expect(l.check(ip('1.1.1.1'), t + 60_000).ok).toBe(true);
+    // Everybody together (but known devices): 7 per window.
+    const g = createSignInLimiter(limits);
+    for (let i = 0; i < 7; i++) expect(g.check(ip(`10.0.0.${i}`), t).ok).toBe(true);
+    expect(g.check(ip('10.0.0.99'), t)).toMatchObject({ ok: false, why: 'global' });
+    expect(g.check({ key: 'device:d1', known: true }, t).ok).toBe(true);
     // Single sign-on starts name no account: only the global cap applies to them.
     const sso = createSignInLimiter(limits);
-    for (let i = 0; i < 5; i++) expect(sso.check({ address: null, account: null }, t).ok).toBe(true);
-    expect(sso.check({ address: null, account: null }, t).ok).toBe(false);
+    const anon = signInClient({ deviceId: null, address: null, accountId: null });
+    for (let i = 0; i < 7; i++) expect(sso.check(anon, t).ok).toBe(true);
+    expect(sso.check(anon, t).ok).toBe(false);
+  });
+  it('backs a client off exponentially after repeated failures, and forgives it on success; other clients are not affected', () => {
+    const l = createSignInLimiter({ ...limits, perClient: { window: 1, max: 100 }, global: { window: 1, max: 1000 } });
+    const a = ip('1.1.1.1');
+    const t = 0;
+    l.failed(a, t);
+    l.failed(a, t);
+    // free = 2: the third attempt waits baseS · 2^0 = 10 s after the last failure.
+    expect(l.check(a, t + 1000)).toMatchObject({ ok: false, retryAfter: 9, why: 'backoff' });
+    expect(l.check(ip('2.2.2.2'), t + 1000).ok).toBe(true);
+    expect(l.check(a, t + 10_000).ok).toBe(true);
+    l.failed(a, t + 10_000);
+    expect(l.check(a, t + 25_000)).toMatchObject({ ok: false, retryAfter: 5 }); // 20 s now
+    l.failed(a, t + 30_000);
+    l.failed(a, t + 30_000);
+    expect(l.check(a, t + 30_000)).toMatchObject({ ok: false, retryAfter: 40 }); // capped at maxS
+    l.succeeded(a);
+    expect(l.check(a, t + 30_000).ok).toBe(true);
   });
   it('takes its per-minute limit from PIPEWRIGHT_SIGN_IN_LIMIT (global cap 60 times that)', () => {
     const l = createSignInLimiter(signInLimits(3));
-    for (let i = 0; i < 3; i++) expect(l.check({ address: null, account: 'ann' }, 0).ok).toBe(true);
-    expect(l.check({ address: null, account: 'ann' }, 0)).toMatchObject({ ok: false, retryAfter: 60 });
+    const c = signInClient({ deviceId: null, address: null, accountId: 'ann' });
+    for (let i = 0; i < 3; i++) expect(l.check(c, 0).ok).toBe(true);
+    expect(l.check(c, 0)).toMatchObject({ ok: false, retryAfter: 60 });
     expect(signInLimits(3).global.max).toBe(180);
   });
   it('reads the account from a sign-in body', () => {

@@ -4,6 +4,7 @@
  * first, 100 at a time, and a CSV export of exactly what the filters select.
  * Everything shown is text: reasons and details are never rendered as HTML.
  */
+import { PersonName } from '@/app/components/person-name';
 import { keepPreviousData, useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
@@ -187,7 +188,7 @@ export function AuditView() {
                     <td className="whitespace-nowrap px-4 py-2.5 text-xs text-muted">
                       <DateTime date={r.at} />
                     </td>
-                    <td className="px-4 py-2.5 font-mono text-xs text-fg">{r.actorName ?? '—'}</td>
+                    <td className="px-4 py-2.5 text-xs text-fg">{r.actorName ? <PersonName name={r.actorDisplayName} username={r.actorName} /> : '—'}</td>
                     <td className="px-4 py-2.5 font-mono text-xs text-fg">{r.action}</td>
                     <td className="px-4 py-2.5">
                       <span

@@ -8,6 +8,11 @@
  * told so (`gone`) within a minute and closed. Every signed-in role may read
  * runs, logs and gates (as through `runs.get` and `approvals.pending`).
  *
+ * Limits (each stream costs polls and timers): one run per stream (a second
+ * `run` is 400), at most `PIPEWRIGHT_MAX_STREAMS_PER_SESSION` (8) open streams per session
+ * (the next is 429 until one closes, server/live/stream-limits.ts), and a run
+ * that does not exist is answered with one `run: null` and never polled.
+ *
  * Events (data is JSON):
  * - `run`: the run exactly as `runs.get` returns it, superjson-serialised
  *   (`{ json, meta }`), at once and on every change; `null` if there is no such run.
@@ -21,12 +26,15 @@
  * - `gone`: `{ reason }` (signed out); the stream then ends.
  * A comment line every 15 s keeps proxies from closing an idle stream.
  */
+import { eq } from 'drizzle-orm';
 import superjson from 'superjson';
 import { getDb } from '@/db/client';
+import { runs } from '@/db/schema';
 import type { SessionUser } from '@/server/auth/session';
 import { getSessionUser } from '@/server/auth/session';
 import { getAppLive, type LogChunk, type Serialized, type WaitingGates } from '@/server/live/app-live';
 import type { Published } from '@/server/live/run-hub';
+import { getStreamCounter } from '@/server/live/stream-limits';
 import { pendingFor } from '@/server/services/approvals';
 import { getLogs } from '@/server/services/runs';
 
@@ -91,10 +99,23 @@ export async function GET(req: Request) {
   if ((runId && !RUN_ID.test(runId)) || (nodeId && (!runId || !NODE_ID.test(nodeId)))) {
     return Response.json({ error: 'invalid run or stage' }, { status: 400, headers: noStore });
   }
+  if (url.searchParams.getAll('run').length > 1 || url.searchParams.getAll('stage').length > 1) {
+    return Response.json({ error: 'One run (and one stage) per stream.' }, { status: 400, headers: noStore });
+  }
   const user = await getSessionUser(req.headers);
   if (!user) return Response.json({ error: 'Sign in first.' }, { status: 401, headers: noStore });
   const db = await getDb();
   const live = getAppLive();
+  // Every signed-in role may see every run; one that does not exist is not worth a poll.
+  const runExists = runId ? (await db.select({ id: runs.id }).from(runs).where(eq(runs.id, runId)).get()) !== undefined : false;
+  const counter = getStreamCounter();
+  const release = counter.acquire(user.sessionId ?? user.id);
+  if (!release) {
+    return Response.json(
+      { error: `Too many live streams open for this session (at most ${counter.max}): close other Pipewright tabs and reload.` },
+      { status: 429, headers: { ...noStore, 'Retry-After': '10' } },
+    );
+  }
 
   let cleanup = () => {};
   const body = new ReadableStream<Uint8Array>({
@@ -116,6 +137,7 @@ export async function GET(req: Request) {
       const close = () => {
         if (closed) return;
         closed = true;
+        release();
         for (const t of timers) clearInterval(t);
         for (const u of unsubs) u();
         unlog?.();
@@ -190,7 +212,9 @@ export async function GET(req: Request) {
       send('retry: 3000\n\n');
       event('hello', JSON.stringify({ serverTime: Date.now(), userId: user.id }));
 
-      if (runId) {
+      if (runId && !runExists) {
+        event('run', 'null');
+      } else if (runId) {
         unsubs.push(
           live.subscribeRun(runId, (u) => {
             send(runEvent(u));
@@ -213,7 +237,7 @@ export async function GET(req: Request) {
           }),
         );
       }
-      if (runId && nodeId) {
+      if (runId && nodeId && runExists) {
         followLog();
         enqueue(async () => {
           await readFromDb();

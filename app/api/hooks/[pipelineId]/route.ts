@@ -8,11 +8,18 @@
  * 2. The body is read as bytes (the signature covers them exactly) up to
  *    5 MB; anything bigger is refused with 413 before it is buffered whole.
  * 3. Answers are JSON `{ ok, started, message, runId?, runNumber?, runUrl?, duplicate? }`:
- *    202 started, 200 ignored or duplicate, 400 malformed, 401 bad signature.
+ *    202 started, 200 ignored or duplicate, 400 malformed; 401 with the same
+ *    body for an unknown pipeline, no webhook and a missing or bad signature
+ *    (server/triggers/refusals.ts: refusals are sampled into the audit log).
+ * 4. Rate limited per pipeline id and per client address (behind a trusted
+ *    proxy) before anything is read: 429 with `Retry-After`.
  */
 import { getDb } from '@/db/client';
+import { clientAddress } from '@/server/auth/rate-limit';
+import { getEnv } from '@/server/env';
 import { receiveWebhook } from '@/server/services/triggers';
 import { getTemporalClient } from '@/server/temporal/client';
+import { getWebhookLimiter } from '@/server/triggers/refusals';
 import { MAX_WEBHOOK_BODY_BYTES } from '@/server/triggers/webhook';
 
 export const dynamic = 'force-dynamic';
@@ -47,6 +54,14 @@ async function readBody(req: Request): Promise<Uint8Array | null> {
 
 export async function POST(req: Request, { params }: { params: Promise<{ pipelineId: string }> }) {
   const { pipelineId } = await params;
+  const wait = getWebhookLimiter().check(pipelineId.slice(0, 100), clientAddress(req.headers, getEnv().PIPEWRIGHT_TRUST_PROXY));
+  if (wait !== null) {
+    await req.body?.cancel().catch(() => undefined);
+    return Response.json(
+      { ok: false, started: false, message: `Too many deliveries; try again in ${wait} s.` },
+      { status: 429, headers: { ...noStore, 'Retry-After': String(wait) } },
+    );
+  }
   const body = await readBody(req);
   if (!body) {
     return Response.json({ ok: false, started: false, message: `The body is larger than ${MAX_WEBHOOK_BODY_BYTES / 1024 / 1024} MB.` }, { status: 413, headers: noStore });

@@ -5,6 +5,7 @@
  * selected stage's log; durations tick on a shared clock. Header actions:
  * cancel (with confirmation), run again, open in the Temporal Web UI.
  */
+import { PersonName } from '@/app/components/person-name';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
@@ -529,7 +530,7 @@ function StageCardView({
                 {gate.decidedBy && gate.status && gate.status !== 'waiting' && (
                   <span>
                     {gate.status === 'approved' ? 'Approved' : gate.status === 'rejected' ? 'Rejected' : 'Closed'} by{' '}
-                    {gate.decidedBy === 'timeout' ? 'timeout' : (people[gate.votes.find((v) => v.userName === gate.decidedBy)?.userId ?? ''] ?? gate.decidedBy)}
+                    {gate.decidedBy === 'timeout' ? 'timeout' : <PersonName name={people[gate.votes.find((v) => v.userName === gate.decidedBy)?.userId ?? '']} username={gate.decidedBy} />}
                     {gate.decidedAt && (
                       <>
                         {' '}
