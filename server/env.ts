@@ -58,6 +58,12 @@ export const envSchema = z.object({
   PIPEWRIGHT_HEARTBEAT_TIMEOUT_S: z.coerce.number().int().min(1).default(15),
   /** Root folder for command stages' working directories. Default `$PIPEWRIGHT_DATA_DIR/workspaces`. */
   PIPEWRIGHT_WORKSPACE_DIR: z.string().optional(),
+  /**
+   * Run command stages WITHOUT the bubblewrap sandbox. Default `false`: the worker refuses to start when the sandbox
+   * does not work (install the `bubblewrap` package). Set `true` only where every pipeline author may read the worker's
+   * secrets (data directory, keys, database); it is then announced on every start and on every page of the app.
+   */
+  PIPEWRIGHT_UNSAFE_NO_SANDBOX: bool,
   /** Key for HMAC signatures of webhook stages (the stage names the variable; this is the default one). */
   PIPEWRIGHT_WEBHOOK_SECRET: z.string().optional(),
   /**
