@@ -64,6 +64,12 @@ export const envSchema = z.object({
    * secrets (data directory, keys, database); it is then announced on every start and on every page of the app.
    */
   PIPEWRIGHT_UNSAFE_NO_SANDBOX: bool,
+  /**
+   * Host folders every command stage may read and write besides its run's workspace (absolute paths separated by `:`),
+   * e.g. a package cache shared by all runs. Default none. They may not contain or lie inside the data directory.
+   * Example `/var/cache/pipewright-npm`.
+   */
+  PIPEWRIGHT_SANDBOX_SHARED_DIRS: z.string().optional(),
   /** Key for HMAC signatures of webhook stages (the stage names the variable; this is the default one). */
   PIPEWRIGHT_WEBHOOK_SECRET: z.string().optional(),
   /**

@@ -61,7 +61,7 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
     await writeFile(outputFile, '', { mode: 0o600 });
     const sandbox: SandboxSpec | undefined = sandboxDisabled(ctx.env)
       ? undefined
-      : { workspace: root, writable: [outputDir], cwd, hide: [ctx.env.TEMPORAL_TLS_KEY_PATH, ctx.env.TEMPORAL_TLS_CERT_PATH] };
+      : { workspace: root, writable: [outputDir], env: ctx.env, cwd, hide: [ctx.env.TEMPORAL_TLS_KEY_PATH, ctx.env.TEMPORAL_TLS_CERT_PATH] };
     const env = buildEnv(config, ctx, outputFile, sandbox !== undefined);
     const started = Date.now();
     const end = await runProcess(config.command, cwd, env, ctx, sandbox);
@@ -230,7 +230,7 @@ async function storeArtifacts(config: CommandConfig, cwd: string, ctx: ExecutorC
       }
       // Read through the open file (Linux), so the file checked is the file stored.
       const source = process.platform === 'linux' ? `/proc/self/fd/${handle.fd}` : opened;
-      const stored = await store.publish(a.name, source);
+      const stored = await store.publish(a.name, source, path.basename(a.path));
       const names = artifactOutputNames(a.name);
       outputs[names.digest] = stored.digest;
       outputs[names.size] = String(stored.size);

@@ -22,7 +22,9 @@
  *    signal reaches every process; the namespace's init (bwrap) stays in the
  *    group while anything inside is alive, and when it is killed the kernel
  *    kills everything in the namespace, even processes that left the group.
- * 5. Without a working sandbox the worker refuses to start
+ * 5. `PIPEWRIGHT_SANDBOX_SHARED_DIRS` adds folders an operator chooses (a
+ *    shared package cache) read-write; never one that holds the data directory.
+ * 6. Without a working sandbox the worker refuses to start
  *    (`assertSandboxAtStartup`) unless `PIPEWRIGHT_UNSAFE_NO_SANDBOX=true`,
  *    which is then announced on every start and in the app.
  */
@@ -50,6 +52,24 @@ export function sandboxDisabled(env: Readonly<Record<string, string | undefined>
   return v === 'true' || v === '1';
 }
 
+/**
+ * The folders of `PIPEWRIGHT_SANDBOX_SHARED_DIRS` (real paths); a SandboxUnavailable when one
+ * is not an absolute path to an existing folder, or would expose the data directory.
+ */
+export function sharedDirs(env: Readonly<Record<string, string | undefined>>): string[] {
+  const list = (env.PIPEWRIGHT_SANDBOX_SHARED_DIRS ?? '').split(':').filter((d) => d.trim() !== '');
+  const data = safeRealpath(path.resolve(env.PIPEWRIGHT_DATA_DIR ?? 'data')) ?? path.resolve(env.PIPEWRIGHT_DATA_DIR ?? 'data');
+  return list.map((dir) => {
+    const real = path.isAbsolute(dir) ? safeRealpath(dir) : undefined;
+    if (!real || !isDir(real)) throw new SandboxUnavailable(`PIPEWRIGHT_SANDBOX_SHARED_DIRS: ${dir} is not an absolute path to an existing folder`);
+    const overlaps = (a: string, b: string) => a === b || a.startsWith(`${b}/`) || b === '/';
+    if (overlaps(real, data) || overlaps(data, real)) {
+      throw new SandboxUnavailable(`PIPEWRIGHT_SANDBOX_SHARED_DIRS: ${dir} would show command stages the data directory (${data})`);
+    }
+    return real;
+  });
+}
+
 /** Unprivileged user the command runs as when the worker is root. */
 const SANDBOX_UID = 1000;
 
@@ -65,6 +85,8 @@ export type SandboxSpec = {
   writable?: string[];
   /** Working directory, inside `workspace`. */
   cwd: string;
+  /** The worker's environment, for `PIPEWRIGHT_SANDBOX_SHARED_DIRS`. */
+  env?: Readonly<Record<string, string | undefined>>;
   /** Secret files of the worker to hide should they lie in the system folders (e.g. a TLS key under /etc). */
   hide?: (string | undefined)[];
 };
@@ -111,6 +133,7 @@ export function sandboxArgs(spec: SandboxSpec): string[] {
     const real = realpathSync(dir);
     args.push('--bind', real, real);
   }
+  for (const dir of sharedDirs(spec.env ?? {})) args.push('--bind', dir, dir);
   args.push('--remount-ro', '/', '--chdir', realpathSync(spec.cwd));
   return args;
 }
@@ -209,6 +232,7 @@ export async function probeSandbox(): Promise<string | undefined> {
  */
 export async function assertSandboxAtStartup(env: Readonly<Record<string, string | undefined>>): Promise<string | undefined> {
   if (sandboxDisabled(env)) return UNSAFE_WARNING;
+  sharedDirs(env);
   const problem = await probeSandbox();
   if (problem) {
     throw new SandboxUnavailable(`Command stages must run in a sandbox, and none is available here: ${problem}.\n${SANDBOX_INSTALL_HINT}`);
