@@ -260,6 +260,28 @@ describe('the command sandbox', () => {
       expect(await assertSandboxAtStartup({ PIPEWRIGHT_UNSAFE_NO_SANDBOX: 'true' })).toBe(UNSAFE_WARNING);
     });
 
+    it('refuses shared folders that would show commands the data directory, and lets commands use a proper one', async () => {
+      const withShared = (dirs: string) => ({ PIPEWRIGHT_DATA_DIR: data, PIPEWRIGHT_SANDBOX_SHARED_DIRS: dirs });
+      await expect(assertSandboxAtStartup(withShared(workspaces))).rejects.toThrow(/would show command stages the data directory/);
+      await expect(assertSandboxAtStartup(withShared(path.dirname(data)))).rejects.toThrow(/would show command stages the data directory/);
+      await expect(assertSandboxAtStartup(withShared('cache'))).rejects.toThrow(/not an absolute path to an existing folder/);
+
+      const cache = mkdtempSync(path.join(tmpdir(), 'pipewright-sandbox-cache-'));
+      try {
+        await expect(assertSandboxAtStartup(withShared(cache))).resolves.toBeUndefined();
+        const { error } = await attempt(`echo cached > '${cache}/pkg'`, { env: { ...process.env, ...withShared(cache), PIPEWRIGHT_UNSAFE_NO_SANDBOX: undefined } });
+        expect(error).toBeUndefined();
+        expect(readFileSync(path.join(cache, 'pkg'), 'utf8')).toBe('cached\n');
+        // A stage of a worker configured badly fails clearly instead of running with the data directory visible.
+        const bad = await attempt('echo ran', { env: { ...process.env, ...withShared(data), PIPEWRIGHT_UNSAFE_NO_SANDBOX: undefined } });
+        expect(bad.error).toBeInstanceOf(StageFailure);
+        expect((bad.error as StageFailure).message).toMatch(/would show command stages the data directory/);
+        expect(bad.text).not.toContain('ran');
+      } finally {
+        rmSync(cache, { recursive: true, force: true });
+      }
+    });
+
     it('with the unsafe override, commands really run unsandboxed (what the warning is about)', async () => {
       const { error, text } = await attempt(`cat '${path.join(data, 'secret-key')}'`, {
         env: { ...process.env, PIPEWRIGHT_UNSAFE_NO_SANDBOX: 'true' },
