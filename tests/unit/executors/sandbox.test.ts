@@ -132,6 +132,14 @@ describe('the command sandbox', () => {
       expect(text).toContain('No such file or directory');
     });
 
+    it('the keys by making the worker read them as its outputs file', async () => {
+      const { error, text } = await attempt(`ln -sf '${path.join(data, 'secret-key')}' "$PIPEWRIGHT_OUTPUT"`);
+      expect(error).toBeInstanceOf(StageFailure);
+      expect((error as StageFailure).message).toBe('$PIPEWRIGHT_OUTPUT was replaced by a symlink; append to the file instead');
+      expect(JSON.stringify((error as StageFailure).outputs ?? {})).not.toContain(head(secrets['secret-key']!));
+      expect(text).not.toContain(head(secrets['secret-key']!));
+    });
+
     it('other runs by listing the workspace root', async () => {
       const { ctx, log } = context();
       await executeCommand(parse({ command: 'ls -a ..; ls -a ../..' }), ctx);

@@ -19,7 +19,7 @@
  */
 import { spawn } from 'node:child_process';
 import { constants as fsConstants, readdirSync, readFileSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, readFile, realpath, rm, stat, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { artifactOutputNames } from '../../model/template';
@@ -476,12 +476,26 @@ function groupAlive(pgid: number): boolean {
 // ---------------------------------------------------------------------------
 // Outputs
 
+/**
+ * Reads the outputs file without following a symlink: the command can replace
+ * it, and must not make the worker read (and echo back) a file it cannot see.
+ */
 async function readOutputs(file: string): Promise<Record<string, string>> {
-  const info = await stat(file).catch(() => undefined);
-  if (!info) return {};
-  // The file also holds names, `=` and delimiters; allow some slack before reading it at all.
-  if (info.size > MAX_OUTPUTS_BYTES * 2) throw outputsTooLarge();
-  return parseOutputs(await readFile(file, 'utf8'));
+  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    if (err.code === 'ELOOP') throw new StageFailure('$PIPEWRIGHT_OUTPUT was replaced by a symlink; append to the file instead');
+    throw err;
+  });
+  if (!handle) return {};
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new StageFailure('$PIPEWRIGHT_OUTPUT is no longer a regular file; append to it instead');
+    // The file also holds names, `=` and delimiters; allow some slack before reading it at all.
+    if (info.size > MAX_OUTPUTS_BYTES * 2) throw outputsTooLarge();
+    return parseOutputs(await handle.readFile('utf8'));
+  } finally {
+    await handle.close();
+  }
 }
 
 function outputsTooLarge() {
