@@ -61,7 +61,7 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
     await writeFile(outputFile, '', { mode: 0o600 });
     const sandbox: SandboxSpec | undefined = sandboxDisabled(ctx.env)
       ? undefined
-      : { workspace: root, writable: [outputDir], env: ctx.env, cwd, hide: [ctx.env.TEMPORAL_TLS_KEY_PATH, ctx.env.TEMPORAL_TLS_CERT_PATH] };
+      : { workspace: root, writable: [outputDir], env: ctx.env, cwd, hide: [ctx.env.TEMPORAL_TLS_KEY_PATH] };
     const env = buildEnv(config, ctx, outputFile, sandbox !== undefined);
     const started = Date.now();
     const end = await runProcess(config.command, cwd, env, ctx, sandbox);
