@@ -198,6 +198,27 @@ describe('command executor', () => {
     expect(log.text('system')).toContain('background');
   });
 
+  it('stops a process that left the group (setsid) and outlived the command', async () => {
+    const { ctx, log } = context();
+    const bg = uniqueSleep();
+    const seen = path.join(ctx.workspaceDir, ctx.runId, 'seen-setsid');
+    const running = executeCommand(config({ command: `setsid ${bg.command} & while [ ! -e seen-setsid ]; do sleep 0.05; done; echo done` }), ctx);
+    const pid = await hostPidOf(bg.argv);
+    writeFileSync(seen, '');
+    const result = await running;
+    expect(result.summary).toMatch(/^exited 0/);
+    expect(processGone(pid)).toBe(true);
+    expect(log.text('system')).toContain('background');
+  }, 12_000);
+
+  it('does not report background processes when the command left none', async () => {
+    for (let i = 0; i < 20; i++) {
+      const { ctx, log } = context();
+      await executeCommand(config({ command: 'echo hi' }), ctx);
+      expect(log.text('system')).toBe('');
+    }
+  }, 30_000);
+
   it('resolves a relative cwd under <workspace>/<runId> and creates it', async () => {
     const { ctx, log } = context();
     await executeCommand(config({ command: 'pwd', cwd: 'sub/dir' }), ctx);

@@ -39,6 +39,8 @@ const OUTPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const HEARTBEAT_MS = 1000;
 /** After the group is gone, how long to wait for pipes held by escaped processes. */
 const STDIO_CLOSE_CAP_MS = 2000;
+/** How long the sandbox's init may take to exit after the command when nothing is left running. */
+const SANDBOX_INIT_EXIT_MS = 500;
 /** Largest timer Node accepts (about 24.8 days); a longer limit is no limit in practice. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -331,7 +333,7 @@ async function runProcess(
     stopTimers();
     if (end.reason === 'spawn-error') return end;
     // The shell is gone; anything still in its group was left behind by it (`cmd &`).
-    if (!stopping && groupAlive(pgid)) {
+    if (!stopping && groupAlive(pgid) && !(sandbox && (await sandboxInitLeaves(pgid)))) {
       if (end.reason === 'exit') end.leftovers = true;
       stopping = terminateGroup(pgid);
     }
@@ -348,6 +350,16 @@ async function runProcess(
     if (groupAlive(pgid)) await terminateGroup(pgid);
     await registration.then((file) => (file ? rm(file, { force: true }) : undefined)).catch(() => undefined);
   }
+}
+
+/**
+ * In the sandbox, bwrap's init (in the group too) exits a moment after the
+ * command; it stays only while something the command started still runs,
+ * in the group or (setsid) outside it. True when it left by itself.
+ */
+async function sandboxInitLeaves(pgid: number): Promise<boolean> {
+  if (groupAlive(pgid, 'bwrap')) return false;
+  return waitGroupGone(pgid, SANDBOX_INIT_EXIT_MS);
 }
 
 /**
@@ -442,10 +454,11 @@ async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
 }
 
 /**
- * Whether any live process is in the group. Zombies (dead, not yet reaped by
+ * Whether any live process is in the group (other than those running
+ * `exceptCommand`). Zombies (dead, not yet reaped by
  * their new parent) count as gone: they hold no resources and cannot run.
  */
-function groupAlive(pgid: number): boolean {
+function groupAlive(pgid: number, exceptCommand?: string): boolean {
   try {
     process.kill(-pgid, 0);
   } catch (err) {
@@ -468,6 +481,7 @@ function groupAlive(pgid: number): boolean {
     }
     // "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (exceptCommand !== undefined && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === exceptCommand) continue;
     if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
   }
   return false;
