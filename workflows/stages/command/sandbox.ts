@@ -93,10 +93,10 @@ export type SandboxSpec = {
 
 let bwrapPath: string | undefined;
 
-/** Absolute path of `bwrap` on the worker's PATH (or the usual places), or undefined. */
+/** Absolute path of `bwrap`: the system's first (not one a checkout's PATH entry could shadow), else on PATH; or undefined. */
 export function findBwrap(): string | undefined {
   if (bwrapPath && existsSync(bwrapPath)) return bwrapPath;
-  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/bin', '/usr/local/bin', '/bin'];
+  const dirs = ['/usr/bin', '/usr/local/bin', '/bin', ...(process.env.PATH ?? '').split(':')];
   for (const dir of dirs) {
     if (!path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, 'bwrap');
