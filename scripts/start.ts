@@ -10,6 +10,9 @@
  * 2. Registers Pipewright's search attributes on the namespace (an external
  *    cluster may refuse: warned, not fatal).
  * 3. Migrates the app database and seeds it (unless PIPEWRIGHT_NO_SEED).
+ *    Before all of it, checks that command stages can run in their sandbox
+ *    (bubblewrap) and stops with how to install it when they cannot, unless
+ *    PIPEWRIGHT_UNSAFE_NO_SANDBOX=true, which is then printed loudly.
  * 4. Starts the worker (`node --import tsx workflows/worker.ts`) and restarts it
  *    with backoff (1 s → 30 s) when it exits unexpectedly.
  * 5. Next.js: `next build` when `.next/BUILD_ID` is missing or older than the
@@ -28,6 +31,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { getEnv } from '../server/env';
+import { assertSandboxAtStartup } from '../workflows/stages/command/sandbox';
 import { canConnect, isPortFree } from './ports';
 import { ensureTemporalCli, REPO_ROOT } from './temporal-cli';
 import { embeddedUiPort, isTemporalServer, startDevServer, type DevServer } from './temporal-dev-server';
@@ -365,6 +369,18 @@ async function main() {
   const dataDir = path.resolve(env.PIPEWRIGHT_DATA_DIR);
   fs.mkdirSync(path.join(dataDir, 'logs'), { recursive: true });
 
+  // Command stages run pipeline authors' shell scripts: never without a sandbox unless told so.
+  step('Checking the command-stage sandbox (bubblewrap)');
+  let unsafeWarning: string | undefined;
+  try {
+    unsafeWarning = await assertSandboxAtStartup(process.env);
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
+  if (unsafeWarning) warn(`WARNING: ${unsafeWarning}`);
+  else info('ok: commands run in a sandbox that sees only their run\'s workspace');
+
   if (!(await isPortFree(env.PORT, ['0.0.0.0']))) {
     fail(`Port ${env.PORT} (the web app) is already in use — is Pipewright already running? Stop it, or set PORT to another port.`);
     process.exit(1);
@@ -541,6 +557,7 @@ async function main() {
     for (const line of seeded) lines.push(`  ${line}`);
   }
   for (const line of warnings) lines.push('', c.yellow(line));
+  if (unsafeWarning) lines.push('', c.bold(c.red('UNSAFE: command stages run without a sandbox')), c.red('(PIPEWRIGHT_UNSAFE_NO_SANDBOX=true)'));
   lines.push('', c.dim('Ctrl-C to stop'));
   console.log(`\n${boxed(lines)}\n`);
 }

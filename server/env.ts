@@ -67,6 +67,18 @@ export const envSchema = z.object({
   /** Root folder for command stages' working directories. Default `$PIPEWRIGHT_DATA_DIR/workspaces`. */
   PIPEWRIGHT_WORKSPACE_DIR: z.string().optional(),
   /**
+   * Run command stages WITHOUT the bubblewrap sandbox. Default `false`: the worker refuses to start when the sandbox
+   * does not work (install the `bubblewrap` package). Set `true` only where every pipeline author may read the worker's
+   * secrets (data directory, keys, database); it is then announced on every start and on every page of the app.
+   */
+  PIPEWRIGHT_UNSAFE_NO_SANDBOX: bool,
+  /**
+   * Host folders every command stage may read and write besides its run's workspace (absolute paths separated by `:`),
+   * e.g. a package cache shared by all runs. Default none. They may not contain or lie inside the data directory.
+   * Example `/var/cache/pipewright-npm`.
+   */
+  PIPEWRIGHT_SANDBOX_SHARED_DIRS: z.string().optional(),
+  /**
    * Key for HMAC signatures of webhook stages (the stage names the variable; this is the default one). Other keys
    * go in variables named `PIPEWRIGHT_WEBHOOK_KEY_<NAME>`; a stage may name no other variable.
    */

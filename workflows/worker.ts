@@ -8,6 +8,9 @@
  *    connection and a new worker with backoff until it is told to stop.
  * 3. Ctrl-C / SIGTERM: the worker stops polling and cancels running activities
  *    (their processes are killed) within `shutdownGraceTime`.
+ * 4. It refuses to start when command stages could not run in their sandbox
+ *    (bubblewrap), unless PIPEWRIGHT_UNSAFE_NO_SANDBOX=true, which it then
+ *    announces on every start.
  */
 import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +20,7 @@ import { getTemporalClient } from '../server/temporal/client';
 import { temporalConnectionOptions } from '../server/temporal/connection-options';
 import { createActivities } from './activities';
 import { sweepOrphanedCommands } from './stages/command/executor';
+import { assertSandboxAtStartup } from './stages/command/sandbox';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./index.ts', import.meta.url));
 
@@ -63,6 +67,14 @@ async function main() {
   const { getEnv } = await import('../server/env');
   const { getDb } = await import('../db/client');
   const env = getEnv();
+  // Before anything else: without a sandbox, any pipeline author could read this machine's secrets.
+  try {
+    const unsafe = await assertSandboxAtStartup(process.env);
+    if (unsafe) console.warn(`\n!!! WARNING: ${unsafe}\n`);
+  } catch (err) {
+    console.error(`The worker cannot start. ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  }
   const opts = temporalConnectionOptions(env);
   const db = await getDb();
   // Before anything slow: kill commands a worker that died left running.

@@ -1,7 +1,7 @@
 /**
  * The frame of every signed-in page: the top bar (wordmark, Pipelines, Runs,
- * Approvals with a count of gates waiting for you, who you are, sign out) and
- * the page's content. Prefetches the approvals count and hands everything
+ * Approvals with a count of gates waiting for you, who you are, sign out), a
+ * warning while command stages run without their sandbox, and the page's content. Prefetches the approvals count and hands everything
  * prefetched on the server to the browser's query cache.
  */
 import Link from 'next/link';
@@ -11,6 +11,7 @@ import { ROLE_LABEL } from '@/app/lib/format';
 import { LiveBridge } from '@/app/lib/live';
 import { HydrateClient, prefetch, trpc } from '@/app/trpc/server';
 import type { SessionUser } from '@/server/auth/session';
+import { getEnv } from '@/server/env';
 import { NavLinks } from './nav-links';
 
 export function Wordmark() {
@@ -49,7 +50,23 @@ export async function AppShell({ user, children }: { user: SessionUser; children
           </div>
         </div>
       </header>
+      {getEnv().PIPEWRIGHT_UNSAFE_NO_SANDBOX ? <UnsafeSandboxBanner /> : null}
       <main className="mx-auto max-w-7xl px-4 py-8 sm:px-6">{children}</main>
     </HydrateClient>
+  );
+}
+
+/**
+ * Shown on every signed-in page while PIPEWRIGHT_UNSAFE_NO_SANDBOX is set (read
+ * from this server's configuration, which `npm start` shares with the worker).
+ */
+function UnsafeSandboxBanner() {
+  return (
+    <div role="alert" data-testid="unsafe-sandbox-banner" className="border-b border-red-200 bg-red-50 text-red-800 dark:border-red-500/30 dark:bg-red-500/10 dark:text-red-200">
+      <div className="mx-auto max-w-7xl px-4 py-2 text-sm sm:px-6">
+        <strong className="font-semibold">Command stages run without a sandbox.</strong> PIPEWRIGHT_UNSAFE_NO_SANDBOX is set, so any pipeline
+        author can read this server&apos;s secrets (encryption keys, sessions, the database). Install bubblewrap and unset it.
+      </div>
+    </div>
   );
 }

@@ -15,14 +15,14 @@ const short = (digest: string) => `${digest.slice(0, 19)}…`;
 
 export function createStageArtifacts(db: Db, store: ArtifactStore, key: { runId: string; nodeId: string }): StageArtifacts {
   return {
-    async publish(name, file) {
+    async publish(name, file, fileName = path.basename(file)) {
       const stored = await storeFile(store, file);
       await db
         .insert(artifacts)
-        .values({ runId: key.runId, nodeId: key.nodeId, name, fileName: path.basename(file), digest: stored.digest, size: stored.size })
+        .values({ runId: key.runId, nodeId: key.nodeId, name, fileName, digest: stored.digest, size: stored.size })
         .onConflictDoUpdate({
           target: [artifacts.runId, artifacts.nodeId, artifacts.name],
-          set: { digest: stored.digest, size: stored.size, fileName: path.basename(file), reusedFrom: null, createdAt: new Date() },
+          set: { digest: stored.digest, size: stored.size, fileName, reusedFrom: null, createdAt: new Date() },
         });
       return stored;
     },

@@ -30,6 +30,8 @@ declare module 'vitest' {
     appUrl: string;
     /** Password of the seeded `admin` account. */
     adminPassword: string;
+    /** A folder the tests and the app's sandboxed command stages share (PIPEWRIGHT_SANDBOX_SHARED_DIRS). */
+    sharedDir: string;
   }
 }
 
@@ -156,6 +158,8 @@ export default async function setup(project: TestProject) {
   const namespace = project.getProvidedContext().temporalNamespace ?? 'default';
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipewright-e2e-'));
+  // Command stages see only their workspace; tests exchange marks with them here.
+  const sharedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipewright-e2e-shared-'));
   const port = await getFreePort();
   const appUrl = `http://127.0.0.1:${port}`;
   const env: NodeJS.ProcessEnv = {
@@ -176,6 +180,7 @@ export default async function setup(project: TestProject) {
     PIPEWRIGHT_HEARTBEAT_TIMEOUT_S: '5',
     // The seeded example's smoke test checks this app's /api/health: stages may reach exactly it on loopback.
     PIPEWRIGHT_STAGE_EGRESS_ALLOW: `127.0.0.1:${port}`,
+    PIPEWRIGHT_SANDBOX_SHARED_DIRS: sharedDir,
     // The e2e files sign the same demo people in many times a minute; the limit itself has unit tests.
     PIPEWRIGHT_SIGN_IN_LIMIT: '1000',
   };
@@ -189,6 +194,7 @@ export default async function setup(project: TestProject) {
     const t = Date.now();
     await Promise.all([stop(web, 'SIGTERM', 10_000), stop(worker, 'SIGINT', 15_000)]);
     fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(sharedDir, { recursive: true, force: true });
     log(`web app and worker stopped in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   };
 
@@ -229,5 +235,6 @@ export default async function setup(project: TestProject) {
   log(`app ready at ${appUrl} after ${((Date.now() - started) / 1000).toFixed(1)} s (logs in test-results/e2e-logs/)`);
   project.provide('appUrl', appUrl);
   project.provide('adminPassword', env.PIPEWRIGHT_ADMIN_PASSWORD!);
+  project.provide('sharedDir', sharedDir);
   return teardown;
 }

@@ -7,7 +7,6 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { apiAs, openBrowser, SCREENSHOT_DIR, signIn, type Browser } from './browser';
@@ -22,7 +21,8 @@ afterEach(async () => {
 
 describe('re-run from the failed stage in the browser', () => {
   it('shows the artifact, re-runs only the failed stage, and marks the build as reused', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipewright-e2e-rerun-'));
+    // In the folder the app's sandboxed commands share with the tests.
+    const dir = fs.mkdtempSync(path.join(inject('sharedDir'), 'rerun-'));
     fs.chmodSync(dir, 0o777);
     const marker = path.join(dir, 'fixed');
     const content = `e2e build ${Date.now()}`;

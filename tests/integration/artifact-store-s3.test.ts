@@ -27,6 +27,8 @@ beforeAll(async () => {
     env: {
       PIPEWRIGHT_URL: BASE,
       PIPEWRIGHT_ARTIFACT_STORE: 's3',
+      // The deploy stage writes what it received here, for the test to compare.
+      PIPEWRIGHT_SANDBOX_SHARED_DIRS: dir,
       PIPEWRIGHT_S3_BUCKET: s3.bucket,
       PIPEWRIGHT_S3_ENDPOINT: s3.endpoint,
       PIPEWRIGHT_S3_PREFIX: 'it/',

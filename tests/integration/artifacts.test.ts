@@ -41,7 +41,7 @@ const download = (runId: string, id: number, cookie?: string) =>
 describe('artifacts', () => {
   it('stores a build once, hands the same bytes to later stages by reference, and serves downloads to signed-in people only', async () => {
     const content = `release 1 built at ${Date.now()}\n`;
-    const d = h.dir;
+    const d = h.shared;
     const runId = await h.run(
       spec(
         'build once',
@@ -103,7 +103,7 @@ describe('artifacts', () => {
   });
 
   it('re-run from the failed stage reuses the build artifact; a tampered or missing blob fails the consuming stage', async () => {
-    const d = h.dir;
+    const d = h.shared;
     const marker = join(d, 'deploy-fixed');
     const content = `release 2 ${Date.now()}\n`;
     const pipelineId = await h.createPipeline(

@@ -37,6 +37,8 @@ export async function makeUser(db: Db, u: { username: string; role: SessionUser[
 export async function startHarness(opts: { worker?: boolean; env?: Record<string, string>; address?: string } = {}) {
   const address = opts.env?.TEMPORAL_ADDRESS ?? opts.address ?? inject('temporalAddress');
   const dir = mkdtempSync(join(tmpdir(), 'pipewright-it-'));
+  // Where tests and their sandboxed commands exchange marks (the data directory is invisible to commands).
+  const shared = mkdtempSync(join(tmpdir(), 'pipewright-it-shared-'));
   const taskQueue = `it-${Math.random().toString(36).slice(2, 10)}`;
   Object.assign(process.env, {
     DATABASE_URL: `file:${join(dir, 'app.db')}`,
@@ -46,6 +48,7 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
     TEMPORAL_TASK_QUEUE: taskQueue,
     PIPEWRIGHT_HEARTBEAT_TIMEOUT_S: '3',
     PIPEWRIGHT_UPDATE_DEADLINE_MS: '8000',
+    PIPEWRIGHT_SANDBOX_SHARED_DIRS: shared,
     ...opts.env,
   });
   resetEnvCache();
@@ -126,6 +129,10 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
   return {
     db,
     dir,
+    /** A folder command stages can read and write too (PIPEWRIGHT_SANDBOX_SHARED_DIRS). */
+    shared,
+    /** A path in the workspace of run `runId` (where its commands start). */
+    workspace: (runId: string, ...parts: string[]) => join(dir, 'workspaces', runId, ...parts),
     address,
     taskQueue,
     users,

@@ -144,7 +144,7 @@ describe('environments', () => {
 
 describe('build once, promote through the environments', () => {
   it('deploys the same build with each environment’s configuration, masks secrets everywhere, refuses what is not allowed, and passes the production gate', async () => {
-    const d = h.dir;
+    const d = h.shared;
     const pipelineId = await h.createPipeline(releaseSpec('release', d));
     const author = h.as(h.users.author);
     const admin = h.as(h.users.admin);
@@ -258,7 +258,7 @@ describe('build once, promote through the environments', () => {
   }, 180_000);
 
   it('deploys an artifact built once to two environments with the same digest, never rebuilding it', async () => {
-    const d = join(h.dir, 'artifact-promotion');
+    const d = join(h.shared, 'artifact-promotion');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(d, { recursive: true });
     const deploy = (id: string, env: string) =>

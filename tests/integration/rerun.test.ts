@@ -24,7 +24,7 @@ const count = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').t
 
 describe('re-run from the failed stage', () => {
   it('runs only the failed stage and what follows; succeeded stages are reused with their outputs', async () => {
-    const d = h.dir;
+    const d = h.shared;
     const marker = join(d, 'fixed');
     const pipelineId = await h.createPipeline(
       spec(
@@ -86,7 +86,7 @@ describe('re-run from the failed stage', () => {
   });
 
   it('asks an approval gate again when something after it runs again, and runs everything after it', async () => {
-    const d = h.dir;
+    const d = h.shared;
     const marker = join(d, 'smoke-fixed');
     const pipelineId = await h.createPipeline(
       spec(
@@ -126,7 +126,7 @@ describe('re-run from the failed stage', () => {
   });
 
   it('omits stages with a reason and skips their success-dependents; refuses bad reuse requests with the list', async () => {
-    const d = h.dir;
+    const d = h.shared;
     const pipelineId = await h.createPipeline(
       spec(
         'omit and reuse',

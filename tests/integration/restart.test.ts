@@ -81,7 +81,7 @@ afterAll(async () => {
 
 describe('restarts', () => {
   it('kill -9 of the worker mid-stage: the stage is retried on the new worker and finished stages are not run again', async () => {
-    const marks = join(h.dir, 'worker-kill');
+    const marks = join(h.shared, 'worker-kill');
     const runId = await h.run(
       spec(
         'worker kill',
@@ -110,7 +110,7 @@ describe('restarts', () => {
   });
 
   it('kill -9 of the Temporal server while a gate waits: the gate still waits and the run finishes after approval', async () => {
-    const marks = join(h.dir, 'server-kill-gate');
+    const marks = join(h.shared, 'server-kill-gate');
     const runId = await h.run(
       spec('server kill at gate', [cmd('a', `echo a >> ${marks}`), gate('qa', { groups: ['approvers'] }), cmd('c', `echo c >> ${marks}`)], [
         ['a', 'qa'],
@@ -139,7 +139,7 @@ describe('restarts', () => {
   });
 
   it('kill -9 of the Temporal server while a command runs: the run finishes and earlier stages are not run again', async () => {
-    const marks = join(h.dir, 'server-kill-cmd');
+    const marks = join(h.shared, 'server-kill-cmd');
     const runId = await h.run(
       spec(
         'server kill mid-command',

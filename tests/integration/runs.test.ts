@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hostPidOf, processGone, uniqueSleep } from '../unit/executors/fake-context';
 import { cmd, spec, startHarness, type Harness } from './harness';
 
 let h: Harness;
@@ -40,7 +41,7 @@ describe('running pipelines on a real Temporal server', () => {
   });
 
   it('runs independent branches in parallel and joins them', async () => {
-    const marks = join(h.dir, 'parallel-marks');
+    const marks = join(h.shared, 'parallel-marks');
     const runId = await h.run(
       spec(
         'parallel',
@@ -67,7 +68,7 @@ describe('running pipelines on a real Temporal server', () => {
   });
 
   it('retries a failing stage with backoff and then succeeds', async () => {
-    const counter = join(h.dir, 'retry-counter');
+    const counter = join(h.shared, 'retry-counter');
     const runId = await h.run(
       spec('retry', [
         cmd('flaky', `n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; echo "try $n"; [ $n -ge 3 ]`, {
@@ -84,7 +85,7 @@ describe('running pipelines on a real Temporal server', () => {
   });
 
   it('does not retry a failing command unless the stage asks for it', async () => {
-    const counter = join(h.dir, 'no-retry-counter');
+    const counter = join(h.shared, 'no-retry-counter');
     const runId = await h.run(spec('no retry', [cmd('fail', `echo x >> ${counter}; exit 3`)]));
     const r = await h.waitForEnd(runId);
     expect(r.status).toBe('failed');
@@ -93,13 +94,13 @@ describe('running pipelines on a real Temporal server', () => {
   });
 
   it('stops the line: a failure cancels running siblings and skips everything downstream', async () => {
-    const pidFile = join(h.dir, 'sibling-pid');
+    const slow = uniqueSleep();
     const runId = await h.run(
       spec(
         'stop the line',
         [
           cmd('start', 'true'),
-          cmd('slow', `echo $$ > ${pidFile}; sleep 30`),
+          cmd('slow', slow.command),
           cmd('broken', 'sleep 0.5; echo boom >&2; exit 1'),
           cmd('after', 'echo never'),
           cmd('afterSlow', 'echo never'),
@@ -112,6 +113,8 @@ describe('running pipelines on a real Temporal server', () => {
         ],
       ),
     );
+    // Commands have their own PID namespace: find the sleep by its arguments on this machine.
+    const pid = await hostPidOf(slow.argv, 30_000);
     const r = await h.waitForEnd(runId, 30_000);
     expect(r.status).toBe('failed');
     expect(h.stageOf(r, 'broken').status).toBe('failed');
@@ -120,8 +123,7 @@ describe('running pipelines on a real Temporal server', () => {
     expect(h.stageOf(r, 'afterSlow').status).toBe('skipped');
     expect(r.error).toContain('broken');
     // The sibling's process is really gone.
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    expect(() => process.kill(pid, 0)).toThrow();
+    expect(processGone(pid)).toBe(true);
   });
 
   it('follows failure and always edges instead of stopping the line (rollback)', async () => {
@@ -146,24 +148,18 @@ describe('running pipelines on a real Temporal server', () => {
   });
 
   it('cancels a run: kills the running process and records who did it', async () => {
-    const pidFile = join(h.dir, 'cancel-pid');
-    const runId = await h.run(spec('cancel me', [cmd('long', `echo $$ > ${pidFile}; sleep 60`), cmd('next', 'true')], [['long', 'next']]));
+    const long = uniqueSleep();
+    const runId = await h.run(spec('cancel me', [cmd('long', long.command), cmd('next', 'true')], [['long', 'next']]));
     await h.waitForStage(runId, 'long', 'running');
-    await h.waitFor(runId, () => {
-      try {
-        return readFileSync(pidFile, 'utf8').trim().length > 0;
-      } catch {
-        return false;
-      }
-    });
+    // Commands have their own PID namespace: find the sleep by its arguments on this machine.
+    const pid = await hostPidOf(long.argv, 30_000);
     await h.as(h.users.author).runs.cancel({ runId, reason: 'wrong branch' });
     const r = await h.waitForEnd(runId, 30_000);
     expect(r.status).toBe('cancelled');
     expect(r.cancelledBy).toBe('ada');
     expect(h.stageOf(r, 'long').status).toBe('cancelled');
     expect(h.stageOf(r, 'next').status).toBe('cancelled');
-    const pid = Number(readFileSync(pidFile, 'utf8'));
-    expect(() => process.kill(pid, 0)).toThrow();
+    expect(processGone(pid)).toBe(true);
     // A second cancel is refused clearly.
     await expect(h.as(h.users.author).runs.cancel({ runId })).rejects.toThrow(/already ended/);
   });

@@ -49,8 +49,11 @@ export interface ExecutorContext {
 
 /** What a stage may do with artifacts: store files it produced, fetch files earlier stages stored. */
 export interface StageArtifacts {
-  /** Stores `file` once by its sha256 digest and records it as this stage's artifact `name`. */
-  publish(name: string, file: string): Promise<{ digest: string; size: number; written: boolean }>;
+  /**
+   * Stores `file` once by its sha256 digest and records it as this stage's artifact `name`;
+   * downloads are named `fileName` (default: the file's own name).
+   */
+  publish(name: string, file: string, fileName?: string): Promise<{ digest: string; size: number; written: boolean }>;
   /**
    * Writes the artifact `ref` (`<stage>.<name>` or a `sha256:` digest of an artifact
    * of this run) to `dest`, verifying its digest; a StageFailure when it is

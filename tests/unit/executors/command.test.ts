@@ -1,10 +1,10 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { executeCommand, parseOutputs } from '@/workflows/stages/command/executor';
 import { commandConfigSchema } from '@/workflows/stages/command/definition';
 import { StageFailure, type ExecutorContext } from '@/workflows/stages/executor-types';
-import { fakeContext, processGone, waitFor, type FakeContext } from './fake-context';
+import { fakeContext, hostPidOf, processGone, uniqueSleep, waitFor, type FakeContext } from './fake-context';
 
 const contexts: FakeContext[] = [];
 function context(overrides: Partial<ExecutorContext> = {}): FakeContext {
@@ -25,15 +25,6 @@ async function failure(p: Promise<unknown>): Promise<StageFailure> {
   );
   expect(err).toBeInstanceOf(StageFailure);
   return err as StageFailure;
-}
-
-/** Reads a pid a command wrote to a file in the workspace. */
-function pidFrom(file: string): Promise<number> {
-  return waitFor(() => {
-    if (!existsSync(file)) return undefined;
-    const pid = Number(readFileSync(file, 'utf8').trim());
-    return pid > 0 ? pid : undefined;
-  });
 }
 
 describe('command executor', () => {
@@ -128,39 +119,38 @@ describe('command executor', () => {
   });
 
   it('times out and kills the whole process group', async () => {
-    const { ctx, log } = context({ timeoutMs: 300 });
-    const pidFile = path.join(ctx.workspaceDir, 'grandchild.pid');
+    const { ctx, log } = context({ timeoutMs: 1000 });
+    const bg = uniqueSleep();
     const started = Date.now();
-    const err = await failure(
-      executeCommand(config({ command: `sleep 30 & echo $! > "${pidFile}"; sleep 30` }), ctx),
-    );
+    const running = failure(executeCommand(config({ command: `${bg.command} & sleep 30` }), ctx));
+    const pid = await hostPidOf(bg.argv);
+    const err = await running;
     expect(err.type).toBe('StageTimeout');
-    expect(err.message).toBe('timed out after 0.3s');
-    expect(Date.now() - started).toBeLessThan(2500);
-    const pid = await pidFrom(pidFile);
+    expect(err.message).toBe('timed out after 1s');
+    expect(Date.now() - started).toBeLessThan(3500);
     expect(processGone(pid)).toBe(true);
     expect(log.text('system')).toContain('timed out');
   });
 
   it('sends SIGKILL to processes that ignore SIGTERM after the grace period', async () => {
-    const { ctx } = context({ timeoutMs: 200 });
-    const pidFile = path.join(ctx.workspaceDir, 'stubborn.pid');
+    const { ctx } = context({ timeoutMs: 1000 });
+    const bg = uniqueSleep();
     const started = Date.now();
-    const err = await failure(
-      executeCommand(config({ command: `trap '' TERM; sleep 30 & echo $! > "${pidFile}"; wait` }), ctx),
-    );
+    const running = failure(executeCommand(config({ command: `trap '' TERM; ${bg.command} & wait` }), ctx));
+    const pid = await hostPidOf(bg.argv);
+    const err = await running;
     expect(err.type).toBe('StageTimeout');
     const took = Date.now() - started;
-    expect(took).toBeGreaterThanOrEqual(3000);
-    expect(took).toBeLessThan(6000);
-    expect(processGone(await pidFrom(pidFile))).toBe(true);
-  }, 10_000);
+    expect(took).toBeGreaterThanOrEqual(4000);
+    expect(took).toBeLessThan(8000);
+    expect(processGone(pid)).toBe(true);
+  }, 12_000);
 
   it('kills the process group quickly when cancelled', async () => {
     const { ctx, log, controller } = context();
-    const pidFile = path.join(ctx.workspaceDir, 'grandchild.pid');
-    const running = executeCommand(config({ command: `sleep 30 & echo $! > "${pidFile}"; sleep 30` }), ctx);
-    const pid = await pidFrom(pidFile);
+    const bg = uniqueSleep();
+    const running = executeCommand(config({ command: `${bg.command} & sleep 30` }), ctx);
+    const pid = await hostPidOf(bg.argv);
     const started = Date.now();
     controller.abort();
     const err = await running.then(
@@ -173,6 +163,17 @@ describe('command executor', () => {
     expect(log.text('system')).toContain('cancelled');
   });
 
+  it('kills processes that left the process group (setsid) when the stage is cancelled', async () => {
+    const { ctx, controller } = context();
+    const bg = uniqueSleep();
+    const running = executeCommand(config({ command: `setsid ${bg.command} & sleep 30` }), ctx);
+    const pid = await hostPidOf(bg.argv);
+    controller.abort();
+    await running.catch(() => undefined);
+    await waitFor(() => (processGone(pid) ? true : undefined), 8000);
+    expect(processGone(pid)).toBe(true);
+  }, 12_000);
+
   it('throws the abort reason and does not start when already cancelled', async () => {
     const { ctx, controller, log } = context();
     const reason = new Error('run cancelled by alice');
@@ -183,14 +184,40 @@ describe('command executor', () => {
 
   it('stops background processes left running after the command exits', async () => {
     const { ctx, log } = context();
-    const pidFile = path.join(ctx.workspaceDir, 'bg.pid');
+    const bg = uniqueSleep();
     const started = Date.now();
-    const result = await executeCommand(config({ command: `sleep 30 & echo $! > "${pidFile}"; echo done` }), ctx);
+    // The command waits until the test has seen its background process.
+    const seen = path.join(ctx.workspaceDir, ctx.runId, 'seen');
+    const running = executeCommand(config({ command: `${bg.command} & while [ ! -e seen ]; do sleep 0.05; done; echo done` }), ctx);
+    const pid = await hostPidOf(bg.argv);
+    writeFileSync(seen, '');
+    const result = await running;
     expect(result.summary).toMatch(/^exited 0/);
-    expect(Date.now() - started).toBeLessThan(2000);
-    expect(processGone(await pidFrom(pidFile))).toBe(true);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(processGone(pid)).toBe(true);
     expect(log.text('system')).toContain('background');
   });
+
+  it('stops a process that left the group (setsid) and outlived the command', async () => {
+    const { ctx, log } = context();
+    const bg = uniqueSleep();
+    const seen = path.join(ctx.workspaceDir, ctx.runId, 'seen-setsid');
+    const running = executeCommand(config({ command: `setsid ${bg.command} & while [ ! -e seen-setsid ]; do sleep 0.05; done; echo done` }), ctx);
+    const pid = await hostPidOf(bg.argv);
+    writeFileSync(seen, '');
+    const result = await running;
+    expect(result.summary).toMatch(/^exited 0/);
+    expect(processGone(pid)).toBe(true);
+    expect(log.text('system')).toContain('background');
+  }, 12_000);
+
+  it('does not report background processes when the command left none', async () => {
+    for (let i = 0; i < 20; i++) {
+      const { ctx, log } = context();
+      await executeCommand(config({ command: 'echo hi' }), ctx);
+      expect(log.text('system')).toBe('');
+    }
+  }, 30_000);
 
   it('resolves a relative cwd under <workspace>/<runId> and creates it', async () => {
     const { ctx, log } = context();
@@ -198,10 +225,12 @@ describe('command executor', () => {
     expect(log.text('stdout').trim()).toBe(path.join(ctx.workspaceDir, ctx.runId, 'sub', 'dir'));
   });
 
-  it('uses an absolute cwd as is', async () => {
+  it('refuses an absolute cwd', async () => {
     const { ctx, log } = context();
-    await executeCommand(config({ command: 'pwd', cwd: ctx.workspaceDir }), ctx);
-    expect(log.text('stdout').trim()).toBe(ctx.workspaceDir);
+    const err = await failure(executeCommand(config({ command: 'pwd', cwd: ctx.workspaceDir }), ctx));
+    expect(err.type).toBe('InvalidConfig');
+    expect(err.message).toContain('must be a path relative to the run');
+    expect(log.text('stdout')).toBe('');
   });
 
   it('refuses a cwd that escapes the run workspace', async () => {

@@ -3,7 +3,7 @@
  * store is a separate component), recorded heartbeats, a cancel controller and
  * a fresh workspace folder.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ExecutorContext, LogStream, StageLog } from '@/workflows/stages/executor-types';
@@ -98,4 +98,35 @@ export async function waitFor<T>(check: () => T | undefined, ms = 5000): Promise
     if (Date.now() > until) throw new Error('waitFor: condition not met in time');
     await sleep(20);
   }
+}
+
+/**
+ * A `sleep` command with a duration no other process on the machine uses, so
+ * the test can find it from the host: inside the sandbox a command has its own
+ * PID namespace, and the pids it sees (`$!`) mean nothing outside.
+ */
+export function uniqueSleep(): { command: string; argv: string[] } {
+  const seconds = `30.${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+  return { command: `sleep ${seconds}`, argv: ['sleep', seconds] };
+}
+
+/** Host pids of live processes whose arguments are exactly `argv`. */
+export function hostPids(argv: string[]): number[] {
+  const want = argv.join('\0');
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0$/, '');
+      if (cmdline === want && !processGone(Number(entry))) pids.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Waits until a process with exactly `argv` runs and returns its host pid. */
+export function hostPidOf(argv: string[], ms = 5000): Promise<number> {
+  return waitFor(() => hostPids(argv)[0], ms);
 }

@@ -7,7 +7,7 @@ const ARTIFACT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 
 export const commandConfigSchema = z.object({
   command: z.string().min(1, 'enter the command to run').max(LIMITS.valueLength).describe('Shell script run with `/bin/sh -c` (build, tests, static analysis, packaging). Read values as environment variables, never pasted into the script: "$PW_PARAM_<name>", "$PW_OUTPUT_<stage>_<output>", "$PW_ENV_<NAME>", "$PW_SECRET_<NAME>" (in double quotes). Lines `name=value` appended to `$PIPEWRIGHT_OUTPUT` become outputs of the stage.'),
-  cwd: z.string().max(1024).optional().describe('Working directory; relative paths are resolved against the worker\'s workspace root.'),
+  cwd: z.string().max(1024).optional().describe('Working directory, relative to the run\'s workspace (the folder the command starts in, shared by the stages of one run); it may not leave it.'),
   env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'not a valid variable name'), z.string().max(LIMITS.valueLength)).default({}).describe('Extra environment variables for the process.'),
   artifacts: z
     .array(
@@ -39,6 +39,13 @@ const isTemplate = (text: string) => text.includes('${{');
 function checkCommand(config: CommandConfig): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   const seen = new Set<string>();
+  if (config.cwd !== undefined && !isTemplate(config.cwd)) {
+    if (config.cwd.startsWith('/') || /^[A-Za-z]:[\\/]/.test(config.cwd)) {
+      problems.push({ path: 'cwd', message: 'must be relative to the run\'s workspace (e.g. app or services/api), not an absolute path' });
+    } else if (config.cwd.split(/[\\/]/).includes('..')) {
+      problems.push({ path: 'cwd', message: 'must stay inside the run\'s workspace (no "..")' });
+    }
+  }
   (config.artifacts ?? []).forEach((a, i) => {
     if (seen.has(a.name)) problems.push({ path: `artifacts[${i}].name`, message: `artifact "${a.name}" is declared twice` });
     seen.add(a.name);

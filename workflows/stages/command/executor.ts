@@ -1,24 +1,30 @@
 /**
  * Executor of the `command` stage (Node only): runs `/bin/sh -c <command>` in
- * its own process group and reports its output, exit status and outputs.
+ * its own process group, inside the sandbox (./sandbox.ts), and reports its
+ * output, exit status and outputs.
  *
- * 1. The process gets a small allow-listed environment (never the worker's
+ * 1. The command sees only its run's workspace (`<workspaceDir>/<runId>`), the
+ *    system read-only and a private /tmp; its working directory is a relative
+ *    path inside that workspace, and artifacts it stores or receives never
+ *    follow symlinks out of it (it could plant them for the worker to follow).
+ * 2. The process gets a small allow-listed environment (never the worker's
  *    whole environment, which holds secrets), plus `config.env` and the
  *    `PIPEWRIGHT_*` variables.
- * 2. On timeout or cancellation the whole process group is stopped (SIGTERM,
+ * 3. On timeout or cancellation the whole process group is stopped (SIGTERM,
  *    then SIGKILL after a grace period); background processes the command left
  *    running after it exits are stopped the same way, so nothing outlives the
  *    stage.
- * 3. Outputs are read from the file named by `PIPEWRIGHT_OUTPUT`: `name=value`
+ * 4. Outputs are read from the file named by `PIPEWRIGHT_OUTPUT`: `name=value`
  *    lines and GitHub-style `name<<DELIM` … `DELIM` blocks.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants as fsConstants, readdirSync, readFileSync } from 'node:fs';
+import { lstat, mkdir, mkdtemp, open, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { artifactOutputNames } from '../../model/template';
 import type { CommandConfig } from './definition';
+import { sandboxDisabled, sandboxedShell, SandboxUnavailable, type SandboxSpec } from './sandbox';
 import { StageFailure, type ExecutorContext, type StageExecutor } from '../executor-types';
 
 /** Variables of the worker's environment a command may see. */
@@ -33,6 +39,8 @@ const OUTPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 const HEARTBEAT_MS = 1000;
 /** After the group is gone, how long to wait for pipes held by escaped processes. */
 const STDIO_CLOSE_CAP_MS = 2000;
+/** How long the sandbox's init may take to exit after the command when nothing is left running. */
+const SANDBOX_INIT_EXIT_MS = 500;
 /** Largest timer Node accepts (about 24.8 days); a longer limit is no limit in practice. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -47,15 +55,18 @@ export const executeCommand: StageExecutor<CommandConfig> = async (config, ctx) 
 
 async function run(config: CommandConfig, ctx: ExecutorContext) {
   throwIfAborted(ctx.signal);
-  const cwd = await resolveCwd(config.cwd, ctx);
+  const { root, cwd } = await resolveCwd(config.cwd, ctx);
   await placeInputs(config, cwd, ctx);
   const outputDir = await mkdtemp(path.join(tmpdir(), 'pipewright-output-'));
   const outputFile = path.join(outputDir, 'outputs');
   try {
     await writeFile(outputFile, '', { mode: 0o600 });
-    const env = buildEnv(config, ctx, outputFile);
+    const sandbox: SandboxSpec | undefined = sandboxDisabled(ctx.env)
+      ? undefined
+      : { workspace: root, writable: [outputDir], env: ctx.env, cwd, hide: [ctx.env.TEMPORAL_TLS_KEY_PATH] };
+    const env = buildEnv(config, ctx, outputFile, sandbox !== undefined);
     const started = Date.now();
-    const end = await runProcess(config.command, cwd, env, ctx);
+    const end = await runProcess(config.command, cwd, env, ctx, sandbox);
     const took = formatSeconds(Date.now() - started);
 
     if (end.reason === 'aborted') {
@@ -68,7 +79,8 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
       throw new StageFailure(msg, 'StageTimeout');
     }
     if (end.reason === 'spawn-error') {
-      throw new StageFailure(`could not start the command: ${end.error.message}`);
+      const kind = end.error instanceof SandboxUnavailable ? 'InvalidConfig' : undefined;
+      throw new StageFailure(`could not start the command: ${end.error.message}`, kind);
     }
     if (end.leftovers) {
       ctx.log.write('system', 'stopped background processes the command left running\n');
@@ -91,29 +103,66 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
 // ---------------------------------------------------------------------------
 // Working directory and environment
 
-async function resolveCwd(cwd: string | undefined, ctx: ExecutorContext): Promise<string> {
+/**
+ * The run's workspace (`<workspaceDir>/<runId>`, real path) and the working
+ * directory inside it, created if missing. `cwd` must be relative and may not
+ * leave the workspace, by `..` or by a symlink an earlier stage left there.
+ */
+async function resolveCwd(cwd: string | undefined, ctx: ExecutorContext): Promise<{ root: string; cwd: string }> {
   if (cwd && path.isAbsolute(cwd)) {
-    const info = await stat(cwd).catch(() => undefined);
-    if (!info?.isDirectory()) throw new StageFailure(`working directory ${cwd} does not exist`, 'InvalidConfig');
-    return cwd;
+    throw new StageFailure(`working directory "${cwd}" must be a path relative to the run's workspace, not an absolute one`, 'InvalidConfig');
   }
-  const root = path.resolve(ctx.workspaceDir, ctx.runId);
-  const resolved = path.resolve(root, cwd ?? '.');
-  const rel = path.relative(root, resolved);
+  const rootPath = path.resolve(ctx.workspaceDir, ctx.runId);
+  const resolved = path.resolve(rootPath, cwd ?? '.');
+  const rel = path.relative(rootPath, resolved);
   if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
     throw new StageFailure(`working directory "${cwd}" is outside the run's workspace`, 'InvalidConfig');
   }
-  await mkdir(resolved, { recursive: true });
-  return resolved;
+  await mkdir(rootPath, { recursive: true });
+  const root = await realpath(rootPath);
+  return { root, cwd: await ensureDirInside(root, rel, `working directory "${cwd}"`) };
 }
 
-function buildEnv(config: CommandConfig, ctx: ExecutorContext, outputFile: string): Record<string, string> {
+/**
+ * Creates `rel` under `root` one folder at a time, refusing any part that is a
+ * symlink or not a folder, and returns its path (checked again with realpath).
+ */
+async function ensureDirInside(root: string, rel: string, what: string): Promise<string> {
+  let dir = root;
+  for (const part of rel.split(path.sep).filter((p) => p !== '' && p !== '.')) {
+    dir = path.join(dir, part);
+    let info = await lstat(dir).catch(() => undefined);
+    if (!info) {
+      await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      info = await lstat(dir);
+    }
+    if (info.isSymbolicLink()) throw new StageFailure(`${what}: ${path.relative(root, dir)} is a symlink; it must be a folder inside the run's workspace`, 'InvalidConfig');
+    if (!info.isDirectory()) throw new StageFailure(`${what}: ${path.relative(root, dir)} is not a folder`, 'InvalidConfig');
+  }
+  if (!isInside(root, await realpath(dir))) throw new StageFailure(`${what} is outside the run's workspace`, 'InvalidConfig');
+  return dir;
+}
+
+/** Whether `p` is `root` or below it (both real, absolute paths). */
+function isInside(root: string, p: string): boolean {
+  const r = path.relative(root, p);
+  return r === '' || (r !== '..' && !r.startsWith(`..${path.sep}`) && !path.isAbsolute(r));
+}
+
+function buildEnv(config: CommandConfig, ctx: ExecutorContext, outputFile: string, sandboxed: boolean): Record<string, string> {
   const env: Record<string, string> = {};
   for (const name of ENV_ALLOW_LIST) {
     const value = ctx.env[name];
     if (value !== undefined) env[name] = value;
   }
   env.PATH ??= DEFAULT_PATH;
+  if (sandboxed) {
+    // The worker's home and temp folders do not exist in the sandbox; its private /tmp does.
+    env.HOME = '/tmp';
+    env.TMPDIR = '/tmp';
+  }
   Object.assign(env, config.env);
   env.PIPEWRIGHT_RUN_ID = ctx.runId;
   env.PIPEWRIGHT_STAGE_ID = ctx.nodeId;
@@ -125,11 +174,10 @@ function buildEnv(config: CommandConfig, ctx: ExecutorContext, outputFile: strin
 // ---------------------------------------------------------------------------
 // Artifacts
 
-/** `rel` inside `dir`, or a StageFailure (an artifact path may not leave the working directory). */
+/** `rel` inside `dir` by its name alone, or a StageFailure (an artifact path may not leave the working directory). */
 function inside(dir: string, rel: string, what: string): string {
   const resolved = path.resolve(dir, rel);
-  const r = path.relative(dir, resolved);
-  if (r === '' || r === '..' || r.startsWith(`..${path.sep}`) || path.isAbsolute(r)) {
+  if (path.isAbsolute(rel) || resolved === dir || !isInside(dir, resolved)) {
     throw new StageFailure(`${what} "${rel}" must be a file inside the working directory`, 'InvalidConfig');
   }
   return resolved;
@@ -140,35 +188,76 @@ function needStore(ctx: ExecutorContext) {
   return ctx.artifacts;
 }
 
-/** Places the artifacts the stage asks for, each checked against its sha256 digest, before the command runs. */
+/**
+ * Places the artifacts the stage asks for, each checked against its sha256
+ * digest, before the command runs. The worker writes them, so neither the
+ * folders on the way nor the file itself may be a symlink (an earlier stage
+ * could have planted one pointing anywhere on the worker's machine).
+ */
 async function placeInputs(config: CommandConfig, cwd: string, ctx: ExecutorContext) {
   const inputs = config.inputs ?? [];
   if (inputs.length === 0) return;
   const store = needStore(ctx);
   for (const input of inputs) {
+    const what = `input path "${input.path}"`;
     const dest = inside(cwd, input.path, 'input path');
+    await ensureDirInside(cwd, path.relative(cwd, path.dirname(dest)), what);
+    const existing = await lstat(dest).catch(() => undefined);
+    if (existing?.isSymbolicLink()) throw new StageFailure(`${what} is a symlink; the artifact is not written through it`, 'InvalidConfig');
+    if (existing?.isDirectory()) throw new StageFailure(`${what} is a folder`, 'InvalidConfig');
     const got = await store.materialise(input.artifact.trim(), dest);
     ctx.log.write('system', `artifact ${got.stage}.${got.name} → ${input.path} (${got.size} bytes, ${got.digest} verified)\n`);
   }
 }
 
-/** Stores the files the stage declares (once per digest) and returns them as outputs. */
+/**
+ * Stores the files the stage declares (once per digest) and returns them as
+ * outputs. Each is opened without following a symlink and stored through that
+ * open file, whose real path must lie inside the working directory: a command
+ * cannot make the worker publish a file it could not read itself.
+ */
 async function storeArtifacts(config: CommandConfig, cwd: string, ctx: ExecutorContext) {
   const declared = config.artifacts ?? [];
   const outputs: Record<string, string> = {};
   if (declared.length === 0) return { outputs, count: 0 };
   const store = needStore(ctx);
+  const realCwd = await realpath(cwd);
   for (const a of declared) {
     const file = inside(cwd, a.path, `artifact "${a.name}" path`);
-    const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) throw new StageFailure(`artifact "${a.name}": the command produced no file ${a.path}`);
-    const stored = await store.publish(a.name, file);
-    const names = artifactOutputNames(a.name);
-    outputs[names.digest] = stored.digest;
-    outputs[names.size] = String(stored.size);
-    ctx.log.write('system', `stored artifact ${a.name}: ${a.path} (${stored.size} bytes, ${stored.digest}${stored.written ? '' : ', already in the store'})\n`);
+    const handle = await openArtifact(file, a.name, a.path);
+    try {
+      const opened = await realpath(`/proc/self/fd/${handle.fd}`).catch(() => realpath(file));
+      if (!isInside(realCwd, opened)) {
+        throw new StageFailure(`artifact "${a.name}": ${a.path} leads outside the working directory`, 'InvalidConfig');
+      }
+      // Read through the open file (Linux), so the file checked is the file stored.
+      const source = process.platform === 'linux' ? `/proc/self/fd/${handle.fd}` : opened;
+      const stored = await store.publish(a.name, source, path.basename(a.path));
+      const names = artifactOutputNames(a.name);
+      outputs[names.digest] = stored.digest;
+      outputs[names.size] = String(stored.size);
+      ctx.log.write('system', `stored artifact ${a.name}: ${a.path} (${stored.size} bytes, ${stored.digest}${stored.written ? '' : ', already in the store'})\n`);
+    } finally {
+      await handle.close();
+    }
   }
   return { outputs, count: declared.length };
+}
+
+/** Opens an artifact's file read-only without following a symlink; a StageFailure when it is not a regular file. */
+async function openArtifact(file: string, name: string, rel: string) {
+  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK).catch(async (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ELOOP' || (await lstat(file).catch(() => undefined))?.isSymbolicLink()) {
+      throw new StageFailure(`artifact "${name}": ${rel} is a symlink; store the file itself`, 'InvalidConfig');
+    }
+    throw new StageFailure(`artifact "${name}": the command produced no file ${rel}`);
+  });
+  const info = await handle.stat();
+  if (!info.isFile()) {
+    await handle.close();
+    throw new StageFailure(`artifact "${name}": the command produced no file ${rel}`);
+  }
+  return handle;
 }
 
 // ---------------------------------------------------------------------------
@@ -185,8 +274,16 @@ async function runProcess(
   cwd: string,
   env: Record<string, string>,
   ctx: ExecutorContext,
+  sandbox: SandboxSpec | undefined,
 ): Promise<ProcessEnd> {
-  const child = spawn('/bin/sh', ['-c', command], { cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  let program: { file: string; args: string[] };
+  try {
+    program = sandbox ? sandboxedShell(command, sandbox) : { file: '/bin/sh', args: ['-c', command] };
+  } catch (error) {
+    return { reason: 'spawn-error', error: error as Error };
+  }
+  // `detached`: a new process group (and session) led by bwrap or the shell, which timeouts and cancellation kill whole.
+  const child = spawn(program.file, program.args, { cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
 
   // setEncoding decodes UTF-8 safely across chunk boundaries.
   child.stdout.setEncoding('utf8');
@@ -196,7 +293,7 @@ async function runProcess(
 
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const exited = new Promise<ProcessEnd>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ reason: 'exit', code, signal, leftovers: false }));
+    child.once('exit', (code, signal) => resolve({ reason: 'exit', ...(sandbox ? unwrapSandboxStatus(code, signal) : { code, signal }), leftovers: false }));
     child.once('error', (error) => resolve({ reason: 'spawn-error', error }));
   });
 
@@ -236,7 +333,7 @@ async function runProcess(
     stopTimers();
     if (end.reason === 'spawn-error') return end;
     // The shell is gone; anything still in its group was left behind by it (`cmd &`).
-    if (!stopping && groupAlive(pgid)) {
+    if (!stopping && groupAlive(pgid) && !(sandbox && (await sandboxInitLeaves(pgid)))) {
       if (end.reason === 'exit') end.leftovers = true;
       stopping = terminateGroup(pgid);
     }
@@ -253,6 +350,27 @@ async function runProcess(
     if (groupAlive(pgid)) await terminateGroup(pgid);
     await registration.then((file) => (file ? rm(file, { force: true }) : undefined)).catch(() => undefined);
   }
+}
+
+/**
+ * In the sandbox, bwrap's init (in the group too) exits a moment after the
+ * command; it stays only while something the command started still runs,
+ * in the group or (setsid) outside it. True when it left by itself.
+ */
+async function sandboxInitLeaves(pgid: number): Promise<boolean> {
+  if (groupAlive(pgid, 'bwrap')) return false;
+  return waitGroupGone(pgid, SANDBOX_INIT_EXIT_MS);
+}
+
+/**
+ * The sandbox's init reports a command killed by signal N as exit code 128+N
+ * (as a shell does); turn that back into the signal so the stage says
+ * "killed by signal SIGKILL" like an unsandboxed one.
+ */
+function unwrapSandboxStatus(code: number | null, signal: NodeJS.Signals | null): { code: number | null; signal: NodeJS.Signals | null } {
+  if (code === null || code <= 128) return { code, signal };
+  const name = Object.entries(osConstants.signals).find(([, n]) => n === code - 128)?.[0];
+  return name ? { code: null, signal: name as NodeJS.Signals } : { code, signal };
 }
 
 /**
@@ -336,10 +454,11 @@ async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
 }
 
 /**
- * Whether any live process is in the group. Zombies (dead, not yet reaped by
+ * Whether any live process is in the group (other than those running
+ * `exceptCommand`). Zombies (dead, not yet reaped by
  * their new parent) count as gone: they hold no resources and cannot run.
  */
-function groupAlive(pgid: number): boolean {
+function groupAlive(pgid: number, exceptCommand?: string): boolean {
   try {
     process.kill(-pgid, 0);
   } catch (err) {
@@ -362,6 +481,7 @@ function groupAlive(pgid: number): boolean {
     }
     // "pid (comm) state ppid pgrp …"; comm may contain spaces and parentheses.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (exceptCommand !== undefined && stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) === exceptCommand) continue;
     if (Number(fields[2]) === pgid && fields[0] !== 'Z' && fields[0] !== 'X') return true;
   }
   return false;
@@ -370,12 +490,26 @@ function groupAlive(pgid: number): boolean {
 // ---------------------------------------------------------------------------
 // Outputs
 
+/**
+ * Reads the outputs file without following a symlink: the command can replace
+ * it, and must not make the worker read (and echo back) a file it cannot see.
+ */
 async function readOutputs(file: string): Promise<Record<string, string>> {
-  const info = await stat(file).catch(() => undefined);
-  if (!info) return {};
-  // The file also holds names, `=` and delimiters; allow some slack before reading it at all.
-  if (info.size > MAX_OUTPUTS_BYTES * 2) throw outputsTooLarge();
-  return parseOutputs(await readFile(file, 'utf8'));
+  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
+    if (err.code === 'ENOENT') return undefined;
+    if (err.code === 'ELOOP') throw new StageFailure('$PIPEWRIGHT_OUTPUT was replaced by a symlink; append to the file instead');
+    throw err;
+  });
+  if (!handle) return {};
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new StageFailure('$PIPEWRIGHT_OUTPUT is no longer a regular file; append to it instead');
+    // The file also holds names, `=` and delimiters; allow some slack before reading it at all.
+    if (info.size > MAX_OUTPUTS_BYTES * 2) throw outputsTooLarge();
+    return parseOutputs(await handle.readFile('utf8'));
+  } finally {
+    await handle.close();
+  }
 }
 
 function outputsTooLarge() {
