@@ -8,6 +8,7 @@
  * going on to the run.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { useTRPC } from '@/app/trpc/react';
@@ -139,9 +140,9 @@ function RunForm({
           </ul>
           <p className="mt-1.5">
             Left out: <span className="font-mono text-[13px]">{leftOut.stages.join(', ')}</span>. Once it passes, promote this build from the{' '}
-            <a className="underline" href={`/pipelines/${pipelineId}/promotion`}>
+            <Link className="underline" href={`/pipelines/${pipelineId}/promotion`}>
               promotion board
-            </a>{' '}
+            </Link>{' '}
             (someone allowed to deploy there does).
           </p>
         </div>
