@@ -3,9 +3,12 @@
  * "Run": opens a form for the pipeline's parameters (typed, with defaults and
  * required marks), starts the run and goes to its page. Refusals are shown as
  * the server wrote them: the pipeline's problems, a parameter that is missing,
- * the runner being offline.
+ * the runner being offline. When the start left environments out (the
+ * person's role may not deploy there), the dialog says which and why before
+ * going on to the run.
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
+import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useState, type FormEvent } from 'react';
 import { useTRPC } from '@/app/trpc/react';
@@ -104,16 +107,53 @@ function RunForm({
   const [values, setValues] = useState<Values | null>(null);
   const shown = values ?? (params ? initialValues(params) : {});
 
+  const open = (run: { id: string; number: number }) => {
+    if (onStarted) onStarted(run);
+    else router.push(`/pipelines/${pipelineId}/runs/${run.id}`);
+  };
   const start = useMutation(
     trpc.runs.start.mutationOptions({
       onSuccess: async (run) => {
         await queryClient.invalidateQueries(trpc.runs.pathFilter());
         await queryClient.invalidateQueries(trpc.pipelines.list.pathFilter());
-        if (onStarted) onStarted(run);
-        else router.push(`/pipelines/${pipelineId}/runs/${run.id}`);
+        // Stages were left out: say so here first; the person goes on to the run.
+        if (!run.leftOut) open(run);
       },
     }),
   );
+
+  const started = start.data;
+  if (started?.leftOut) {
+    const { leftOut } = started;
+    return (
+      <div className="space-y-4" data-testid="run-left-out">
+        <div role="status" className="rounded-lg border border-amber-300 bg-amber-50 px-3 py-2.5 text-sm text-amber-900 dark:border-amber-700 dark:bg-amber-950 dark:text-amber-100">
+          <p className="font-medium">
+            Run #{started.number} started without {leftOut.environments.map((e) => e.displayName).join(', ')}.
+          </p>
+          <ul className="mt-1.5 list-disc space-y-0.5 pl-5">
+            {leftOut.environments.map((e) => (
+              <li key={e.name}>
+                {e.displayName}: {e.allowedRoles.length > 0 ? `deploying there needs the role ${e.allowedRoles.join(' or ')}` : 'it allows no role to deploy'}.
+              </li>
+            ))}
+          </ul>
+          <p className="mt-1.5">
+            Left out: <span className="font-mono text-[13px]">{leftOut.stages.join(', ')}</span>. Once it passes, promote this build from the{' '}
+            <Link className="underline" href={`/pipelines/${pipelineId}/promotion`}>
+              promotion board
+            </Link>{' '}
+            (someone allowed to deploy there does).
+          </p>
+        </div>
+        <div className="flex justify-end gap-2 pt-1">
+          <Button type="button" variant="primary" onClick={() => open(started)} data-testid="open-started-run">
+            Go to run #{started.number}
+          </Button>
+        </div>
+      </div>
+    );
+  }
 
   if (pipeline.isPending) {
     return (

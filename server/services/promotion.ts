@@ -268,6 +268,8 @@ export async function promote(
     reuse: { fromRunId: sourceRunId, nodes: what.reuse },
     omit: what.omit,
     omitReason: `not part of this promotion to ${env.name}`,
+    // Aimed at one environment: a stage the promoter may not run refuses the promotion rather than leaving it out.
+    beyondRole: 'refuse',
     auditDetails: { promotionOf: build.id, buildNumber: build.number, environment: env.name, rollback, reused: what.reuse, omitted: what.omit },
   });
   await db.insert(promotions).values({

@@ -12,6 +12,7 @@ import {
   compileValidSpec,
   executionPlanSchema,
   isKubernetesKind,
+  leaveOutForRole,
   protectionIssues,
   validatePipeline,
   type EnvironmentProtection,
@@ -114,6 +115,8 @@ export async function startRun(
     triggerDetails?: TriggerDetails;
     /** Leave out parameters the pipeline does not declare instead of refusing the run (triggers map fields by name). */
     lenientParams?: boolean;
+    /** Stages in environments the starter's role does not allow: left out (default), or the start refused (a promotion aims at one environment). */
+    beyondRole?: BeyondRole;
   },
 ) {
   const head = await db.select().from(pipelines).where(eq(pipelines.id, input.pipelineId)).get();
@@ -162,8 +165,29 @@ export async function startRun(
     reuse,
     omit: input.omit,
     omitReason: input.omitReason,
+    beyondRole: input.beyondRole ?? 'omit',
   });
 }
+
+/**
+ * What a start does with stages bound to environments the starter's role does
+ * not allow: `omit` leaves them (and what follows them) out of the run, so an
+ * author builds and tests and someone allowed promotes that build; `refuse`
+ * refuses the whole start (403) — for starts aimed at one environment
+ * (promotion, Kubernetes roll back). A start that would leave nothing to run
+ * is refused either way.
+ */
+export type BeyondRole = 'omit' | 'refuse';
+
+/** " — not run: deploying to production needs …" after a trigger's "started run #N", when the start left environments out. */
+export const leftOutNote = (run: { leftOut: LeftOutEnvironments | null }) => (run.leftOut ? ` — ${run.leftOut.reason}` : '');
+
+/** Environments a start left out (runs.start answers with it; null when none). */
+export type LeftOutEnvironments = {
+  environments: { name: string; displayName: string; allowedRoles: string[] }[];
+  stages: string[];
+  reason: string;
+};
 
 /**
  * Stores a run of an already compiled plan (run row and stage rows in one
@@ -190,15 +214,36 @@ export async function launchRun(
     reuse?: { sourceRunId: string; stages: Map<string, ReusedStageRow> };
     omit?: string[];
     omitReason?: string;
+    /** Default `refuse`; `startRun` passes `omit` unless told otherwise. */
+    beyondRole?: BeyondRole;
   },
 ) {
   const { plan, params, reuse } = input;
   const head = { id: input.pipelineId };
   const versionNumber = input.version;
   const spec = { settings: { concurrency: input.concurrency } };
+  const reused = new Set(reuse?.stages.keys() ?? []);
   const omitted = [...new Set(input.omit ?? [])];
-  const omitReason = input.omitReason?.trim() || 'not part of this run';
-  await checkEnvironmentProtection(db, actor, { pipelineId: head.id, plan, reused: new Set(reuse?.stages.keys() ?? []), omitted: new Set(omitted), auditAction: input.auditAction ?? 'run.start' });
+  const explicitReason = input.omitReason?.trim() || 'not part of this run';
+  let omitReason = explicitReason;
+  const summaryOf = new Map(omitted.map((id) => [id, explicitReason]));
+  let leftOut: LeftOutEnvironments | null = null;
+  if (input.beyondRole === 'omit' && plan.nodes.some((n) => n.environment)) {
+    const found = leaveOutForRole(plan, await loadProtection(db), actor.role, { reused, omitted: new Set(omitted) });
+    // Nothing left to run: leave nothing out, so the check below refuses the start with the roles it needs.
+    if (found && found.remaining > 0) {
+      leftOut = {
+        environments: found.environments.map((e) => ({ name: e.name, displayName: e.displayName, allowedRoles: [...e.promoteRoles] })),
+        stages: found.nodes,
+        reason: found.reason,
+      };
+      for (const id of found.nodes) summaryOf.set(id, found.reason);
+      // The workflow takes one reason for every omitted stage.
+      omitReason = omitted.length > 0 ? `${explicitReason}; ${found.reason}` : found.reason;
+      omitted.push(...found.nodes);
+    }
+  }
+  await checkEnvironmentProtection(db, actor, { pipelineId: head.id, plan, reused, omitted: new Set(omitted), auditAction: input.auditAction ?? 'run.start' });
 
   const active = await db
     .select({ n: sql<number>`count(*)` })
@@ -245,7 +290,7 @@ export async function launchRun(
       plan.nodes.map((node) => {
         const r = reuse?.stages.get(node.id);
         if (r) return { runId: id, nodeId: node.id, status: 'succeeded' as const, outputs: r.outputs, summary: r.summary, reusedFrom: r.fromRunId };
-        if (omitted.includes(node.id)) return { runId: id, nodeId: node.id, status: 'skipped' as const, summary: omitReason };
+        if (summaryOf.has(node.id)) return { runId: id, nodeId: node.id, status: 'skipped' as const, summary: summaryOf.get(node.id)! };
         return { runId: id, nodeId: node.id, status: 'pending' as const };
       }),
     ),
@@ -300,10 +345,12 @@ export async function launchRun(
     outcome: 'ok',
     pipelineId: head.id,
     runId: id,
-    details: input.auditDetails ?? null,
+    details: leftOut
+      ? { ...input.auditDetails, leftOut: { environments: leftOut.environments.map((e) => e.name), stages: leftOut.stages, role: actor.role, ...(actor.roleOf ? { roleOf: actor.roleOf } : {}) } }
+      : (input.auditDetails ?? null),
   });
   liveChanged();
-  return { id, number, planHash: plan.hash };
+  return { id, number, planHash: plan.hash, leftOut };
 }
 
 const PROTECTION_CODES: ReadonlySet<string> = new Set<ProtectionIssueCode>(['environment-needs-gate', 'gate-auto-approves', 'k8s-needs-environment', 'cluster-not-bound']);
@@ -327,7 +374,9 @@ async function loadProtection(db: Db): Promise<(EnvironmentProtection & { displa
  * path every start takes (manual, re-run, promotion, triggers, rollback):
  * - `actor.role` must be allowed by every environment a stage of this run
  *   would run in (reused and left-out stages run nothing) — the same roles
- *   that may promote into it; refused with 403;
+ *   that may promote into it; refused with 403 (a start by a person or a
+ *   trigger has already left such stages out, see `BeyondRole`, so this
+ *   refuses it only when nothing would be left to run);
  * - the plan must follow the rules of `protectionIssues` with what this run
  *   reuses (a gate taken over from an earlier run approves nothing now);
  *   refused with the list (400), painted on the nodes like validation issues.

@@ -57,7 +57,7 @@ import {
   verifyCredential,
 } from '../triggers/webhook';
 import type { QueuedTriggerInput } from '../../workflows/queued-trigger';
-import { startRun, type StartActor } from './runs';
+import { leftOutNote, startRun, type StartActor } from './runs';
 
 type Actor = Pick<SessionUser, 'id' | 'username'>;
 type TriggerRow = typeof triggers.$inferSelect;
@@ -563,7 +563,7 @@ export async function startQueuedRun(
       triggerDetails: details ?? undefined,
       auditDetails: { ...input.auditDetails, queued: true },
     });
-    await settle(db, row.id, input.deliveryId, 'started', `started run #${run.number} (after waiting for a free slot)`, run.id);
+    await settle(db, row.id, input.deliveryId, 'started', `started run #${run.number} (after waiting for a free slot)${leftOutNote(run)}`, run.id);
     return { outcome: 'started', runId: run.id };
   } catch (err) {
     if (isFull(err) && !input.giveUp) return { outcome: 'busy' };
@@ -725,13 +725,13 @@ export async function receiveWebhook(
       triggerDetails: details,
       auditDetails: { triggerId: match.id, deliveryId: info.deliveryId, branch: push.branch, commit: push.commit },
     });
-    await settle(db, match.id, deliveryKey, 'started', `started run #${run.number} (${push.branch} ${push.commit.slice(0, 12)})`, run.id);
+    await settle(db, match.id, deliveryKey, 'started', `started run #${run.number} (${push.branch} ${push.commit.slice(0, 12)})${leftOutNote(run)}`, run.id);
     return {
       status: 202,
       body: {
         ok: true,
         started: true,
-        message: `Started run #${run.number} for ${push.branch} at ${push.commit.slice(0, 12)}.`,
+        message: `Started run #${run.number} for ${push.branch} at ${push.commit.slice(0, 12)}${leftOutNote(run)}.`,
         runId: run.id,
         runNumber: run.number,
         runUrl: `${getEnv().publicUrl.replace(/\/+$/, '')}/pipelines/${encodeURIComponent(req.pipelineId)}/runs/${run.id}`,
@@ -796,7 +796,7 @@ export async function fireSchedule(
       triggerDetails: { type: 'schedule', triggerId: row.id, cron: config.cron, timezone: config.timezone, firedAt: Date.now() },
       auditDetails: { triggerId: row.id, cron: config.cron },
     });
-    await settle(db, row.id, deliveryId, 'started', `started run #${run.number}`, run.id);
+    await settle(db, row.id, deliveryId, 'started', `started run #${run.number}${leftOutNote(run)}`, run.id);
     return { runId: run.id, runNumber: run.number };
   } catch (err) {
     if (err instanceof TRPCError && err.code === 'SERVICE_UNAVAILABLE') {
@@ -862,7 +862,7 @@ export async function startDownstreamRuns(db: Db, getClient: () => Promise<Clien
         results.push({ pipelineId: row.pipelineId, skipped: 'queued' });
         continue;
       }
-      await settle(db, row.id, deliveryId, 'started', `started run #${started.number} after upstream run #${run.number}`, started.id);
+      await settle(db, row.id, deliveryId, 'started', `started run #${started.number} after upstream run #${run.number}${leftOutNote(started)}`, started.id);
       results.push({ pipelineId: row.pipelineId, runId: started.id });
     } catch (err) {
       if (err instanceof TRPCError && err.code === 'SERVICE_UNAVAILABLE') {

@@ -5,8 +5,9 @@
  *     read DEPLOY_TOKEN and printed it reversed) is refused at start with the
  *     offending stage, and nothing runs;
  * (b) a protected gate that would approve on timeout is refused at start;
- * (c) a person whose role production does not allow cannot start a run that
- *     would deploy there (403, audited), whoever may; a trigger acts with its
+ * (c) a person whose role production does not allow starts a run with
+ *     production left out (audited) — refused (403, audited) when nothing
+ *     else would run — whoever may runs it all; a trigger acts with its
  *     creator's role, Run now with the role of whoever presses it;
  * (d) the approver who promoted a build to production cannot approve its
  *     gate (even with `allowTriggerer: true`, and for a run already in flight
@@ -108,20 +109,35 @@ describe('(b) a protected gate never approves by itself', () => {
 });
 
 describe('(c) starting a run checks the roles of the environments it deploys to', () => {
-  it('refuses an author (403, audited) where production allows approvers and admins; an admin starts it', async () => {
+  it('leaves production out of an author’s run (audited); refuses her a run with nothing else (403, audited); an admin runs it all', async () => {
     const pipelineId = await h.createPipeline(spec('release by role', [cmd('build', 'echo built'), prodGate(), deployProd(h.dir)], [['build', 'gate-prod'], ['gate-prod', 'deploy']]));
-    await expect(h.as(h.users.author).runs.start({ pipelineId })).rejects.toMatchObject({
+    const byAda = await h.as(h.users.author).runs.start({ pipelineId });
+    expect(byAda.leftOut).toMatchObject({ environments: [{ name: 'production' }], stages: ['gate-prod', 'deploy'] });
+    const ended = await h.waitForEnd(byAda.id);
+    expect(ended.stages.map((st) => [st.id, st.status])).toEqual([
+      ['build', 'succeeded'],
+      ['gate-prod', 'skipped'],
+      ['deploy', 'skipped'],
+    ]);
+    expect(h.stageOf(ended, 'deploy').summary).toContain('deploying to production needs the role approver or admin');
+    expect(existsSync(join(h.dir, 'deploy.txt'))).toBe(false);
+    const ok = await h.db.select().from(auditLog).where(and(eq(auditLog.action, 'run.start'), eq(auditLog.runId, byAda.id)));
+    expect(ok).toEqual([expect.objectContaining({ actorName: 'ada', outcome: 'ok', details: expect.objectContaining({ leftOut: expect.objectContaining({ environments: ['production'] }) }) })]);
+
+    const prodOnly = await h.createPipeline(spec('production only by role', [prodGate(), deployProd(h.dir)], [['gate-prod', 'deploy']]));
+    await expect(h.as(h.users.author).runs.start({ pipelineId: prodOnly })).rejects.toMatchObject({
       code: 'FORBIDDEN',
       message: 'Your role (author) may not run stages in Production (allowed: approver, admin).',
     });
-    expect(await runCount(pipelineId)).toBe(0);
+    expect(await runCount(prodOnly)).toBe(0);
     const refused = await h.db
       .select()
       .from(auditLog)
-      .where(and(eq(auditLog.action, 'run.start'), eq(auditLog.outcome, 'refused'), eq(auditLog.pipelineId, pipelineId)));
+      .where(and(eq(auditLog.action, 'run.start'), eq(auditLog.outcome, 'refused'), eq(auditLog.pipelineId, prodOnly)));
     expect(refused).toEqual([expect.objectContaining({ actorName: 'ada', reason: expect.stringContaining('may not run stages in Production') })]);
 
     const started = await h.as(h.users.admin).runs.start({ pipelineId });
+    expect(started.leftOut).toBeNull();
     await h.waitForStage(started.id, 'gate-prod', 'waiting');
     await h.as(h.users.admin).runs.cancel({ runId: started.id });
     await h.waitForEnd(started.id);
@@ -129,7 +145,7 @@ describe('(c) starting a run checks the roles of the environments it deploys to'
 });
 
 describe('(c) triggers: the creator’s role; Run now: the role of whoever presses it', () => {
-  it('an upstream trigger created by an author starts nothing in production, the admin’s does; an author’s Run now is refused', async () => {
+  it('an upstream trigger created by an author runs nothing in production, the admin’s does; an author’s Run now leaves production out', async () => {
     const upstream = await h.createPipeline(spec('upstream of release', [cmd('u', 'echo up')]));
     const release = await h.createPipeline(
       spec('release by trigger', [cmd('build', 'echo built'), prodGate(), deployProd(h.dir)], [['build', 'gate-prod'], ['gate-prod', 'deploy']], {
@@ -137,28 +153,41 @@ describe('(c) triggers: the creator’s role; Run now: the role of whoever press
       }),
     );
     const byAda = await h.as(h.users.author).triggers.createUpstream({ pipelineId: release, name: 'after upstream (ada)', config: { upstreamPipelineId: upstream } });
-    await h.as(h.users.admin).triggers.createUpstream({ pipelineId: release, name: 'after upstream (admin)', config: { upstreamPipelineId: upstream } });
+    const byAdmin = await h.as(h.users.admin).triggers.createUpstream({ pipelineId: release, name: 'after upstream (admin)', config: { upstreamPipelineId: upstream } });
     const up = await h.as(h.users.author).runs.start({ pipelineId: upstream });
     expect((await h.waitForEnd(up.id)).status).toBe('succeeded');
 
-    // The admin's trigger started the release (waiting at its gate); ada's says why it started nothing.
-    let started: { id: string; trigger: string }[] = [];
+    // Both triggers started a run; ada's says production was left out, and why.
+    const resultOf = async (id: string) => (await h.as(h.users.viewer).triggers.list({ pipelineId: release })).find((t) => t.id === id)!.lastResult;
     let adaResult: string | null = null;
-    for (let i = 0; i < 300 && (started.length === 0 || !adaResult); i++) {
-      started = await h.as(h.users.admin).runs.list({ pipelineId: release });
-      adaResult = (await h.as(h.users.viewer).triggers.list({ pipelineId: release })).find((t) => t.id === byAda.id)!.lastResult;
-      if (started.length === 0 || !adaResult) await new Promise((r) => setTimeout(r, 100));
+    let adminResult: string | null = null;
+    for (let i = 0; i < 300 && (!adaResult || !adminResult); i++) {
+      adaResult = await resultOf(byAda.id);
+      adminResult = await resultOf(byAdmin.id);
+      if (!adaResult || !adminResult) await new Promise((r) => setTimeout(r, 100));
     }
-    expect(started).toHaveLength(1);
-    await h.waitForStage(started[0]!.id, 'gate-prod', 'waiting');
-    expect(adaResult).toContain('may not run stages in Production');
-    await h.as(h.users.admin).runs.cancel({ runId: started[0]!.id });
-    await h.waitForEnd(started[0]!.id);
+    expect(adaResult).toMatch(/^started run #\d+ after upstream run #\d+ — not run: deploying to production needs the role approver or admin/);
+    expect(adminResult).toMatch(/^started run #\d+ after upstream run #\d+$/);
+    const started = await h.as(h.users.admin).runs.list({ pipelineId: release });
+    const runNumbered = (result: string) => started.find((r) => r.number === Number(/#(\d+)/.exec(result)![1]))!;
+    const adaRun = await h.waitForEnd(runNumbered(adaResult!).id);
+    expect(adaRun.stages.map((st) => [st.id, st.status])).toEqual([
+      ['build', 'succeeded'],
+      ['gate-prod', 'skipped'],
+      ['deploy', 'skipped'],
+    ]);
+    const adminRun = runNumbered(adminResult!);
+    await h.waitForStage(adminRun.id, 'gate-prod', 'waiting');
+    await h.as(h.users.admin).runs.cancel({ runId: adminRun.id });
+    await h.waitForEnd(adminRun.id);
 
-    // A schedule the admin created: the author pressing Run now is refused, as if she had pressed Run.
+    // A schedule the admin created: the author pressing Run now gets what pressing Run gives her — production left out.
     const schedule = await h.as(h.users.admin).triggers.createSchedule({ pipelineId: release, name: 'nightly', config: { cron: '@daily', timezone: 'UTC', params: {} }, enabled: false });
-    await expect(h.as(h.users.author).triggers.runNow({ id: schedule.id })).rejects.toMatchObject({ code: 'FORBIDDEN', message: expect.stringContaining('Your role (author) may not run stages in Production') });
-    expect(await runCount(release)).toBe(1);
+    const fired = await h.as(h.users.author).triggers.runNow({ id: schedule.id });
+    const now = await h.waitForEnd(fired.runId);
+    expect(now.status).toBe('succeeded');
+    expect(h.stageOf(now, 'deploy')).toMatchObject({ status: 'skipped', summary: expect.stringContaining('deploying to production needs the role approver or admin') });
+    expect(existsSync(join(h.dir, 'deploy.txt'))).toBe(false);
   });
 });
 

@@ -60,6 +60,23 @@ function board(items: { run: BoardRun; stages: BoardStage[] }[], promotions: Boa
 const passedToDev = { build: 'succeeded', unit: 'succeeded', 'deploy-dev': 'succeeded', 'gate-staging': 'waiting', 'deploy-staging': 'pending', 'gate-prod': 'pending', 'deploy-prod': 'pending' };
 
 describe('deriveBoard', () => {
+  it('a build whose run left production out (the author may not deploy there) passed staging and is promotable to production', () => {
+    const authorsRun = run(1, 'succeeded', {
+      build: 'succeeded',
+      unit: 'succeeded',
+      'deploy-dev': 'succeeded',
+      'gate-staging': 'succeeded',
+      'deploy-staging': 'succeeded',
+      'gate-prod': 'skipped',
+      'deploy-prod': 'skipped',
+      notify: 'skipped',
+    });
+    const build = board([authorsRun]).builds[0]!;
+    expect(build.cells.staging).toMatchObject({ status: 'passed', runNumber: 1 });
+    expect(build.cells.production).toMatchObject({ status: 'none', detail: 'not deployed yet' });
+    expect(build.missing.production).toEqual([]);
+  });
+
   it('orders columns by the promotion path and derives each cell from the build’s own run', () => {
     const b = board([run(1, 'running', passedToDev)]);
     expect(b.environments.map((e) => e.name)).toEqual(['dev', 'staging', 'production']);

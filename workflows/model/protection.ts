@@ -175,3 +175,65 @@ export function protectionIssues(
   }
   return issues;
 }
+
+/** An environment as the role rule sees it: who may deploy into it. */
+export type RoleEnvironment = { name: string; displayName: string; promoteRoles: readonly string[] };
+
+/** What a start by someone whose role some environments do not allow leaves out of the run. */
+export type LeftOut = {
+  /** Environments the starter may not deploy to that the run would have run stages in, in the order given. */
+  environments: RoleEnvironment[];
+  /** Stages left out: those bound to these environments, and every stage after one of them (it could not run anyway). */
+  nodes: string[];
+  /** Shown on the left-out stages, e.g. "not run: deploying to production needs the role approver or admin — promote this build from the promotion board". */
+  reason: string;
+  /** Stages of the run that still execute (neither reused nor left out); 0 means the start has nothing to do. */
+  remaining: number;
+};
+
+const orList = (items: readonly string[]) => (items.length <= 1 ? items.join('') : `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`);
+
+/**
+ * "Build once, promote the same build": an author's run (or a trigger acting
+ * with its creator's role) builds and tests; the stages bound to environments
+ * the starter may not deploy to are left out, with what follows them — a
+ * stage after a left-out one is skipped by the interpreter whatever its edge
+ * (a skipped stage neither succeeded nor failed), so it is named here too and
+ * shows the same reason. Those who may deploy there promote the build from
+ * the promotion board. Reused and already omitted stages run nothing and are
+ * not considered. Returns null when the role is allowed everywhere the run
+ * would run stages.
+ */
+export function leaveOutForRole(
+  graph: { nodes: readonly { id: string; environment?: string; needs: readonly { from: string }[] }[] },
+  environments: readonly RoleEnvironment[],
+  role: string,
+  options: ProtectionOptions = {},
+): LeftOut | null {
+  const reused = options.reused ?? new Set<string>();
+  const omitted = options.omitted ?? new Set<string>();
+  const settled = (id: string) => reused.has(id) || omitted.has(id);
+  const touched = new Set(graph.nodes.filter((n) => n.environment && !settled(n.id)).map((n) => n.environment!));
+  const forbidden = environments.filter((e) => touched.has(e.name) && !e.promoteRoles.includes(role));
+  if (forbidden.length === 0) return null;
+  const names = new Set(forbidden.map((e) => e.name));
+  const out = new Set(graph.nodes.filter((n) => n.environment && names.has(n.environment) && !settled(n.id)).map((n) => n.id));
+  // Everything after a left-out stage, to a fixpoint (plans are small; no order assumed).
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const n of graph.nodes) {
+      if (out.has(n.id) || settled(n.id) || !n.needs.some((d) => out.has(d.from))) continue;
+      out.add(n.id);
+      grew = true;
+    }
+  }
+  const parts = forbidden.map((e) =>
+    e.promoteRoles.length > 0 ? `deploying to ${e.name} needs the role ${orList(e.promoteRoles)}` : `nobody may deploy to ${e.name} (it allows no role)`,
+  );
+  return {
+    environments: forbidden,
+    nodes: graph.nodes.filter((n) => out.has(n.id)).map((n) => n.id),
+    reason: `not run: ${parts.join('; ')} — promote this build from the promotion board`,
+    remaining: graph.nodes.filter((n) => !settled(n.id) && !out.has(n.id)).length,
+  };
+}
