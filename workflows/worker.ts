@@ -1,13 +1,14 @@
 /**
- * The worker: runs the interpreter workflow and the stage activities.
+ * The control worker: runs the interpreter and trigger workflows and the
+ * bookkeeping activities (run state, triggers, notifications) on the control
+ * task queue. Stages run elsewhere, on runners (workflows/runner).
  *
  * 1. Its own Node process next to Next.js (`npm run worker`, started and
  *    restarted by `npm start`).
  * 2. Supervised: a Temporal worker does not retry its first connection and
  *    gives up after about a minute of failed polls, so this loop makes a new
  *    connection and a new worker with backoff until it is told to stop.
- * 3. Ctrl-C / SIGTERM: the worker stops polling and cancels running activities
- *    (their processes are killed) within `shutdownGraceTime`.
+ * 3. Ctrl-C / SIGTERM: the worker stops polling within `shutdownGraceTime`.
  */
 import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
@@ -16,7 +17,6 @@ import { syncSchedules } from '../server/services/triggers';
 import { getTemporalClient } from '../server/temporal/client';
 import { temporalConnectionOptions } from '../server/temporal/connection-options';
 import { createActivities } from './activities';
-import { sweepOrphanedCommands } from './stages/command/executor';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./index.ts', import.meta.url));
 
@@ -39,21 +39,18 @@ export type WorkerOptions = {
   namespace: string;
   taskQueue: string;
   db: Db;
-  workspaceDir: string;
   workflowBundle: WorkflowBundle;
   env?: Readonly<Record<string, string | undefined>>;
   maxConcurrentActivities?: number;
 };
 
 export async function createPipewrightWorker(o: WorkerOptions): Promise<Worker> {
-  const orphans = await sweepOrphanedCommands(o.workspaceDir);
-  if (orphans > 0) console.warn(`Killed ${orphans} command(s) left running by a worker that died.`);
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     workflowBundle: o.workflowBundle,
-    activities: createActivities({ db: o.db, workspaceDir: o.workspaceDir, env: o.env }),
+    activities: createActivities({ db: o.db, env: o.env }),
     shutdownGraceTime: '10 seconds',
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 50,
   });
@@ -65,8 +62,6 @@ async function main() {
   const env = getEnv();
   const opts = temporalConnectionOptions(env);
   const db = await getDb();
-  // Before anything slow: kill commands a worker that died left running.
-  await sweepOrphanedCommands(env.workspaceDir);
   console.log('Bundling workflow code…');
   const workflowBundle = await buildWorkflowBundle();
 
@@ -75,7 +70,7 @@ async function main() {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    console.log('Stopping the worker (running stages are cancelled)…');
+    console.log('Stopping the worker…');
     current?.shutdown();
   };
   Runtime.install({ shutdownSignals: [] });
@@ -92,7 +87,6 @@ async function main() {
         namespace: opts.namespace,
         taskQueue: env.TEMPORAL_TASK_QUEUE,
         db,
-        workspaceDir: env.workspaceDir,
         workflowBundle,
       });
       console.log(`Worker polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${opts.address} (namespace ${opts.namespace}).`);

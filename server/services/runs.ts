@@ -241,6 +241,7 @@ export async function launchRun(
     params,
     triggeredBy: actor.id,
     heartbeatTimeoutMs: getEnv().PIPEWRIGHT_HEARTBEAT_TIMEOUT_S * 1000,
+    runnerWaitTimeoutMs: getEnv().PIPEWRIGHT_RUNNER_WAIT_S * 1000,
     ...(reuse ? { reused: Object.fromEntries([...reuse.stages].map(([nodeId, r]) => [nodeId, { fromRunId: r.fromRunId, outputs: r.outputs }])) } : {}),
     ...(omitted.length > 0 ? { omitted, omittedReason: omitReason } : {}),
   };

@@ -1,7 +1,9 @@
 /**
  * Integration harness: a real Temporal dev server (started by the global
- * setup), a real SQLite file, a real worker in this process on its own task
- * queue, and the real tRPC router called through `createCaller`.
+ * setup), a real SQLite file, a real control worker in this process on its own
+ * task queue, a real runner (in this process, talking to the control plane's
+ * runner API over loopback HTTP like a remote one), and the real tRPC router
+ * called through `createCaller`.
  */
 import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
 import { mkdtempSync } from 'node:fs';
@@ -13,9 +15,14 @@ import { migrate } from '../../db/migrate';
 import { groupMembers, user as userTable } from '../../db/schema';
 import { createCaller } from '../../server/api/root';
 import type { SessionUser } from '../../server/auth/session';
-import { resetEnvCache } from '../../server/env';
+import { createArtifactStore } from '../../server/artifacts/store';
+import { getEnv, resetEnvCache } from '../../server/env';
+import { createRunnerApiHandler, serveRunnerApi } from '../../server/runner-api/handler';
+import { registerRunner } from '../../server/services/runners';
 import { getTemporalClient, resetTemporalClient } from '../../server/temporal/client';
 import type { PipelineSpecInput } from '../../workflows/model';
+import { ControlPlaneClient } from '../../workflows/runner/client';
+import { createRunnerWorkers, type RunnerWorkers } from '../../workflows/runner/worker';
 import { buildWorkflowBundle, createPipewrightWorker } from '../../workflows/worker';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -63,8 +70,18 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
     outsider: await makeUser(db, { username: 'otto', role: 'approver', groups: ['other'] }),
   };
 
+  // The control plane's runner API on loopback, and one registered runner for the default pool.
+  const runnerQueueBase = `${taskQueue}-runner`;
+  let store: ReturnType<typeof createArtifactStore> | undefined;
+  const runnerApi = await serveRunnerApi(
+    createRunnerApiHandler({ db, queueBase: runnerQueueBase, artifactStore: () => (store ??= createArtifactStore(getEnv())) }),
+  );
+  const registerTestRunner = (name: string, labels: string[] = []) => registerRunner(db, users.admin, { name, labels });
+  const localRunner = await registerTestRunner('harness-local');
+
   let worker: Worker | undefined;
-  let running: Promise<void> | undefined;
+  let runner: RunnerWorkers | undefined;
+  let running: Promise<void>[] = [];
   let connection: NativeConnection | undefined;
 
   async function startWorker() {
@@ -74,17 +91,27 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
       namespace: 'default',
       taskQueue,
       db,
-      workspaceDir: join(dir, 'workspaces'),
       workflowBundle: await workflowBundle(),
     });
-    running = worker.run();
+    runner = await createRunnerWorkers({
+      connection,
+      namespace: 'default',
+      queueBase: runnerQueueBase,
+      labels: [],
+      client: new ControlPlaneClient(runnerApi.url, localRunner.token),
+      workspaceDir: join(dir, 'workspaces'),
+      env: process.env,
+    });
+    running = [worker.run(), runner.run()];
   }
   async function stopWorker() {
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-    await running?.catch(() => undefined);
+    runner?.shutdown();
+    await Promise.allSettled(running);
     await connection?.close().catch(() => undefined);
     worker = undefined;
-    running = undefined;
+    runner = undefined;
+    running = [];
   }
   if (opts.worker !== false) await startWorker();
 
@@ -128,6 +155,12 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
     dir,
     address,
     taskQueue,
+    /** The control plane's runner API (`--url` of a runner process) and the runner queue base. */
+    runnerApiUrl: runnerApi.url,
+    runnerQueueBase,
+    /** The token of the harness's own runner (labels: none, the default pool). */
+    localRunnerToken: localRunner.token,
+    registerRunner: registerTestRunner,
     users,
     as,
     createPipeline,
@@ -141,6 +174,7 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
     temporal: getTemporalClient,
     async close() {
       await stopWorker();
+      await runnerApi.close();
       await resetTemporalClient();
       closeAllDbs();
     },
