@@ -41,7 +41,7 @@ export async function makeUser(db: Db, u: { username: string; role: SessionUser[
   return { id, name: u.username, username: u.username, email, role: u.role, groups: u.groups ?? [] };
 }
 
-export async function startHarness(opts: { worker?: boolean; env?: Record<string, string>; address?: string } = {}) {
+export async function startHarness(opts: { worker?: boolean; runner?: boolean; env?: Record<string, string>; address?: string } = {}) {
   const address = opts.env?.TEMPORAL_ADDRESS ?? opts.address ?? inject('temporalAddress');
   const dir = mkdtempSync(join(tmpdir(), 'pipewright-it-'));
   const taskQueue = `it-${Math.random().toString(36).slice(2, 10)}`;
@@ -93,6 +93,10 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
       db,
       workflowBundle: await workflowBundle(),
     });
+    if (opts.runner === false) {
+      running = [worker.run()];
+      return;
+    }
     runner = await createRunnerWorkers({
       connection,
       namespace: 'default',
