@@ -172,3 +172,31 @@ export async function stageCredentialByToken(db: Db, token: string): Promise<Sta
 export async function revokeStageCredential(db: Db, id: string) {
   await db.update(stageCredentials).set({ revokedAt: new Date() }).where(eq(stageCredentials.id, id));
 }
+
+/**
+ * `npm start`'s own runner: registered on first start (default pool, no labels),
+ * its token kept in `tokenFile` (mode 0600) and reused while that runner is not
+ * revoked; a revoked one is replaced by a new registration.
+ */
+export async function ensureLocalRunner(db: Db, tokenFile: string, name = 'local'): Promise<{ token: string; name: string; created: boolean }> {
+  const { readFileSync, writeFileSync, chmodSync } = await import('node:fs');
+  let token = '';
+  try {
+    token = readFileSync(tokenFile, 'utf8').trim();
+  } catch {
+    // first start
+  }
+  const existing = token ? await runnerByToken(db, token) : undefined;
+  if (existing) return { token, name: existing.name, created: false };
+  const system = { id: 'system', username: 'npm start' };
+  let candidate = name;
+  for (let i = 2; ; i++) {
+    const [taken] = await db.select({ id: runners.id }).from(runners).where(eq(runners.name, candidate));
+    if (!taken) break;
+    candidate = `${name}-${i}`;
+  }
+  const registered = await registerRunner(db, system, { name: candidate, labels: [] });
+  writeFileSync(tokenFile, `${registered.token}\n`, { mode: 0o600 });
+  chmodSync(tokenFile, 0o600);
+  return { token: registered.token, name: candidate, created: true };
+}

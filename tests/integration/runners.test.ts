@@ -112,8 +112,14 @@ beforeAll(async () => {
     await admin.environments.setSecret({ id: env.id, name: 'TOKEN', value: secret });
   }
   // Both runners called in (they are online in Admin → Runners).
-  await until(async () => (await h.as(h.users.admin).runners.list()).filter((r) => r.online).length === 2, 'both runners online');
-}, 120_000);
+  await until(
+    async () => (await h.as(h.users.admin).runners.list()).filter((r) => r.online).length === 2,
+    'both runners online',
+    150_000,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}\n${Object.values(runners).map((r) => `[${r.name}] ${r.output}`).join('\n')}`);
+  });
+}, 200_000);
 
 afterAll(async () => {
   for (const r of Object.values(runners)) await kill9(r);
@@ -180,7 +186,7 @@ describe('runners', () => {
     expect(alive(orphan)).toBe(true);
     startRunner(victim);
     await until(() => !alive(orphan), 'the orphaned command to be killed', 60_000);
-    expect(victim.output).toMatch(/Killed 1 command\(s\) left running by a runner that died/);
+    await until(() => /Killed 1 command\(s\) left running by a runner that died/.test(victim.output), 'the runner to report the orphan it killed', 30_000);
   });
 
   it('a stage credential reads only its own stage’s secrets and is refused once its attempt finished', async () => {
