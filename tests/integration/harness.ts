@@ -6,6 +6,7 @@
  * called through `createCaller`.
  */
 import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,6 +122,18 @@ export async function startHarness(opts: { worker?: boolean; runner?: boolean; e
 
   const as = (u: SessionUser | null) => createCaller({ db, user: u });
 
+  /**
+   * A runner as a real child process (`workflows/runner/main.ts`), reaching this harness's runner API
+   * and Temporal; its environment holds only its token and a PATH. Default: the harness's own runner.
+   */
+  function spawnRunner(o: { token?: string; labels?: string[]; temporal?: string; workspace?: string; stdio?: 'inherit' | 'pipe' } = {}): ChildProcess {
+    const args = ['--import', 'tsx', 'workflows/runner/main.ts', '--url', runnerApi.url, '--temporal', o.temporal ?? process.env.TEMPORAL_ADDRESS ?? address];
+    if (o.labels) args.push('--labels', o.labels.join(','));
+    args.push('--workspace', o.workspace ?? join(dir, 'workspaces'));
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', PIPEWRIGHT_RUNNER_TOKEN: o.token ?? localRunner.token, PIPEWRIGHT_RUNNER_HEARTBEAT_MS: '500' };
+    return spawn(process.execPath, args, { env: env as unknown as NodeJS.ProcessEnv, stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'] });
+  }
+
   async function createPipeline(spec: PipelineSpecInput) {
     const { id } = await as(users.author).pipelines.create({ name: spec.name, spec });
     return id;
@@ -165,6 +178,7 @@ export async function startHarness(opts: { worker?: boolean; runner?: boolean; e
     /** The token of the harness's own runner (labels: none, the default pool). */
     localRunnerToken: localRunner.token,
     registerRunner: registerTestRunner,
+    spawnRunner,
     users,
     as,
     createPipeline,

@@ -185,7 +185,10 @@ describe('runners', () => {
     // The command the dead runner started is still running until that runner comes back and sweeps it.
     expect(alive(orphan)).toBe(true);
     startRunner(victim);
-    await until(() => !alive(orphan), 'the orphaned command to be killed', 60_000);
+    // (A runner process takes a while to start on a loaded machine: tsx compiles it first.)
+    await until(() => !alive(orphan), 'the orphaned command to be killed', 150_000).catch((err: Error) => {
+      throw new Error(`${err.message}; the restarted runner said:\n${victim.output}`);
+    });
     await until(() => /Killed 1 command\(s\) left running by a runner that died/.test(victim.output), 'the runner to report the orphan it killed', 30_000);
   });
 
