@@ -89,12 +89,16 @@ function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; i
   // The workspace's environments, so a stage bound to one that does not exist is flagged while drawing.
   const trpc = useTRPC();
   const environments = useQuery(trpc.environments.list.queryOptions(undefined, { staleTime: 60_000, refetchOnWindowFocus: false }));
+  // Registered runners' labels, so a stage no runner can run is flagged (a warning) while drawing.
+  const runnerFacts = useQuery(trpc.runners.facts.queryOptions(undefined, { staleTime: 60_000, refetchOnWindowFocus: false }));
   const validationOptions = useMemo(
-    () =>
-      environments.data
+    () => ({
+      ...(environments.data
         ? { environments: environments.data.map((e) => e.name), gatedEnvironments: environments.data.filter((e) => e.requireGate).map((e) => e.name) }
-        : {},
-    [environments.data],
+        : {}),
+      ...(runnerFacts.data ? { runners: runnerFacts.data } : {}),
+    }),
+    [environments.data, runnerFacts.data],
   );
 
   // A document written by hand has no positions: lay it out once, as the clean state.

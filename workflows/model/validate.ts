@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { getStageDefinition } from '../stages/registry';
+import { describeLabels, labelsSatisfy, type RunnerFacts } from './runners';
 import { LIMITS } from './limits';
 import { pipelineSpecSchema, type PipelineSpec } from './spec';
 import { parseTemplate, stringsIn } from './template';
@@ -34,6 +35,7 @@ export type IssueCode =
   | 'output-not-upstream'
   | 'environment-ref-unbound'
   | 'unknown-environment'
+  | 'no-runner'
   | 'environment-needs-gate';
 
 export type ValidationIssue = {
@@ -167,6 +169,8 @@ export type ValidateOptions = {
   environments?: readonly string[];
   /** Environments whose protection requires an approval gate: a pipeline deploying there must bind one to it. */
   gatedEnvironments?: readonly string[];
+  /** Registered runners' labels (when given, a stage no registered runner can run gets a warning). */
+  runners?: RunnerFacts;
 };
 
 export function validatePipeline(input: unknown, options: ValidateOptions = {}): ValidationResult {
@@ -363,6 +367,16 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
           message: `${node.name}: ${problem.message}`,
         });
       }
+    }
+
+    if (options.runners && def?.runtime === 'activity' && !options.runners.runners.some((r) => labelsSatisfy(r.labels, node.runsOn))) {
+      push({
+        code: 'no-runner',
+        severity: 'warning',
+        nodeId: node.id,
+        path: 'runsOn',
+        message: `${node.name}: no registered runner has the labels ${describeLabels(node.runsOn)}; the stage will wait for one and then fail (an admin registers runners under Admin → Runners)`,
+      });
     }
 
     if (node.environment && options.environments && !options.environments.includes(node.environment)) {
