@@ -51,6 +51,10 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     const ctx = Context.current();
     const { runId, nodeId, attempt } = input;
     const key = { runId, nodeId, attempt };
+    // Alive while setting up (calls to the control plane can take a while on a busy machine); the
+    // previous try's details are passed on so a resumable stage still finds them after a crash here.
+    const alive = () => ctx.heartbeat(ctx.info.heartbeatDetails);
+    alive();
     let credential: string;
     try {
       ({ credential } = await client.begin({ ...key, kind: input.kind, activityId: ctx.info.activityId, activityAttempt: ctx.info.attempt }));
@@ -61,18 +65,20 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
       }
       throw err;
     }
+    alive();
     deps.onStage?.(`${runId}/${nodeId}#${attempt}`);
     const stage = client.stage(key, credential);
     try {
-      return await runAttempt(input, ctx, stage);
+      return await runAttempt(input, ctx, stage, alive);
     } finally {
       deps.onStage?.(null);
     }
   }
 
-  async function runAttempt(input: ExecuteStageInput, ctx: Context, stage: ReturnType<ControlPlaneClient['stage']>): Promise<ExecuteStageResult> {
+  async function runAttempt(input: ExecuteStageInput, ctx: Context, stage: ReturnType<ControlPlaneClient['stage']>, alive: () => void): Promise<ExecuteStageResult> {
     const { runId, nodeId, attempt } = input;
     const context = await stage.context();
+    alive();
     const scope = context.environment;
     const secretValues = scope ? Object.values(scope.secrets).filter(Boolean) : [];
     const sent = new BatchingStageLog((chunks) => stage.log(chunks), context.logOffset, deps.logFlushMs ?? 200);
