@@ -226,6 +226,8 @@ export const stageRuns = sqliteTable(
     reusedFrom: text('reused_from'),
     /** The last heartbeat details of a running stage (e.g. a Kubernetes rollout's ready counts, step, weights), written at most twice a second. */
     progress: text('progress', { mode: 'json' }),
+    /** The runner that began the current attempt (null while it waits for one, and for stages that run on no runner). */
+    runnerId: text('runner_id'),
   },
   (t) => [primaryKey({ columns: [t.runId, t.nodeId] })],
 );
@@ -504,4 +506,51 @@ export const promotions = sqliteTable(
     createdAt: createdAt(),
   },
   (t) => [index('promotions_pipeline_idx').on(t.pipelineId, t.createdAt), index('promotions_build_idx').on(t.buildRunId)],
+);
+
+// ── Runners ──────────────────────────────────────────────────────────────────
+
+/**
+ * Processes that execute stages (`npm run runner`), registered by an admin.
+ * Only the sha256 of a runner's token is kept; the token is shown once.
+ * `lastSeenAt`, `version`, `host` and `currentStage` come from its heartbeats.
+ */
+export const runners = sqliteTable('runners', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  labels: text('labels', { mode: 'json' }).$type<string[]>().notNull(),
+  tokenHash: text('token_hash').notNull().unique(),
+  createdBy: text('created_by'),
+  createdAt: createdAt(),
+  revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  lastSeenAt: integer('last_seen_at', { mode: 'timestamp_ms' }),
+  version: text('version'),
+  host: text('host'),
+  /** `<runId>/<nodeId>#<attempt>` of the stage it is running, if any. */
+  currentStage: text('current_stage'),
+});
+
+/**
+ * Short-lived credentials a runner gets for one stage attempt: they fetch that
+ * stage's secrets and ship its log, progress and artifacts, nothing else.
+ * Stored hashed; expire with the stage timeout; revoked when the attempt finishes.
+ */
+export const stageCredentials = sqliteTable(
+  'stage_credentials',
+  {
+    id: text('id').primaryKey(),
+    tokenHash: text('token_hash').notNull().unique(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    nodeId: text('node_id').notNull(),
+    attempt: integer('attempt').notNull(),
+    runnerId: text('runner_id')
+      .notNull()
+      .references(() => runners.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+    expiresAt: integer('expires_at', { mode: 'timestamp_ms' }).notNull(),
+    revokedAt: integer('revoked_at', { mode: 'timestamp_ms' }),
+  },
+  (t) => [index('stage_credentials_stage_idx').on(t.runId, t.nodeId)],
 );

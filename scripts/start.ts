@@ -13,8 +13,12 @@
  *    Before all of it, checks that command stages can run in their sandbox
  *    (bubblewrap) and stops with how to install it when they cannot, unless
  *    PIPEWRIGHT_UNSAFE_NO_SANDBOX=true, which is then printed loudly.
- * 4. Starts the worker (`node --import tsx workflows/worker.ts`) and restarts it
+ * 4. Starts the control worker (`node --import tsx workflows/worker.ts`) and restarts it
  *    with backoff (1 s → 30 s) when it exits unexpectedly.
+ * 4b. Registers a local runner on first start (token kept in `<data>/runner-token`,
+ *    mode 0600) and, once the web app answers, supervises one runner process
+ *    (`workflows/runner/main.ts`) with a scrubbed environment: its token, the
+ *    Temporal address and the control plane's URL, no database URL or keys.
  * 5. Next.js: `next build` when `.next/BUILD_ID` is missing or older than the
  *    sources, then `next start`; `next dev` with `--dev`.
  * 6. When the app answers HTTP, prints a summary box.
@@ -32,6 +36,7 @@ import readline from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { getEnv } from '../server/env';
 import { assertSandboxAtStartup } from '../workflows/stages/command/sandbox';
+import { stageEnvironment } from '../workflows/stages/stage-env';
 import { canConnect, isPortFree } from './ports';
 import { ensureTemporalCli, REPO_ROOT } from './temporal-cli';
 import { embeddedUiPort, isTemporalServer, startDevServer, type DevServer } from './temporal-dev-server';
@@ -56,6 +61,7 @@ const c = {
 const TAGS = {
   temporal: c.magenta('[temporal]'),
   worker: c.cyan('[worker]  '),
+  runner: c.yellow('[runner]  '),
   web: c.green('[web]     '),
 };
 
@@ -195,6 +201,9 @@ let nextBuild: Child | undefined;
 let worker: Child | undefined;
 let workerRestartTimer: NodeJS.Timeout | undefined;
 let wakeWorkerLoop: (() => void) | undefined;
+let runner: Child | undefined;
+let runnerRestartTimer: NodeJS.Timeout | undefined;
+let wakeRunnerLoop: (() => void) | undefined;
 
 async function shutdown(code: number, reason?: string): Promise<never> {
   if (shuttingDown) {
@@ -206,14 +215,20 @@ async function shutdown(code: number, reason?: string): Promise<never> {
   step('Stopping Pipewright (Ctrl-C again to force)…');
   if (workerRestartTimer) clearTimeout(workerRestartTimer);
   wakeWorkerLoop?.();
+  if (runnerRestartTimer) clearTimeout(runnerRestartTimer);
+  wakeRunnerLoop?.();
 
   await stopChild(nextBuild, 'SIGTERM', 5000, true);
   if (next && !next.done) {
     info('stopping the web app…');
     await stopChild(next, 'SIGTERM', 10_000, true);
   }
+  if (runner && !runner.done) {
+    info('stopping the local runner (running stages are cancelled)…');
+    await stopChild(runner, 'SIGINT', 15_000, false);
+  }
   if (worker && !worker.done) {
-    info('stopping the worker (running stages are cancelled)…');
+    info('stopping the worker…');
     await stopChild(worker, 'SIGINT', 15_000, false);
   }
   if (temporalStarting) await waitFor(temporalStarting.catch(() => undefined), 70_000);
@@ -332,6 +347,48 @@ function superviseWorker(env: NodeJS.ProcessEnv) {
     }
   };
   void loop();
+}
+
+/** Exit code of a runner whose token was revoked (workflows/runner/main.ts): not restarted. */
+const RUNNER_REVOKED = 3;
+
+function superviseRunner(env: NodeJS.ProcessEnv, args: string[]) {
+  let delay = 1000;
+  const loop = async () => {
+    while (!shuttingDown) {
+      const started = Date.now();
+      runner = startChild('the local runner', TAGS.runner, process.execPath, ['--import', 'tsx', 'workflows/runner/main.ts', ...args], env);
+      const { code, signal } = await runner.exited;
+      if (shuttingDown) return;
+      if (code === RUNNER_REVOKED) {
+        warn(`The local runner's token was revoked; delete ${'`runner-token`'} in the data folder and restart to register a new one.`);
+        return;
+      }
+      if (Date.now() - started > 60_000) delay = 1000;
+      warn(`The local runner exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); restarting it in ${delay / 1000} s.`);
+      await new Promise<void>((resolve) => {
+        wakeRunnerLoop = resolve;
+        runnerRestartTimer = setTimeout(resolve, delay);
+      });
+      delay = Math.min(delay * 2, 30_000);
+    }
+  };
+  void loop();
+}
+
+/**
+ * What the local runner's process may see: no database URL, no keys, no auth
+ * secrets — only what stage kinds need by name (the same list executors get,
+ * workflows/stages/stage-env.ts: webhook signing keys, the egress policy's and
+ * the sandbox's settings) and its own token.
+ */
+function runnerEnv(token: string, from: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const keep = ['USER', 'SHELL'];
+  const env: Record<string, string> = { NODE_ENV: DEV ? 'development' : 'production', PIPEWRIGHT_RUNNER_TOKEN: token };
+  for (const k of keep) if (from[k] !== undefined) env[k] = from[k]!;
+  for (const [k, v] of Object.entries(stageEnvironment(from))) if (v !== undefined) env[k] = v;
+  if (useColor) env.FORCE_COLOR = '1';
+  return env as NodeJS.ProcessEnv;
 }
 
 async function waitForHttp(url: string, timeoutMs: number): Promise<boolean> {
@@ -484,6 +541,10 @@ async function main() {
     seedLines = (await seed()).lines;
     for (const line of seedLines) info(line);
   }
+  const { getDb } = await importStep('../db/client', () => import('../db/client'));
+  const { ensureLocalRunner } = await importStep('../server/services/runners', () => import('../server/services/runners'));
+  const local = await ensureLocalRunner(await getDb(), path.join(dataDir, 'runner-token'));
+  step(local.created ? `Registered the local runner "${local.name}" (token in ${rel(path.join(dataDir, 'runner-token'))})` : `Using the local runner "${local.name}"`);
   if (shuttingDown) return;
 
   const childEnv: NodeJS.ProcessEnv = {
@@ -531,6 +592,19 @@ async function main() {
   // (f) Ready
   const ok = await waitForHttp(`http://127.0.0.1:${env.PORT}/`, DEV ? 300_000 : 120_000);
   if (shuttingDown) return;
+
+  // (g) The local runner: executes stages, reaching the app only over its runner API.
+  step('Starting the local runner (default pool)');
+  superviseRunner(runnerEnv(local.token, childEnv), [
+    '--url',
+    `http://127.0.0.1:${env.PORT}`,
+    '--temporal',
+    temporalAddress,
+    '--namespace',
+    env.TEMPORAL_NAMESPACE,
+    '--workspace',
+    env.workspaceDir,
+  ]);
   if (!ok) {
     if (await canConnect(env.PORT)) warn(`http://localhost:${env.PORT} accepts connections but has not answered yet; still starting?`);
     else warn(`http://localhost:${env.PORT} does not answer yet; see the [web] lines.`);
@@ -543,6 +617,7 @@ async function main() {
     `App          ${c.bold(env.publicUrl)}`,
     `Temporal UI  ${temporalUiUrl ? `${temporalUiUrl}${embedded ? ' (embedded dev server)' : ''}` : c.dim(embedded ? 'off (PIPEWRIGHT_TEMPORAL_UI=true npm start turns on the embedded UI; it has no sign-in, so only on a machine you alone use)' : 'none (set TEMPORAL_UI_URL)')}`,
     `Temporal     ${temporalAddress}, namespace ${env.TEMPORAL_NAMESPACE}${embedded ? ' (embedded)' : ''}`,
+    `Runner       ${local.name} ${c.dim('(local, default pool; more under Admin → Runners)')}`,
     `Data         ${rel(dataDir)}/ ${c.dim(`(app DB ${env.databaseUrl}${embedded ? ', temporal.db' : ''}, logs/)`)}`,
   ];
   const signIn = seedLines.filter((l) => / \/ |already exists/.test(l));

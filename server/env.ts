@@ -64,6 +64,8 @@ export const envSchema = z.object({
   PIPEWRIGHT_UPDATE_DEADLINE_MS: z.coerce.number().int().min(100).default(5000),
   /** Heartbeat timeout of stage activities, in seconds: how fast a dead worker's stage is retried elsewhere. Default `15`. */
   PIPEWRIGHT_HEARTBEAT_TIMEOUT_S: z.coerce.number().int().min(1).default(15),
+  /** How long a stage waits for a runner with its labels before it fails ("no runner with labels … picked the stage up"), in seconds. Default `600`. */
+  PIPEWRIGHT_RUNNER_WAIT_S: z.coerce.number().int().min(1).default(600),
   /** Root folder for command stages' working directories. Default `$PIPEWRIGHT_DATA_DIR/workspaces`. */
   PIPEWRIGHT_WORKSPACE_DIR: z.string().optional(),
   /**

@@ -27,13 +27,17 @@ import {
   proxyActivities,
   setHandler,
   sleep,
+  TimeoutFailure,
   upsertSearchAttributes,
+  workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { createActivities } from './activities';
 import { cancelSignatureProblem, decisionSignatureProblem } from './decision-signature';
 import type { PlanNode } from './model/plan';
 import { resolveStageConfig, shellStageOf } from './model/shell-env';
+import { describeLabels, runnerQueue } from './model/runners';
+import type { createRunnerActivities } from './runner/execute-stage';
 import { resolveTemplates } from './model/template';
 import {
   cancelRunUpdate,
@@ -50,6 +54,25 @@ import {
 import { SA_PENDING_GATES, SA_STATUS } from './search-attributes';
 
 type Activities = ReturnType<typeof createActivities>;
+type RunnerActivities = ReturnType<typeof createRunnerActivities>;
+
+/** How long a stage waits for a runner by default (runs started before this was in their input). */
+const DEFAULT_RUNNER_WAIT_MS = 10 * 60_000;
+
+/** True when a runner never picked the activity up (no runner with the labels, or all busy). */
+function isScheduleToStartTimeout(err: unknown): boolean {
+  let e: unknown = err;
+  while (e instanceof Error) {
+    if (e instanceof TimeoutFailure) return e.timeoutType === 'SCHEDULE_TO_START';
+    e = 'cause' in e ? e.cause : undefined;
+  }
+  return false;
+}
+
+function formatWait(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
 
 /** Patch id: parameters and outputs in shell fields are passed as environment variables (`resolveStageConfig`). */
 const PASS_REFS_AS_ENV_PATCH = 'pass-refs-as-env';
@@ -321,6 +344,11 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
   }
 
   async function runActivity(node: PlanNode, s: StageState, config: Record<string, unknown>) {
+    // Stages run on runners: the task queue of the stage's labels (`runsOn`), with a limit on how long
+    // the stage may wait for one. Older histories scheduled on the workflow's own queue.
+    const onRunners = patched('stages-on-runners');
+    const labels = node.runsOn ?? [];
+    const runnerWaitMs = input.runnerWaitTimeoutMs ?? DEFAULT_RUNNER_WAIT_MS;
     const options: ActivityOptions = {
       startToCloseTimeout: node.timeoutMs + 60_000,
       heartbeatTimeout: input.heartbeatTimeoutMs ?? 15_000,
@@ -335,13 +363,16 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
         maximumAttempts: 10,
         nonRetryableErrorTypes: ['StageFailed', 'StageTimeout', 'InvalidConfig'],
       },
+      ...(onRunners ? { taskQueue: runnerQueue(`${workflowInfo().taskQueue}-runner`, labels), scheduleToStartTimeout: runnerWaitMs } : {}),
     };
-    const { executeStage } = proxyActivities<Activities>(options);
+    const { executeStage } = proxyActivities<RunnerActivities>(options);
     const { retry } = node;
     for (let attempt = 1; ; attempt++) {
       s.attempt = attempt;
       s.status = 'running';
       s.error = undefined;
+      // Recorded before scheduling, so the run page shows the stage waiting for a runner until one begins it.
+      if (onRunners) await record();
       try {
         const result = await executeStage({
           runId,
@@ -354,6 +385,9 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
         s.outputs = result.outputs;
         return;
       } catch (err) {
+        if (onRunners && isScheduleToStartTimeout(err)) {
+          throw ApplicationFailure.nonRetryable(`no runner with labels ${describeLabels(labels)} picked the stage up within ${formatWait(runnerWaitMs)}`, 'NoRunner');
+        }
         if (isCancellation(err) || attempt >= retry.maxAttempts) throw err;
         s.error = errorMessage(err);
         const wait = Math.min(retry.maxIntervalMs, retry.initialIntervalMs * retry.backoffCoefficient ** (attempt - 1));

@@ -63,6 +63,8 @@ export type RunInput = {
   triggeredBy: string;
   /** Activity heartbeat timeout in ms: how fast a lost worker's stage is retried. */
   heartbeatTimeoutMs?: number;
+  /** How long a stage may wait for a runner with its labels before it fails, in ms (absent: 10 minutes). */
+  runnerWaitTimeoutMs?: number;
   /**
    * Nodes not executed in this run but reused from an earlier one: they are
    * succeeded at once with these outputs (visible to `${{ stages.<id>.outputs.x }}`

@@ -1,16 +1,14 @@
 /**
- * The worker: runs the interpreter workflow and the stage activities.
+ * The control worker: runs the interpreter and trigger workflows and the
+ * bookkeeping activities (run state, triggers, notifications) on the control
+ * task queue. Stages run elsewhere, on runners (workflows/runner).
  *
  * 1. Its own Node process next to Next.js (`npm run worker`, started and
  *    restarted by `npm start`).
  * 2. Supervised: a Temporal worker does not retry its first connection and
  *    gives up after about a minute of failed polls, so this loop makes a new
  *    connection and a new worker with backoff until it is told to stop.
- * 3. Ctrl-C / SIGTERM: the worker stops polling and cancels running activities
- *    (their processes are killed) within `shutdownGraceTime`.
- * 4. It refuses to start when command stages could not run in their sandbox
- *    (bubblewrap), unless PIPEWRIGHT_UNSAFE_NO_SANDBOX=true, which it then
- *    announces on every start.
+ * 3. Ctrl-C / SIGTERM: the worker stops polling within `shutdownGraceTime`.
  */
 import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
@@ -19,8 +17,6 @@ import { syncSchedules } from '../server/services/triggers';
 import { getTemporalClient } from '../server/temporal/client';
 import { temporalConnectionOptions } from '../server/temporal/connection-options';
 import { createActivities } from './activities';
-import { sweepOrphanedCommands } from './stages/command/executor';
-import { assertSandboxAtStartup } from './stages/command/sandbox';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('./index.ts', import.meta.url));
 
@@ -43,21 +39,18 @@ export type WorkerOptions = {
   namespace: string;
   taskQueue: string;
   db: Db;
-  workspaceDir: string;
   workflowBundle: WorkflowBundle;
   env?: Readonly<Record<string, string | undefined>>;
   maxConcurrentActivities?: number;
 };
 
 export async function createPipewrightWorker(o: WorkerOptions): Promise<Worker> {
-  const orphans = await sweepOrphanedCommands(o.workspaceDir);
-  if (orphans > 0) console.warn(`Killed ${orphans} command(s) left running by a worker that died.`);
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace,
     taskQueue: o.taskQueue,
     workflowBundle: o.workflowBundle,
-    activities: createActivities({ db: o.db, workspaceDir: o.workspaceDir, env: o.env }),
+    activities: createActivities({ db: o.db, env: o.env }),
     shutdownGraceTime: '10 seconds',
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 50,
   });
@@ -67,18 +60,8 @@ async function main() {
   const { getEnv } = await import('../server/env');
   const { getDb } = await import('../db/client');
   const env = getEnv();
-  // Before anything else: without a sandbox, any pipeline author could read this machine's secrets.
-  try {
-    const unsafe = await assertSandboxAtStartup(process.env);
-    if (unsafe) console.warn(`\n!!! WARNING: ${unsafe}\n`);
-  } catch (err) {
-    console.error(`The worker cannot start. ${err instanceof Error ? err.message : String(err)}`);
-    process.exit(1);
-  }
   const opts = temporalConnectionOptions(env);
   const db = await getDb();
-  // Before anything slow: kill commands a worker that died left running.
-  await sweepOrphanedCommands(env.workspaceDir);
   console.log('Bundling workflow code…');
   const workflowBundle = await buildWorkflowBundle();
 
@@ -87,7 +70,7 @@ async function main() {
   const stop = () => {
     if (stopping) return;
     stopping = true;
-    console.log('Stopping the worker (running stages are cancelled)…');
+    console.log('Stopping the worker…');
     current?.shutdown();
   };
   Runtime.install({ shutdownSignals: [] });
@@ -104,7 +87,6 @@ async function main() {
         namespace: opts.namespace,
         taskQueue: env.TEMPORAL_TASK_QUEUE,
         db,
-        workspaceDir: env.workspaceDir,
         workflowBundle,
       });
       console.log(`Worker polling task queue "${env.TEMPORAL_TASK_QUEUE}" on ${opts.address} (namespace ${opts.namespace}).`);

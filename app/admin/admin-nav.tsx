@@ -1,4 +1,4 @@
-/** Tabs of the admin area: People, Audit log, Settings, Clusters, Environments. */
+/** Tabs of the admin area: People, Audit log, Settings, Clusters, Environments, Runners. */
 import Link from 'next/link';
 import { cx } from '@/app/components/ui';
 
@@ -8,6 +8,7 @@ const TABS = [
   { href: '/admin/settings', label: 'Settings' },
   { href: '/admin/clusters', label: 'Clusters' },
   { href: '/admin/environments', label: 'Environments' },
+  { href: '/admin/runners', label: 'Runners' },
 ] as const;
 
 export function AdminNav({ current }: { current: (typeof TABS)[number]['href'] }) {

@@ -5,6 +5,7 @@
  * or nothing (the pipeline: name, parameters, settings).
  */
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import { useQuery } from '@tanstack/react-query';
 import { useShallow } from 'zustand/react/shallow';
 import { KindIcon } from '@/app/components/kind-icon';
 import { cx, inputClass } from '@/app/components/ui';
@@ -21,6 +22,7 @@ import {
   type PipelineSpec,
   type ValidationIssue,
 } from '@/workflows/model';
+import { useTRPC } from '@/app/trpc/react';
 import { CONDITION_STYLE } from './condition-edge';
 import { useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { useEditorUi } from './editor-ui';
@@ -88,8 +90,65 @@ function useStageFields(id: string) {
   return useEditor(
     useShallow((s) => {
       const n = displayedSpec(s).nodes.find((x) => x.id === id);
-      return n ? { id: n.id, kind: n.kind, name: n.name, description: n.description, config: n.config, retry: n.retry, timeoutSeconds: n.timeoutSeconds, environment: n.environment } : null;
+      return n ? { id: n.id, kind: n.kind, name: n.name, description: n.description, config: n.config, retry: n.retry, timeoutSeconds: n.timeoutSeconds, environment: n.environment, runsOn: n.runsOn } : null;
     }),
+  );
+}
+
+/**
+ * Runner labels a stage needs (`runsOn`): free text (comma-separated), plus the
+ * labels registered runners have, with how many of them are online, to click.
+ */
+function RunsOnField({ value, onChange, issues, readOnly }: { value: string[]; onChange: (labels: string[]) => void; issues?: string[]; readOnly: boolean }) {
+  const trpc = useTRPC();
+  const facts = useQuery(trpc.runners.facts.queryOptions(undefined, { staleTime: 15_000, refetchOnWindowFocus: false }));
+  const shown = value.join(', ');
+  const [draft, setDraft] = useState(shown);
+  useEffect(() => setDraft(shown), [shown]);
+  const known = useMemo(() => {
+    const online = new Map<string, number>();
+    for (const r of facts.data?.runners ?? []) for (const l of r.labels) online.set(l, (online.get(l) ?? 0) + (r.online ? 1 : 0));
+    return [...online.entries()].sort(([a], [b]) => a.localeCompare(b));
+  }, [facts.data]);
+  const commit = (text: string) =>
+    onChange([...new Set(text.split(/[\s,]+/).map((l) => l.trim().toLowerCase()).filter(Boolean))]);
+  return (
+    <div className="space-y-2 text-sm" data-field="runsOn">
+      <input
+        className={cx(inputClass, 'nodrag nokey py-1.5 font-mono text-[12.5px]', Boolean(issues?.length) && '!border-amber-400')}
+        value={draft}
+        placeholder="any runner (default pool)"
+        disabled={readOnly}
+        aria-label="Runner labels"
+        onChange={(e) => setDraft(e.target.value)}
+        onBlur={() => commit(draft)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') commit(draft);
+        }}
+      />
+      <p className="text-xs text-muted">A runner must have all these labels to run the stage.</p>
+      {known.length > 0 && (
+        <div className="flex flex-wrap gap-1.5" aria-label="Known runner labels">
+          {known.map(([label, online]) => (
+            <button
+              key={label}
+              type="button"
+              disabled={readOnly || value.includes(label)}
+              onClick={() => onChange([...value, label])}
+              className="rounded border border-line px-1.5 py-0.5 font-mono text-xs text-fg hover:border-accent disabled:opacity-50"
+              title={`${online} runner(s) with this label online`}
+            >
+              {label} <span className="text-muted">· {online} online</span>
+            </button>
+          ))}
+        </div>
+      )}
+      {issues?.map((m) => (
+        <p key={m} className="text-xs text-amber-700 dark:text-amber-300">
+          {m}
+        </p>
+      ))}
+    </div>
   );
 }
 
@@ -208,6 +267,17 @@ function NodeInspector({ id }: { id: string }) {
           {PROTECTED_ENVIRONMENT_HELP}
         </p>
       </Section>
+
+      {def?.runtime === 'activity' && (
+        <Section title="Runs on" defaultOpen={Boolean(node.runsOn?.length || byPath.has('runsOn'))} testId="stage-runs-on">
+          <RunsOnField
+            value={node.runsOn ?? []}
+            onChange={(labels) => actions.updateNode(node.id, { runsOn: labels.length ? labels : undefined }, `node:${node.id}:runsOn`)}
+            issues={byPath.get('runsOn')}
+            readOnly={readOnly}
+          />
+        </Section>
+      )}
 
       <Section title="Retries and timeout" defaultOpen={Boolean(node.retry || node.timeoutSeconds)}>
         <div className="space-y-4">

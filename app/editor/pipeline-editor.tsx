@@ -89,15 +89,19 @@ function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; i
   // The workspace's environments, so a stage bound to one that does not exist is flagged while drawing.
   const trpc = useTRPC();
   const environments = useQuery(trpc.environments.list.queryOptions(undefined, { staleTime: 60_000, refetchOnWindowFocus: false }));
+  // Registered runners' labels, so a stage no runner can run is flagged (a warning) while drawing.
+  const runnerFacts = useQuery(trpc.runners.facts.queryOptions(undefined, { staleTime: 60_000, refetchOnWindowFocus: false }));
   const validationOptions = useMemo(
-    () =>
-      environments.data
+    () => ({
+      ...(environments.data
         ? {
             environments: environments.data.map((e) => e.name),
             protection: environments.data.map((e) => ({ name: e.name, requireGate: e.requireGate, clusterConnection: e.clusterConnection, namespace: e.namespace })),
           }
-        : {},
-    [environments.data],
+        : {}),
+      ...(runnerFacts.data ? { runners: runnerFacts.data } : {}),
+    }),
+    [environments.data, runnerFacts.data],
   );
 
   // A document written by hand has no positions: lay it out once, as the clean state.

@@ -5,7 +5,8 @@
  * 1. Starts everything it needs and nothing else: the Temporal CLI's dev server
  *    (headless, free port, temporary SQLite file like `npm start`, or in memory
  *    with `--temporal-db=memory`), a temporary app database, a Pipewright worker
- *    (createPipewrightWorker) and a second worker on another task queue running
+ *    (createPipewrightWorker), a runner in this process (createRunnerWorkers,
+ *    reaching the control plane's runner API over loopback HTTP) and a second worker on another task queue running
  *    the hand-written baseline workflow (scripts/bench/baseline-workflow.ts).
  * 2. Measures (see `docs/benchmarks.md` for the method in prose):
  *    a. engine overhead: a 100-stage sequential pipeline of no-op `command`
@@ -26,7 +27,6 @@
  * `--compile-only` (only d., no Temporal, no doc).
  */
 import { Connection } from '@temporalio/client';
-import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -289,6 +289,12 @@ async function main() {
   const { getTemporalClient, resetTemporalClient } = await import('../../server/temporal/client');
   const { buildWorkflowBundle, createPipewrightWorker } = await import('../../workflows/worker');
   const { createActivities } = await import('../../workflows/activities');
+  const { createRunnerApiHandler, serveRunnerApi } = await import('../../server/runner-api/handler');
+  const { registerRunner } = await import('../../server/services/runners');
+  const { createArtifactStore } = await import('../../server/artifacts/store');
+  const { getEnv } = await import('../../server/env');
+  const { ControlPlaneClient } = await import('../../workflows/runner/client');
+  const { createRunnerWorkers } = await import('../../workflows/runner/worker');
   const { decideUpdate, workflowIdForRun } = await import('../../workflows/run-state');
   const { signDecision } = await import('../../server/security/decision-keys');
   const { and, eq } = await import('drizzle-orm');
@@ -326,8 +332,23 @@ async function main() {
     namespace: 'default',
     taskQueue: pwQueue,
     db: workerDb,
-    workspaceDir: path.join(dir, 'workspaces'),
     workflowBundle: pwBundle,
+  });
+  // Stages run on a runner, as in production: its own API handle on the database, loopback HTTP.
+  const runnerApi = await serveRunnerApi(
+    createRunnerApiHandler({ db: await getDb(`file:${dir}/././app.db`), queueBase: `${pwQueue}-runner`, artifactStore: () => createArtifactStore(getEnv()) }),
+  );
+  cleanups.push({ name: 'runner API', run: () => runnerApi.close() });
+  const { token: runnerToken } = await registerRunner(db, ada, { name: 'bench' });
+  const pwRunner = await createRunnerWorkers({
+    connection: pwConnection,
+    namespace: 'default',
+    queueBase: `${pwQueue}-runner`,
+    labels: [],
+    client: new ControlPlaneClient(runnerApi.url, runnerToken),
+    workspaceDir: path.join(dir, 'workspaces'),
+    env: process.env,
+    maxConcurrentStages: 50,
   });
   const baseWorker = await Worker.create({
     connection: baseConnection,
@@ -343,7 +364,7 @@ async function main() {
     rejectWorkerDied = reject;
   });
   workerDied.catch(() => undefined);
-  const running = [pwWorker, baseWorker].map((w) =>
+  const running = [pwWorker, baseWorker, pwRunner].map((w) =>
     w.run().catch((err: unknown) => {
       workerError = err;
       rejectWorkerDied(new Error(`a worker stopped: ${err instanceof Error ? err.message : String(err)}`));
@@ -353,6 +374,7 @@ async function main() {
     name: 'workers',
     run: async () => {
       for (const w of [pwWorker, baseWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+      pwRunner.shutdown();
       await Promise.all(running);
     },
   });
@@ -429,15 +451,11 @@ async function main() {
 
   // Where the time goes: the activity bodies alone, outside Temporal.
   log('  diagnostics: activity bodies without Temporal');
-  const activities = createActivities({ db: workerDb, workspaceDir: path.join(dir, 'workspaces') });
+  const activities = createActivities({ db: workerDb });
   const baseline = createBaselineActivities();
-  const env = new MockActivityEnvironment();
-  const bodies = { executeStage: [] as number[], spawn: [] as number[], record1: [] as number[], record100: [] as number[] };
+  const bodies = { spawn: [] as number[], record1: [] as number[], record100: [] as number[] };
   for (let i = 0; i < 120; i++) {
-    let t = performance.now();
-    await env.run(activities.executeStage, { runId: lastRunId, nodeId: `diag-${i}`, kind: 'command', attempt: 1, config: { command: 'true', env: {} }, timeoutMs: 3_600_000 });
-    if (i >= 20) bodies.executeStage.push(performance.now() - t);
-    t = performance.now();
+    const t = performance.now();
     await baseline.spawnTrue();
     if (i >= 20) bodies.spawn.push(performance.now() - t);
   }
@@ -618,7 +636,6 @@ async function main() {
   row('Ratio pipeline / spawn baseline', ratio.toFixed(2), '≤ 1.3', ratio <= 1.3);
   row('Engine overhead per stage, vs. spawn baseline', ms((pipelineMs - spawnMs) / CHAIN_STAGES, 1));
   row('Engine overhead per stage, vs. no-op baseline', ms((pipelineMs - noopMs) / CHAIN_STAGES, 1));
-  row('↳ `executeStage` body alone (no Temporal), mean', ms(mean(bodies.executeStage), 1));
   row('↳ spawning `/bin/sh -c true` alone, mean', ms(mean(bodies.spawn), 1));
   row('↳ `recordRunState` body, 1 / 100 finished stages, mean', `${ms(mean(bodies.record1), 1)} / ${ms(mean(bodies.record100), 1)}`);
   row(`Approval via API: decision sent → next stage started, p50 (${GATES} gates)`, ms(percentile(viaApi.start, 50)), '≤ 50 ms', percentile(viaApi.start, 50) <= 50);
@@ -696,7 +713,7 @@ async function main() {
       `- **Engine overhead.** A pipeline of ${CHAIN_STAGES} \`command\` stages running \`true\`, chained one after another, is started through the real tRPC API (\`runs.start\`: load, validate, compile, store the plan, \`workflow.start\`); the wall time runs from that call to the interpreter workflow's result (\`handle.result()\`). ` +
         `The baseline is a hand-written workflow (\`scripts/bench/baseline-workflow.ts\`) on a second worker and task queue that runs ${CHAIN_STAGES} activities in sequence with the same activity options as a stage; each activity spawns \`/bin/sh -c true\` (what a no-op command stage runs, so process spawning cancels out), or does nothing at all for the no-op baseline. It is timed from \`workflow.execute\` to its result. ` +
         `Each of the three runs once as a warm-up, then ${REPS} times interleaved; the table shows medians. Overhead per stage = (pipeline − baseline) / ${CHAIN_STAGES}.`,
-      '- **Where the time goes (↳ rows).** The activity bodies timed directly in the same process, without Temporal (`MockActivityEnvironment`): `executeStage` for a `true` command (100 calls after 20 warm-ups) against spawning `/bin/sh -c true`; `recordRunState` for a 100-stage run state with 1 and with 100 finished stages (30 calls each after 10 warm-ups).',
+      '- **Where the time goes (↳ rows).** The activity bodies timed directly in the same process, without Temporal: spawning `/bin/sh -c true` (100 calls after 20 warm-ups); `recordRunState` for a 100-stage run state with 1 and with 100 finished stages (30 calls each after 10 warm-ups).',
       `- **Approval latency.** A pipeline of ${GATES} approval gates in sequence followed by a 0-second \`wait\` stage. For each gate: wait until the app database shows it waiting (polled every 2 ms), note the time, approve it, and take the next stage's start time as the workflow recorded it (\`stage_runs.started_at\`, the workflow clock when it started the stage; same machine, same clock). ` +
         'The first run decides through `approvals.decide` as a signed-in approver would (role and approver checks against the app database, `describeTaskQueue` to see that a worker is polling, the Workflow Update, the audit entry); the second run sends the raw Workflow Update (`executeUpdate`) directly. A 5-gate run of each kind goes first as a warm-up. p50/p99 are nearest-rank over the 100 gates. "Next gate decidable" is when the next gate shows as waiting in the app database, which is what the approvals inbox reads.',
       `- **Throughput.** ${THROUGHPUT_RUNS} runs of a ${THROUGHPUT_STAGES}-stage chain of \`true\` commands (pipeline concurrency setting ${THROUGHPUT_RUNS}), started through \`runs.start\` twice over: all ${THROUGHPUT_RUNS} calls at once (like ${THROUGHPUT_RUNS} simultaneous API requests), then one call after another (each awaited; the runs still overlap). Runs per minute = successful runs / time from the first start call to the last result. A run counts as failed when its start is refused, its workflow does not end \`succeeded\`, or the app database does not say \`succeeded\`. Each phase stops waiting after ${THROUGHPUT_LIMIT_MS / 1000} s: runs not finished by then count as failed and are terminated. The longest event-loop stall of the process during each phase is shown because a statement waiting for SQLite's write lock blocks the whole process. The Pipewright worker runs with its defaults (50 concurrent activities).`,

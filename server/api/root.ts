@@ -7,6 +7,7 @@ import { embedsRouter } from './routers/embeds';
 import { environmentsRouter } from './routers/environments';
 import { pipelinesRouter } from './routers/pipelines';
 import { promotionRouter } from './routers/promotion';
+import { runnersRouter } from './routers/runners';
 import { runsRouter } from './routers/runs';
 import { settingsRouter } from './routers/settings';
 import { triggersRouter } from './routers/triggers';
@@ -25,6 +26,7 @@ export const appRouter = createTRPCRouter({
   triggers: triggersRouter,
   environments: environmentsRouter,
   promotion: promotionRouter,
+  runners: runnersRouter,
 });
 
 export type AppRouter = typeof appRouter;

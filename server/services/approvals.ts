@@ -17,6 +17,7 @@ import { decideUpdate, type DecideResult, type Vote } from '../../workflows/run-
 import type { SessionUser } from '../auth/session';
 import { getEnv } from '../env';
 import { notFound, runnerOffline } from '../errors';
+// eslint-disable-next-line import-x/no-restricted-paths -- known: the role→capability table lives in the API layer; it belongs in server/auth (left for later)
 import { hasCapability } from '../api/trpc';
 import { boostRun } from '../live/app-live';
 import { signDecision } from '../security/decision-keys';

@@ -7,7 +7,7 @@ import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { TRPCError } from '@trpc/server';
 import { and, asc, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
-import { artifacts, auditLog, environments, gates, logChunks, pipelines, pipelineVersions, runs, stageRuns, user, type Role, type RunStatus } from '../../db/schema';
+import { artifacts, auditLog, environments, gates, logChunks, pipelines, pipelineVersions, runners, runs, stageRuns, user, type Role, type RunStatus } from '../../db/schema';
 import {
   compileValidSpec,
   executionPlanSchema,
@@ -21,6 +21,7 @@ import {
   type PipelineSpec,
   type RunParameters,
 } from '../../workflows/model';
+import { describeLabels } from '../../workflows/model/runners';
 import { planRerunFromFailed } from '../../workflows/model/rerun';
 import { cancelRunUpdate, workflowIdForRun, type RunInput } from '../../workflows/run-state';
 import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
@@ -312,6 +313,7 @@ export async function launchRun(
     params,
     triggeredBy: actor.id,
     heartbeatTimeoutMs: getEnv().PIPEWRIGHT_HEARTBEAT_TIMEOUT_S * 1000,
+    runnerWaitTimeoutMs: getEnv().PIPEWRIGHT_RUNNER_WAIT_S * 1000,
     ...(reuse ? { reused: Object.fromEntries([...reuse.stages].map(([nodeId, r]) => [nodeId, { fromRunId: r.fromRunId, outputs: r.outputs }])) } : {}),
     ...(omitted.length > 0 ? { omitted, omittedReason: omitReason } : {}),
     // The run accepts only decisions and cancellations signed by this control plane.
@@ -580,14 +582,19 @@ export async function getRun(db: Db, runId: string) {
   const run = await db.select().from(runs).where(eq(runs.id, runId)).get();
   if (!run) throw notFound('Run');
   const plan = parsedPlan(run.id, run.planHash, run.plan);
-  const [stages, gateRows, pipeline, starter, runArtifacts] = await Promise.all([
+  const [stages, gateRows, pipeline, starter, runArtifacts, runnerRows] = await Promise.all([
     db.select().from(stageRuns).where(eq(stageRuns.runId, runId)),
     db.select().from(gates).where(eq(gates.runId, runId)),
     db.select({ name: pipelines.name }).from(pipelines).where(eq(pipelines.id, run.pipelineId)).get(),
     db.select({ name: user.name }).from(user).where(eq(user.id, run.triggeredBy)).get(),
     listRunArtifacts(db, runId),
+    db
+      .select({ id: runners.id, name: runners.name })
+      .from(runners)
+      .where(inArray(runners.id, db.select({ id: stageRuns.runnerId }).from(stageRuns).where(eq(stageRuns.runId, runId)))),
   ]);
   const byNode = new Map(stages.map((s) => [s.nodeId, s]));
+  const runnerNames = new Map(runnerRows.map((r) => [r.id, r.name]));
   const gateByNode = new Map(gateRows.map((g) => [g.nodeId, g]));
   // Numbers of the runs stages were reused from, for "reused from run #N" links.
   const sourceIds = [...new Set([run.reusedFromRunId, ...stages.map((s) => s.reusedFrom)].filter((x): x is string => !!x))];
@@ -625,14 +632,22 @@ export async function getRun(db: Db, runId: string) {
     stages: plan.nodes.map((node) => {
       const s = byNode.get(node.id);
       const g = gateByNode.get(node.id);
+      // An executing stage the workflow started that no runner has begun yet is waiting for one.
+      const waitingForRunner = node.runtime === 'activity' && s?.status === 'running' && !s.runnerId && !runFinished;
       return {
         id: node.id,
         name: node.name,
         kind: node.kind,
+        /** Labels a runner needs to run this stage (empty: the default pool). */
+        runsOn: node.runsOn ?? [],
+        /** The runner that began the current attempt (id and name), if any. */
+        runner: s?.runnerId ? { id: s.runnerId, name: runnerNames.get(s.runnerId) ?? '(deleted runner)' } : null,
+        /** "waiting for a runner with labels …" while no runner has picked the stage up. */
+        waitingFor: waitingForRunner ? `waiting for a runner with labels ${describeLabels(node.runsOn)}` : null,
         /** Environment the stage is bound to (its variables and secrets were used; values never shown). */
         environment: node.environment ?? null,
         needs: node.needs,
-        status: s?.status ?? 'pending',
+        status: waitingForRunner ? ('queued' as const) : (s?.status ?? 'pending'),
         attempt: s?.attempt ?? 0,
         maxAttempts: node.retry.maxAttempts,
         startedAt: s?.startedAt ?? null,

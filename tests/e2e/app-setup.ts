@@ -8,13 +8,14 @@
  * 2. migrations and the seed (demo users, example pipelines) in a child process;
  * 3. `next build` only when `.next/BUILD_ID` is missing or older than a source
  *    file, so repeated runs stay fast;
- * 4. the worker (`node --import tsx workflows/worker.ts`) and the web app
- *    (`next start`) as child processes, each in its own process group, with
- *    their output in test-results/e2e-logs/;
- * 5. waits for `/api/health` and for the worker to poll, and provides `appUrl`
- *    and the seeded admin's password (`adminPassword`).
- * Teardown stops the web app and the worker (whole process groups) and
- * removes the data folder.
+ * 4. the worker (`node --import tsx workflows/worker.ts`), the web app
+ *    (`next start`) and a runner (`workflows/runner/main.ts`, with only its
+ *    token and addresses in its environment) as child processes, each in its
+ *    own process group, with their output in test-results/e2e-logs/;
+ * 5. waits for `/api/health`, for the worker and the runner to poll, and
+ *    provides `appUrl` and the seeded admin's password (`adminPassword`).
+ * Teardown stops the web app, the runner and the worker (whole process
+ * groups) and removes the data folder.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -190,9 +191,10 @@ export default async function setup(project: TestProject) {
 
   let worker: Child | undefined;
   let web: Child | undefined;
+  let runner: Child | undefined;
   const teardown = async () => {
     const t = Date.now();
-    await Promise.all([stop(web, 'SIGTERM', 10_000), stop(worker, 'SIGINT', 15_000)]);
+    await Promise.all([stop(web, 'SIGTERM', 10_000), stop(worker, 'SIGINT', 15_000), stop(runner, 'SIGINT', 15_000)]);
     fs.rmSync(dir, { recursive: true, force: true });
     fs.rmSync(sharedDir, { recursive: true, force: true });
     log(`web app and worker stopped in ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -211,12 +213,22 @@ export default async function setup(project: TestProject) {
     await building;
     web = start('web', [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], env);
 
+    // The runner reaches the app only over its API; it retries until the app answers.
+    const runnerToken = fs.readFileSync(path.join(dir, 'runner-token'), 'utf8').trim();
+    runner = start(
+      'runner',
+      ['--import', 'tsx', 'workflows/runner/main.ts', '--url', appUrl, '--temporal', temporalAddress, '--namespace', namespace, '--workspace', path.join(dir, 'workspaces')],
+      { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PIPEWRIGHT_RUNNER_TOKEN: runnerToken, PIPEWRIGHT_RUNNER_HEARTBEAT_MS: '2000' } as unknown as NodeJS.ProcessEnv,
+    );
+
     const dead = () =>
       web && web.proc.exitCode !== null
         ? `the web app exited (${web.proc.exitCode}):\n  ${tail(web)}`
         : worker && worker.proc.exitCode !== null
           ? `the worker exited (${worker.proc.exitCode}):\n  ${tail(worker)}`
-          : undefined;
+          : runner && runner.proc.exitCode !== null
+            ? `the runner exited (${runner.proc.exitCode}):\n  ${tail(runner)}`
+            : undefined;
     await waitUntil(
       `${appUrl}/api/health`,
       async () => {
@@ -227,6 +239,7 @@ export default async function setup(project: TestProject) {
       dead,
     );
     await waitUntil('the worker to poll', async () => worker!.output.some((l) => l.includes('Worker polling task queue')), 90_000, dead);
+    await waitUntil('the runner to poll', async () => runner!.output.some((l) => l.includes('polling')), 90_000, dead);
   } catch (err) {
     await teardown();
     throw err;

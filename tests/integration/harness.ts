@@ -1,9 +1,12 @@
 /**
  * Integration harness: a real Temporal dev server (started by the global
- * setup), a real SQLite file, a real worker in this process on its own task
- * queue, and the real tRPC router called through `createCaller`.
+ * setup), a real SQLite file, a real control worker in this process on its own
+ * task queue, a real runner (in this process, talking to the control plane's
+ * runner API over loopback HTTP like a remote one), and the real tRPC router
+ * called through `createCaller`.
  */
 import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,9 +16,14 @@ import { migrate } from '../../db/migrate';
 import { groupMembers, user as userTable } from '../../db/schema';
 import { createCaller } from '../../server/api/root';
 import type { SessionUser } from '../../server/auth/session';
-import { resetEnvCache } from '../../server/env';
+import { createArtifactStore } from '../../server/artifacts/store';
+import { getEnv, resetEnvCache } from '../../server/env';
+import { createRunnerApiHandler, serveRunnerApi } from '../../server/runner-api/handler';
+import { registerRunner } from '../../server/services/runners';
 import { getTemporalClient, resetTemporalClient } from '../../server/temporal/client';
 import type { PipelineSpecInput } from '../../workflows/model';
+import { ControlPlaneClient } from '../../workflows/runner/client';
+import { createRunnerWorkers, type RunnerWorkers } from '../../workflows/runner/worker';
 import { buildWorkflowBundle, createPipewrightWorker } from '../../workflows/worker';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -34,7 +42,7 @@ export async function makeUser(db: Db, u: { username: string; role: SessionUser[
   return { id, name: u.username, username: u.username, email, role: u.role, groups: u.groups ?? [] };
 }
 
-export async function startHarness(opts: { worker?: boolean; env?: Record<string, string>; address?: string } = {}) {
+export async function startHarness(opts: { worker?: boolean; runner?: boolean; env?: Record<string, string>; address?: string } = {}) {
   const address = opts.env?.TEMPORAL_ADDRESS ?? opts.address ?? inject('temporalAddress');
   const dir = mkdtempSync(join(tmpdir(), 'pipewright-it-'));
   // Where tests and their sandboxed commands exchange marks (the data directory is invisible to commands).
@@ -66,8 +74,18 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
     outsider: await makeUser(db, { username: 'otto', role: 'approver', groups: ['other'] }),
   };
 
+  // The control plane's runner API on loopback, and one registered runner for the default pool.
+  const runnerQueueBase = `${taskQueue}-runner`;
+  let store: ReturnType<typeof createArtifactStore> | undefined;
+  const runnerApi = await serveRunnerApi(
+    createRunnerApiHandler({ db, queueBase: runnerQueueBase, artifactStore: () => (store ??= createArtifactStore(getEnv())) }),
+  );
+  const registerTestRunner = (name: string, labels: string[] = []) => registerRunner(db, users.admin, { name, labels });
+  const localRunner = await registerTestRunner('harness-local');
+
   let worker: Worker | undefined;
-  let running: Promise<void> | undefined;
+  let runner: RunnerWorkers | undefined;
+  let running: Promise<void>[] = [];
   let connection: NativeConnection | undefined;
 
   async function startWorker() {
@@ -77,21 +95,47 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
       namespace: 'default',
       taskQueue,
       db,
-      workspaceDir: join(dir, 'workspaces'),
       workflowBundle: await workflowBundle(),
     });
-    running = worker.run();
+    if (opts.runner === false) {
+      running = [worker.run()];
+      return;
+    }
+    runner = await createRunnerWorkers({
+      connection,
+      namespace: 'default',
+      queueBase: runnerQueueBase,
+      labels: [],
+      client: new ControlPlaneClient(runnerApi.url, localRunner.token),
+      workspaceDir: join(dir, 'workspaces'),
+      env: process.env,
+    });
+    running = [worker.run(), runner.run()];
   }
   async function stopWorker() {
     if (worker && worker.getState() === 'RUNNING') worker.shutdown();
-    await running?.catch(() => undefined);
+    runner?.shutdown();
+    await Promise.allSettled(running);
     await connection?.close().catch(() => undefined);
     worker = undefined;
-    running = undefined;
+    runner = undefined;
+    running = [];
   }
   if (opts.worker !== false) await startWorker();
 
   const as = (u: SessionUser | null) => createCaller({ db, user: u });
+
+  /**
+   * A runner as a real child process (`workflows/runner/main.ts`), reaching this harness's runner API
+   * and Temporal; its environment holds only its token and a PATH. Default: the harness's own runner.
+   */
+  function spawnRunner(o: { token?: string; labels?: string[]; temporal?: string; workspace?: string; stdio?: 'inherit' | 'pipe' } = {}): ChildProcess {
+    const args = ['--import', 'tsx', 'workflows/runner/main.ts', '--url', runnerApi.url, '--temporal', o.temporal ?? process.env.TEMPORAL_ADDRESS ?? address];
+    if (o.labels) args.push('--labels', o.labels.join(','));
+    args.push('--workspace', o.workspace ?? join(dir, 'workspaces'));
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', PIPEWRIGHT_RUNNER_TOKEN: o.token ?? localRunner.token, PIPEWRIGHT_RUNNER_HEARTBEAT_MS: '500' };
+    return spawn(process.execPath, args, { env: env as unknown as NodeJS.ProcessEnv, stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'] });
+  }
 
   async function createPipeline(spec: PipelineSpecInput) {
     const { id } = await as(users.author).pipelines.create({ name: spec.name, spec });
@@ -135,6 +179,13 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
     workspace: (runId: string, ...parts: string[]) => join(dir, 'workspaces', runId, ...parts),
     address,
     taskQueue,
+    /** The control plane's runner API (`--url` of a runner process) and the runner queue base. */
+    runnerApiUrl: runnerApi.url,
+    runnerQueueBase,
+    /** The token of the harness's own runner (labels: none, the default pool). */
+    localRunnerToken: localRunner.token,
+    registerRunner: registerTestRunner,
+    spawnRunner,
     users,
     as,
     createPipeline,
@@ -148,6 +199,7 @@ export async function startHarness(opts: { worker?: boolean; env?: Record<string
     temporal: getTemporalClient,
     async close() {
       await stopWorker();
+      await runnerApi.close();
       await resetTemporalClient();
       closeAllDbs();
     },

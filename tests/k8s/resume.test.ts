@@ -1,5 +1,6 @@
 /**
- * A run whose worker dies in the middle of a rolling deploy: a new worker
+ * A run whose worker dies in the middle of a rolling deploy ("the worker" is
+ * the control worker and a runner, as child processes killed together): a new one
  * picks the stage up from its last heartbeat and finishes the same rollout —
  * the Deployment is changed once (one generation, one new revision, one new
  * ReplicaSet), and the run ends succeeded. Also: while it runs, the run page
@@ -13,18 +14,24 @@ import { admin, freshNamespace, getDeployment, imageOf, until } from './helpers'
 let h: Harness;
 let ns: string;
 let worker: ChildProcess | undefined;
+let runner: ChildProcess | undefined;
 
-/** The production worker as a real child process (on the harness's database, task queue and key), so it can be killed. */
+/** The production control worker and a runner as real child processes (on the harness's database, task queue and runner API), so they can be killed. */
 function startWorker() {
   worker = spawn(process.execPath, ['--import', 'tsx', 'workflows/worker.ts'], { env: { ...process.env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  runner = h.spawnRunner();
+}
+async function kill9(p: ChildProcess | undefined) {
+  if (!p || p.exitCode !== null) return;
+  const exited = new Promise((r) => p.once('exit', r));
+  p.kill('SIGKILL');
+  await exited;
 }
 async function killWorker() {
-  const w = worker;
+  const [w, r] = [worker, runner];
   worker = undefined;
-  if (!w || w.exitCode !== null) return;
-  const exited = new Promise((r) => w.once('exit', r));
-  w.kill('SIGKILL');
-  await exited;
+  runner = undefined;
+  await Promise.all([kill9(w), kill9(r)]);
 }
 
 beforeAll(async () => {

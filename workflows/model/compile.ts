@@ -5,6 +5,7 @@
 import { getStageDefinition } from '../stages/registry';
 import { contentHash } from './canonical';
 import { PLAN_VERSION, type ExecutionPlan, type PlanNode, type ResolvedRetry } from './plan';
+import { normaliseLabels } from './runners';
 import type { PipelineSpec, RetryPolicySpec } from './spec';
 import { validatePipeline, type ValidationIssue } from './validate';
 
@@ -95,6 +96,7 @@ export function compileValidSpec(spec: PipelineSpec, options: CompileOptions = {
     };
     // Only when set, so plans (and their hashes) of unbound pipelines stay as they were.
     if (node.environment) planNode.environment = node.environment;
+    if (def.runtime === 'activity' && node.runsOn && node.runsOn.length > 0) planNode.runsOn = normaliseLabels(node.runsOn);
     if (def.runtime === 'gate') {
       const c = config as {
         users: string[];

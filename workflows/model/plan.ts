@@ -46,6 +46,8 @@ export const planNodeSchema = z.object({
   gate: gateRulesSchema.optional(),
   /** Environment the stage is bound to (its `env.`/`secrets.` references are resolved by the worker from it). */
   environment: z.string().optional(),
+  /** Runner labels (sorted, de-duplicated) for executing stages; absent = the default pool. */
+  runsOn: z.array(z.string()).optional(),
 });
 export type PlanNode = z.infer<typeof planNodeSchema>;
 

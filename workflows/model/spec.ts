@@ -13,6 +13,7 @@
  */
 import { z } from 'zod';
 import { LIMITS } from './limits';
+import { runsOnSchema } from './runners';
 
 /** Current version of the spec document format. Bump with a migration in `migrate-spec.ts`. */
 export const SPEC_SCHEMA_VERSION = 1;
@@ -70,6 +71,8 @@ export const nodeSchema = z.object({
   environment: environmentNameSchema
     .optional()
     .describe('Environment this stage deploys to or checks (e.g. staging). Lets it use ${{ env.NAME }} and ${{ secrets.NAME }}, and shows it on the promotion board.'),
+  /** Runner labels this stage needs (all must match); absent or empty = the default pool. Ignored by gates and waits. */
+  runsOn: runsOnSchema.optional(),
 });
 export type PipelineNode = z.infer<typeof nodeSchema>;
 

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { getStageDefinition } from '../stages/registry';
+import { describeLabels, labelsSatisfy, type RunnerFacts } from './runners';
 import { LIMITS } from './limits';
 import { protectionIssues, type EnvironmentProtection, type ProtectionIssueCode } from './protection';
 import { pipelineSpecSchema, type PipelineSpec } from './spec';
@@ -38,7 +39,8 @@ export type IssueCode =
   | 'unknown-environment'
   | ProtectionIssueCode
   | 'template-in-command'
-  | 'unknown-shell-variable';
+  | 'unknown-shell-variable'
+  | 'no-runner';
 
 export type ValidationIssue = {
   code: IssueCode;
@@ -178,6 +180,8 @@ export type ValidateOptions = {
    * or this is given (the workspace is known).
    */
   protection?: readonly EnvironmentProtection[];
+  /** Registered runners' labels (when given, a stage no registered runner can run gets a warning). */
+  runners?: RunnerFacts;
 };
 
 export function validatePipeline(input: unknown, options: ValidateOptions = {}): ValidationResult {
@@ -368,6 +372,16 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
           message: `${node.name}: ${problem.message}`,
         });
       }
+    }
+
+    if (options.runners && def?.runtime === 'activity' && !options.runners.runners.some((r) => labelsSatisfy(r.labels, node.runsOn))) {
+      push({
+        code: 'no-runner',
+        severity: 'warning',
+        nodeId: node.id,
+        path: 'runsOn',
+        message: `${node.name}: no registered runner has the labels ${describeLabels(node.runsOn)}; the stage will wait for one and then fail (an admin registers runners under Admin → Runners)`,
+      });
     }
 
     if (node.environment && options.environments && !options.environments.includes(node.environment)) {

@@ -6,7 +6,7 @@
  * log writes.
  */
 import { describe, expect, it } from 'vitest';
-import { MaskingStageLog } from '@/workflows/activities';
+import { MaskingStageLog } from '@/workflows/runner/stage-log';
 import {
   compilePipeline,
   maskSecrets,

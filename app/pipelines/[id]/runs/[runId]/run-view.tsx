@@ -450,6 +450,17 @@ function StageCardView({
                 )}
               </span>
             )}
+            {s.waitingFor ? (
+              <span data-testid="stage-waiting-runner" className="text-amber-700 dark:text-amber-300">
+                {s.waitingFor}
+              </span>
+            ) : (
+              s.runner && (
+                <span data-testid="stage-runner" title="The runner that ran this attempt">
+                  on runner <span className="font-mono">{s.runner.name}</span>
+                </span>
+              )
+            )}
             {s.startedAt && (
               <span className="font-mono" title="Duration" data-testid="stage-duration">
                 <Elapsed start={s.startedAt} end={s.endedAt ?? (active ? null : s.startedAt)} />

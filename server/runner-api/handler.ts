@@ -1,0 +1,405 @@
+/**
+ * The control plane's side of the runner API: one fetch-style handler
+ * (`(req) => Promise<Response>`), mounted by Next at `/api/runner/*` and
+ * startable on its own with node:http for tests (`serveRunnerApi`).
+ *
+ * 1. Runner calls (`heartbeat`, `stage/begin`) authenticate with the runner's
+ *    token; a revoked or unknown token gets 401 on its next call.
+ * 2. `stage/begin` checks that the runner's labels satisfy the stage's
+ *    `runsOn` and that the run is still going, marks the stage running on
+ *    that runner and issues a stage credential for this attempt only.
+ * 3. Every `stage/*` call authenticates with that credential and names its
+ *    stage; a credential is refused for any other stage, once the attempt
+ *    finished, after it expired or once its runner was revoked.
+ * 4. Secrets leave the control plane only in `stage/context` (environment) and
+ *    `stage/cluster` (a connection the stage names), never through Temporal.
+ *    Log text and results are masked again here, in case a runner did not.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { logChunks, runs, stageRuns } from '../../db/schema';
+import { labelsSatisfy, describeLabels } from '../../workflows/model/runners';
+import type { ExecutionPlan, PlanNode } from '../../workflows/model/plan';
+import { maskSecrets, type EnvironmentScope } from '../../workflows/model/template';
+import { StageFailure } from '../../workflows/stages/executor-types';
+import {
+  RUNNER_API_PREFIX,
+  ARTIFACT_HEADERS,
+  type BeginRequest,
+  type FinishRequest,
+  type HeartbeatRequest,
+  type LogRequest,
+  type ProgressRequest,
+  type StageContextResponse,
+  type StageKey,
+} from '../../workflows/runner/protocol';
+import { createStageArtifacts } from '../artifacts/stage-artifacts';
+import { hashFile, type ArtifactStore } from '../artifacts/store';
+import { getConnectionSecret } from '../clusters/connections';
+import { EnvironmentUnavailableError, loadEnvironmentScope } from '../services/environments';
+import { bindClustersToEnvironment, type EnvironmentClusterBinding } from '../../workflows/k8s/environment-binding';
+import {
+  issueStageCredential,
+  revokeStageCredential,
+  runnerByToken,
+  stageCredentialByToken,
+  touchRunner,
+  type AuthenticatedRunner,
+  type StageCredential,
+} from '../services/runners';
+
+export type RunnerApiDeps = {
+  db: Db;
+  /** Base of the runner task queues (told to runners in the heartbeat answer). */
+  queueBase: string;
+  /** The artifact store (made on first use). */
+  artifactStore: () => ArtifactStore;
+};
+
+const MAX_JSON_BYTES = 4 * 1024 * 1024;
+const MAX_ARTIFACT_BYTES = 2 * 1024 * 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly type?: string,
+  ) {
+    super(message);
+  }
+}
+
+const json = (body: unknown, status = 200) => Response.json(body, { status, headers: { 'Cache-Control': 'no-store' } });
+const bearer = (req: Request) => /^Bearer (\S+)$/.exec(req.headers.get('authorization') ?? '')?.[1] ?? '';
+
+async function readJson<T>(req: Request): Promise<T> {
+  const text = await req.text();
+  if (text.length > MAX_JSON_BYTES) throw new HttpError(413, 'request too large');
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new HttpError(400, 'the body is not JSON');
+  }
+}
+
+function stageKeyOf(body: Partial<StageKey>): StageKey {
+  if (typeof body.runId !== 'string' || typeof body.nodeId !== 'string' || !Number.isInteger(body.attempt)) {
+    throw new HttpError(400, 'runId, nodeId and attempt are required');
+  }
+  return { runId: body.runId, nodeId: body.nodeId, attempt: body.attempt! };
+}
+
+/** Plans by run id (a run's plan never changes). */
+const planCache = new Map<string, { pipelineId: string; status: string; nodes: Map<string, PlanNode> }>();
+/** Secret values by stage credential id, for masking what that stage sends (best effort: per process). */
+const secretsByCredential = new Map<string, string[]>();
+
+function remember<K, V>(m: Map<K, V>, k: K, v: V, max = 500) {
+  if (m.size >= max) m.delete(m.keys().next().value!);
+  m.set(k, v);
+}
+
+export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => Promise<Response> {
+  const { db } = deps;
+
+  async function runAndNode(runId: string, nodeId: string) {
+    const [row] = await db.select({ pipelineId: runs.pipelineId, status: runs.status, plan: runs.plan }).from(runs).where(eq(runs.id, runId));
+    if (!row) throw new HttpError(404, `no run ${runId}`);
+    let cached = planCache.get(runId);
+    if (!cached) {
+      cached = { pipelineId: row.pipelineId, status: row.status, nodes: new Map((row.plan as ExecutionPlan).nodes.map((n) => [n.id, n])) };
+      remember(planCache, runId, cached, 200);
+    }
+    const node = cached.nodes.get(nodeId);
+    if (!node) throw new HttpError(404, `run ${runId} has no stage ${nodeId}`);
+    return { pipelineId: row.pipelineId, runStatus: row.status, node };
+  }
+
+  async function authRunner(req: Request): Promise<AuthenticatedRunner> {
+    const runner = await runnerByToken(db, bearer(req));
+    if (!runner) throw new HttpError(401, 'this runner token is unknown or was revoked');
+    return runner;
+  }
+
+  async function authStage(req: Request, key: StageKey): Promise<StageCredential> {
+    const cred = await stageCredentialByToken(db, bearer(req));
+    if (!cred) throw new HttpError(401, 'this stage credential is unknown, expired or no longer valid (the attempt finished or the runner was revoked)');
+    if (cred.runId !== key.runId || cred.nodeId !== key.nodeId || cred.attempt !== key.attempt) {
+      throw new HttpError(403, 'this stage credential belongs to another stage attempt');
+    }
+    return cred;
+  }
+
+  const mask = (credId: string, text: string) => {
+    const secrets = secretsByCredential.get(credId);
+    return secrets && secrets.length > 0 ? maskSecrets(text, secrets) : text;
+  };
+
+  // ── Runner calls ───────────────────────────────────────────────────────────
+
+  async function heartbeat(req: Request) {
+    const runner = await authRunner(req);
+    const body = await readJson<Partial<HeartbeatRequest>>(req);
+    await touchRunner(db, runner.id, {
+      version: typeof body.version === 'string' ? body.version : undefined,
+      host: typeof body.host === 'string' ? body.host : undefined,
+      currentStage: typeof body.currentStage === 'string' || body.currentStage === null ? body.currentStage : undefined,
+    });
+    return json({ runnerId: runner.id, name: runner.name, labels: runner.labels, queueBase: deps.queueBase });
+  }
+
+  async function begin(req: Request) {
+    const runner = await authRunner(req);
+    const body = await readJson<Partial<BeginRequest>>(req);
+    const key = stageKeyOf(body);
+    const { runStatus, node } = await runAndNode(key.runId, key.nodeId);
+    if (!labelsSatisfy(runner.labels, node.runsOn)) {
+      throw new HttpError(403, `runner "${runner.name}" (labels ${describeLabels(runner.labels)}) may not run a stage that needs ${describeLabels(node.runsOn)}`);
+    }
+    if (runStatus !== 'queued' && runStatus !== 'running') throw new HttpError(409, `the run is ${runStatus}`);
+    if (body.kind !== node.kind) throw new HttpError(400, `stage ${key.nodeId} is a ${node.kind} stage, not ${String(body.kind)}`);
+    const now = new Date();
+    await db
+      .insert(stageRuns)
+      .values({ ...key, status: 'running', startedAt: now, executions: 1, runnerId: runner.id })
+      .onConflictDoUpdate({
+        target: [stageRuns.runId, stageRuns.nodeId],
+        set: {
+          status: 'running',
+          attempt: key.attempt,
+          startedAt: sql`case when ${stageRuns.attempt} = ${key.attempt} and ${stageRuns.startedAt} is not null then ${stageRuns.startedAt} else ${now.getTime()} end`,
+          endedAt: null,
+          error: null,
+          executions: sql`${stageRuns.executions} + 1`,
+          runnerId: runner.id,
+        },
+      });
+    await db.update(runs).set({ status: 'running', startedAt: now }).where(and(eq(runs.id, key.runId), eq(runs.status, 'queued')));
+    await touchRunner(db, runner.id, { currentStage: `${key.runId}/${key.nodeId}#${key.attempt}` });
+    // Valid for the stage's own limit plus the slack the workflow gives the activity.
+    const { token, expiresAt } = await issueStageCredential(db, runner.id, key, node.timeoutMs + 120_000);
+    return json({ credential: token, expiresAt: expiresAt.getTime() });
+  }
+
+  // ── Stage calls ────────────────────────────────────────────────────────────
+
+  async function context(req: Request) {
+    const key = stageKeyOf(await readJson<Partial<StageKey>>(req));
+    const cred = await authStage(req, key);
+    const { pipelineId, node } = await runAndNode(key.runId, key.nodeId);
+    const [len] = await db
+      .select({ end: sql<number | null>`max(${logChunks.offset} + length(${logChunks.text}))` })
+      .from(logChunks)
+      .where(and(eq(logChunks.runId, key.runId), eq(logChunks.nodeId, key.nodeId)));
+    const out: StageContextResponse = { pipelineId, planConfig: node.config, logOffset: len?.end ?? 0 };
+    if (node.environment) {
+      try {
+        // Released only when the environment's protection allows it for this stage of this run (a gate passed).
+        const { name, variables, secrets } = await loadEnvironmentScope(db, node.environment, { runId: key.runId, nodeId: key.nodeId });
+        const scope: EnvironmentScope = { name, variables, secrets };
+        out.environment = scope;
+        remember(secretsByCredential, cred.id, Object.values(scope.secrets).filter(Boolean));
+      } catch (err) {
+        if (!(err instanceof EnvironmentUnavailableError)) throw err;
+        out.environmentProblem = err.message;
+      }
+    }
+    return json(out);
+  }
+
+  async function log(req: Request) {
+    const body = await readJson<Partial<LogRequest>>(req);
+    const key = stageKeyOf(body);
+    const cred = await authStage(req, key);
+    const chunks = Array.isArray(body.chunks) ? body.chunks : [];
+    const rows = chunks
+      .filter((c) => typeof c.text === 'string' && c.text && Number.isInteger(c.offset) && ['stdout', 'stderr', 'system'].includes(c.stream))
+      .map((c) => ({ ...key, stream: c.stream, offset: c.offset, text: mask(cred.id, c.text) }));
+    if (rows.length > 0) await db.insert(logChunks).values(rows);
+    return json({ ok: true });
+  }
+
+  async function progress(req: Request) {
+    const body = await readJson<Partial<ProgressRequest>>(req);
+    const key = stageKeyOf(body);
+    await authStage(req, key);
+    if (body.progress && typeof body.progress === 'object') {
+      await db.update(stageRuns).set({ progress: body.progress }).where(and(eq(stageRuns.runId, key.runId), eq(stageRuns.nodeId, key.nodeId)));
+    }
+    return json({ ok: true });
+  }
+
+  async function finish(req: Request) {
+    const body = await readJson<Partial<FinishRequest>>(req);
+    const key = stageKeyOf(body);
+    const cred = await authStage(req, key);
+    if (!body.status || !['succeeded', 'failed', 'cancelled'].includes(body.status)) throw new HttpError(400, 'status must be succeeded, failed or cancelled');
+    const m = (t: string | undefined) => (typeof t === 'string' ? mask(cred.id, t) : undefined);
+    const outputs =
+      body.outputs && typeof body.outputs === 'object' ? Object.fromEntries(Object.entries(body.outputs).map(([k, v]) => [k, mask(cred.id, String(v))])) : undefined;
+    await db
+      .update(stageRuns)
+      .set({ status: body.status, endedAt: new Date(), summary: m(body.summary), error: m(body.error), outputs })
+      .where(and(eq(stageRuns.runId, key.runId), eq(stageRuns.nodeId, key.nodeId), eq(stageRuns.attempt, key.attempt)));
+    await revokeStageCredential(db, cred.id);
+    secretsByCredential.delete(cred.id);
+    await touchRunner(db, cred.runnerId, { currentStage: null });
+    return json({ ok: true });
+  }
+
+  async function cluster(req: Request, url: URL) {
+    const key = stageKeyOf({ runId: url.searchParams.get('runId') ?? undefined, nodeId: url.searchParams.get('nodeId') ?? undefined, attempt: Number(url.searchParams.get('attempt')) });
+    await authStage(req, key);
+    const name = url.searchParams.get('name') ?? '';
+    const { node } = await runAndNode(key.runId, key.nodeId);
+    const drawn = node.config.connection;
+    // Only a Kubernetes stage, and only the connection it names (or one chosen through a reference or its environment).
+    const mayUse = node.kind.startsWith('k8s-') && (drawn === undefined || drawn === '' || drawn === name || (typeof drawn === 'string' && drawn.includes('${{')));
+    if (!mayUse) throw new HttpError(403, `stage ${key.nodeId} does not use the cluster connection "${name}"`);
+    try {
+      // Deploys go only where the stage's environment points: its connection and namespace (k8s/environment-binding.ts).
+      let binding: EnvironmentClusterBinding | undefined;
+      if (node.environment) {
+        try {
+          binding = await loadEnvironmentScope(db, node.environment, { runId: key.runId, nodeId: key.nodeId });
+        } catch (err) {
+          if (err instanceof EnvironmentUnavailableError) throw new StageFailure(`environment: ${err.message}`, 'InvalidConfig');
+          throw err;
+        }
+      }
+      const bound = bindClustersToEnvironment({ get: (n) => getConnectionSecret(db, n) }, binding);
+      return json(await bound.get(name));
+    } catch (err) {
+      if (err instanceof StageFailure) throw new HttpError(422, err.message, err.type);
+      throw err;
+    }
+  }
+
+  function artifactKey(url: URL): StageKey {
+    return stageKeyOf({ runId: url.searchParams.get('runId') ?? undefined, nodeId: url.searchParams.get('nodeId') ?? undefined, attempt: Number(url.searchParams.get('attempt')) });
+  }
+
+  async function publish(req: Request, url: URL) {
+    const key = artifactKey(url);
+    await authStage(req, key);
+    const name = url.searchParams.get('name') ?? '';
+    const fileName = path.basename(url.searchParams.get('fileName') ?? '') || 'artifact';
+    const digest = url.searchParams.get('digest') ?? '';
+    if (!name || !/^sha256:[0-9a-f]{64}$/.test(digest)) throw new HttpError(400, 'name and a sha256 digest are required');
+    if (Number(req.headers.get('content-length') ?? '0') > MAX_ARTIFACT_BYTES) throw new HttpError(413, 'artifact too large');
+    const dir = await mkdtemp(path.join(tmpdir(), 'pipewright-upload-'));
+    try {
+      const file = path.join(dir, fileName);
+      await pipeline(req.body ? Readable.fromWeb(req.body as import('node:stream/web').ReadableStream) : Readable.from([]), createWriteStream(file));
+      const got = await hashFile(file);
+      if (got.digest !== digest) {
+        throw new HttpError(422, `artifact "${name}" arrived damaged: the runner said ${digest}, the bytes received hash to ${got.digest}`, 'StageFailed');
+      }
+      const stored = await createStageArtifacts(db, deps.artifactStore(), key).publish(name, file);
+      return json(stored);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function fetchArtifact(req: Request, url: URL) {
+    const key = artifactKey(url);
+    await authStage(req, key);
+    const ref = url.searchParams.get('ref') ?? '';
+    const dir = await mkdtemp(path.join(tmpdir(), 'pipewright-download-'));
+    const file = path.join(dir, 'blob');
+    let found: { stage: string; name: string; digest: string; size: number };
+    try {
+      found = await createStageArtifacts(db, deps.artifactStore(), key).materialise(ref, file);
+    } catch (err) {
+      await rm(dir, { recursive: true, force: true });
+      if (err instanceof StageFailure) throw new HttpError(422, err.message, err.type);
+      throw err;
+    }
+    const stream = createReadStream(file);
+    stream.once('close', () => void rm(dir, { recursive: true, force: true }));
+    return new Response(Readable.toWeb(stream) as ReadableStream, {
+      headers: {
+        'content-type': 'application/octet-stream',
+        'content-length': String(found.size),
+        [ARTIFACT_HEADERS.digest]: found.digest,
+        [ARTIFACT_HEADERS.stage]: found.stage,
+        [ARTIFACT_HEADERS.name]: found.name,
+      },
+    });
+  }
+
+  return async function handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const at = url.pathname.indexOf(RUNNER_API_PREFIX);
+    const route = `${req.method} ${at >= 0 ? url.pathname.slice(at + RUNNER_API_PREFIX.length) : url.pathname}`;
+    try {
+      switch (route) {
+        case 'POST heartbeat':
+          return await heartbeat(req);
+        case 'POST stage/begin':
+          return await begin(req);
+        case 'POST stage/context':
+          return await context(req);
+        case 'POST stage/log':
+          return await log(req);
+        case 'POST stage/progress':
+          return await progress(req);
+        case 'POST stage/finish':
+          return await finish(req);
+        case 'GET stage/cluster':
+          return await cluster(req, url);
+        case 'PUT stage/artifact':
+          return await publish(req, url);
+        case 'GET stage/artifact':
+          return await fetchArtifact(req, url);
+        default:
+          return json({ error: 'not found' }, 404);
+      }
+    } catch (err) {
+      if (err instanceof HttpError) return json({ error: err.message, ...(err.type ? { type: err.type } : {}) }, err.status);
+      console.error(`[runner-api] ${route}:`, err);
+      return json({ error: 'internal error' }, 500);
+    }
+  };
+}
+
+/** The handler on its own HTTP server (tests, or a control plane without Next). */
+export async function serveRunnerApi(handler: (req: Request) => Promise<Response>, port = 0, host = '127.0.0.1'): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
+  const server = createServer((req, res) => {
+    void (async () => {
+      try {
+        const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : (Readable.toWeb(req) as ReadableStream);
+        const headers = new Headers();
+        for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+        const request = new Request(`http://${req.headers.host ?? host}${req.url ?? '/'}`, { method: req.method, headers, body, duplex: 'half' } as RequestInit);
+        const response = await handler(request);
+        res.writeHead(response.status, Object.fromEntries(response.headers));
+        if (response.body) await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), res);
+        else res.end();
+      } catch (err) {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: err instanceof Error ? err.message : 'internal error' }));
+      }
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  const address = server.address();
+  const url = `http://${host}:${typeof address === 'object' && address ? address.port : port}`;
+  return {
+    url,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
