@@ -218,7 +218,18 @@ export default async function setup(project: TestProject) {
     runner = start(
       'runner',
       ['--import', 'tsx', 'workflows/runner/main.ts', '--url', appUrl, '--temporal', temporalAddress, '--namespace', namespace, '--workspace', path.join(dir, 'workspaces')],
-      { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'production', PIPEWRIGHT_RUNNER_TOKEN: runnerToken, PIPEWRIGHT_RUNNER_HEARTBEAT_MS: '2000' } as unknown as NodeJS.ProcessEnv,
+      {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        NODE_ENV: 'production',
+        PIPEWRIGHT_RUNNER_TOKEN: runnerToken,
+        PIPEWRIGHT_RUNNER_HEARTBEAT_MS: '2000',
+        // What stages need by name, as `npm start` hands its local runner: the smoke test may reach this app, and the
+        // tests exchange marks with sandboxed commands through the shared folder.
+        PIPEWRIGHT_STAGE_EGRESS_ALLOW: `127.0.0.1:${port}`,
+        PIPEWRIGHT_SANDBOX_SHARED_DIRS: sharedDir,
+        PIPEWRIGHT_DATA_DIR: dir,
+      } as unknown as NodeJS.ProcessEnv,
     );
 
     const dead = () =>

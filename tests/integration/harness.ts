@@ -133,7 +133,16 @@ export async function startHarness(opts: { worker?: boolean; runner?: boolean; e
     const args = ['--import', 'tsx', 'workflows/runner/main.ts', '--url', runnerApi.url, '--temporal', o.temporal ?? process.env.TEMPORAL_ADDRESS ?? address];
     if (o.labels) args.push('--labels', o.labels.join(','));
     args.push('--workspace', o.workspace ?? join(dir, 'workspaces'));
-    const env = { PATH: process.env.PATH, HOME: process.env.HOME, NODE_ENV: 'test', PIPEWRIGHT_RUNNER_TOKEN: o.token ?? localRunner.token, PIPEWRIGHT_RUNNER_HEARTBEAT_MS: '500' };
+    const env = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'test',
+      PIPEWRIGHT_RUNNER_TOKEN: o.token ?? localRunner.token,
+      PIPEWRIGHT_RUNNER_HEARTBEAT_MS: '500',
+      // Where the tests and sandboxed commands exchange marks (the data directory is invisible to commands).
+      PIPEWRIGHT_SANDBOX_SHARED_DIRS: shared,
+      PIPEWRIGHT_DATA_DIR: dir,
+    };
     return spawn(process.execPath, args, { env: env as unknown as NodeJS.ProcessEnv, stdio: ['ignore', o.stdio ?? 'inherit', o.stdio ?? 'inherit'] });
   }
 

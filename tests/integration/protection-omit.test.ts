@@ -51,7 +51,7 @@ function releaseSpec(name: string, dir: string) {
 }
 
 async function freshDir(name: string) {
-  const dir = join(h.dir, name);
+  const dir = join(h.shared, name);
   await import('node:fs').then((fs) => fs.mkdirSync(dir, { recursive: true }));
   return dir;
 }

@@ -23,6 +23,7 @@ import { resetEnvCache } from '../../server/env';
 import { revokeRunner } from '../../server/services/runners';
 import { ControlPlaneClient, ControlPlaneError } from '../../workflows/runner/client';
 import { cmd, spec, startHarness, type Harness } from './harness';
+import { hostPidOf } from '../unit/executors/fake-context';
 
 const SECRET_X = 'x-s3cret-Value-4711';
 const SECRET_Y = 'y-s3cret-Value-0815';
@@ -38,7 +39,8 @@ function startRunner(r: RunnerProc) {
     ['--import', 'tsx', 'workflows/runner/main.ts', '--url', h.runnerApiUrl, '--labels', r.labels.join(','), '--temporal', h.address, '--workspace', join(h.dir, `ws-${r.name}`)],
     {
       // Only what a runner holds: its token, the Temporal address (a flag), a PATH. No database URL, no keys.
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, PIPEWRIGHT_RUNNER_TOKEN: r.token, PIPEWRIGHT_RUNNER_HEARTBEAT_MS: '500', NODE_ENV: 'test' } as NodeJS.ProcessEnv,
+      // The shared folder is where the test and its sandboxed commands exchange marks.
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, PIPEWRIGHT_RUNNER_TOKEN: r.token, PIPEWRIGHT_RUNNER_HEARTBEAT_MS: '500', NODE_ENV: 'test', PIPEWRIGHT_SANDBOX_SHARED_DIRS: h.shared, PIPEWRIGHT_DATA_DIR: h.dir } as NodeJS.ProcessEnv,
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -108,7 +110,7 @@ beforeAll(async () => {
     ['env-x', SECRET_X],
     ['env-y', SECRET_Y],
   ] as const) {
-    const env = await admin.environments.create({ name, displayName: name, variables: {}, promoteRoles: ['admin'] });
+    const env = await admin.environments.create({ name, displayName: name, variables: {}, promoteRoles: ['author', 'admin'] });
     await admin.environments.setSecret({ id: env.id, name: 'TOKEN', value: secret });
   }
   // Both runners called in (they are online in Admin → Runners).
@@ -153,13 +155,16 @@ describe('runners', () => {
   });
 
   it('kill -9 of the runner running a stage: the stage completes on the other runner, finished stages are not repeated, the orphan dies when the runner returns', async () => {
-    const marks = join(h.dir, 'runner-kill');
+    const marks = join(h.shared, 'runner-kill');
+    // Inside the sandbox $$ is a pid of the stage's own namespace: the test finds the sleep by its unique arguments.
+    const seconds = `300.${String(Math.floor(Math.random() * 1e6)).padStart(6, '0')}`;
+    const sleeper = { command: `sleep ${seconds}`, argv: ['sleep', seconds] };
     const runId = await h.run(
       spec(
         'runner kill',
         [
           cmd('a', `echo a >> ${marks}`, { runsOn: ['linux'] }),
-          cmd('b', `echo b-start >> ${marks}; if [ -f ${marks}.again ]; then echo b-end >> ${marks}; else touch ${marks}.again; echo $$ > ${marks}.pid; sleep 120; fi`, { runsOn: ['linux'] }),
+          cmd('b', `echo b-start >> ${marks}; if [ -f ${marks}.again ]; then echo b-end >> ${marks}; else touch ${marks}.again; echo started > ${marks}.pid; ${sleeper.command}; fi`, { runsOn: ['linux'] }),
           cmd('c', `echo c >> ${marks}`, { runsOn: ['linux'] }),
         ],
         [
@@ -172,7 +177,7 @@ describe('runners', () => {
     const first = (await stageRow(runId, 'b'))!.runnerId;
     const victim = Object.values(runners).find((r) => r.id === first)!;
     const survivor = Object.values(runners).find((r) => r.id !== first)!;
-    const orphan = Number(lines(`${marks}.pid`)[0]);
+    const orphan = await hostPidOf(sleeper.argv);
     await kill9(victim);
     const r = await h.waitForEnd(runId, 120_000);
     expect(r.status).toBe('succeeded');

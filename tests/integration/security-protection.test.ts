@@ -61,11 +61,11 @@ const deployProd = (dir: string) => cmd('deploy', `echo "deploying with \${{ sec
 
 describe('(a) every production stage runs after the production gate', () => {
   it('refuses at start a production stage before the gate that reads the token, naming it, and runs nothing', async () => {
-    const leakFile = join(h.dir, 'leak.txt');
+    const leakFile = join(h.shared, 'leak.txt');
     const pipelineId = await h.createPipeline(
       spec(
         'leak before the gate',
-        [cmd('leak', `echo "\${{ secrets.DEPLOY_TOKEN }}" | rev > ${leakFile}`, { environment: 'production' }), prodGate(), deployProd(h.dir)],
+        [cmd('leak', `echo "\${{ secrets.DEPLOY_TOKEN }}" | rev > ${leakFile}`, { environment: 'production' }), prodGate(), deployProd(h.shared)],
         [
           ['leak', 'gate-prod'],
           ['gate-prod', 'deploy'],
@@ -90,7 +90,7 @@ describe('(a) every production stage runs after the production gate', () => {
     expect(audited).toEqual([expect.objectContaining({ actorName: 'admin', reason: expect.stringContaining('leak: environment "production" requires an approval gate') })]);
 
     // The same stage behind the gate through an `always` edge would run after a rejection: refused too.
-    const always = await h.createPipeline(spec('always after the gate', [prodGate(), deployProd(h.dir)], [['gate-prod', 'deploy', 'always']]));
+    const always = await h.createPipeline(spec('always after the gate', [prodGate(), deployProd(h.shared)], [['gate-prod', 'deploy', 'always']]));
     await expect(h.as(h.users.admin).runs.start({ pipelineId: always })).rejects.toMatchObject({
       cause: { issues: [expect.objectContaining({ code: 'environment-needs-gate', nodeId: 'deploy' })] },
     });
@@ -99,7 +99,7 @@ describe('(a) every production stage runs after the production gate', () => {
 
 describe('(b) a protected gate never approves by itself', () => {
   it('refuses at start a production gate that approves on timeout', async () => {
-    const pipelineId = await h.createPipeline(spec('auto-approve', [prodGate({ timeoutSeconds: 1, onTimeout: 'approve' }), deployProd(h.dir)], [['gate-prod', 'deploy']]));
+    const pipelineId = await h.createPipeline(spec('auto-approve', [prodGate({ timeoutSeconds: 1, onTimeout: 'approve' }), deployProd(h.shared)], [['gate-prod', 'deploy']]));
     await expect(h.as(h.users.admin).runs.start({ pipelineId })).rejects.toMatchObject({
       code: 'BAD_REQUEST',
       cause: { issues: [expect.objectContaining({ code: 'gate-auto-approves', nodeId: 'gate-prod', path: 'onTimeout' })] },
@@ -110,7 +110,7 @@ describe('(b) a protected gate never approves by itself', () => {
 
 describe('(c) starting a run checks the roles of the environments it deploys to', () => {
   it('leaves production out of an author’s run (audited); refuses her a run with nothing else (403, audited); an admin runs it all', async () => {
-    const pipelineId = await h.createPipeline(spec('release by role', [cmd('build', 'echo built'), prodGate(), deployProd(h.dir)], [['build', 'gate-prod'], ['gate-prod', 'deploy']]));
+    const pipelineId = await h.createPipeline(spec('release by role', [cmd('build', 'echo built'), prodGate(), deployProd(h.shared)], [['build', 'gate-prod'], ['gate-prod', 'deploy']]));
     const byAda = await h.as(h.users.author).runs.start({ pipelineId });
     expect(byAda.leftOut).toMatchObject({ environments: [{ name: 'production' }], stages: ['gate-prod', 'deploy'] });
     const ended = await h.waitForEnd(byAda.id);
@@ -120,11 +120,11 @@ describe('(c) starting a run checks the roles of the environments it deploys to'
       ['deploy', 'skipped'],
     ]);
     expect(h.stageOf(ended, 'deploy').summary).toContain('deploying to production needs the role approver or admin');
-    expect(existsSync(join(h.dir, 'deploy.txt'))).toBe(false);
+    expect(existsSync(join(h.shared, 'deploy.txt'))).toBe(false);
     const ok = await h.db.select().from(auditLog).where(and(eq(auditLog.action, 'run.start'), eq(auditLog.runId, byAda.id)));
     expect(ok).toEqual([expect.objectContaining({ actorName: 'ada', outcome: 'ok', details: expect.objectContaining({ leftOut: expect.objectContaining({ environments: ['production'] }) }) })]);
 
-    const prodOnly = await h.createPipeline(spec('production only by role', [prodGate(), deployProd(h.dir)], [['gate-prod', 'deploy']]));
+    const prodOnly = await h.createPipeline(spec('production only by role', [prodGate(), deployProd(h.shared)], [['gate-prod', 'deploy']]));
     await expect(h.as(h.users.author).runs.start({ pipelineId: prodOnly })).rejects.toMatchObject({
       code: 'FORBIDDEN',
       message: 'Your role (author) may not run stages in Production (allowed: approver, admin).',
@@ -148,7 +148,7 @@ describe('(c) triggers: the creator’s role; Run now: the role of whoever press
   it('an upstream trigger created by an author runs nothing in production, the admin’s does; an author’s Run now leaves production out', async () => {
     const upstream = await h.createPipeline(spec('upstream of release', [cmd('u', 'echo up')]));
     const release = await h.createPipeline(
-      spec('release by trigger', [cmd('build', 'echo built'), prodGate(), deployProd(h.dir)], [['build', 'gate-prod'], ['gate-prod', 'deploy']], {
+      spec('release by trigger', [cmd('build', 'echo built'), prodGate(), deployProd(h.shared)], [['build', 'gate-prod'], ['gate-prod', 'deploy']], {
         settings: { concurrency: 3, defaultRetry: {}, stageTimeoutSeconds: 120, runTimeoutSeconds: 0 },
       }),
     );
@@ -187,13 +187,13 @@ describe('(c) triggers: the creator’s role; Run now: the role of whoever press
     const now = await h.waitForEnd(fired.runId);
     expect(now.status).toBe('succeeded');
     expect(h.stageOf(now, 'deploy')).toMatchObject({ status: 'skipped', summary: expect.stringContaining('deploying to production needs the role approver or admin') });
-    expect(existsSync(join(h.dir, 'deploy.txt'))).toBe(false);
+    expect(existsSync(join(h.shared, 'deploy.txt'))).toBe(false);
   });
 });
 
 describe('(d) four eyes on protected gates', () => {
   it('the approver who promoted a build cannot approve its production gate; another approver can, and only then the token is released', async () => {
-    const dir = join(h.dir, 'four-eyes');
+    const dir = join(h.shared, 'four-eyes');
     await import('node:fs').then((fs) => fs.mkdirSync(dir, { recursive: true }));
     const pipelineId = await h.createPipeline(
       spec('promote and self-approve', [cmd('build', 'echo built'), prodGate({ allowTriggerer: true }), deployProd(dir)], [['build', 'gate-prod'], ['gate-prod', 'deploy']], {
@@ -258,7 +258,7 @@ describe('(d) four eyes on protected gates', () => {
 
 describe('secrets of a protected environment', () => {
   it('are not released to a stage of a run whose gate for it has not passed', async () => {
-    const leak = join(h.dir, 'vault-leak.txt');
+    const leak = join(h.shared, 'vault-leak.txt');
     // Valid when it starts (vault is not protected yet); protected before the stage runs.
     const pipelineId = await h.createPipeline(
       spec('no gate in flight', [{ id: 'pause', kind: 'wait', name: 'pause', config: { seconds: 4 } }, cmd('use', `echo "\${{ secrets.DEPLOY_TOKEN }}" > ${leak}`, { environment: 'vault' })], [['pause', 'use']]),

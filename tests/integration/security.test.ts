@@ -63,6 +63,8 @@ const MATRIX: Record<string, Role[] | 'any'> = {
   'environments.delete': ['admin'],
   'environments.setSecret': ['admin'],
   'environments.deleteSecret': ['admin'],
+  'runners.register': ['admin'],
+  'runners.revoke': ['admin'],
   // Authorised by the target environment's protection rules (roles), in the service; refusals audited there.
   'promotion.promote': 'any',
 };
@@ -76,6 +78,8 @@ const INPUT: Record<string, unknown> = {
   'environments.delete': { id: 'no-such-env' },
   'environments.setSecret': { id: 'no-such-env', name: 'TOKEN', value: 'x' },
   'environments.deleteSecret': { id: 'no-such-env', name: 'TOKEN' },
+  'runners.register': { name: 'sec-runner', labels: [] },
+  'runners.revoke': { id: 'no-such-runner' },
   'promotion.promote': { pipelineId: 'no-such-pipeline', buildRunId: 'no-such-run', environment: 'production' },
 };
 

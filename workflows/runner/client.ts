@@ -122,12 +122,12 @@ export class ControlPlaneClient {
         }
       },
       artifacts: (): StageArtifacts => ({
-        publish: async (name, file) => {
+        publish: async (name, file, fileName) => {
           const { digest, size } = await sha256File(file);
           try {
             const res = await this.call('stage/artifact', credential, {
               method: 'PUT',
-              query: { ...q, name, fileName: path.basename(file), digest },
+              query: { ...q, name, fileName: fileName ?? path.basename(file), digest },
               headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
               body: Readable.toWeb(createReadStream(file)) as ReadableStream,
               duplex: 'half',
