@@ -774,7 +774,7 @@ async function main() {
     row(
       `Runner killed (kill -9) → stage running on the other runner, median (${f.length} kills; heartbeat timeout ${failover.heartbeatTimeoutS} s)`,
       sec(median(f)),
-      `≈ ${failover.heartbeatTimeoutS} s + 1 s`,
+      `(expected ≈ ${failover.heartbeatTimeoutS + 1} s)`,
     );
     row('↳ min – max', range(f, sec));
   }
