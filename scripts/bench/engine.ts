@@ -501,6 +501,12 @@ async function main() {
     times.noop.push(noopMs);
   }
   const steps = await historyBreakdown(lastNoopWorkflowId);
+  // Sequential Temporal round trips are what a stage costs at least: which activities the run scheduled.
+  const pipelineActivities = new Map<string, number>();
+  for (const e of (await client.workflow.getHandle(workflowIdForRun(lastRunId)).fetchHistory()).events ?? []) {
+    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) pipelineActivities.set(type, (pipelineActivities.get(type) ?? 0) + 1);
+  }
   const pipelineMs = median(times.pipeline);
   const spawnMs = median(times.spawn);
   const noopMs = median(times.noop);
@@ -767,6 +773,7 @@ async function main() {
   row('Engine overhead per stage, vs. spawn baseline', ms((pipelineMs - spawnMs) / CHAIN_STAGES, 1));
   row('↳ of each repetition, min – max', range(repOverhead, (x) => ms(x, 1)));
   row('Engine overhead per stage, vs. no-op baseline', ms((pipelineMs - noopMs) / CHAIN_STAGES, 1));
+  row(`↳ activities the ${CHAIN_STAGES}-stage run scheduled (its history)`, [...pipelineActivities].map(([k, n]) => `${n} × \`${k}\``).join(', '));
   row('↳ spawning `/bin/sh -c true` alone, mean', ms(mean(bodies.spawn), 1));
   row('↳ `recordRunState` body, 1 / 100 finished stages, mean', `${ms(mean(bodies.record1), 1)} / ${ms(mean(bodies.record100), 1)}`);
   if (failover) {
