@@ -5,14 +5,20 @@
  * 1. Starts everything it needs and nothing else: the Temporal CLI's dev server
  *    (headless, free port, temporary SQLite file like `npm start`, or in memory
  *    with `--temporal-db=memory`), a temporary app database, a Pipewright worker
- *    (createPipewrightWorker), a runner in this process (createRunnerWorkers,
- *    reaching the control plane's runner API over loopback HTTP) and a second worker on another task queue running
- *    the hand-written baseline workflow (scripts/bench/baseline-workflow.ts).
+ *    (createPipewrightWorker), the control plane's runner API on loopback HTTP,
+ *    a runner as a separate process (`workflows/runner/main.ts`, as `npm run
+ *    runner` starts it; `--runner=in-process` puts it in this process instead)
+ *    and a second worker on another task queue in this process running the
+ *    hand-written baseline workflow (scripts/bench/baseline-workflow.ts).
  * 2. Measures (see `docs/benchmarks.md` for the method in prose):
  *    a. engine overhead: a 100-stage sequential pipeline of no-op `command`
  *       stages started through the real tRPC API vs. the baseline running 100
  *       sequential activities that spawn `/bin/sh -c true`, and vs. 100 pure
- *       no-op activities (median of N, after one warm-up each);
+ *       no-op activities (median of N, after one warm-up each; the ratio of
+ *       each repetition too, for the spread);
+ *    f. failover: two more runner processes with the same labels; a run with
+ *       one long command stage; kill -9 of the runner running it → the stage
+ *       running on the other runner (stage_runs.runner_id), polled every 20 ms;
  *    b. approval latency: 100 gates in sequence, each approved through the
  *       real API (`approvals.decide`) and, in a second run, through the raw
  *       Workflow Update; decision sent → next stage started;
@@ -24,7 +30,8 @@
  *    error, Ctrl-C and its own time limit (15 minutes).
  *
  * Options: `--reps=N` (default 3), `--temporal-db=file|memory`, `--no-doc`,
- * `--compile-only` (only d., no Temporal, no doc).
+ * `--compile-only` (only d., no Temporal, no doc), `--quick` (skips b. and c.),
+ * `--failover-reps=N` (default 3), `--runner=process|in-process`.
  */
 import { Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
@@ -46,6 +53,7 @@ import {
   type PipelineSpecInput,
 } from '../../workflows/model';
 import { createBaselineActivities } from './baseline-activities';
+import { startRunnerProcess, type RunnerProcess } from './runner-process';
 import type { BaselineInput } from './baseline-workflow';
 
 // ── Options ─────────────────────────────────────────────────────────────────
@@ -55,9 +63,19 @@ const REPS = Math.max(1, Number(arg('reps') ?? 3));
 const TEMPORAL_DB = arg('temporal-db') === 'memory' ? 'memory' : 'file';
 const WRITE_DOC = !args.includes('--no-doc');
 const COMPILE_ONLY = args.includes('--compile-only');
+/** Skips the slow sections (approval latency, throughput): overhead, failover and compile only. */
+const QUICK = args.includes('--quick');
+/** Where stages run: a separate runner process (as in production) or a runner inside this process. */
+const RUNNER_MODE = arg('runner') === 'in-process' ? 'in-process' : 'process';
+/** How many times a runner is killed under a running stage. */
+const FAILOVER_REPS = Math.max(1, Number(arg('failover-reps') ?? 3));
 const TIME_LIMIT_MS = 15 * 60_000;
 /** Each throughput phase stops waiting after this long; unfinished runs count as failed and are terminated. */
 const THROUGHPUT_LIMIT_MS = 150_000;
+/** The failover stage's labels: only the two failover runners serve them. */
+const FAILOVER_LABEL = 'bench-failover';
+/** How often the app database is polled for the stage's runner after a kill. */
+const FAILOVER_POLL_MS = 20;
 
 const CHAIN_STAGES = 100;
 const GATES = 100;
@@ -142,6 +160,8 @@ function startWatchdog(serverPid: number, port: number, dir: string) {
     'while kill -0 $parent 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do sleep 1; done',
     'if kill -0 $parent 2>/dev/null; then echo "[bench] watchdog: time limit passed, stopping the benchmark" >&2; kill -TERM $parent; sleep 20; kill -0 $parent 2>/dev/null && kill -KILL $parent; fi',
     `if ps -p $server -o args= 2>/dev/null | grep -q -- "--port ${port} "; then kill -TERM $server; sleep 5; kill -KILL $server 2>/dev/null; fi`,
+    // Runner processes this one started (their pids are listed in the folder), only if still runners.
+    `for pid in $(cat '${dir.replace(/'/g, `'\\''`)}/runner-pids' 2>/dev/null); do ps -p $pid -o args= 2>/dev/null | grep -q 'workflows/runner/main.ts' && kill -KILL $pid; done`,
     `rm -rf '${dir.replace(/'/g, `'\\''`)}'`,
   ].join('\n');
   spawn('/bin/sh', ['-c', script], { detached: true, stdio: ['ignore', 'ignore', 'inherit'] }).unref();
@@ -295,6 +315,7 @@ async function main() {
   const { getEnv } = await import('../../server/env');
   const { ControlPlaneClient } = await import('../../workflows/runner/client');
   const { createRunnerWorkers } = await import('../../workflows/runner/worker');
+  const { sweepOrphanedCommands } = await import('../../workflows/stages/command/executor');
   const { decideUpdate, workflowIdForRun } = await import('../../workflows/run-state');
   const { signDecision } = await import('../../server/security/decision-keys');
   const { and, eq } = await import('drizzle-orm');
@@ -334,22 +355,58 @@ async function main() {
     db: workerDb,
     workflowBundle: pwBundle,
   });
-  // Stages run on a runner, as in production: its own API handle on the database, loopback HTTP.
+  // Stages run on a runner, as in production: the runner API has its own handle on the database and
+  // serves loopback HTTP; the runner is a separate process that holds only its token.
   const runnerApi = await serveRunnerApi(
     createRunnerApiHandler({ db: await getDb(`file:${dir}/././app.db`), queueBase: `${pwQueue}-runner`, artifactStore: () => createArtifactStore(getEnv()) }),
   );
   cleanups.push({ name: 'runner API', run: () => runnerApi.close() });
-  const { token: runnerToken } = await registerRunner(db, ada, { name: 'bench' });
-  const pwRunner = await createRunnerWorkers({
-    connection: pwConnection,
-    namespace: 'default',
-    queueBase: `${pwQueue}-runner`,
-    labels: [],
-    client: new ControlPlaneClient(runnerApi.url, runnerToken),
-    workspaceDir: path.join(dir, 'workspaces'),
-    env: process.env,
-    maxConcurrentStages: 50,
+  const runnerProcs: RunnerProcess[] = [];
+  cleanups.push({
+    name: 'runner processes',
+    run: async () => {
+      await Promise.all(runnerProcs.map((r) => r.stop()));
+      // Commands left running by runners killed with -9 (their workspaces list them).
+      for (const ws of fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.startsWith('ws-')) : []) await sweepOrphanedCommands(path.join(dir, ws));
+    },
   });
+  const spawnRunner = (token: string, name: string, labels: string[] = []) => {
+    const r = startRunnerProcess({ repoRoot: REPO_ROOT, url: runnerApi.url, token, temporal: server.address, workspace: path.join(dir, `ws-${name}`), labels, maxStages: 50 });
+    runnerProcs.push(r);
+    fs.appendFileSync(path.join(dir, 'runner-pids'), `${r.pid}\n`);
+    return r;
+  };
+  const { token: runnerToken } = await registerRunner(db, ada, { name: 'bench' });
+  let pwRunner: { run(): Promise<void>; shutdown(): void };
+  if (RUNNER_MODE === 'process') {
+    log('starting a runner process (tsx compiles it first; slow on a busy machine)');
+    const proc = spawnRunner(runnerToken, 'main');
+    await proc.ready;
+    // The process is watched like a worker: its death fails the benchmark fast.
+    let stop = () => undefined as void;
+    const stopped = new Promise<void>((resolve) => (stop = resolve));
+    pwRunner = {
+      run: () =>
+        Promise.race([
+          stopped,
+          proc.exited.then(() => {
+            throw new Error(`the runner process died:\n${proc.output()}`);
+          }),
+        ]),
+      shutdown: () => stop(),
+    };
+  } else {
+    pwRunner = await createRunnerWorkers({
+      connection: pwConnection,
+      namespace: 'default',
+      queueBase: `${pwQueue}-runner`,
+      labels: [],
+      client: new ControlPlaneClient(runnerApi.url, runnerToken),
+      workspaceDir: path.join(dir, 'ws-main'),
+      env: process.env,
+      maxConcurrentStages: 50,
+    });
+  }
   const baseWorker = await Worker.create({
     connection: baseConnection,
     namespace: 'default',
@@ -444,10 +501,20 @@ async function main() {
     times.noop.push(noopMs);
   }
   const steps = await historyBreakdown(lastNoopWorkflowId);
+  // Sequential Temporal round trips are what a stage costs at least: which activities the run scheduled.
+  const pipelineActivities = new Map<string, number>();
+  for (const e of (await client.workflow.getHandle(workflowIdForRun(lastRunId)).fetchHistory()).events ?? []) {
+    const type = e.activityTaskScheduledEventAttributes?.activityType?.name;
+    if (type) pipelineActivities.set(type, (pipelineActivities.get(type) ?? 0) + 1);
+  }
   const pipelineMs = median(times.pipeline);
   const spawnMs = median(times.spawn);
   const noopMs = median(times.noop);
   const ratio = pipelineMs / spawnMs;
+  /** Each repetition's pipeline / spawn baseline (the two ran back to back, under the same load). */
+  const repRatios = times.pipeline.map((p, i) => p / times.spawn[i]!);
+  const repOverhead = times.pipeline.map((p, i) => (p - times.spawn[i]!) / CHAIN_STAGES);
+  log(`  ratio pipeline / spawn baseline ${ratio.toFixed(2)} (repetitions ${repRatios.map((r) => r.toFixed(2)).join(', ')})`);
 
   // Where the time goes: the activity bodies alone, outside Temporal.
   log('  diagnostics: activity bodies without Temporal');
@@ -479,7 +546,67 @@ async function main() {
   // Put the run's rows back as the workflow left them (the diagnostics overwrote them).
   await activities.recordRunState({ state: { ...stateWith(100), status: 'succeeded', endedAt: Date.now() }, final: true });
 
+  // ── f. failover: runner killed → stage running again on another runner ───────
+  const failover = RUNNER_MODE === 'process' ? await benchFailover() : undefined;
+
+  async function benchFailover() {
+    const heartbeatTimeoutS = getEnv().PIPEWRIGHT_HEARTBEAT_TIMEOUT_S;
+    log(`failover: two runner processes labelled ${FAILOVER_LABEL}, kill -9 of the one running a stage, ${FAILOVER_REPS} times (heartbeat timeout ${heartbeatTimeoutS} s)`);
+    const pool = await Promise.all(
+      ['fo-a', 'fo-b'].map(async (name) => {
+        const { runner, token } = await registerRunner(db, ada, { name, labels: [FAILOVER_LABEL] });
+        return { name, id: runner.id, token, proc: spawnRunner(token, name, [FAILOVER_LABEL]) };
+      }),
+    );
+    await Promise.all(pool.map((r) => r.proc.ready));
+    const pipelineId = await createPipeline(
+      doc('bench-failover', [{ id: 'long', kind: 'command', name: 'long', runsOn: [FAILOVER_LABEL], config: { command: 'sleep 600' } }], []),
+    );
+    const stageRow = async (runId: string) =>
+      db.select({ status: schema.stageRuns.status, runnerId: schema.stageRuns.runnerId }).from(schema.stageRuns).where(and(eq(schema.stageRuns.runId, runId), eq(schema.stageRuns.nodeId, 'long'))).get();
+    async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const v = await check();
+        if (v !== undefined) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}\n${pool.map((r) => `[${r.name}] ${r.proc.output()}`).join('\n')}`);
+        if (workerError) await workerDied;
+        await sleep(FAILOVER_POLL_MS);
+      }
+    }
+    const samples: number[] = [];
+    for (let rep = 1; rep <= FAILOVER_REPS; rep++) {
+      const { id: runId } = await guard(asAda.runs.start({ pipelineId }));
+      const first = await until('the stage to run on a runner', async () => {
+        const r = await stageRow(runId);
+        return r?.status === 'running' && r.runnerId ? r.runnerId : undefined;
+      });
+      // A second in, the command runs and heartbeats flow, as in a stage that was killed mid-work.
+      await sleep(1000);
+      const victim = pool.find((r) => r.id === first)!;
+      const t0 = performance.now();
+      await victim.proc.kill9();
+      const second = await until('the stage to run on the other runner', async () => {
+        const r = await stageRow(runId);
+        return r?.status === 'running' && r.runnerId && r.runnerId !== first ? r.runnerId : undefined;
+      });
+      const took = performance.now() - t0;
+      samples.push(took);
+      log(`  kill ${rep}: ${victim.name} killed → running on ${pool.find((r) => r.id === second)?.name ?? second} after ${sec(took)}`);
+      await guard(asAda.runs.cancel({ runId, reason: 'bench: failover measured' }));
+      await guard(client.workflow.getHandle(workflowIdForRun(runId)).result()).catch(() => undefined);
+      // The killed runner comes back (and kills the command it left running), for the next kill.
+      victim.proc = spawnRunner(victim.token, victim.name, [FAILOVER_LABEL]);
+      await victim.proc.ready;
+    }
+    // Only the main runner stays for what follows.
+    await Promise.all(pool.map((r) => r.proc.stop()));
+    return { heartbeatTimeoutS, samples };
+  }
+
   // ── b. approval latency ───────────────────────────────────────────────────
+  const approvals = QUICK ? undefined : await benchApprovals();
+  async function benchApprovals() {
   log(`approval latency: ${GATES} gates in sequence, decided through the API, then through the raw update`);
   const gateNodes: NodeInput[] = Array.from({ length: GATES }, (_, i) => ({ id: `g${i + 1}`, kind: 'approval', name: `Gate ${i + 1}`, config: { groups: ['approvers'] } }));
   const gateDoc = (name: string, n: number) => {
@@ -547,8 +674,12 @@ async function main() {
   log(`  API: decide call p50 ${ms(percentile(viaApi.call, 50))}, decision → next stage started p50 ${ms(percentile(viaApi.start, 50))} p99 ${ms(percentile(viaApi.start, 99))}`);
   const viaUpdate = await gateRun(gatePipelineId, GATES, 'update');
   log(`  raw update: round trip p50 ${ms(percentile(viaUpdate.call, 50))}, decision → next stage started p50 ${ms(percentile(viaUpdate.start, 50))} p99 ${ms(percentile(viaUpdate.start, 99))}`);
+  return { viaApi, viaUpdate };
+  }
 
   // ── c. throughput ─────────────────────────────────────────────────────────
+  const throughputs = QUICK ? undefined : await benchThroughput();
+  async function benchThroughput() {
   const tpNodes = Array.from({ length: THROUGHPUT_STAGES }, (_, i) => noop(`t${i + 1}`));
   const tpId = await createPipeline(doc(`bench-throughput-${THROUGHPUT_STAGES}`, tpNodes, chain(tpNodes), THROUGHPUT_RUNS));
   /**
@@ -628,26 +759,47 @@ async function main() {
   }
   const burst = await throughput('burst');
   const stream = await throughput('stream');
+  return { burst, stream };
+  }
 
   // ── Report ────────────────────────────────────────────────────────────────
-  row(`${CHAIN_STAGES}-stage no-op pipeline, wall time (median of ${REPS})`, sec(pipelineMs));
+  const where = RUNNER_MODE === 'process' ? 'stages on a runner process' : 'stages on a runner in the bench process';
+  const range = (xs: number[], f: (x: number) => string) => `${f(Math.min(...xs))} – ${f(Math.max(...xs))}`;
+  row(`${CHAIN_STAGES}-stage no-op pipeline, ${where}, wall time (median of ${REPS})`, sec(pipelineMs));
   row(`Baseline: ${CHAIN_STAGES} activities spawning \`/bin/sh -c true\` (median of ${REPS})`, sec(spawnMs));
   row(`Baseline: ${CHAIN_STAGES} no-op activities (median of ${REPS})`, sec(noopMs));
   row('Ratio pipeline / spawn baseline', ratio.toFixed(2), '≤ 1.3', ratio <= 1.3);
+  row('↳ ratio of each repetition, min – max', range(repRatios, (x) => x.toFixed(2)));
   row('Engine overhead per stage, vs. spawn baseline', ms((pipelineMs - spawnMs) / CHAIN_STAGES, 1));
+  row('↳ of each repetition, min – max', range(repOverhead, (x) => ms(x, 1)));
   row('Engine overhead per stage, vs. no-op baseline', ms((pipelineMs - noopMs) / CHAIN_STAGES, 1));
+  row(`↳ activities the ${CHAIN_STAGES}-stage run scheduled (its history)`, [...pipelineActivities].map(([k, n]) => `${n} × \`${k}\``).join(', '));
   row('↳ spawning `/bin/sh -c true` alone, mean', ms(mean(bodies.spawn), 1));
   row('↳ `recordRunState` body, 1 / 100 finished stages, mean', `${ms(mean(bodies.record1), 1)} / ${ms(mean(bodies.record100), 1)}`);
-  row(`Approval via API: decision sent → next stage started, p50 (${GATES} gates)`, ms(percentile(viaApi.start, 50)), '≤ 50 ms', percentile(viaApi.start, 50) <= 50);
-  row(`Approval via API: decision sent → next stage started, p99`, ms(percentile(viaApi.start, 99)), '≤ 200 ms', percentile(viaApi.start, 99) <= 200);
-  row('Approval via API: `approvals.decide` call, p50 / p99', `${ms(percentile(viaApi.call, 50))} / ${ms(percentile(viaApi.call, 99))}`);
-  row('Approval via API: next gate decidable (seen waiting in the app DB), p50 / p99', `${ms(percentile(viaApi.visible, 50))} / ${ms(percentile(viaApi.visible, 99))}`);
-  row('Approval via raw update: decision sent → next stage started, p50 / p99', `${ms(percentile(viaUpdate.start, 50))} / ${ms(percentile(viaUpdate.start, 99))}`);
-  row('Approval via raw update: `executeUpdate` round trip, p50 / p99', `${ms(percentile(viaUpdate.call, 50))} / ${ms(percentile(viaUpdate.call, 99))}`);
-  for (const [label, t] of [['all started at once', burst], ['started one after another', stream]] as const) {
-    row(`Throughput: ${THROUGHPUT_RUNS} concurrent runs × ${THROUGHPUT_STAGES} no-op stages, ${label}`, `${t.runsPerMinute.toFixed(1)} runs/min (${t.succeeded} in ${sec(t.wall)})`);
-    row(`Throughput (${label}): failed runs`, String(THROUGHPUT_RUNS - t.succeeded), '0', t.succeeded === THROUGHPUT_RUNS);
-    row(`Throughput (${label}): longest event-loop stall of the process`, sec(t.longestStallMs));
+  if (failover) {
+    const f = failover.samples;
+    row(
+      `Runner killed (kill -9) → stage running on the other runner, median (${f.length} kills; heartbeat timeout ${failover.heartbeatTimeoutS} s)`,
+      sec(median(f)),
+      `(expected ≈ ${failover.heartbeatTimeoutS + 1} s)`,
+    );
+    row('↳ min – max', range(f, sec));
+  }
+  if (approvals) {
+    const { viaApi, viaUpdate } = approvals;
+    row(`Approval via API: decision sent → next stage started, p50 (${GATES} gates)`, ms(percentile(viaApi.start, 50)), '≤ 50 ms', percentile(viaApi.start, 50) <= 50);
+    row(`Approval via API: decision sent → next stage started, p99`, ms(percentile(viaApi.start, 99)), '≤ 200 ms', percentile(viaApi.start, 99) <= 200);
+    row('Approval via API: `approvals.decide` call, p50 / p99', `${ms(percentile(viaApi.call, 50))} / ${ms(percentile(viaApi.call, 99))}`);
+    row('Approval via API: next gate decidable (seen waiting in the app DB), p50 / p99', `${ms(percentile(viaApi.visible, 50))} / ${ms(percentile(viaApi.visible, 99))}`);
+    row('Approval via raw update: decision sent → next stage started, p50 / p99', `${ms(percentile(viaUpdate.start, 50))} / ${ms(percentile(viaUpdate.start, 99))}`);
+    row('Approval via raw update: `executeUpdate` round trip, p50 / p99', `${ms(percentile(viaUpdate.call, 50))} / ${ms(percentile(viaUpdate.call, 99))}`);
+  }
+  if (throughputs) {
+    for (const [label, t] of [['all started at once', throughputs.burst], ['started one after another', throughputs.stream]] as const) {
+      row(`Throughput: ${THROUGHPUT_RUNS} concurrent runs × ${THROUGHPUT_STAGES} no-op stages, ${label}`, `${t.runsPerMinute.toFixed(1)} runs/min (${t.succeeded} in ${sec(t.wall)})`);
+      row(`Throughput (${label}): failed runs`, String(THROUGHPUT_RUNS - t.succeeded), '0', t.succeeded === THROUGHPUT_RUNS);
+      row(`Throughput (${label}): longest event-loop stall of the process`, sec(t.longestStallMs));
+    }
   }
   row(`Validate + compile, ${compile.nodes} nodes / ${compile.edges} edges (median of ${COMPILE_REPS}; fastest)`, `${ms(compile.total, 1)} (${ms(compile.fastest, 1)})`, '≤ 50 ms', compile.total <= 50);
   row('↳ validate / compile / plan schema parse', `${ms(compile.validate, 1)} / ${ms(compile.compile, 1)} / ${ms(compile.planParse, 1)}`);
@@ -657,22 +809,27 @@ async function main() {
   );
   const spread = (xs: number[]) => `${Math.round((Math.max(...xs) / Math.min(...xs) - 1) * 100)}%`;
   notes.push(
-    `Spread between repetitions (slowest / fastest − 1): pipeline ${spread(times.pipeline)}, spawn baseline ${spread(times.spawn)}, no-op baseline ${spread(times.noop)}. Differences smaller than that are noise.`,
+    `Spread between repetitions (slowest / fastest − 1): pipeline ${spread(times.pipeline)}, spawn baseline ${spread(times.spawn)}, no-op baseline ${spread(times.noop)}; ratio ${range(repRatios, (x) => x.toFixed(2))}. Differences smaller than that are noise.`,
   );
   notes.push(
     `One step of the no-op baseline, from its history's event times (medians): workflow task queued ${ms(steps.wftQueued)}, workflow task processed ${ms(steps.wftRan)}, activity queued ${ms(steps.activityQueued)}, activity ran and reported ${ms(steps.activityRan)}.`,
   );
-  notes.push(
-    `The ${GATES}-gate run's history: ${viaApi.historyEvents} events, ${(viaApi.historyBytes / 1e6).toFixed(2)} MB (every run-state record carries the whole run state).`,
-  );
-  const firstTen = (xs: number[]) => median(xs.slice(0, 10));
-  const lastTen = (xs: number[]) => median(xs.slice(-10));
-  notes.push(
-    `Approval latency by position in the run (API): median of gates 1–10 ${ms(firstTen(viaApi.start))}, of gates ${GATES - 9}–${GATES} ${ms(lastTen(viaApi.start))}; raw update: ${ms(firstTen(viaUpdate.start))} → ${ms(lastTen(viaUpdate.start))}.`,
-  );
+  if (failover) notes.push(`Failover, each kill (s): ${failover.samples.map((x) => (x / 1000).toFixed(2)).join(', ')}.`);
+  if (approvals) {
+    const { viaApi, viaUpdate } = approvals;
+    notes.push(
+      `The ${GATES}-gate run's history: ${viaApi.historyEvents} events, ${(viaApi.historyBytes / 1e6).toFixed(2)} MB (every run-state record carries the whole run state).`,
+    );
+    const firstTen = (xs: number[]) => median(xs.slice(0, 10));
+    const lastTen = (xs: number[]) => median(xs.slice(-10));
+    notes.push(
+      `Approval latency by position in the run (API): median of gates 1–10 ${ms(firstTen(viaApi.start))}, of gates ${GATES - 9}–${GATES} ${ms(lastTen(viaApi.start))}; raw update: ${ms(firstTen(viaUpdate.start))} → ${ms(lastTen(viaUpdate.start))}.`,
+    );
+  }
   const joinKinds = (kinds: string[]) => kinds.map((k) => k.replace(/\.$/, '')).join('; ');
-  if (burst.kinds.length > 0) notes.push(`Throughput failures, all started at once: ${joinKinds(burst.kinds)}.`);
-  if (stream.kinds.length > 0) notes.push(`Throughput failures, started one after another: ${joinKinds(stream.kinds)}.`);
+  if (throughputs?.burst.kinds.length) notes.push(`Throughput failures, all started at once: ${joinKinds(throughputs.burst.kinds)}.`);
+  if (throughputs?.stream.kinds.length) notes.push(`Throughput failures, started one after another: ${joinKinds(throughputs.stream.kinds)}.`);
+  if (QUICK) notes.push('Run with `--quick`: approval latency and throughput were not measured (see an earlier full run).');
 
   const machine = {
     date: new Date().toISOString().slice(0, 10),
@@ -702,7 +859,11 @@ async function main() {
       '',
       `Machine: ${m.cpus} CPUs (${m.cpuModel}), ${m.memoryGb} GB memory, Node ${m.node}, ${m.platform}; 1-min load average ${m.load} (other work shares the machine; see the spread between repetitions in the console output). ` +
         `Temporal: \`temporal server start-dev\` of the CLI built by \`npm run temporal:install\` (reports ${m.temporal}), headless, ${TEMPORAL_DB === 'memory' ? 'in-memory store' : 'temporary SQLite file in WAL mode, as `npm start` uses'}. ` +
-        `App database: a temporary SQLite file. Everything — client, API calls, both workers — in one Node process; the Pipewright worker has its own database handle (connection pool), as it has in its own process in production. Whole run: ${seconds} s.`,
+        `App database: a temporary SQLite file. Client, API calls, the control plane's runner API (loopback HTTP), the Pipewright worker and the baseline worker in one Node process; the Pipewright worker and the runner API have their own database handles, as they have in their own process in production. ` +
+        (RUNNER_MODE === 'process'
+          ? 'Stages run on a separate runner process (`workflows/runner/main.ts` under tsx, as `npm run runner` starts it, holding only its token), sandboxed with bubblewrap when available; the baseline activities run in the bench process. '
+          : 'Stages run on a runner inside the bench process (`--runner=in-process`). ') +
+        `${QUICK ? 'Run with `--quick` (no approval latency, no throughput). ' : ''}Whole run: ${seconds} s.`,
       '',
       table(),
       '',
@@ -712,8 +873,11 @@ async function main() {
       '',
       `- **Engine overhead.** A pipeline of ${CHAIN_STAGES} \`command\` stages running \`true\`, chained one after another, is started through the real tRPC API (\`runs.start\`: load, validate, compile, store the plan, \`workflow.start\`); the wall time runs from that call to the interpreter workflow's result (\`handle.result()\`). ` +
         `The baseline is a hand-written workflow (\`scripts/bench/baseline-workflow.ts\`) on a second worker and task queue that runs ${CHAIN_STAGES} activities in sequence with the same activity options as a stage; each activity spawns \`/bin/sh -c true\` (what a no-op command stage runs, so process spawning cancels out), or does nothing at all for the no-op baseline. It is timed from \`workflow.execute\` to its result. ` +
-        `Each of the three runs once as a warm-up, then ${REPS} times interleaved; the table shows medians. Overhead per stage = (pipeline − baseline) / ${CHAIN_STAGES}.`,
-      '- **Where the time goes (↳ rows).** The activity bodies timed directly in the same process, without Temporal: spawning `/bin/sh -c true` (100 calls after 20 warm-ups); `recordRunState` for a 100-stage run state with 1 and with 100 finished stages (30 calls each after 10 warm-ups).',
+        `Each of the three runs once as a warm-up, then ${REPS} times interleaved; the table shows medians, and the ratio and overhead of each repetition (pipeline and spawn baseline run back to back) for the spread. Overhead per stage = (pipeline − baseline) / ${CHAIN_STAGES}. ` +
+        'Where the stages run matters: on a runner process each stage also makes its HTTP calls to the control plane (begin, context, log, finish) and its command runs in the sandbox, none of which the baseline does.',
+      `- **Failover.** Two more runner processes registered with the same label (\`${FAILOVER_LABEL}\`) and a pipeline of one \`command\` stage (\`sleep 600\`) that asks for it. Once the app database shows the stage running on one of them (\`stage_runs.runner_id\`) and a second has passed, that runner is killed with SIGKILL; the time runs from the kill to the app database showing the stage running on the other runner (polled every ${FAILOVER_POLL_MS} ms). The run is then cancelled and the killed runner started again for the next kill (${FAILOVER_REPS} kills). ` +
+        'Temporal notices the dead runner only when the stage activity misses its heartbeat timeout (`PIPEWRIGHT_HEARTBEAT_TIMEOUT_S`, what the benchmark reports in the row); it then retries the activity after the retry policy\'s first interval (1 s), the other runner picks it up and begins the attempt with the control plane. So the figure is about the heartbeat timeout + 1 s, minus the time since the last heartbeat (the command executor heartbeats every second).',
+      '- **Where the time goes (↳ rows without min – max).** The activity bodies timed directly in the same process, without Temporal: spawning `/bin/sh -c true` (100 calls after 20 warm-ups); `recordRunState` for a 100-stage run state with 1 and with 100 finished stages (30 calls each after 10 warm-ups).',
       `- **Approval latency.** A pipeline of ${GATES} approval gates in sequence followed by a 0-second \`wait\` stage. For each gate: wait until the app database shows it waiting (polled every 2 ms), note the time, approve it, and take the next stage's start time as the workflow recorded it (\`stage_runs.started_at\`, the workflow clock when it started the stage; same machine, same clock). ` +
         'The first run decides through `approvals.decide` as a signed-in approver would (role and approver checks against the app database, `describeTaskQueue` to see that a worker is polling, the Workflow Update, the audit entry); the second run sends the raw Workflow Update (`executeUpdate`) directly. A 5-gate run of each kind goes first as a warm-up. p50/p99 are nearest-rank over the 100 gates. "Next gate decidable" is when the next gate shows as waiting in the app database, which is what the approvals inbox reads.',
       `- **Throughput.** ${THROUGHPUT_RUNS} runs of a ${THROUGHPUT_STAGES}-stage chain of \`true\` commands (pipeline concurrency setting ${THROUGHPUT_RUNS}), started through \`runs.start\` twice over: all ${THROUGHPUT_RUNS} calls at once (like ${THROUGHPUT_RUNS} simultaneous API requests), then one call after another (each awaited; the runs still overlap). Runs per minute = successful runs / time from the first start call to the last result. A run counts as failed when its start is refused, its workflow does not end \`succeeded\`, or the app database does not say \`succeeded\`. Each phase stops waiting after ${THROUGHPUT_LIMIT_MS / 1000} s: runs not finished by then count as failed and are terminated. The longest event-loop stall of the process during each phase is shown because a statement waiting for SQLite's write lock blocks the whole process. The Pipewright worker runs with its defaults (50 concurrent activities).`,
