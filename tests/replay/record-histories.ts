@@ -22,6 +22,7 @@ const historyToBytes = (history: proto.temporal.api.history.v1.IHistory) =>
 import { registerSearchAttributes } from '../../server/temporal/search-attributes-registration';
 import { workflowIdForRun } from '../../workflows/run-state';
 import { cmd, gate, spec, startHarness } from '../integration/harness';
+import { resetEnvCache } from '../../server/env';
 
 const out = (name: string) => fileURLToPath(new URL(`./histories/${name}.bin`, import.meta.url));
 
@@ -116,6 +117,35 @@ async function main() {
           await h.as(h.users.alan).approvals.decide({ runId, gateId: 'qa', decision: 'approve', comment: 'fine' });
           await h.waitFor(runId, (r) => (h.stageOf(r, 'qa').gate?.votes.length ?? 0) === 1);
           await h.as(h.users.author).runs.cancel({ runId, reason: 'replay' });
+          await h.waitForEnd(runId);
+          return runId;
+        },
+      ],
+      [
+        // Stages on runners (runsOn → task queues): outputs passed as environment variables, a stage no runner
+        // takes (fails after the wait), its failure handled. Recorded once per interpreter version that changed
+        // how stages are scheduled: `runner-pools` (current), `runner-pools-recorded-before-wait` (every attempt
+        // recorded before it was scheduled).
+        'runner-pools',
+        async () => {
+          process.env.PIPEWRIGHT_RUNNER_WAIT_S = '3';
+          resetEnvCache();
+          const runId = await h.run(
+            spec(
+              'replay: runners',
+              [
+                cmd('build', 'echo "v=1" >> "$PIPEWRIGHT_OUTPUT"'),
+                cmd('test', 'echo "testing $PW_OUTPUT_build_v"'),
+                cmd('gpu', 'true', { runsOn: ['gpu'] }),
+                cmd('cleanup', 'true'),
+              ],
+              [
+                ['build', 'test'],
+                ['build', 'gpu'],
+                ['gpu', 'cleanup', 'failure'],
+              ],
+            ),
+          );
           await h.waitForEnd(runId);
           return runId;
         },
