@@ -192,6 +192,11 @@ export const runs = sqliteTable(
     error: text('error'),
     /** The run this one took stage results from (re-run from the failed stage, promotion), if any. */
     reusedFromRunId: text('reused_from_run_id'),
+    /**
+     * A rehearsal: commands replaced by no-ops that print what would run, deploys only checked, webhooks not
+     * sent, gates as usual. Shown as such everywhere and left out of delivery metrics.
+     */
+    rehearsal: integer('rehearsal', { mode: 'boolean' }).notNull().default(false),
     createdAt: createdAt(),
     startedAt: integer('started_at', { mode: 'timestamp_ms' }),
     endedAt: integer('ended_at', { mode: 'timestamp_ms' }),

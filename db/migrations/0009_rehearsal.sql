@@ -1,0 +1,1 @@
+ALTER TABLE `runs` ADD `rehearsal` integer DEFAULT false NOT NULL;
