@@ -24,7 +24,7 @@ import { createClient } from '@libsql/client';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { migrationState } from '../../db/migrate';
-import { fileStamp, sqliteFileOf, vacuumInto } from '../../db/sqlite-file';
+import { copyWalDatabase, fileStamp, sqliteFileOf, vacuumInto } from '../../db/sqlite-file';
 import { open as openSealed } from '../../server/clusters/crypto';
 import type { getEnv } from '../../server/env';
 
@@ -100,15 +100,10 @@ export async function backup(env: Env, outDir: string, now = new Date()): Promis
     let temporal: string | undefined;
     const temporalDb = join(dataDir, 'temporal.db');
     if (!env.TEMPORAL_ADDRESS && existsSync(temporalDb)) {
-      const t = createClient({ url: `file:${temporalDb}`, timeout: 15_000 });
-      try {
-        await vacuumInto(t, `${base}.temporal.db`);
-        temporal = `${base}.temporal.db`;
-        written.push(temporal);
-        chmodSync(temporal, 0o600);
-      } finally {
-        t.close();
-      }
+      temporal = `${base}.temporal.db`;
+      await copyWalDatabase((url) => createClient({ url, timeout: 15_000 }), temporalDb, temporal);
+      written.push(temporal);
+      chmodSync(temporal, 0o600);
     }
     const keys: KeysFile = {
       format: KEYS_FORMAT,
