@@ -5,6 +5,7 @@
  * database a newer version migrated is refused and left byte for byte as it was.
  */
 import { createClient } from '@libsql/client';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -106,5 +107,28 @@ describe('migrate', () => {
     closeAllDbs();
     expect([sha(file), sha(`${file}-wal`)]).toEqual(before);
     expect(existsSync(join(dir, 'backups'))).toBe(false);
+
+    // `npm run db:migrate` says so and exits non-zero.
+    const cli = spawnSync(process.execPath, ['--import', 'tsx', 'db/migrate.ts'], { env: { ...process.env, DATABASE_URL: `file:${file}` }, encoding: 'utf8' });
+    expect(cli.status).toBe(1);
+    expect(cli.stderr).toMatch(/was upgraded by a newer version of Pipewright.*Nothing was changed/s);
+    expect(cli.stderr).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
+    expect([sha(file), sha(`${file}-wal`)]).toEqual(before);
+  });
+
+  it('a migration that fails leaves the database as it was, with the backup beside it', async () => {
+    const file = unpackSchemaFixture(knownMigrations().at(-2)!.tag);
+    const before = await dumpFile(file);
+    const broken = mkdtempSync(join(tmpdir(), 'pipewright-broken-'));
+    cpSync(MIGRATIONS_FOLDER, broken, { recursive: true });
+    const last = knownMigrations().at(-1)!.tag;
+    const sql = readFileSync(join(broken, `${last}.sql`), 'utf8');
+    writeFileSync(join(broken, `${last}.sql`), `${sql}\n--> statement-breakpoint\nALTER TABLE \`no_such_table\` ADD \`x\` integer;`);
+    await expect(migrate(`file:${file}`, { migrationsFolder: broken })).rejects.toThrow(/no_such_table/);
+    closeAllDbs();
+    expect(await dumpFile(file)).toEqual(before);
+    const backups = readdirSync(join(dirname(file), 'backups'));
+    expect(backups).toHaveLength(1);
+    expect(await dumpFile(join(dirname(file), 'backups', backups[0]!))).toEqual(before);
   });
 });
