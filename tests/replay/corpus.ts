@@ -44,6 +44,8 @@ export const REQUIRED_PATHS = [
   'runner-wait-timeout',
   'queued-trigger',
   'scheduled-trigger',
+  'k8s-deploy',
+  'k8s-heartbeats',
 ] as const;
 
 export const readManifest = (): Manifest => JSON.parse(readFileSync(MANIFEST, 'utf8')) as Manifest;

@@ -230,6 +230,46 @@ const SCENARIOS: Record<string, Scenario> = {
       resetEnvCache();
     }
   },
+  // Kubernetes stages (heartbeating activities on a runner) on the local control plane: a canary held at a gate, promoted.
+  'k8s-canary-gate': async (h) => {
+    const { startCluster } = await import('../../scripts/k8s/cluster');
+    const { K8sClient } = await import('../../workflows/k8s/client');
+    const { appManifests } = await import('../k8s/helpers');
+    const cluster = await startCluster({ log: () => undefined });
+    try {
+      const ns = `replay-${Date.now().toString(36)}`;
+      const kube = new K8sClient({ name: 'local', server: cluster.server, caPem: cluster.caPem, token: cluster.adminToken, allowedNamespaces: [] });
+      await kube.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } });
+      await waitUntil('the default service account', async () => ((await kube.get({ apiVersion: 'v1', kind: 'ServiceAccount', namespace: ns, name: 'default' })) ? true : undefined));
+      const admin = h.as(h.users.admin);
+      await admin.clusters.create({ authType: 'token', name: 'replay-k8s', server: cluster.server, token: cluster.adminToken, caPem: cluster.caPem, allowedNamespaces: [ns] });
+      await admin.environments.create({ name: 'replay-k8s', displayName: 'Replay k8s', clusterConnection: 'replay-k8s' });
+      const node = (id: string, kind: string, config: Record<string, unknown>) => ({ id, kind, name: id, environment: 'replay-k8s', config: { connection: 'replay-k8s', namespace: ns, ...config } });
+      const runId = await h.run(
+        spec(
+          'replay: k8s canary',
+          [
+            node('canary', 'k8s-deploy', { manifests: appManifests({ image: 'example/web:1', replicas: 2 }), strategy: { type: 'canary', steps: [{ weight: 50 }], promote: false } }),
+            gate('approve', { groups: ['approvers'] }),
+            node('promote', 'k8s-deploy', { manifests: appManifests({ image: 'example/web:1', replicas: 2 }), strategy: { type: 'canary', steps: [{ weight: 100 }] } }),
+            node('rollback', 'k8s-rollback', { deployment: 'web' }),
+          ],
+          [
+            ['canary', 'approve'],
+            ['approve', 'promote'],
+            ['approve', 'rollback', 'failure'],
+          ],
+        ),
+      );
+      await h.waitForStage(runId, 'approve', 'waiting', 120_000);
+      await h.as(h.users.alan).approvals.decide({ runId, gateId: 'approve', decision: 'approve' });
+      const r = await h.waitForEnd(runId, 120_000);
+      expect(r.status, 'k8s canary run').toEqual('succeeded');
+      return [pipelineRun(runId, ['k8s-deploy', 'k8s-heartbeats', 'gate-approved', 'signed-decisions'])];
+    } finally {
+      await cluster.stop();
+    }
+  },
   'queued-trigger': async (h) => {
     // Downstream pipeline full (one run at a time, one in flight): the upstream's success queues its run.
     const upstream = await h.createPipeline(spec('replay: upstream', [cmd('u', 'true')]));
