@@ -9,22 +9,28 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { cmd, spec, startHarness, type Harness } from './harness';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { getFreePort } from '../../scripts/ports';
+import { startDevServer, type DevServer } from '../../scripts/temporal-dev-server';
+import { registerSearchAttributes } from '../../server/temporal/search-attributes-registration';
+import { Connection } from '@temporalio/client';
+import { cmd, gate, spec, startHarness, type Harness } from './harness';
 
 const SECRET = 'restore-me-Zq81-secret';
 
-function cli(script: 'backup' | 'restore', args: string[], dataDir: string) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', `scripts/backup/${script}.ts`, ...args], {
-    env: { ...process.env, PIPEWRIGHT_DATA_DIR: dataDir, DATABASE_URL: `file:${join(dataDir, 'app.db')}` },
-    encoding: 'utf8',
-  });
+function cli(script: 'backup' | 'restore', args: string[], dataDir: string, embeddedTemporal = false) {
+  const env: NodeJS.ProcessEnv = { ...process.env, PIPEWRIGHT_DATA_DIR: dataDir, DATABASE_URL: `file:${join(dataDir, 'app.db')}` };
+  // As `npm start` with its embedded Temporal server (`<data>/temporal.db`): no TEMPORAL_ADDRESS.
+  if (embeddedTemporal) delete env.TEMPORAL_ADDRESS;
+  const r = spawnSync(process.execPath, ['--import', 'tsx', `scripts/backup/${script}.ts`, ...args], { env, encoding: 'utf8' });
   return { code: r.status, out: `${r.stdout}${r.stderr}` };
 }
 
 let h: Harness | undefined;
+let server: DevServer | undefined;
 afterAll(async () => {
   await h?.close();
+  await server?.stop();
 });
 
 describe('backup and restore', () => {
@@ -95,5 +101,51 @@ describe('backup and restore', () => {
     const second = await h.as(h.users.author).runs.start({ pipelineId });
     const done = await h.waitForEnd(second.id);
     expect(done.status).toBe('succeeded');
+  });
+
+  it('with the embedded Temporal server: a run waiting at a gate in the backup is approved after the restore and completes', async () => {
+    await h?.close();
+    const data = mkdtempSync(join(tmpdir(), 'pipewright-embedded-'));
+    const startTemporal = async (dir: string) => {
+      server = await startDevServer({ bin: inject('temporalBin'), port: await getFreePort(), namespace: 'default', dbFile: join(dir, 'temporal.db'), logFile: join(dir, 'temporal.log') });
+      const c = await Connection.connect({ address: server.address });
+      await registerSearchAttributes(c, 'default');
+      await c.close();
+      return server.address;
+    };
+    const address = await startTemporal(data);
+    h = await startHarness({ dataDir: data, address, env: { TEMPORAL_ADDRESS: address } });
+    const taskQueue = h.taskQueue;
+    const runId = await h.run(spec('gated', [cmd('build', 'echo "v=5" >> "$PIPEWRIGHT_OUTPUT"'), gate('qa', { groups: ['approvers'] }), cmd('deploy', 'echo "deploying $PW_OUTPUT_build_v"')], [['build', 'qa'], ['qa', 'deploy']]));
+    await h.waitForStage(runId, 'qa', 'waiting');
+
+    // Online: Temporal, the worker and the runner keep running during the backup.
+    const out = mkdtempSync(join(tmpdir(), 'pipewright-backups-'));
+    const b = cli('backup', ['--out', out], data, true);
+    expect(b.code, b.out).toBe(0);
+    const temporalBackup = readdirSync(out).find((f) => f.endsWith('.temporal.db'));
+    expect(temporalBackup).toBeDefined();
+    expect(statSync(join(out, temporalBackup!)).mode & 0o777).toBe(0o600);
+    await h.close();
+    h = undefined;
+    await server!.stop();
+    server = undefined;
+
+    // A fresh machine: restore, start Temporal on the restored database and the worker on the same queue.
+    const fresh = mkdtempSync(join(tmpdir(), 'pipewright-restored-'));
+    const r = cli('restore', [join(out, readdirSync(out).find((f) => /Z\.db$/.test(f))!)], fresh, true);
+    expect(r.code, r.out).toBe(0);
+    expect(existsSync(join(fresh, 'temporal.db'))).toBe(true);
+    const address2 = await startTemporal(fresh);
+    h = await startHarness({ dataDir: fresh, taskQueue, address: address2, env: { TEMPORAL_ADDRESS: address2 }, runnerName: 'restored-local' });
+    expect(h.stageOf(await h.as(h.users.admin).runs.get({ id: runId }), 'qa').status).toBe('waiting');
+    // A workflow task the old worker had started when the copy was taken is handed out again only after
+    // its timeout: decide once the restored server has the run idle (as a person retrying would).
+    await h.waitForWorkflowIdle(runId);
+    await h.as(h.users.alan).approvals.decide({ runId, gateId: 'qa', decision: 'approve' });
+    const done = await h.waitForEnd(runId);
+    expect(done.status).toBe('succeeded');
+    expect(h.stageOf(done, 'build').attempt).toBe(1);
+    expect(h.stageOf(done, 'deploy').status).toBe('succeeded');
   });
 });

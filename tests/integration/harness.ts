@@ -24,6 +24,7 @@ import { getTemporalClient, resetTemporalClient } from '../../server/temporal/cl
 import type { PipelineSpecInput } from '../../workflows/model';
 import { ControlPlaneClient } from '../../workflows/runner/client';
 import { createRunnerWorkers, type RunnerWorkers } from '../../workflows/runner/worker';
+import { workflowIdForRun } from '../../workflows/run-state';
 import { buildWorkflowBundle, createPipewrightWorker } from '../../workflows/worker';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -186,6 +187,18 @@ export async function startHarness(
   const waitForStage = (runId: string, nodeId: string, status: string, timeoutMs?: number) =>
     waitFor(runId, (r) => r.stages.find((s) => s.id === nodeId)?.status === status, timeoutMs);
 
+  /** Waits until the run's workflow has no workflow task pending (a worker caught up with its history). */
+  async function waitForWorkflowIdle(runId: string, timeoutMs = 60_000): Promise<void> {
+    const handle = (await getTemporalClient()).workflow.getHandle(workflowIdForRun(runId));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const d = await handle.describe();
+      if (!d.raw.pendingWorkflowTask) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`timed out waiting for the workflow of run ${runId} to have no pending workflow task`);
+  }
+
   const stageOf = (r: RunView, id: string) => {
     const s = r.stages.find((x) => x.id === id);
     if (!s) throw new Error(`no stage ${id}`);
@@ -217,6 +230,7 @@ export async function startHarness(
     waitFor,
     waitForEnd,
     waitForStage,
+    waitForWorkflowIdle,
     stageOf,
     startWorker,
     stopWorker,

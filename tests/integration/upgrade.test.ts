@@ -71,6 +71,7 @@ describe('upgrade from an earlier release', () => {
     expect(h.stageOf(before, 'build').status).toBe('succeeded');
     expect(h.stageOf(before, 'qa').status).toBe('waiting');
 
+    await h.waitForWorkflowIdle(manifest.waitingRunId);
     await h.as(h.users.alan).approvals.decide({ runId: manifest.waitingRunId, gateId: 'qa', decision: 'approve', comment: 'after the upgrade' });
     const done = await h.waitForEnd(manifest.waitingRunId);
     expect(done.status).toBe('succeeded');
