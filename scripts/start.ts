@@ -438,6 +438,17 @@ async function main() {
   if (unsafeWarning) warn(`WARNING: ${unsafeWarning}`);
   else info('ok: commands run in a sandbox that sees only their run\'s workspace');
 
+  // A database a newer Pipewright upgraded is refused before anything starts, and left as it is.
+  step('Checking the app database version');
+  try {
+    const { checkDatabaseVersion } = await importStep('../db/migrate', () => import('../db/migrate'));
+    const pending = await checkDatabaseVersion();
+    info(pending.length ? `${pending.length} migration(s) to apply after an automatic backup: ${pending.join(', ')}` : 'ok: up to date');
+  } catch (err) {
+    fail(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
+
   if (!(await isPortFree(env.PORT, ['0.0.0.0']))) {
     fail(`Port ${env.PORT} (the web app) is already in use — is Pipewright already running? Stop it, or set PORT to another port.`);
     process.exit(1);
@@ -528,7 +539,9 @@ async function main() {
   // (c) Database
   step(`Migrating the app database (${env.databaseUrl})`);
   const { migrate } = await importStep('../db/migrate', () => import('../db/migrate'));
-  await migrate();
+  const migrated = await migrate();
+  if (migrated.backup) info(`backed up the database to ${rel(migrated.backup)} before migrating`);
+  if (migrated.applied.length) info(`applied ${migrated.applied.join(', ')}`);
   let seedLines: string[] = [];
   if (env.PIPEWRIGHT_NO_SEED) {
     step('Seeding skipped (PIPEWRIGHT_NO_SEED); making sure the admin account exists');

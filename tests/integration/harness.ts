@@ -24,6 +24,7 @@ import { getTemporalClient, resetTemporalClient } from '../../server/temporal/cl
 import type { PipelineSpecInput } from '../../workflows/model';
 import { ControlPlaneClient } from '../../workflows/runner/client';
 import { createRunnerWorkers, type RunnerWorkers } from '../../workflows/runner/worker';
+import { workflowIdForRun } from '../../workflows/run-state';
 import { buildWorkflowBundle, createPipewrightWorker } from '../../workflows/worker';
 
 let bundle: Promise<WorkflowBundle> | undefined;
@@ -42,12 +43,25 @@ export async function makeUser(db: Db, u: { username: string; role: SessionUser[
   return { id, name: u.username, username: u.username, email, role: u.role, groups: u.groups ?? [] };
 }
 
-export async function startHarness(opts: { worker?: boolean; runner?: boolean; env?: Record<string, string>; address?: string } = {}) {
+export async function startHarness(
+  opts: {
+    worker?: boolean;
+    runner?: boolean;
+    env?: Record<string, string>;
+    address?: string;
+    /** An existing data directory (its `app.db`, keys) instead of a new one: restores and upgrades. */
+    dataDir?: string;
+    /** The control task queue (runs in flight of an earlier worker live on its queue). Default a new one. */
+    taskQueue?: string;
+    /** Name of the harness's registered runner. Default `harness-local`. */
+    runnerName?: string;
+  } = {},
+) {
   const address = opts.env?.TEMPORAL_ADDRESS ?? opts.address ?? inject('temporalAddress');
-  const dir = mkdtempSync(join(tmpdir(), 'pipewright-it-'));
+  const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'pipewright-it-'));
   // Where tests and their sandboxed commands exchange marks (the data directory is invisible to commands).
   const shared = mkdtempSync(join(tmpdir(), 'pipewright-it-shared-'));
-  const taskQueue = `it-${Math.random().toString(36).slice(2, 10)}`;
+  const taskQueue = opts.taskQueue ?? `it-${Math.random().toString(36).slice(2, 10)}`;
   Object.assign(process.env, {
     DATABASE_URL: `file:${join(dir, 'app.db')}`,
     PIPEWRIGHT_DATA_DIR: dir,
@@ -62,7 +76,7 @@ export async function startHarness(opts: { worker?: boolean; runner?: boolean; e
   resetEnvCache();
   closeAllDbs();
   await resetTemporalClient();
-  await migrate();
+  const migrated = await migrate();
   const db = await getDb();
 
   const users = {
@@ -81,7 +95,7 @@ export async function startHarness(opts: { worker?: boolean; runner?: boolean; e
     createRunnerApiHandler({ db, queueBase: runnerQueueBase, artifactStore: () => (store ??= createArtifactStore(getEnv())) }),
   );
   const registerTestRunner = (name: string, labels: string[] = []) => registerRunner(db, users.admin, { name, labels });
-  const localRunner = await registerTestRunner('harness-local');
+  const localRunner = await registerTestRunner(opts.runnerName ?? 'harness-local');
 
   let worker: Worker | undefined;
   let runner: RunnerWorkers | undefined;
@@ -173,6 +187,18 @@ export async function startHarness(opts: { worker?: boolean; runner?: boolean; e
   const waitForStage = (runId: string, nodeId: string, status: string, timeoutMs?: number) =>
     waitFor(runId, (r) => r.stages.find((s) => s.id === nodeId)?.status === status, timeoutMs);
 
+  /** Waits until the run's workflow has no workflow task pending (a worker caught up with its history). */
+  async function waitForWorkflowIdle(runId: string, timeoutMs = 60_000): Promise<void> {
+    const handle = (await getTemporalClient()).workflow.getHandle(workflowIdForRun(runId));
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      const d = await handle.describe();
+      if (!d.raw.pendingWorkflowTask) return;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    throw new Error(`timed out waiting for the workflow of run ${runId} to have no pending workflow task`);
+  }
+
   const stageOf = (r: RunView, id: string) => {
     const s = r.stages.find((x) => x.id === id);
     if (!s) throw new Error(`no stage ${id}`);
@@ -182,6 +208,8 @@ export async function startHarness(opts: { worker?: boolean; runner?: boolean; e
   return {
     db,
     dir,
+    /** What opening the data directory migrated (and the automatic backup it took). */
+    migrated,
     /** A folder command stages can read and write too (PIPEWRIGHT_SANDBOX_SHARED_DIRS). */
     shared,
     /** A path in the workspace of run `runId` (where its commands start). */
@@ -202,6 +230,7 @@ export async function startHarness(opts: { worker?: boolean; runner?: boolean; e
     waitFor,
     waitForEnd,
     waitForStage,
+    waitForWorkflowIdle,
     stageOf,
     startWorker,
     stopWorker,
