@@ -56,7 +56,7 @@ export function rollbackTarget(
 export function rollbackReturnsTo(strategy: string): string {
   switch (strategy) {
     case 'blue-green':
-      return 'the previous live colour';
+      return 'the version live before it (the previous colour, or the Deployment its first blue/green deploy took over)';
     case 'canary':
     case 'ab':
       return 'the stable Deployment, with all the traffic';

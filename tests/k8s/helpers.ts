@@ -119,6 +119,34 @@ export async function endpointPods(namespace: string, service: string): Promise<
     .sort();
 }
 
+/** The version behind a Service: the image of each ready pod in its EndpointSlices, keyed by pod name. */
+export async function endpointImages(namespace: string, service: string): Promise<Record<string, string>> {
+  const names = await endpointPods(namespace, service);
+  const pods = await admin().list<{ metadata: { name: string }; spec?: { containers?: { image?: string }[] } }>('v1', 'Pod', namespace);
+  const image = new Map(pods.map((p) => [p.metadata.name, p.spec?.containers?.[0]?.image ?? '?']));
+  return Object.fromEntries(names.map((n) => [n, image.get(n) ?? '(pod gone)']));
+}
+
+/** Samples `read` every 100 ms until `stop()` is called; returns what it saw. For "at no point while …" assertions. */
+export function sampler<T>(read: () => Promise<T>): { samples: T[]; stop(): Promise<T[]> } {
+  const samples: T[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      samples.push(await read());
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return {
+    samples,
+    stop: async () => {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
+}
+
 export async function until(check: () => Promise<boolean>, ms = 30_000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
   let last: unknown;

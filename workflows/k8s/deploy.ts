@@ -9,13 +9,17 @@
  * - blue/green: `<name>-blue` / `<name>-green`; the active Service's selector
  *   carries `pipewright.dev/color` and is switched only after the new colour is
  *   available and its smoke test passed; the old colour is scaled down after a
- *   delay. Failure before the switch: the new colour is scaled to 0 and live
- *   traffic never moved.
+ *   delay. Before the new colour starts, the active Service selects only the
+ *   live version: the live colour, a plain `<name>` Deployment found on the
+ *   first blue/green deploy (adopted: pinned by its `pod-template-hash`), or
+ *   no pod at all when nothing is live. Failure before the switch: the new
+ *   colour is scaled to 0 and live traffic never moved.
  * - canary / A/B: `<name>-canary` (or `<name>-b`) beside the stable Deployment,
  *   stepped through weights — by replica ratio, or by HTTPRoute backend weights
  *   when the cluster serves Gateway API — with pauses; promotion updates the
- *   stable Deployment and scales the canary to 0. Failure: canary to 0, weights
- *   back to stable, stable back to full size.
+ *   stable Deployment (with a route: while the canary carries all traffic) and
+ *   deletes the canary Deployment. Failure: canary to 0, weights back to
+ *   stable, stable back to full size.
  *
  * The heartbeat details (see `Progress`) carry the state a retried attempt
  * resumes from: the previous revision, the new colour, the current step.
@@ -170,12 +174,14 @@ async function desiredState(env: Env, config: K8sDeployConfig): Promise<Desired>
   const name = config.deployment!;
   const image = config.image!;
   // The current state of the app: the Deployment itself, or its live colour for blue/green.
-  let live = await get(env, depRef(env.namespace, name));
-  if (!live && config.strategy.type === 'blue-green') {
+  // Blue/green: the live colour first (a plain Deployment of that name adopted by an earlier deploy is kept at 0 replicas).
+  let live: K8sObject | undefined;
+  if (config.strategy.type === 'blue-green') {
     const svc = await get(env, svcRef(env.namespace, config.strategy.activeService));
     const color = asColor((svc?.spec?.selector as Record<string, string> | undefined)?.[LABEL.color]);
     if (color) live = await get(env, depRef(env.namespace, colorDeploymentName(name, color)));
   }
+  live ??= await get(env, depRef(env.namespace, name));
   if (!live) {
     throw new StageFailure(
       `Deployment ${env.namespace}/${name} does not exist; the first deploy needs manifests (a Deployment), not only an image`,
@@ -369,22 +375,33 @@ async function blueGreen(env: Env, config: K8sDeployConfig, s: BlueGreen, desire
   if (liveColor && !env.resume?.newColor) {
     const live = await get(env, depRef(namespace, colorDeploymentName(base, liveColor)));
     if (live && live.metadata.annotations?.[ANN.templateHash] === hash && replicasOf(live) === replicas) {
-      await applyAll(env, desired.others.map((o) => withColorSelector(o, s.activeService, previewName, liveColor, liveColor)));
+      await applyAll(env, desired.others.map((o) => withSelector(o, { [s.activeService]: colorSelector(liveColor), [previewName]: colorSelector(liveColor) })));
       progress.update({ phase: 'complete', color: liveColor }, `${base}-${liveColor} already runs this version and is live; nothing to switch`);
       return { outputs: { deployment: live.metadata.name, color: liveColor, image: imagesOf(podTemplateOf(live)) }, summary: `${liveColor} already live with this version` };
     }
   }
   const newColor: Color = asColor(env.resume?.newColor) ?? otherColor(liveColor);
   const newName = colorDeploymentName(base, newColor);
-  progress.update({ phase: 'deploying', newColor, liveColor: liveColor ?? null }, `deploying ${newName} beside ${liveColor ? `${base}-${liveColor} (live)` : 'nothing (first deploy)'}`);
 
   if (env.resume?.phase === 'switched' || env.resume?.phase === 'scaling down') {
     // The switch happened before the interruption; only the scale-down is left.
-    return finishBlueGreen(env, s, base, newColor, asColor(env.resume.liveColor) ?? undefined, replicas);
+    const old = typeof env.resume.oldDeployment === 'string' ? env.resume.oldDeployment : undefined;
+    return finishBlueGreen(env, s, base, newColor, old, replicas);
   }
 
-  // The Services: the active one keeps pointing at the live colour until the switch; the preview one points at the new colour.
-  await applyAll(env, desired.others.map((o) => withColorSelector(o, s.activeService, previewName, liveColor ?? newColor, newColor)));
+  // What carries live traffic now: a colour, or (first blue/green deploy) a plain Deployment of the same name, which is adopted as the live version.
+  const live = await liveVersion(env, base, liveColor);
+  progress.update(
+    { phase: 'deploying', newColor, liveColor: liveColor ?? null, oldDeployment: live?.name ?? null },
+    `deploying ${newName} beside ${live ? `${live.what} (live)` : 'nothing (first deploy)'}`,
+  );
+  if (live?.adopted) progress.log(`Service ${s.activeService} pinned to the pods of Deployment ${base} (pod-template-hash ${live.hash}) until the switch`);
+
+  // The Services, before the new colour starts: the active one selects only the live version (nothing on a first deploy), the preview one the new colour.
+  const activeSelector = live ? live.selector : colorSelector(NO_COLOR);
+  const previewSelector = colorSelector(newColor);
+  await applyAll(env, desired.others.map((o) => withSelector(o, { [s.activeService]: activeSelector, [previewName]: previewSelector })));
+  if (!fromManifests) await mergePatch(env, svcRef(namespace, s.activeService), { spec: { selector: activeSelector } });
   if (!desired.others.some((o) => o.kind === 'Service' && o.metadata.name === previewName)) {
     await applyObject(env, previewServiceFrom(activeBase, previewName, newColor, namespace));
   }
@@ -404,15 +421,15 @@ async function blueGreen(env: Env, config: K8sDeployConfig, s: BlueGreen, desire
     }
   } catch (err) {
     if (!(err instanceof RolloutFailed)) throw err;
-    if (!config.autoRollback) throw new StageFailure(`blue/green rollout of ${newColor} failed: ${err.message}; the Service was not switched`);
-    progress.update({ phase: 'rolling back' }, `${newColor} failed (${err.message}); scaling it down, ${liveColor ?? 'nothing'} stays live`);
+    const to = live ? live.what : 'nothing (first deploy)';
+    if (!config.autoRollback) throw new StageFailure(`blue/green rollout of ${newColor} failed: ${err.message}; the Service was not switched: ${to} stays live`);
+    progress.update({ phase: 'rolling back' }, `${newColor} failed (${err.message}); scaling it down, ${to} stays live`);
     await scale(env, namespace, newName, 0);
-    if (liveColor) {
-      await mergePatch(env, svcRef(namespace, previewName), { spec: { selector: { [LABEL.color]: liveColor } } });
+    if (live) {
+      await mergePatch(env, svcRef(namespace, previewName), { spec: { selector: live.selector } });
       // The new colour's Deployment now holds the failed version: it is no longer a version to go back to.
-      await mergePatch(env, svcRef(namespace, s.activeService), { metadata: { annotations: { [ANN.previousColor]: '' } } });
+      if (liveColor) await mergePatch(env, svcRef(namespace, s.activeService), { metadata: { annotations: { [ANN.previousColor]: '' } } });
     }
-    const to = liveColor ? `colour ${liveColor}` : 'nothing (first deploy)';
     throw new StageFailure(`blue/green rollout of ${newColor} failed: ${err.message}; the live Service never switched: ${to} stays live`, 'StageFailed', {
       rolledBackTo: to,
     });
@@ -420,39 +437,89 @@ async function blueGreen(env: Env, config: K8sDeployConfig, s: BlueGreen, desire
 
   // Switch live traffic.
   await mergePatch(env, svcRef(namespace, s.activeService), {
-    metadata: { annotations: { [ANN.activeColor]: newColor, [ANN.previousColor]: liveColor ?? '', [ANN.base]: base } },
-    spec: { selector: { [LABEL.color]: newColor } },
+    metadata: {
+      annotations: {
+        [ANN.activeColor]: newColor,
+        [ANN.previousColor]: liveColor ?? '',
+        [ANN.previousDeployment]: live?.adopted ? base : '',
+        [ANN.base]: base,
+      },
+    },
+    spec: { selector: colorSelector(newColor) },
   });
-  progress.update({ phase: 'switched', newColor, liveColor: liveColor ?? null }, `Service ${s.activeService} now selects ${newColor}`);
-  return finishBlueGreen(env, s, base, newColor, liveColor, replicas);
+  progress.update({ phase: 'switched', newColor, liveColor: liveColor ?? null, oldDeployment: live?.name ?? null }, `Service ${s.activeService} now selects ${newColor}`);
+  return finishBlueGreen(env, s, base, newColor, live?.name, replicas);
 }
 
-async function finishBlueGreen(env: Env, s: BlueGreen, base: string, newColor: Color, oldColor: Color | undefined, replicas: number): Promise<ExecutorResult> {
+/** Colour that no pod carries: the active Service of an app with no live version selects nothing until the first switch. */
+const NO_COLOR = 'none';
+const POD_TEMPLATE_HASH = 'pod-template-hash';
+
+/** Selector changes (merged into a Service's selector; null removes a key) that select one colour. */
+function colorSelector(color: string): Record<string, string | null> {
+  return { [LABEL.color]: color, [POD_TEMPLATE_HASH]: null };
+}
+
+type LiveVersion = { name: string; what: string; selector: Record<string, string | null>; adopted: boolean; hash?: string };
+
+/**
+ * The version live traffic goes to before this deploy: the live colour, or a
+ * running plain Deployment named like the app (what a first blue/green deploy
+ * finds when the app was deployed some other way). Its pods carry the app's
+ * labels but no colour, so the active Service is pinned to its current
+ * ReplicaSet's `pod-template-hash` — the new colour's pods, which carry the
+ * same app labels, never match.
+ */
+async function liveVersion(env: Env, base: string, liveColor: Color | undefined): Promise<LiveVersion | undefined> {
+  if (liveColor) {
+    const name = colorDeploymentName(base, liveColor);
+    return { name, what: `colour ${liveColor}`, selector: colorSelector(liveColor), adopted: false };
+  }
+  const plain = await get(env, depRef(env.namespace, base));
+  if (!plain || replicasOf(plain) === 0) return undefined;
+  const hash = await currentPodTemplateHash(env, plain);
+  if (!hash) throw new RolloutFailed(`could not find the ReplicaSet of the live Deployment ${base}`);
+  return {
+    name: base,
+    what: `Deployment ${base} (${imagesOf(podTemplateOf(plain))})`,
+    selector: { [LABEL.color]: null, [POD_TEMPLATE_HASH]: hash },
+    adopted: true,
+    hash,
+  };
+}
+
+async function finishBlueGreen(env: Env, s: BlueGreen, base: string, newColor: Color, oldName: string | undefined, replicas: number): Promise<ExecutorResult> {
   const { namespace, progress } = env;
-  if (oldColor && s.scaleDownDelaySeconds >= 0) {
+  if (oldName && s.scaleDownDelaySeconds >= 0) {
     const until = typeof env.resume?.scaleDownAt === 'number' ? env.resume.scaleDownAt : Date.now() + s.scaleDownDelaySeconds * 1000;
-    progress.update({ phase: 'scaling down', scaleDownAt: until }, `${base}-${oldColor} kept for ${s.scaleDownDelaySeconds} s for an instant rollback, then scaled to 0`);
+    progress.update({ phase: 'scaling down', scaleDownAt: until }, `${oldName} kept for ${s.scaleDownDelaySeconds} s for an instant rollback, then scaled to 0`);
     await sleep(Math.max(0, until - Date.now()), env.signal);
-    await scale(env, namespace, colorDeploymentName(base, oldColor), 0);
-    progress.log(`${base}-${oldColor} scaled to 0`);
+    await scale(env, namespace, oldName, 0);
+    progress.log(`${oldName} scaled to 0`);
   }
   const live = await get(env, depRef(namespace, colorDeploymentName(base, newColor)));
   progress.update({ phase: 'complete', color: newColor });
   return {
     outputs: { deployment: colorDeploymentName(base, newColor), color: newColor, image: live ? imagesOf(podTemplateOf(live)) : '', revision: '' },
-    summary: `${newColor} is live (${replicas} replicas)${oldColor ? `; ${oldColor} ${s.scaleDownDelaySeconds >= 0 ? 'scaled to 0' : 'kept running'}` : ''}`,
+    summary: `${newColor} is live (${replicas} replicas)${oldName ? `; ${oldName} ${s.scaleDownDelaySeconds >= 0 ? 'scaled to 0' : 'kept running'}` : ''}`,
   };
 }
 
-/** A manifest Service with the colour added to its selector when it is the active or the preview Service. */
-function withColorSelector(obj: K8sObject, active: string, preview: string, activeColor: Color, previewColor: Color): K8sObject {
+/** A manifest Service with its selector changed (null removes a key) when `changes` names it. */
+function withSelector(obj: K8sObject, changes: Record<string, Record<string, string | null>>): K8sObject {
   if (obj.kind !== 'Service' || obj.apiVersion !== 'v1') return obj;
-  const color = obj.metadata.name === active ? activeColor : obj.metadata.name === preview ? previewColor : undefined;
-  if (!color) return obj;
+  const change = changes[obj.metadata.name];
+  if (!change) return obj;
   const copy = structuredClone(obj);
-  const spec = (copy.spec ??= {}) as { selector?: Record<string, string> };
-  spec.selector = { ...(spec.selector ?? {}), [LABEL.color]: color };
+  const spec = (copy.spec ??= {}) as { selector?: Record<string, string | null> };
+  spec.selector = applySelector(spec.selector, change);
   return copy;
+}
+
+function applySelector(selector: Record<string, string | null> | undefined, change: Record<string, string | null>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries({ ...(selector ?? {}), ...change })) if (typeof v === 'string') out[k] = v;
+  return out;
 }
 
 function previewServiceFrom(active: K8sObject, name: string, color: Color, namespace: string): K8sObject {
@@ -461,7 +528,7 @@ function previewServiceFrom(active: K8sObject, name: string, color: Color, names
     ...SERVICE,
     metadata: { name, namespace, labels: { ...(active.metadata.labels ?? {}) } },
     spec: {
-      selector: { ...(spec.selector ?? {}), [LABEL.color]: color },
+      selector: applySelector(spec.selector, colorSelector(color)),
       ports: (spec.ports ?? []).map((p) => {
         const copy = { ...p };
         delete copy.nodePort;
@@ -557,14 +624,24 @@ async function canary(env: Env, config: K8sDeployConfig, s: CanaryLike, desired:
     if (promote) {
       at = 'promotion';
       progress.update({ phase: 'promoting', step: steps.length }, `promoting: updating ${base} to the new version`);
+      if (route && (await get(env, depRef(namespace, canaryName)))) {
+        // The stable Service stays pinned to the old pods while the stable Deployment is replaced: it gets no traffic
+        // meanwhile (else its share would land on fewer and fewer old pods, then on none). The canary, which passed
+        // every step, carries all of it at full size.
+        await applyObject(env, canaryDep(total));
+        await wait(env, [canaryName], config.progressDeadlineSeconds, 'promotion: canary at full size');
+        await setWeights(env, route, { stable: 0, canary: 100 });
+      }
       await applyObject(env, { ...desired.deployment, spec: { ...desired.deployment.spec, replicas: total } });
       await wait(env, [base], config.progressDeadlineSeconds, 'promotion');
       if (route) {
         await pointStableServiceAtCurrent(env, base, route);
         await setWeights(env, route, { stable: 100, canary: 0 });
       }
-      await scale(env, namespace, canaryName, 0);
-      progress.update({ phase: 'complete', weight: 100 }, `${base} promoted; ${canaryName} scaled to 0`);
+      // Nothing is left to go back to in the canary Deployment (the stable one runs its version): it is removed, not
+      // left at 0 replicas. With an HTTPRoute the canary Service stays: the route names it (weight 0, no endpoints).
+      await withRetries(`delete Deployment ${namespace}/${canaryName}`, env.signal, () => env.client.delete(depRef(namespace, canaryName)));
+      progress.update({ phase: 'complete', weight: 100 }, `${base} promoted; ${canaryName} removed`);
       const done = await get(env, depRef(namespace, base));
       return {
         outputs: { deployment: base, weight: '100', image: imagesOf(podTemplateOf(done ?? desired.deployment)), revision: String(revisionOf(done) ?? '') },
@@ -666,6 +743,8 @@ export async function rollbackDeployment(env: Env, req: RollbackRequest): Promis
   if (active) {
     const live = asColor(active.metadata.annotations![ANN.activeColor])!;
     const previous = asColor(active.metadata.annotations?.[ANN.previousColor]);
+    const adopted = active.metadata.annotations?.[ANN.previousDeployment];
+    if (!previous && adopted) return rollbackToAdopted(env, req, active, live, adopted);
     if (!previous) throw new StageFailure(`${base} has only ever had one colour (${live}) live; there is nothing to go back to`);
     const prevName = colorDeploymentName(base, previous);
     const prevDep = await get(env, depRef(namespace, prevName));
@@ -686,7 +765,7 @@ export async function rollbackDeployment(env: Env, req: RollbackRequest): Promis
     return { outputs: { rolledBackTo: to, strategy: 'blue-green' }, summary: `rolled back to ${to}; ${live} scaled to 0` };
   }
 
-  // Canary or A/B split in progress.
+  // Canary or A/B split in progress (a promoted canary's Deployment is deleted; one left at 0 replicas is not in progress).
   for (const suffix of ['canary', 'b']) {
     const c = await get(env, depRef(namespace, `${base}-${suffix}`));
     if (c && replicasOf(c) > 0) {
@@ -719,4 +798,28 @@ export async function rollbackDeployment(env: Env, req: RollbackRequest): Promis
   await wait(env, [base], req.progressDeadlineSeconds, 'rollback');
   progress.update({ phase: 'complete', rolledBackTo: to });
   return { outputs: { rolledBackTo: to, strategy: 'rolling' }, summary: `rolled back to ${to}` };
+}
+
+/** Blue/green back to the plain Deployment that was live before the first switch: scaled up, the active Service pinned to its pods again. */
+async function rollbackToAdopted(env: Env, req: RollbackRequest, active: K8sObject, live: Color, adopted: string): Promise<ExecutorResult> {
+  const { namespace, progress } = env;
+  const base = req.deployment;
+  const prevDep = await get(env, depRef(namespace, adopted));
+  if (!prevDep) throw new StageFailure(`Deployment ${adopted} is gone; cannot go back to the version that was live before blue/green`);
+  const liveDep = await get(env, depRef(namespace, colorDeploymentName(base, live)));
+  const replicas = Math.max(replicasOf(prevDep), liveDep ? replicasOf(liveDep) : 1, 1);
+  progress.update({ phase: 'rolling back', strategy: 'blue-green', to: adopted }, `bringing ${adopted} back (${replicas} replicas)`);
+  if (replicasOf(prevDep) !== replicas) await scale(env, namespace, adopted, replicas);
+  await wait(env, [adopted], req.progressDeadlineSeconds, `rollback to ${adopted}`);
+  const hash = await currentPodTemplateHash(env, (await get(env, depRef(namespace, adopted))) ?? prevDep);
+  if (!hash) throw new StageFailure(`could not find the ReplicaSet of Deployment ${adopted}`);
+  await mergePatch(env, svcRef(namespace, active.metadata.name), {
+    metadata: { annotations: { [ANN.activeColor]: null, [ANN.previousColor]: live, [ANN.previousDeployment]: null } },
+    spec: { selector: { [LABEL.color]: null, [POD_TEMPLATE_HASH]: hash } },
+  });
+  progress.log(`Service ${active.metadata.name} now selects the pods of ${adopted} again`);
+  if (liveDep) await scale(env, namespace, liveDep.metadata.name, 0);
+  const to = `Deployment ${adopted} (${imagesOf(podTemplateOf(prevDep))})`;
+  progress.update({ phase: 'complete', rolledBackTo: to });
+  return { outputs: { rolledBackTo: to, strategy: 'blue-green' }, summary: `rolled back to ${to}; ${live} scaled to 0` };
 }

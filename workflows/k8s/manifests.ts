@@ -25,6 +25,8 @@ export const ANN = {
   previousColor: 'pipewright.dev/previous-color',
   replicas: 'pipewright.dev/replicas',
   weight: 'pipewright.dev/weight',
+  /** On a blue/green active Service: the plain Deployment that was live before the first switch (adopted), to roll back to. */
+  previousDeployment: 'pipewright.dev/previous-deployment',
   /** On a ReplicaSet whose rollout failed and was rolled back: never a rollback target. */
   failed: 'pipewright.dev/failed',
 } as const;

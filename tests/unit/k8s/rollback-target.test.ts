@@ -32,7 +32,7 @@ describe('rollbackTarget', () => {
 
   it('describeRollback says what it returns to, or why not', () => {
     expect(describeRollback(deploy(), scope)).toMatchObject({ ok: true, returnsTo: 'the stable Deployment, with all the traffic' });
-    expect(describeRollback(deploy({ config: { connection: 'c', namespace: 'n', strategy: { type: 'blue-green' } } }), scope)).toMatchObject({ returnsTo: 'the previous live colour' });
+    expect(describeRollback(deploy({ config: { connection: 'c', namespace: 'n', strategy: { type: 'blue-green' } } }), scope)).toMatchObject({ returnsTo: 'the version live before it (the previous colour, or the Deployment its first blue/green deploy took over)' });
     expect(describeRollback(deploy({ status: 'running' }), scope)).toEqual({ ok: false, reason: 'Only a succeeded or failed deploy can be rolled back; this stage is running.' });
   });
 });
