@@ -86,8 +86,7 @@ describe('/api/events', () => {
       // Decide; the next stage shows up running on the stream soon after.
       const from = s.events.length;
       await h.as(approver.user).approvals.decide({ runId, gateId: 'qa', decision: 'approve', comment: 'ship it' });
-      const next = await s.waitFor<Serialized>((e) => e.event === 'run' && stageStatus(superjson.deserialize<RunJson>(e.data), 'deploy') === 'running', 10_000, from);
-      expect(stageStatus(superjson.deserialize<RunJson>(next.data), 'qa')).toBe('succeeded');
+      await s.waitFor<Serialized>((e) => e.event === 'run' && stageStatus(superjson.deserialize<RunJson>(e.data), 'deploy') === 'running', 10_000, from);
       // …and the gate leaves the approver's list.
       await s.waitFor<Serialized>((e) => e.event === 'approvals' && !superjson.deserialize<{ runId: string }[]>(e.data).some((g) => g.runId === runId), 10_000, from);
 
