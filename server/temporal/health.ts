@@ -15,13 +15,13 @@
  */
 import { isGrpcServiceError, type Client } from '@temporalio/client';
 import { runnerOffline, temporalUnreachable } from '../errors';
-import { getTemporalClient, resetTemporalClient } from './client';
+import { dropTemporalClient, getTemporalClient } from './client';
 
 export type TemporalStatus = { up: boolean };
 
-type State = { status: TemporalStatus | null; at: number; listeners: Set<(s: TemporalStatus) => void> };
+type State = { status: TemporalStatus | null; at: number; failures: number; listeners: Set<(s: TemporalStatus) => void> };
 const g = globalThis as unknown as { pipewrightTemporalHealth?: State };
-const state = (): State => (g.pipewrightTemporalHealth ??= { status: null, at: 0, listeners: new Set() });
+const state = (): State => (g.pipewrightTemporalHealth ??= { status: null, at: 0, failures: 0, listeners: new Set() });
 
 const GRPC_UNAVAILABLE = 14;
 
@@ -60,22 +60,30 @@ async function ping(client: Client, timeoutMs: number) {
   await client.connection.withDeadline(Date.now() + timeoutMs, () => client.connection.workflowService.getSystemInfo({}));
 }
 
-/** Asks the server (through `getClient`, default the process's client) whether it answers. */
+/**
+ * Asks the server (through `getClient`, default the process's client) whether
+ * it answers. Down means refused outright, or no answer twice in a row (one
+ * slow answer on a busy machine is not an outage).
+ */
 export async function probeTemporal(opts: { getClient?: () => Promise<Client>; timeoutMs?: number } = {}): Promise<TemporalStatus> {
   const getClient = opts.getClient ?? getTemporalClient;
+  const s = state();
   try {
-    await ping(await getClient(), opts.timeoutMs ?? 3000);
+    await ping(await getClient(), opts.timeoutMs ?? 5000);
+    s.failures = 0;
     return record(true);
-  } catch {
-    if (getClient === getTemporalClient) await resetTemporalClient();
-    return record(false);
+  } catch (err) {
+    s.failures++;
+    if (getClient === getTemporalClient) dropTemporalClient();
+    if (isConnectionError(err) || s.failures >= 2) return record(false);
+    return s.status ?? { up: false };
   }
 }
 
 /** A service saw a connection failure: tell the banner, and reconnect on the next call. */
-export async function noteTemporalDown(): Promise<void> {
+export function noteTemporalDown(): void {
   record(false);
-  await resetTemporalClient();
+  dropTemporalClient();
 }
 
 /**
@@ -87,7 +95,7 @@ export async function unavailableError(err: unknown, getClient: () => Promise<Cl
   // A connection error says it outright; a passed deadline may mean the server or only the worker is gone.
   const down = isConnectionError(err) || !(await probeTemporal({ getClient, timeoutMs: 2000 })).up;
   if (down) {
-    await noteTemporalDown();
+    noteTemporalDown();
     return temporalUnreachable(notDone);
   }
   return runnerOffline(workerDetail);
