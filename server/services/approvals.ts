@@ -280,8 +280,8 @@ export async function decideGate(db: Db, getClient: () => Promise<Client>, user:
   if (previous) return refuse('CONFLICT', `You already voted (${previous.decision}) on gate "${node.name}".`);
   if (run.status !== 'running' && run.status !== 'queued') return refuse('CONFLICT', `This run already ended (${run.status}).`);
 
-  const client = await clientP.catch(async () => {
-    await noteTemporalDown();
+  const client = await clientP.catch(() => {
+    noteTemporalDown();
     throw temporalUnreachable('Your decision was not recorded');
   });
   if (!(await pollingP)) throw await unavailableError(new Error('no worker is polling'), getClient, 'Your decision was not recorded', 'no worker is polling');

@@ -259,8 +259,8 @@ export async function launchRun(
     });
   }
 
-  const client = await getClient().catch(async () => {
-    await noteTemporalDown();
+  const client = await getClient().catch(() => {
+    noteTemporalDown();
     throw temporalUnreachable('The run was not started');
   });
   const id = crypto.randomUUID();
@@ -727,8 +727,8 @@ export async function cancelRun(db: Db, getClient: () => Promise<Client>, actor:
   if (!['queued', 'running'].includes(run.status)) {
     throw new TRPCError({ code: 'CONFLICT', message: `This run already ended (${run.status}).` });
   }
-  const client = await getClient().catch(async () => {
-    await noteTemporalDown();
+  const client = await getClient().catch(() => {
+    noteTemporalDown();
     throw temporalUnreachable('The run was not cancelled');
   });
   const handle = client.workflow.getHandle(run.workflowId);
