@@ -76,7 +76,7 @@ export async function probeTemporal(opts: { getClient?: () => Promise<Client>; t
     s.failures++;
     if (getClient === getTemporalClient) dropTemporalClient();
     if (isConnectionError(err) || s.failures >= 2) return record(false);
-    return s.status ?? { up: false };
+    return s.status ?? { up: true };
   }
 }
 
