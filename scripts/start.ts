@@ -23,9 +23,14 @@
  *    sources, then `next start`; `next dev` with `--dev`.
  * 6. When the app answers HTTP, prints a summary box.
  *
+ * 1b. The dev server is supervised (scripts/supervisor.ts): when it dies it is
+ *    started again on the same database with backoff (1 s → 30 s); meanwhile
+ *    the web app shows a banner, refuses starts and decisions with a clear
+ *    message and answers webhooks 503, and everything reconnects by itself.
+ *
  * Ctrl-C / SIGTERM stops Next, then the worker (SIGINT, SIGKILL after 15 s), then
- * Temporal, and exits 0; a second Ctrl-C kills everything at once. When Next or
- * Temporal dies, everything is stopped and the exit code is non-zero. Children
+ * Temporal, and exits 0; a second Ctrl-C kills everything at once. When Next
+ * dies, everything is stopped and the exit code is non-zero. Children
  * run in their own process groups so the terminal's Ctrl-C reaches only this
  * script, which stops them in order.
  */
@@ -39,6 +44,7 @@ import { assertSandboxAtStartup } from '../workflows/stages/command/sandbox';
 import { stageEnvironment } from '../workflows/stages/stage-env';
 import { canConnect, isPortFree } from './ports';
 import { ensureTemporalCli, REPO_ROOT } from './temporal-cli';
+import { supervise, type Supervisor } from './supervisor';
 import { embeddedUiPort, isTemporalServer, startDevServer, type DevServer } from './temporal-dev-server';
 
 const DEV = process.argv.includes('--dev');
@@ -196,6 +202,7 @@ process.on('exit', () => {
 let shuttingDown = false;
 let temporal: DevServer | undefined;
 let temporalStarting: Promise<unknown> | undefined;
+let temporalSupervisor: Supervisor | undefined;
 let next: Child | undefined;
 let nextBuild: Child | undefined;
 let worker: Child | undefined;
@@ -217,6 +224,7 @@ async function shutdown(code: number, reason?: string): Promise<never> {
   wakeWorkerLoop?.();
   if (runnerRestartTimer) clearTimeout(runnerRestartTimer);
   wakeRunnerLoop?.();
+  temporalSupervisor?.wake();
 
   await stopChild(nextBuild, 'SIGTERM', 5000, true);
   if (next && !next.done) {
@@ -494,7 +502,8 @@ async function main() {
     }
     const logFile = path.join(dataDir, 'logs', 'temporal.log');
     const dbFile = path.join(dataDir, 'temporal.db');
-    const starting = startDevServer({ bin, port, uiPort, httpPort, dbFile, namespace: env.TEMPORAL_NAMESPACE, logFile });
+    const serverOptions = { bin, port, uiPort, httpPort, dbFile, namespace: env.TEMPORAL_NAMESPACE, logFile };
+    const starting = startDevServer(serverOptions);
     temporalStarting = starting;
     temporal = await starting;
     temporalStarting = undefined;
@@ -502,15 +511,35 @@ async function main() {
     if (uiPort) temporalUiUrl ??= `http://localhost:${uiPort}`;
     info(`${TAGS.temporal} ready at ${temporalAddress}${uiPort ? `, Web UI http://localhost:${uiPort}` : ''} (pid ${temporal.pid})`);
     info(`${TAGS.temporal} database ${rel(dbFile)}, log ${rel(logFile)}`);
-    const server = temporal;
-    void server.exited.then(({ code, signal }) => {
-      if (shuttingDown) return;
-      const tail = server.logTail(15);
-      void shutdown(
-        1,
-        `The Temporal dev server exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}).` +
-          (tail.length ? `\n  Last lines of ${logFile}:\n    ${tail.join('\n    ')}` : ''),
-      );
+    // Supervised like the worker: a crash is restarted with backoff on the same database, and the
+    // worker, runner and web app reconnect by themselves (runs in flight carry on where they were).
+    temporalSupervisor = supervise<DevServer>({
+      first: temporal,
+      stopping: () => shuttingDown,
+      start: async () => {
+        const again = startDevServer(serverOptions);
+        temporalStarting = again;
+        try {
+          return await again;
+        } finally {
+          temporalStarting = undefined;
+        }
+      },
+      onStarted: (server) => {
+        temporal = server;
+        info(`${TAGS.temporal} restarted (pid ${server.pid}); the worker, runner and web app reconnect by themselves`);
+      },
+      onExit: ({ code, signal }, delayMs) => {
+        const tail = temporal?.logTail(15) ?? [];
+        temporal = undefined;
+        warn(
+          `The Temporal dev server exited unexpectedly (${signal ? `signal ${signal}` : `exit code ${code}`}); restarting it in ${delayMs / 1000} s.` +
+            (tail.length ? `\n  Last lines of ${rel(logFile)}:\n    ${tail.join('\n    ')}` : ''),
+        );
+      },
+      onStartFailed: (err, delayMs) => {
+        warn(`The Temporal dev server did not start again (${err instanceof Error ? err.message.split('\n')[0] : String(err)}); trying again in ${delayMs / 1000} s.`);
+      },
     });
   }
   if (shuttingDown) return;

@@ -26,3 +26,14 @@ export function runnerOffline(detail?: string) {
     message: `The pipeline runner is offline${detail ? ` (${detail})` : ''}. Your request was not confirmed; check again and retry when the worker is running.`,
   });
 }
+
+/**
+ * The Temporal server cannot be reached (down, restarting, network). `notDone`
+ * says what did not happen, e.g. "The run was not started".
+ */
+export function temporalUnreachable(notDone: string) {
+  return new TRPCError({
+    code: 'SERVICE_UNAVAILABLE',
+    message: `${notDone}: Pipewright cannot reach its Temporal server right now. Runs in flight carry on where they were once it is back; try again in a moment.`,
+  });
+}

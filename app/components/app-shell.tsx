@@ -1,7 +1,8 @@
 /**
  * The frame of every signed-in page: the top bar (wordmark, Pipelines, Runs,
  * Approvals with a count of gates waiting for you, who you are, sign out), a
- * warning while command stages run without their sandbox, and the page's content. Prefetches the approvals count and hands everything
+ * warning while command stages run without their sandbox, a banner while the
+ * Temporal server cannot be reached, and the page's content. Prefetches the approvals count and hands everything
  * prefetched on the server to the browser's query cache.
  */
 import Link from 'next/link';
@@ -13,6 +14,7 @@ import { HydrateClient, prefetch, trpc } from '@/app/trpc/server';
 import type { SessionUser } from '@/server/auth/session';
 import { getEnv } from '@/server/env';
 import { NavLinks } from './nav-links';
+import { TemporalBanner } from './temporal-banner';
 
 export function Wordmark() {
   return (
@@ -51,6 +53,7 @@ export async function AppShell({ user, children }: { user: SessionUser; children
         </div>
       </header>
       {getEnv().PIPEWRIGHT_UNSAFE_NO_SANDBOX ? <UnsafeSandboxBanner /> : null}
+      <TemporalBanner />
       <main className="mx-auto max-w-7xl px-4 py-8 sm:px-6">{children}</main>
     </HydrateClient>
   );

@@ -74,7 +74,10 @@ export function readSpecText(text: string, format: TextFormat = detectFormat(tex
     raw = format === 'json' ? JSON.parse(text) : parseYaml(text, { maxAliasCount: 100, prettyErrors: true });
   } catch (err) {
     const line = err instanceof YAMLParseError ? err.linePos?.[0]?.line : undefined;
-    const message = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+    // The YAML parser recurses: thousands of nested levels overflow its stack. Say what is wrong.
+    const message = err instanceof Error && /maximum call stack/i.test(err.message)
+      ? `the document is nested too deeply (a stage's configuration may be at most ${LIMITS.configDepth} levels deep)`
+      : err instanceof Error ? err.message.split('\n')[0]! : String(err);
     return { ok: false, error: `${format === 'json' ? 'JSON' : 'YAML'}: ${message}`, line, issues: [] };
   }
   if (raw && typeof raw === 'object' && !Array.isArray(raw) && (raw as { schemaVersion?: unknown }).schemaVersion === undefined) {

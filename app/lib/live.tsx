@@ -12,7 +12,10 @@
  * 2. Events go into React Query's cache: `run` → `runs.get`, `approvals` →
  *    `approvals.pending`; `runs` (something started or changed state) makes the
  *    runs lists refetch once; `log` text goes to the log pane.
- * 3. Dropped connections come back on their own (the EventSource retries;
+ * 3. `temporal` events (`{ up }`) feed `useTemporalUp()`: the banner saying
+ *    that runs cannot be started or decided while the Temporal server is
+ *    unreachable appears and goes away without a reload.
+ * 4. Dropped connections come back on their own (the EventSource retries;
  *    after an HTTP error this module retries with backoff and checks the
  *    session, which sends a signed-out person to the sign-in page).
  */
@@ -48,6 +51,8 @@ class LiveClient {
   private failures = 0;
   private status: LiveStatus = 'idle';
   private statusListeners = new Set<() => void>();
+  /** Whether the Temporal server answers, as the server last said (null: not known yet). */
+  private temporalUp: boolean | null = null;
   handlers: LiveHandlers | null = null;
 
   watchRun(runId: string) {
@@ -90,6 +95,7 @@ class LiveClient {
   }
 
   getStatus = () => this.status;
+  getTemporalUp = () => this.temporalUp;
   subscribeStatus = (l: () => void) => {
     this.statusListeners.add(l);
     return () => this.statusListeners.delete(l);
@@ -186,6 +192,12 @@ class LiveClient {
       this.lastFingerprint = fp;
       if (before !== null && before !== fp) this.handlers?.runsChanged();
     });
+    on('temporal', (d) => {
+      const up = (JSON.parse(d) as { up?: unknown }).up === true;
+      if (up === this.temporalUp) return;
+      this.temporalUp = up;
+      for (const l of this.statusListeners) l();
+    });
     on('gone', () => {
       this.close();
       this.setStatus('retrying');
@@ -268,5 +280,15 @@ export function useLiveStatus(): LiveStatus {
     c ? c.subscribeStatus : () => () => undefined,
     c ? c.getStatus : () => 'idle',
     () => 'idle',
+  );
+}
+
+/** Whether the Temporal server answers (null until the server has said), live. */
+export function useTemporalUp(): boolean | null {
+  const c = live();
+  return useSyncExternalStore(
+    c ? c.subscribeStatus : () => () => undefined,
+    c ? c.getTemporalUp : () => null,
+    () => null,
   );
 }

@@ -1,7 +1,7 @@
 'use client';
 /**
  * The browser side of tRPC: a React Query client and a tRPC client that batches
- * calls to `/api/trpc` with superjson.
+ * calls to `/api/trpc` with superjson (made safe for very deep inputs: server/api/transformer.ts).
  *
  * Components use `const trpc = useTRPC()` and React Query's own hooks:
  * `useQuery(trpc.runs.get.queryOptions({ id }))`,
@@ -11,7 +11,7 @@ import { QueryClientProvider, type QueryClient } from '@tanstack/react-query';
 import { createTRPCClient, httpBatchLink, loggerLink } from '@trpc/client';
 import { createTRPCContext } from '@trpc/tanstack-react-query';
 import { useState, type ReactNode } from 'react';
-import superjson from 'superjson';
+import { transformer } from '@/server/api/transformer';
 import type { AppRouter } from '@/server/api/root';
 import { makeQueryClient } from './query-client';
 
@@ -45,7 +45,7 @@ export function TRPCReactProvider({ children }: { children: ReactNode }) {
         }),
         httpBatchLink({
           url: '/api/trpc',
-          transformer: superjson,
+          transformer,
           maxURLLength: 4000,
           // CSRF: the server accepts mutations that carry this header (server/security/csrf.ts).
           headers: { 'x-pipewright-csrf': '1' },

@@ -9,12 +9,12 @@
  *    (`issues`) so the UI can paint them, and hides internal messages.
  */
 import { initTRPC, TRPCError } from '@trpc/server';
-import superjson from 'superjson';
 import { ZodError } from 'zod';
 import type { Db } from '../../db/client';
 import { auditLog } from '../../db/schema';
 import type { SessionUser } from '../auth/session';
 import { InvalidPipelineCause } from '../errors';
+import { transformer } from './transformer';
 
 export type Context = {
   db: Db;
@@ -22,7 +22,7 @@ export type Context = {
 };
 
 const t = initTRPC.context<Context>().create({
-  transformer: superjson,
+  transformer,
   errorFormatter({ shape, error }) {
     const internal = error.code === 'INTERNAL_SERVER_ERROR';
     if (internal) console.error('[api]', error.cause ?? error);

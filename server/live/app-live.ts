@@ -16,6 +16,10 @@
  * 4. `app-runs` (every 1 s): a fingerprint of the runs table (how many, which
  *    are active and in what state); lists refetch when it changes.
  *
+ * 5. `app-temporal` (every 2 s while anyone watches): whether the Temporal
+ *    server answers (server/temporal/health.ts), for the banner every page
+ *    shows while it does not; failures services notice are pushed at once.
+ *
  * Writers in this process (a decision, a cancel, a start) call `boostRun` /
  * `liveChanged`: the run is then polled every 20 ms for a few seconds, so the
  * next stage shows up as soon as the worker writes it instead of at the next
@@ -25,12 +29,14 @@ import { and, count, desc, eq, gt, inArray, max, sql } from 'drizzle-orm';
 import superjson from 'superjson';
 import type { Db } from '../../db/client';
 import { logChunks, runs } from '../../db/schema';
+import { onTemporalStatus, probeTemporal, type TemporalStatus } from '../temporal/health';
 import { getRunHub, type Listener, type RunHub } from './run-hub';
 
 export const RUN_INTERVAL_MS = 200;
 export const LOG_INTERVAL_MS = 300;
 export const GATES_INTERVAL_MS = 700;
 export const RUNS_INTERVAL_MS = 1000;
+export const TEMPORAL_INTERVAL_MS = 2000;
 const BOOST_EVERY_MS = 20;
 const BOOST_FOR_MS = 3000;
 
@@ -141,6 +147,7 @@ function families(hub: RunHub) {
     log: hub.topics<LogDelta>('app-log', { intervalMs: LOG_INTERVAL_MS, fetch: fetchLogDelta }),
     gates: hub.topics<WaitingGates>('app-gates', { intervalMs: GATES_INTERVAL_MS, fetch: fetchWaiting }),
     runs: hub.topics<RunsFingerprint>('app-runs', { intervalMs: RUNS_INTERVAL_MS, fetch: fetchRunsFingerprint }),
+    temporal: hub.topics<TemporalStatus>('app-temporal', { intervalMs: TEMPORAL_INTERVAL_MS, fetch: () => probeTemporal() }),
   };
 }
 
@@ -149,6 +156,8 @@ export type AppLive = ReturnType<typeof createAppLive>;
 /** The app's live topics on `hub` (tests pass their own hub; the app uses `getAppLive()`). */
 export function createAppLive(hub: RunHub) {
   const f = families(hub);
+  // A start, decision or cancel that found Temporal gone: tell the banners now, not at the next probe.
+  onTemporalStatus(() => f.temporal.poke('server'));
   const boosts = new Map<string, { timer: ReturnType<typeof setInterval>; until: number }>();
   /** Something changed that lists and the approvals badge show: poll those now, and once more shortly after. */
   const changed = () => {
@@ -186,6 +195,8 @@ export function createAppLive(hub: RunHub) {
     subscribeGates: (l: Listener<WaitingGates>) => f.gates.subscribe('waiting', l),
     /** Changes to the set of runs (a start, a status change, an end). */
     subscribeRuns: (l: Listener<RunsFingerprint>) => f.runs.subscribe('all', l),
+    /** Whether the Temporal server answers, at once and on every change. */
+    subscribeTemporal: (l: Listener<TemporalStatus>) => f.temporal.subscribe('server', l),
     changed,
     /**
      * A run is about to change (a decision or cancel just went through): poll it

@@ -16,7 +16,8 @@ import type { ExecutionPlan, GateRules } from '../../workflows/model';
 import { decideUpdate, type DecideResult, type Vote } from '../../workflows/run-state';
 import type { SessionUser } from '../auth/session';
 import { getEnv } from '../env';
-import { notFound, runnerOffline } from '../errors';
+import { notFound, temporalUnreachable } from '../errors';
+import { noteTemporalDown, unavailableError } from '../temporal/health';
 // eslint-disable-next-line import-x/no-restricted-paths -- known: the role→capability table lives in the API layer; it belongs in server/auth (left for later)
 import { hasCapability } from '../api/trpc';
 import { boostRun } from '../live/app-live';
@@ -280,9 +281,10 @@ export async function decideGate(db: Db, getClient: () => Promise<Client>, user:
   if (run.status !== 'running' && run.status !== 'queued') return refuse('CONFLICT', `This run already ended (${run.status}).`);
 
   const client = await clientP.catch(() => {
-    throw runnerOffline();
+    noteTemporalDown();
+    throw temporalUnreachable('Your decision was not recorded');
   });
-  if (!(await pollingP)) throw runnerOffline('no worker is polling');
+  if (!(await pollingP)) throw await unavailableError(new Error('no worker is polling'), getClient, 'Your decision was not recorded', 'no worker is polling');
   const handle = client.workflow.getHandle(run.workflowId);
   let result: DecideResult;
   try {
@@ -310,7 +312,7 @@ export async function decideGate(db: Db, getClient: () => Promise<Client>, user:
       const code = /not an approver|may not approve/.test(reason) ? 'FORBIDDEN' : 'CONFLICT';
       return refuse(code, reason.charAt(0).toUpperCase() + reason.slice(1) + '.');
     }
-    throw runnerOffline('no worker answered in time');
+    throw await unavailableError(err, getClient, 'Your decision was not recorded', 'no worker answered in time');
   }
   await audit(db, user, input, run.pipelineId, 'ok');
   boostRun(run.id);

@@ -30,7 +30,8 @@ import type { SessionUser } from '../auth/session';
 import { describeRollback } from './k8s-rollback-target';
 import { getEnv } from '../env';
 import { parseTriggerDetails, type TriggerDetails } from '../triggers/config';
-import { invalidPipeline, notFound, runnerOffline } from '../errors';
+import { invalidPipeline, notFound, temporalUnreachable } from '../errors';
+import { noteTemporalDown, unavailableError } from '../temporal/health';
 import { boostRun, liveChanged } from '../live/app-live';
 import { taskQueue } from '../temporal/client';
 import { decisionPublicKey, signCancel } from '../security/decision-keys';
@@ -258,8 +259,9 @@ export async function launchRun(
     });
   }
 
-  const client = await getClient().catch((err: unknown) => {
-    throw runnerOffline(err instanceof Error ? err.message : undefined);
+  const client = await getClient().catch(() => {
+    noteTemporalDown();
+    throw temporalUnreachable('The run was not started');
   });
   const id = crypto.randomUUID();
   const carried =
@@ -338,7 +340,7 @@ export async function launchRun(
       db.delete(stageRuns).where(eq(stageRuns.runId, id)),
       db.delete(runs).where(eq(runs.id, id)),
     ]);
-    throw runnerOffline(err instanceof Error ? err.message : undefined);
+    throw await unavailableError(err, getClient, 'The run was not started', err instanceof Error ? err.message : undefined);
   }
   await db.insert(auditLog).values({
     actorId: actor.id,
@@ -726,7 +728,8 @@ export async function cancelRun(db: Db, getClient: () => Promise<Client>, actor:
     throw new TRPCError({ code: 'CONFLICT', message: `This run already ended (${run.status}).` });
   }
   const client = await getClient().catch(() => {
-    throw runnerOffline();
+    noteTemporalDown();
+    throw temporalUnreachable('The run was not cancelled');
   });
   const handle = client.workflow.getHandle(run.workflowId);
   try {
@@ -740,7 +743,7 @@ export async function cancelRun(db: Db, getClient: () => Promise<Client>, actor:
     if (err instanceof WorkflowUpdateFailedError) {
       throw new TRPCError({ code: 'CONFLICT', message: `Cannot cancel: ${err.cause?.message ?? err.message}` });
     }
-    throw runnerOffline('no worker answered in time');
+    throw await unavailableError(err, getClient, 'The run was not cancelled', 'no worker answered in time');
   }
   await db.insert(auditLog).values({
     actorId: actor.id,

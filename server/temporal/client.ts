@@ -37,3 +37,16 @@ export async function resetTemporalClient() {
   g.pipewrightTemporal = undefined;
   if (cached) await cached.client.then((c) => c.connection.close()).catch(() => undefined);
 }
+
+/**
+ * Stop handing out the cached client (the next call connects afresh), and
+ * close its connection a minute later, once calls still using it have ended.
+ * Used when the server stopped answering: a fresh connection finds it as
+ * soon as it is back, where the old channel may sit in gRPC's reconnect backoff.
+ */
+export function dropTemporalClient(closeAfterMs = 60_000) {
+  const cached = g.pipewrightTemporal;
+  if (!cached) return;
+  g.pipewrightTemporal = undefined;
+  setTimeout(() => void cached.client.then((c) => c.connection.close()).catch(() => undefined), closeAfterMs).unref?.();
+}

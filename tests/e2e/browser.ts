@@ -14,7 +14,52 @@ import type { AppRouter } from '../../server/api/root';
 export const DEMO_PASSWORD = 'pipewright-demo';
 export const SCREENSHOT_DIR = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../test-results');
 
-export type Browser = { context: BrowserContext; page: Page; close: () => Promise<void> };
+export type Browser = {
+  context: BrowserContext;
+  page: Page;
+  /** Closes the browser; throws when a page had an uncaught error or logged an app error (see `watchErrors`). */
+  close: () => Promise<void>;
+  /** Console errors matching `pattern` are expected in this test (e.g. a CSP refusal it provokes on purpose). */
+  expectConsoleError: (pattern: RegExp) => void;
+};
+
+/**
+ * Console errors that are the browser's, not the app's: a resource answered
+ * 4xx/5xx (a test that asks for a refused page provokes it), a request
+ * aborted by navigation. Everything else logged as an error is a bug.
+ */
+const BROWSER_NOISE = [/^Failed to load resource: /, /net::ERR_ABORTED/];
+
+/**
+ * Collects what makes a page broken for its user: uncaught exceptions
+ * (`pageerror`) and errors the app logs to the console. `failIfAny()` throws
+ * with all of them, so a test whose pages threw fails even when its
+ * assertions passed.
+ */
+export function watchErrors() {
+  const errors: string[] = [];
+  const expected: RegExp[] = [];
+  return {
+    page(page: Page, who = '') {
+      const tag = who ? `${who}: ` : '';
+      page.on('pageerror', (err) => errors.push(`${tag}uncaught ${err.name}: ${err.message}`));
+      page.on('console', (m) => {
+        if (m.type() !== 'error') return;
+        const text = m.text();
+        if (BROWSER_NOISE.some((re) => re.test(text)) || expected.some((re) => re.test(text))) return;
+        errors.push(`${tag}console error: ${text.slice(0, 500)}`);
+      });
+    },
+    expect(pattern: RegExp) {
+      expected.push(pattern);
+    },
+    failIfAny() {
+      if (errors.length === 0) return;
+      const list = errors.splice(0);
+      throw new Error(`The browser pages had errors:\n  ${list.join('\n  ')}`);
+    },
+  };
+}
 
 export async function openBrowser(): Promise<Browser> {
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'pipewright-chromium-'));
@@ -27,15 +72,18 @@ export async function openBrowser(): Promise<Browser> {
   context.setDefaultTimeout(30_000);
   context.setDefaultNavigationTimeout(60_000);
   const page = context.pages()[0] ?? (await context.newPage());
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
+  const errors = watchErrors();
+  // Every page of the context (popups, new tabs) is watched, not only the first.
+  errors.page(page);
+  context.on('page', (p) => p !== page && errors.page(p));
   return {
     context,
     page,
+    expectConsoleError: (pattern) => errors.expect(pattern),
     close: async () => {
       await context.close().catch(() => undefined);
       fs.rmSync(profile, { recursive: true, force: true });
-      if (errors.length) process.stderr.write(`[e2e] page errors:\n  ${errors.join('\n  ')}\n`);
+      errors.failIfAny();
     },
   };
 }
@@ -73,12 +121,12 @@ export async function apiAs(appUrl: string, username: string, password = DEMO_PA
 /**
  * Several signed-in people, each in a browser context of their own, in one
  * headless Chromium: `launch()` in beforeAll, `close()` in afterAll (it
- * reports the pages' uncaught errors).
+ * fails with the pages' uncaught errors and app console errors).
  */
 export function browserPeople(appUrl: string) {
   let browser: ChromiumBrowser | undefined;
   const contexts: BrowserContext[] = [];
-  const pageErrors: string[] = [];
+  const errors = watchErrors();
   return {
     async launch() {
       browser = await chromium.launch({
@@ -93,7 +141,7 @@ export function browserPeople(appUrl: string) {
       context.setDefaultTimeout(30_000);
       contexts.push(context);
       const page = await context.newPage();
-      page.on('pageerror', (err) => pageErrors.push(`${username}: ${err.message}`));
+      errors.page(page, username);
       await page.goto(`${appUrl}/sign-in`);
       await signIn(page, username, opts.password);
       return page;
@@ -101,8 +149,10 @@ export function browserPeople(appUrl: string) {
     async close() {
       for (const c of contexts) await c.close().catch(() => undefined);
       await browser?.close().catch(() => undefined);
-      if (pageErrors.length) process.stderr.write(`[e2e] page errors:\n  ${pageErrors.join('\n  ')}\n`);
+      errors.failIfAny();
     },
+    /** Console errors matching `pattern` are expected in this file. */
+    expectConsoleError: (pattern: RegExp) => errors.expect(pattern),
   };
 }
 

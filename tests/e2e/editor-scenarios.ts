@@ -233,6 +233,18 @@ export async function designScenario(page: Page, appUrl: string, api: Api, opts:
   await page.getByTestId('import-dialog').waitFor();
   await page.getByTestId('import-dialog').getByRole('button', { name: 'Close' }).click();
   assert.equal(await page.locator('.react-flow__node').count(), nodesBefore);
+  // A document nested 10,000 levels deep: the same issue as one just over the limit, never a stack
+  // overflow, and nothing reaches the canvas (so there is no draft to save).
+  const deep = `{"schemaVersion":1,"name":"Deep","nodes":[{"id":"hook","kind":"webhook","name":"Hook","config":{"url":"http://localhost/","body":${'{"x":'.repeat(10_000)}1${'}'.repeat(10_000)}}}],"edges":[]}`;
+  await page.getByTestId('import-input').setInputFiles(tempFile('deep.json', deep));
+  await page.getByTestId('import-dialog').waitFor();
+  const deepDialog = await page.getByTestId('import-dialog').innerText();
+  assert.match(deepDialog, /nested deeper than 64 levels/);
+  assert.match(deepDialog, /Nothing was changed/);
+  assert.doesNotMatch(deepDialog, /call stack/i);
+  await page.getByTestId('import-dialog').getByRole('button', { name: 'Close' }).click();
+  assert.equal(await page.locator('.react-flow__node').count(), nodesBefore);
+  assert.equal(await page.evaluate(() => document.querySelector('[data-testid="save-state"]')?.textContent), specBefore);
   mark('bad imports changed nothing');
 
   // 14. Run: save first (there are changes), then the canvas shows the run live.

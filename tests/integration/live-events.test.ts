@@ -85,12 +85,8 @@ describe('/api/events', () => {
 
       // Decide; the next stage shows up running on the stream soon after.
       const from = s.events.length;
-      const t0 = Date.now();
       await h.as(approver.user).approvals.decide({ runId, gateId: 'qa', decision: 'approve', comment: 'ship it' });
-      const next = await s.waitFor<Serialized>((e) => e.event === 'run' && stageStatus(superjson.deserialize<RunJson>(e.data), 'deploy') === 'running', 10_000, from);
-      const delay = next.at - t0;
-      process.stderr.write(`[live] decision sent → next stage running on the stream: ${delay} ms\n`);
-      expect(delay).toBeLessThan(3000);
+      await s.waitFor<Serialized>((e) => e.event === 'run' && stageStatus(superjson.deserialize<RunJson>(e.data), 'deploy') === 'running', 10_000, from);
       // …and the gate leaves the approver's list.
       await s.waitFor<Serialized>((e) => e.event === 'approvals' && !superjson.deserialize<{ runId: string }[]>(e.data).some((g) => g.runId === runId), 10_000, from);
 

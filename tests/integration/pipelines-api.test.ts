@@ -31,6 +31,17 @@ async function http(user: SessionUser | null, path: string, input: unknown) {
   return { status: res.status, body: (await res.json()) as { error?: { json: { message: string; data: { issues: unknown; code: string } } } } };
 }
 
+/** Posts a raw JSON body, as a script would (documents too deep for superjson to serialise). */
+async function httpRaw(user: SessionUser | null, path: string, body: string) {
+  const res = await fetchRequestHandler({
+    endpoint: '/api/trpc',
+    router: appRouter,
+    req: new Request(`http://localhost/api/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body }),
+    createContext: () => ({ db: h.db, user }),
+  });
+  return { status: res.status, body: (await res.json()) as { result?: { data: { json: { ok: boolean; issues: unknown } } }; error?: { json: { message: string; data: { issues: unknown; code: string } } } } };
+}
+
 const pipelineCount = async () => (await h.db.select({ n: count() }).from(pipelines).get())?.n ?? 0;
 
 describe('pipelines API', () => {
@@ -54,6 +65,38 @@ describe('pipelines API', () => {
     expect(unauth.status).toBe(401);
     const forbidden = await http(h.users.viewer, 'pipelines.create', { name: 'x' });
     expect(forbidden.status).toBe(403);
+  });
+
+  it('answers a document nested 10,000 levels deep with the same issue as 70 levels, and saves nothing', async () => {
+    const { id } = await h.as(h.users.author).pipelines.create({ name: 'deep target', spec: spec('deep target', [cmd('a', 'true')]) });
+    const versions = async () => (await h.db.select({ n: count() }).from(pipelineVersions).where(eq(pipelineVersions.pipelineId, id)).get())?.n ?? 0;
+    const before = { pipelines: await pipelineCount(), versions: await versions() };
+    const docText = (depth: number) =>
+      `{"schemaVersion":1,"name":"deep","nodes":[{"id":"hook","kind":"webhook","name":"hook","config":{"url":"http://localhost/","body":${'{"x":'.repeat(depth)}1${'}'.repeat(depth)}}}],"edges":[]}`;
+    const answers = async (depth: number) => ({
+      validate: await httpRaw(h.users.author, 'pipelines.validate', `{"json":{"spec":${docText(depth)}}}`),
+      create: await httpRaw(h.users.author, 'pipelines.create', `{"json":{"name":"deep","spec":${docText(depth)}}}`),
+      save: await httpRaw(h.users.author, 'pipelines.save', `{"json":{"id":"${id}","baseVersion":1,"spec":${docText(depth)}}}`),
+    });
+    const justOver = await answers(70);
+    const issue = [expect.objectContaining({ code: 'config-too-large', nodeId: 'hook', message: expect.stringContaining('nested deeper than 64 levels') })];
+    expect(justOver.validate.status).toBe(200);
+    expect(justOver.validate.body.result?.data.json).toEqual({ ok: false, issues: issue });
+    for (const refused of [justOver.create, justOver.save]) {
+      expect(refused.status).toBe(400);
+      expect(refused.body.error?.json.data.issues).toEqual(issue);
+    }
+    for (const depth of [10_000, 50_000]) {
+      const deep = await answers(depth);
+      expect(deep.validate.status).toBe(200);
+      expect(deep.validate.body.result?.data.json).toEqual(justOver.validate.body.result?.data.json);
+      for (const which of ['create', 'save'] as const) {
+        expect(deep[which].status).toBe(400);
+        expect(deep[which].body.error?.json.message).toBe(justOver[which].body.error?.json.message);
+        expect(deep[which].body.error?.json.data.issues).toEqual(justOver[which].body.error?.json.data.issues);
+      }
+    }
+    expect({ pipelines: await pipelineCount(), versions: await versions() }).toEqual(before);
   });
 
   it('saves drafts with semantic errors, reports them, and refuses to run them', async () => {

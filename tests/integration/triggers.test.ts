@@ -308,10 +308,24 @@ describe('schedule trigger', () => {
 
       await h.as(h.users.author).triggers.setEnabled({ id: trigger.id, enabled: false });
       expect((await h.as(h.users.viewer).triggers.scheduleStatus({ pipelineId }))[trigger.id]).toMatchObject({ paused: true });
-      // A firing already on its way may still land; after that, nothing for a while.
-      await new Promise((r) => setTimeout(r, 1500));
-      const pausedAt = await runCount(pipelineId);
-      await new Promise((r) => setTimeout(r, 5000));
+      // A firing already on its way may still land; after that, nothing while an unpaused schedule
+      // on the same cadence (the witness) fires three times.
+      const witnessPipeline = await h.createPipeline(spec('Nightly witness', [cmd('w', 'true')], [], { settings: { concurrency: 5 } }));
+      const witness = await h.as(h.users.author).triggers.createSchedule({ pipelineId: witnessPipeline, name: 'witness', config: { cron: '@every 2s', timezone: 'UTC' } });
+      let pausedAt: number;
+      try {
+        const waitWitness = async (n: number) => {
+          const until = Date.now() + 60_000;
+          while ((await runCount(witnessPipeline)) < n && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+          expect(await runCount(witnessPipeline)).toBeGreaterThanOrEqual(n);
+        };
+        await waitWitness(1);
+        pausedAt = await runCount(pipelineId);
+        const base = await runCount(witnessPipeline);
+        await waitWitness(base + 3);
+      } finally {
+        await h.as(h.users.author).triggers.delete({ id: witness.id });
+      }
       expect(await runCount(pipelineId)).toBe(pausedAt);
 
       // "Run now" starts a run at once, even while paused, recorded as the schedule's.
@@ -402,11 +416,15 @@ describe('upstream trigger', () => {
     const listed = await h.as(h.users.viewer).runs.list({ pipelineId: downstreamId });
     expect(listed[0]!.triggerDetails).toMatchObject({ type: 'upstream', upstreamRunId: upRun });
 
-    // The downstream success came back to the upstream trigger: ignored, not started.
-    await new Promise((r) => setTimeout(r, 1500));
-    expect(await runCount(upstreamId)).toBe(1);
-    const loop = await h.db.select().from(triggerDeliveries).where(eq(triggerDeliveries.deliveryId, `run:${down[0]!.id}`));
+    // The downstream success came back to the upstream trigger: ignored (settled as such), not started.
+    const loopDeadline = Date.now() + 30_000;
+    let loop = await h.db.select().from(triggerDeliveries).where(eq(triggerDeliveries.deliveryId, `run:${down[0]!.id}`));
+    while (loop[0]?.outcome !== 'ignored' && Date.now() < loopDeadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      loop = await h.db.select().from(triggerDeliveries).where(eq(triggerDeliveries.deliveryId, `run:${down[0]!.id}`));
+    }
     expect(loop[0]).toMatchObject({ outcome: 'ignored' });
+    expect(await runCount(upstreamId)).toBe(1);
     expect(loop[0]!.message).toMatch(/loops back/);
   });
 

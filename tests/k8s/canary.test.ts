@@ -101,17 +101,16 @@ describe('k8s-deploy canary', () => {
   });
 
   describe('with Gateway API HTTPRoute weights', () => {
-    const crd = httpRouteCrd();
     let routeNs: string;
     beforeAll(async () => {
-      if (!crd) return;
+      const crd = httpRouteCrd();
       // Too big for a stage's config (16,000 characters): applied directly.
       for (const obj of parseManifests(crd)) await admin().apply(obj);
       await until(async () => admin().serves('gateway.networking.k8s.io/v1', 'HTTPRoute'), 30_000, 'the HTTPRoute CRD to be served');
       routeNs = await freshNamespace('route');
     });
 
-    it.skipIf(!crd)('sets backend weights per step and resets them on rollback', async () => {
+    it('sets backend weights per step and resets them on rollback', async () => {
       const manifests = `${appManifests({ image: 'example/api:1', name: 'api', replicas: 4 })}---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute

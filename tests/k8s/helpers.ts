@@ -180,11 +180,17 @@ export async function smokeServer(status: () => number | Promise<number>): Promi
   };
 }
 
-/** The Gateway API HTTPRoute CRD (copied from sigs.k8s.io/gateway-api by scripts/k8s/build.sh), or undefined. */
-export function httpRouteCrd(): string | undefined {
+/**
+ * The Gateway API HTTPRoute CRD (copied from sigs.k8s.io/gateway-api by scripts/k8s/build.sh).
+ * A missing file fails the test that needs it with what to do, never skips it.
+ */
+export function httpRouteCrd(): string {
+  const file = new URL('../../tools/k8s/crds/gateway.networking.k8s.io_httproutes.yaml', import.meta.url);
   try {
-    return readFileSync(new URL('../../tools/k8s/crds/gateway.networking.k8s.io_httproutes.yaml', import.meta.url), 'utf8');
-  } catch {
-    return undefined;
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(
+      `The HTTPRoute CRD is missing (${file.pathname}: ${(err as NodeJS.ErrnoException).code ?? String(err)}); ` + 'run `npm run k8s:build` (scripts/k8s/build.sh) to fetch it.',
+    );
   }
 }

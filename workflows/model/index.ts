@@ -11,3 +11,4 @@ export { STAGE_DEFINITIONS, STAGE_KINDS, getStageDefinition } from '../stages/re
 export type { StageDefinition, StageCategory, StageRuntime } from '../stages/types';
 export * from './protection';
 export * from './shell-env';
+export * from './depth';

@@ -15,6 +15,11 @@ export const LIMITS = {
   configSize: 64_000,
   /** Deepest nesting of objects and arrays inside a stage config (deeper values overflow the stack of recursive walkers). */
   configDepth: 64,
+  /**
+   * Deepest nesting anywhere in a pipeline document: a stage config at its
+   * deepest plus the few levels of the document around it (`nodes[i].config`).
+   */
+  documentDepth: 72,
   /** Largest serialized spec, in characters (well below Temporal's 2 MB payload limit). */
   specSize: 1_500_000,
   maxAttempts: 20,

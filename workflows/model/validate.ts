@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import { getStageDefinition } from '../stages/registry';
 import { describeLabels, labelsSatisfy, type RunnerFacts } from './runners';
+import { findTooDeep, nestedDeeperThan } from './depth';
 import { LIMITS } from './limits';
 import { protectionIssues, type EnvironmentProtection, type ProtectionIssueCode } from './protection';
 import { pipelineSpecSchema, type PipelineSpec } from './spec';
@@ -99,18 +100,6 @@ function jsonSize(value: unknown): number {
   }
 }
 
-/** True when objects/arrays inside `value` are nested more than `max` levels deep (iterative: no recursion). */
-function nestedDeeperThan(value: unknown, max: number): boolean {
-  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
-  while (stack.length > 0) {
-    const { v, depth } = stack.pop()!;
-    if (v === null || typeof v !== 'object') continue;
-    if (depth >= max) return true;
-    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push({ v: child, depth: depth + 1 });
-  }
-  return false;
-}
-
 /**
  * The nodes of `set` that lie on a cycle: members of a strongly connected
  * component with more than one node (Kosaraju, iterative). The others in `set`
@@ -184,6 +173,39 @@ export type ValidateOptions = {
   runners?: RunnerFacts;
 };
 
+/**
+ * Nesting beyond the limits: the stages whose config is too deep (the
+ * config-too-large issue, on the stage), else where the document is. Such a
+ * document has no usable shape, so it is refused outright (nothing is saved).
+ */
+function depthIssues(raw: Record<string, unknown>): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const rawNodes: unknown[] = Array.isArray(raw.nodes) ? raw.nodes : [];
+  for (const node of rawNodes) {
+    if (node === null || typeof node !== 'object' || !('config' in node)) continue;
+    const { id, name, config } = node as { id?: unknown; name?: unknown; config?: unknown };
+    if (!nestedDeeperThan(config, LIMITS.configDepth)) continue;
+    const label = typeof name === 'string' ? name : typeof id === 'string' ? id : 'a stage';
+    issues.push({
+      code: 'config-too-large',
+      severity: 'error',
+      ...(typeof id === 'string' ? { nodeId: id } : {}),
+      message: `configuration of "${label}" is nested deeper than ${LIMITS.configDepth} levels`,
+    });
+    if (issues.length >= 20) break;
+  }
+  if (issues.length > 0) return issues;
+  const elsewhere = findTooDeep(raw, LIMITS.documentDepth);
+  if (!elsewhere) return [];
+  return [
+    {
+      code: 'too-large',
+      severity: 'error',
+      message: `the pipeline document is nested deeper than ${LIMITS.documentDepth} levels (at ${pathString(elsewhere.path.slice(0, 8))}${elsewhere.path.length > 8 ? '…' : ''})`,
+    },
+  ];
+}
+
 export function validatePipeline(input: unknown, options: ValidateOptions = {}): ValidationResult {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     return result([{ code: 'not-an-object', severity: 'error', message: 'a pipeline must be a JSON/YAML object' }]);
@@ -198,6 +220,10 @@ export function validatePipeline(input: unknown, options: ValidateOptions = {}):
       },
     ]);
   }
+  // Before anything recursive (JSON.stringify, zod) sees it: a document nested thousands of levels deep
+  // gets the same issue as one just over the limit, never a stack overflow.
+  const tooDeep = depthIssues(raw);
+  if (tooDeep.length > 0) return result(tooDeep);
   const size = jsonSize(input);
   if (size > LIMITS.specSize) {
     return result([

@@ -23,6 +23,8 @@
  * - `approvals`: the gates waiting for this person, as `approvals.pending`
  *   returns them (superjson), at once and whenever it changes.
  * - `runs`: `{ fingerprint }` when runs were started or changed state (lists refetch).
+ * - `temporal`: `{ up }`, whether the Temporal server answers, at once and on
+ *   every change (every stream; the app shows a banner while it is down).
  * - `gone`: `{ reason }` (signed out); the stream then ends.
  * A comment line every 15 s keeps proxies from closing an idle stream.
  */
@@ -269,6 +271,8 @@ export async function GET(req: Request) {
       if (wantRuns) {
         unsubs.push(live.subscribeRuns((u) => event('runs', `{"fingerprint":${u.json}}`)));
       }
+
+      unsubs.push(live.subscribeTemporal((u) => event('temporal', u.json)));
 
       timers.push(setInterval(() => send(': ping\n\n'), HEARTBEAT_MS));
       timers.push(

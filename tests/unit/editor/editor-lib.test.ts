@@ -72,6 +72,17 @@ describe('YAML and JSON text', () => {
     expect(readSpecText('', 'yaml').ok).toBe(false);
   });
 
+  it('refuses a document nested 10,000 levels deep with the same issue as 70 levels, so it never becomes a draft', () => {
+    const json = (depth: number) =>
+      `{"schemaVersion":1,"name":"deep","nodes":[{"id":"a","kind":"webhook","name":"A","config":{"url":"http://localhost/","body":${'{"x":'.repeat(depth)}1${'}'.repeat(depth)}}}],"edges":[]}`;
+    const justOver = readSpecText(json(70), 'json');
+    expect(justOver).toMatchObject({ ok: false, issues: [{ code: 'config-too-large', nodeId: 'a' }] });
+    const deep = readSpecText(json(10_000), 'json');
+    expect(deep).toEqual(justOver);
+    const yaml = readSpecText(`name: deep\nnodes:\n  - { id: a, kind: webhook, name: A, config: { url: "http://localhost/", body: ${'{ x: '.repeat(10_000)}1${' }'.repeat(10_000)} } }\nedges: []\n`, 'yaml');
+    expect(yaml).toMatchObject({ ok: false, error: expect.stringMatching(/^YAML: the document is nested too deeply/) });
+  });
+
   it('accepts a draft with semantic problems, and a document without schemaVersion or positions', () => {
     const r = readSpecText('name: x\nnodes:\n  - { id: a, kind: command, name: A, config: {} }\n  - { id: b, kind: command, name: B, config: { command: ls } }\nedges: []\n');
     expect(r.ok).toBe(true);

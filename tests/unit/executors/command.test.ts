@@ -121,13 +121,12 @@ describe('command executor', () => {
   it('times out and kills the whole process group', async () => {
     const { ctx, log } = context({ timeoutMs: 1000 });
     const bg = uniqueSleep();
-    const started = Date.now();
-    const running = failure(executeCommand(config({ command: `${bg.command} & sleep 30` }), ctx));
+    // The foreground sleep outlasts the test's timeout: only the stage's own 1 s limit ends it.
+    const running = failure(executeCommand(config({ command: `${bg.command} & sleep 600` }), ctx));
     const pid = await hostPidOf(bg.argv);
     const err = await running;
     expect(err.type).toBe('StageTimeout');
     expect(err.message).toBe('timed out after 1s');
-    expect(Date.now() - started).toBeLessThan(3500);
     expect(processGone(pid)).toBe(true);
     expect(log.text('system')).toContain('timed out');
   });
@@ -140,25 +139,23 @@ describe('command executor', () => {
     const pid = await hostPidOf(bg.argv);
     const err = await running;
     expect(err.type).toBe('StageTimeout');
-    const took = Date.now() - started;
-    expect(took).toBeGreaterThanOrEqual(4000);
-    expect(took).toBeLessThan(8000);
+    // SIGTERM was ignored, so it ended only with the SIGKILL after the grace period (a lower bound, never flaky).
+    expect(Date.now() - started).toBeGreaterThanOrEqual(4000);
     expect(processGone(pid)).toBe(true);
   }, 12_000);
 
-  it('kills the process group quickly when cancelled', async () => {
+  it('kills the process group when cancelled', async () => {
     const { ctx, log, controller } = context();
     const bg = uniqueSleep();
-    const running = executeCommand(config({ command: `${bg.command} & sleep 30` }), ctx);
+    // The foreground sleep outlasts the test's timeout: only the cancellation ends it.
+    const running = executeCommand(config({ command: `${bg.command} & sleep 600` }), ctx);
     const pid = await hostPidOf(bg.argv);
-    const started = Date.now();
     controller.abort();
     const err = await running.then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(err?.name).toBe('AbortError');
-    expect(Date.now() - started).toBeLessThan(1000);
     expect(processGone(pid)).toBe(true);
     expect(log.text('system')).toContain('cancelled');
   });
@@ -185,7 +182,6 @@ describe('command executor', () => {
   it('stops background processes left running after the command exits', async () => {
     const { ctx, log } = context();
     const bg = uniqueSleep();
-    const started = Date.now();
     // The command waits until the test has seen its background process.
     const seen = path.join(ctx.workspaceDir, ctx.runId, 'seen');
     const running = executeCommand(config({ command: `${bg.command} & while [ ! -e seen ]; do sleep 0.05; done; echo done` }), ctx);
@@ -193,7 +189,6 @@ describe('command executor', () => {
     writeFileSync(seen, '');
     const result = await running;
     expect(result.summary).toMatch(/^exited 0/);
-    expect(Date.now() - started).toBeLessThan(5000);
     expect(processGone(pid)).toBe(true);
     expect(log.text('system')).toContain('background');
   });

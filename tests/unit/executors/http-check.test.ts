@@ -104,19 +104,19 @@ describe('http-check executor', () => {
   });
 
   it('respects the deadline, also against a server that never answers', async () => {
+    // The stage's own limit (20 s) is far beyond the 1 s deadline: a check that ignored its deadline
+    // would end in StageTimeout (or the test's timeout), never in "not healthy … in 1s".
     const down = await server((_req, res) => reply(res, 503));
-    let started = Date.now();
-    const err = await failure(executeHttpCheck(config({ url: down.url, deadlineSeconds: 1, intervalSeconds: 0.3 }), context().ctx));
-    expect(Date.now() - started).toBeLessThan(1300);
-    expect(Number(err.outputs.attempts)).toBeGreaterThanOrEqual(3);
+    const err = await failure(executeHttpCheck(config({ url: down.url, deadlineSeconds: 1, intervalSeconds: 0.3 }), context({ timeoutMs: 20_000 }).ctx));
+    expect(err.type).toBe('StageFailed');
     expect(err.message).toMatch(/^not healthy after \d+ attempts in 1s: /);
+    expect(Number(err.outputs.attempts)).toBe(down.received.length);
 
     const silent = await server(() => {});
-    started = Date.now();
     const err2 = await failure(
-      executeHttpCheck(config({ url: silent.url, deadlineSeconds: 1, requestTimeoutSeconds: 30 }), context().ctx),
+      executeHttpCheck(config({ url: silent.url, deadlineSeconds: 1, requestTimeoutSeconds: 600 }), context({ timeoutMs: 20_000 }).ctx),
     );
-    expect(Date.now() - started).toBeLessThan(1500);
+    expect(err2.type).toBe('StageFailed');
     expect(err2.message).toContain('did not answer within');
   });
 
@@ -126,26 +126,25 @@ describe('http-check executor', () => {
     expect(err.type).toBe('StageTimeout');
   });
 
-  it('stops promptly when cancelled during the interval or a request', async () => {
+  it('stops when cancelled during the interval or a request', async () => {
+    // Interval, request timeout and deadline are far beyond the test's timeout: only a cancellation
+    // that really interrupts the wait lets these promises settle.
     const down = await server((_req, res) => reply(res, 503));
-    const a = context({ timeoutMs: 300_000 });
-    const running = executeHttpCheck(config({ url: down.url, intervalSeconds: 30, deadlineSeconds: 120 }), a.ctx);
+    const a = context({ timeoutMs: 3_600_000 });
+    const running = executeHttpCheck(config({ url: down.url, intervalSeconds: 600, deadlineSeconds: 3000 }), a.ctx);
     await waitFor(() => (a.log.text('system').includes('attempt 1') ? true : undefined));
-    let started = Date.now();
     a.controller.abort();
     await expect(running).rejects.toMatchObject({ name: 'AbortError' });
-    expect(Date.now() - started).toBeLessThan(300);
     expect(a.log.text('system')).toContain('cancelled');
+    expect(down.received).toHaveLength(1);
 
     const silent = await server(() => {});
-    const b = context({ timeoutMs: 300_000 });
-    const hanging = executeHttpCheck(config({ url: silent.url, requestTimeoutSeconds: 30, deadlineSeconds: 120 }), b.ctx);
+    const b = context({ timeoutMs: 3_600_000 });
+    const hanging = executeHttpCheck(config({ url: silent.url, requestTimeoutSeconds: 600, deadlineSeconds: 3000 }), b.ctx);
     await waitFor(() => (silent.received.length > 0 ? true : undefined));
-    started = Date.now();
     const reason = new Error('cancelled by bob');
     b.controller.abort(reason);
     await expect(hanging).rejects.toBe(reason);
-    expect(Date.now() - started).toBeLessThan(300);
   });
 
   it('never quotes the body of a failing answer, only its status and size', async () => {
@@ -162,14 +161,12 @@ describe('http-check executor', () => {
     const port = new URL(s.url).port;
     const plain = fakeContext({ timeoutMs: 300_000 });
     contexts.push(plain);
-    const started = Date.now();
+    // A 60 s deadline, beyond the test's timeout: a refusal that were retried would not end in time.
     const err = await failure(executeHttpCheck(config({ url: s.url, deadlineSeconds: 60 }), plain.ctx));
     expect(err.type).toBe('StageFailed');
     expect(err.message).toContain(`refused to connect to 127.0.0.1 port ${port}: it is a loopback address`);
     expect(err.message).toContain(`PIPEWRIGHT_STAGE_EGRESS_ALLOW="127.0.0.1:${port}"`);
     expect(s.received).toHaveLength(0);
-    // Not after the 60 s deadline: a refusal is not retried.
-    expect(Date.now() - started).toBeLessThan(30_000);
 
     // An allowed server redirecting to one that is not: the hop is checked too.
     const inner = await startServer((_req, res) => reply(res, 200)); // not through server(): not allowed

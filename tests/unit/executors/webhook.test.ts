@@ -137,11 +137,9 @@ describe('webhook executor', () => {
     expect(refused.message).toContain('connection refused');
 
     const silent = await server(() => {});
-    const started = Date.now();
     const slow = await rejection(executeWebhook(config({ url: silent.url, timeoutSeconds: 0.2 }), context().ctx));
     expect(slow).not.toBeInstanceOf(StageFailure);
     expect(slow.message).toContain('did not answer within 0.2s');
-    expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('does not follow redirects (the signature stays with the configured host)', async () => {

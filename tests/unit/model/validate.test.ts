@@ -399,13 +399,31 @@ describe('validatePipeline never throws', () => {
     expect(validatePipeline({ schemaVersion: 1, name: 'b', nodes: [{ id: 'a', kind: 'command', name: 'a', config: { command: 'x', n: 1n } }], edges: [] }).ok).toBe(false);
   });
 
-  it('survives a config nested thousands of levels deep', () => {
-    for (const depth of [1_000, 3_000, 10_000]) {
+  it('gives a config nested thousands of levels deep the same issue as one just over the limit, and no spec to save', () => {
+    const issueAt = (depth: number) => {
       let deep: unknown = '${{ params.x }}';
-      for (let i = 0; i < depth; i++) deep = [deep];
-      const result = validatePipeline(doc([node('hook', 'webhook', { url: 'http://localhost/', body: deep })]));
-      expect(result.ok).toBe(false);
-      expect(result.issues[0]?.code).toMatch(/too-large/);
+      for (let i = 0; i < depth; i++) deep = i % 2 ? [deep] : { a: deep };
+      return validatePipeline(doc([node('hook', 'webhook', { url: 'http://localhost/', body: deep })]));
+    };
+    const justOver = issueAt(70);
+    expect(justOver.spec).toBeUndefined();
+    expect(justOver.issues).toEqual([
+      expect.objectContaining({ code: 'config-too-large', nodeId: 'hook', message: `configuration of "hook" is nested deeper than ${LIMITS.configDepth} levels` }),
+    ]);
+    for (const depth of [1_000, 10_000, 100_000]) {
+      const r = issueAt(depth);
+      expect(r.spec).toBeUndefined();
+      expect(r.issues).toEqual(justOver.issues);
     }
+    // Up to the limit it is an ordinary config.
+    expect(issueAt(LIMITS.configDepth - 1).issues.filter((i) => i.code === 'config-too-large')).toEqual([]);
+  });
+
+  it('says where a document is nested too deeply outside any stage config', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 10_000; i++) deep = { x: deep };
+    const r = validatePipeline({ ...doc([cmd('a')]), parameters: [{ name: 'p', default: deep }] });
+    expect(r.spec).toBeUndefined();
+    expect(r.issues).toEqual([expect.objectContaining({ code: 'too-large', message: expect.stringMatching(/nested deeper than \d+ levels \(at parameters\[0\]\.default\.x/) })]);
   });
 });

@@ -8,7 +8,9 @@
  * 2. The body is read as bytes (the signature covers them exactly) up to
  *    5 MB; anything bigger is refused with 413 before it is buffered whole.
  * 3. Answers are JSON `{ ok, started, message, runId?, runNumber?, runUrl?, duplicate? }`:
- *    202 started, 200 ignored or duplicate, 400 malformed; 401 with the same
+ *    202 started, 200 ignored or duplicate, 400 malformed, 503 with `Retry-After`
+ *    when Temporal cannot be reached (the delivery is not recorded as seen, so
+ *    its redelivery starts the run); 401 with the same
  *    body for an unknown pipeline, no webhook and a missing or bad signature
  *    (server/triggers/refusals.ts: refusals are sampled into the audit log).
  * 4. Rate limited per pipeline id and per client address (behind a trusted
@@ -23,6 +25,9 @@ import { getWebhookLimiter } from '@/server/triggers/refusals';
 import { MAX_WEBHOOK_BODY_BYTES } from '@/server/triggers/webhook';
 
 export const dynamic = 'force-dynamic';
+
+/** Seconds a Git host is asked to wait before redelivering while Temporal is unreachable. */
+const WEBHOOK_RETRY_AFTER_S = 30;
 
 const noStore = { 'Cache-Control': 'no-store' };
 
@@ -73,7 +78,8 @@ export async function POST(req: Request, { params }: { params: Promise<{ pipelin
       headers: req.headers,
       body,
     });
-    return Response.json(answer, { status, headers: noStore });
+    // 503: Temporal (or every worker) is unreachable and nothing was recorded: the Git host redelivers later.
+    return Response.json(answer, { status, headers: status === 503 ? { ...noStore, 'Retry-After': String(WEBHOOK_RETRY_AFTER_S) } : noStore });
   } catch (err) {
     console.error('[hooks] delivery failed:', err);
     return Response.json({ ok: false, started: false, message: 'Something went wrong on the server; it has been logged.' }, { status: 500, headers: noStore });
