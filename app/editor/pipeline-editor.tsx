@@ -173,6 +173,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
   const runOverlay = useEditor((s) => s.run);
 
   const [view, setView] = useState<View>('canvas');
+  const codeDraftFormat = useEditor((s) => s.codeDraft?.format ?? null);
   // The canvas renders in the browser only: it needs the window's size for its first view.
   const [mounted, setMounted] = useState(false);
   useEffect(() => setMounted(true), []);
@@ -353,7 +354,11 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
     }
     const apply = async () => {
       setImportProblem(null);
-      let spec = result.spec;
+      // The pipeline keeps the name its people gave it: a file brings stages, connections, parameters and
+      // settings, not a new identity (importing an example would otherwise leave two pipelines with its name).
+      const keptName = store.getState().spec.name;
+      const fileName = result.spec.name;
+      let spec = { ...result.spec, name: keptName };
       if (needsLayout(spec)) {
         const positions = await layoutPositions(spec);
         spec = { ...spec, nodes: spec.nodes.map((n) => ({ ...n, position: positions.get(n.id) ?? n.position })) };
@@ -362,7 +367,12 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
       actions.replaceSpec(spec, `Import ${file.name}`);
       setView('canvas');
       requestAnimationFrame(() => showReadable(flow, 300));
-      notify(`Imported ${file.name} as unsaved changes`, 'success');
+      notify(
+        fileName !== keptName
+          ? `Imported ${file.name} as unsaved changes. The pipeline keeps its name "${keptName}" (the file calls it "${fileName}").`
+          : `Imported ${file.name} as unsaved changes`,
+        'success',
+      );
     };
     const errs = result.issues.filter((i) => i.severity === 'error');
     if (errs.length > 0) setImportProblem({ id: ++toastSeq.current, fileName: file.name, issues: result.issues, canImport: true, onImport: () => void apply() });
@@ -531,7 +541,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
             <span aria-hidden className="text-line-strong">
               /
             </span>
-            <Link href={`/pipelines/${id}`} className="max-w-[16rem] truncate font-semibold text-fg hover:underline" title="Open the pipeline page">
+            <Link href={`/pipelines/${id}`} className="max-w-[16rem] truncate font-semibold text-fg hover:underline" title="Open the pipeline page" data-testid="pipeline-name">
               {name}
             </Link>
           </nav>
@@ -560,6 +570,11 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
                 className={cx('rounded-md px-3 py-1 font-medium transition-colors focus:outline-none focus-visible:ring-2 focus-visible:ring-accent', view === v ? 'bg-surface text-fg shadow-sm' : 'text-muted hover:text-fg')}
               >
                 {label}
+                {codeDraftFormat === v && (
+                  <span className="ml-1.5 inline-block h-2 w-2 rounded-full bg-red-500 align-middle" data-testid="code-draft-mark" title={`Your ${label} has an error and is not applied yet`}>
+                    <span className="sr-only"> (not applied: has an error)</span>
+                  </span>
+                )}
               </button>
             ))}
           </div>

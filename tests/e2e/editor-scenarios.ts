@@ -214,7 +214,19 @@ export async function designScenario(page: Page, appUrl: string, api: Api, opts:
   await screenshot(page, 'editor-yaml-error.png');
   await page.getByRole('tab', { name: 'Canvas' }).click();
   await node(page, 'build').getByText('Compile').waitFor();
-  mark('YAML edit followed by the canvas');
+  // The text with the error is not thrown away: the YAML tab is marked, and going back shows the text and its error.
+  await page.getByRole('tab', { name: /YAML/ }).getByTestId('code-draft-mark').waitFor();
+  await page.getByRole('tab', { name: /YAML/ }).click();
+  await page.locator('[data-testid="code-status"][data-state="rejected"]').waitFor();
+  assert.match(await code.inputValue(), /nodes: \[oops/);
+  // Discarding it brings back the canvas's document.
+  await page.getByTestId('code-discard').click();
+  await page.locator('[data-testid="code-status"][data-state="synced"]').waitFor();
+  assert.doesNotMatch(await code.inputValue(), /\[oops/);
+  assert.match(await code.inputValue(), /name: Compile/);
+  await page.getByRole('tab', { name: /^Canvas/ }).click();
+  await page.getByTestId('code-draft-mark').waitFor({ state: 'detached' });
+  mark('YAML edit followed by the canvas; text with an error kept until discarded');
 
   // 13. Import a malformed file: its problems are shown and nothing changes.
   const nodesBefore = await page.locator('.react-flow__node').count();
@@ -234,6 +246,22 @@ export async function designScenario(page: Page, appUrl: string, api: Api, opts:
   await page.getByTestId('import-dialog').getByRole('button', { name: 'Close' }).click();
   assert.equal(await page.locator('.react-flow__node').count(), nodesBefore);
   mark('bad imports changed nothing');
+
+  // 13b. A good file brings its stages but not its name: the pipeline keeps the name it was given.
+  const ownName = (await page.getByTestId('pipeline-name').innerText()).trim();
+  const current = await api.pipelines.get.query({ id });
+  const imported = {
+    ...current.version.spec,
+    name: 'Hello, Pipewright',
+    nodes: current.version.spec.nodes.map((n) => (n.id === 'build' ? { ...n, name: 'Imported build' } : n)),
+  };
+  await page.getByTestId('import-input').setInputFiles(tempFile('hello.pipeline.json', JSON.stringify(imported)));
+  await node(page, 'build').getByText('Imported build').waitFor();
+  assert.equal((await page.getByTestId('pipeline-name').innerText()).trim(), ownName);
+  await page.getByTestId('toast').filter({ hasText: /keeps its name/ }).waitFor();
+  await page.getByRole('button', { name: /^Undo: Import hello\.pipeline\.json/ }).click();
+  await node(page, 'build').getByText('Compile').waitFor();
+  mark('import kept the pipeline name');
 
   // 14. Run: save first (there are changes), then the canvas shows the run live.
   if (opts.run) {
