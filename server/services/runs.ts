@@ -742,6 +742,11 @@ export async function cancelRun(db: Db, getClient: () => Promise<Client>, actor:
     }
     throw runnerOffline('no worker answered in time');
   }
+  // The run recorded who cancelled it (the signed Update above); Temporal's own cancel request is what makes
+  // Temporal show the workflow as Cancelled rather than Completed or Failed. A run that already ended refuses it.
+  await client
+    .withDeadline(Date.now() + getEnv().PIPEWRIGHT_UPDATE_DEADLINE_MS, () => handle.cancel())
+    .catch(() => undefined);
   await db.insert(auditLog).values({
     actorId: actor.id,
     actorName: actor.username,

@@ -34,6 +34,11 @@ async function main() {
   await registerSearchAttributes(connection, 'default');
   await connection.close();
   const h = await startHarness({ address: server.address, env: { TEMPORAL_ADDRESS: server.address } });
+  /** The app records a run's end before its workflow closes: wait for Temporal to close it too. */
+  const waitClosed = async (runId: string) => {
+    const handle = (await h.temporal()).workflow.getHandle(workflowIdForRun(runId));
+    while ((await handle.describe()).status.name === 'RUNNING') await new Promise((r) => setTimeout(r, 200));
+  };
   try {
     const scenarios: [string, () => Promise<string>][] = [
       [
@@ -147,6 +152,45 @@ async function main() {
             ),
           );
           await h.waitForEnd(runId);
+          return runId;
+        },
+      ],
+      [
+        // Temporal's own status tells the outcome (patch 'temporal-status-tells-outcome'): a run failed by a
+        // rejected gate ends Failed.
+        'failed-run-status',
+        async () => {
+          const runId = await h.run(
+            spec('replay: failed status', [cmd('build', 'true'), gate('qa', { groups: ['approvers'] }), cmd('deploy', 'true')], [
+              ['build', 'qa'],
+              ['qa', 'deploy'],
+            ]),
+          );
+          await h.waitForStage(runId, 'qa', 'waiting');
+          await h.as(h.users.alan).approvals.decide({ runId, gateId: 'qa', decision: 'reject', comment: 'replay' });
+          await h.waitForEnd(runId);
+          await waitClosed(runId);
+          return runId;
+        },
+      ],
+      [
+        // … and cancelled runs end Cancelled: through the app (signed Update, then Temporal's cancel request),
+        // and from Temporal itself (written as `cancelled-run-status-temporal`).
+        'cancelled-run-status',
+        async () => {
+          const fromTemporal = await h.run(spec('replay: temporal cancel', [cmd('long', 'sleep 20'), cmd('next', 'true')], [['long', 'next']]));
+          await h.waitForStage(fromTemporal, 'long', 'running');
+          const client = await h.temporal();
+          await client.workflow.getHandle(workflowIdForRun(fromTemporal)).cancel();
+          await h.waitForEnd(fromTemporal);
+          await waitClosed(fromTemporal);
+          const history = await client.workflow.getHandle(workflowIdForRun(fromTemporal)).fetchHistory();
+          writeFileSync(out('cancelled-run-status-temporal'), historyToBytes(history));
+          const runId = await h.run(spec('replay: app cancel', [cmd('long', 'sleep 20'), cmd('next', 'true')], [['long', 'next']]));
+          await h.waitForStage(runId, 'long', 'running');
+          await h.as(h.users.author).runs.cancel({ runId, reason: 'replay' });
+          await h.waitForEnd(runId);
+          await waitClosed(runId);
           return runId;
         },
       ],
