@@ -465,7 +465,7 @@ async function loadReuse(
 /**
  * "Re-run from the failed stage": a new run of the same plan version and
  * parameters that reuses every stage that succeeded in a failed or cancelled
- * run and runs the others (gates: see `planRerunFromFailed`).
+ * run and runs the others (gates and rollbacks: see `planRerunFromFailed`).
  */
 export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, actor: StartActor, input: { runId: string }) {
   const run = await db.select().from(runs).where(eq(runs.id, input.runId)).get();
@@ -480,7 +480,7 @@ export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, 
   const rows = await db.select({ nodeId: stageRuns.nodeId, status: stageRuns.status }).from(stageRuns).where(eq(stageRuns.runId, run.id));
   const statusOf = new Map(rows.map((r) => [r.nodeId, r.status]));
   const what = planRerunFromFailed(
-    plan.nodes.map((n) => ({ id: n.id, needs: n.needs, isGate: n.runtime === 'gate' })),
+    plan.nodes.map((n) => ({ id: n.id, needs: n.needs, isGate: n.runtime === 'gate', kind: n.kind })),
     (id) => statusOf.get(id),
   );
   if (what.rerun.length === 0) {
@@ -492,7 +492,13 @@ export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, 
     params: run.params as Record<string, string | number | boolean>,
     trigger: 'rerun',
     reuse: { fromRunId: run.id, nodes: what.reuse },
-    auditDetails: { rerunFromFailedOf: run.id, rerunOfNumber: run.number, reused: what.reuse, reaskedGates: what.reaskedGates },
+    auditDetails: {
+      rerunFromFailedOf: run.id,
+      rerunOfNumber: run.number,
+      reused: what.reuse,
+      reaskedGates: what.reaskedGates,
+      ...(what.undone.length > 0 ? { undoneByRollback: what.undone } : {}),
+    },
   });
 }
 

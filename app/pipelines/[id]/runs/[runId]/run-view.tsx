@@ -773,7 +773,11 @@ function RerunFromFailed({ run, pipelineId }: { run: Run; pipelineId: string }) 
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
   const what = useMemo(
-    () => planRerunFromFailed(run.stages.map((s) => ({ id: s.id, needs: s.needs, isGate: s.gate !== null })), (id) => run.stages.find((s) => s.id === id)?.status),
+    () =>
+      planRerunFromFailed(
+        run.stages.map((s) => ({ id: s.id, needs: s.needs, isGate: s.gate !== null, kind: s.kind })),
+        (id) => run.stages.find((s) => s.id === id)?.status,
+      ),
     [run.stages],
   );
   const name = (id: string) => run.stages.find((s) => s.id === id)?.name ?? id;
@@ -795,7 +799,7 @@ function RerunFromFailed({ run, pipelineId }: { run: Run; pipelineId: string }) 
         open={open}
         onClose={() => setOpen(false)}
         title="Re-run from the failed stage?"
-        description={`A new run of v${run.pipelineVersion} with the parameters of run #${run.number}. Stages that succeeded are reused — not executed again — with their outputs and artifacts.`}
+        description={`A new run of v${run.pipelineVersion} with the parameters of run #${run.number}. Stages that succeeded are reused — not executed again — with their outputs and artifacts, unless a rollback undid them.`}
       >
         <form
           onSubmit={(e) => {
@@ -816,6 +820,26 @@ function RerunFromFailed({ run, pipelineId }: { run: Run; pipelineId: string }) 
               {what.rerun.map(name).join(', ')}
             </p>
           </div>
+          {what.undone.length > 0 && (
+            <Notice>
+              <span data-testid="rerun-undone">
+                {[...new Set(what.undone.map((u) => u.by))].map((by) => {
+                  const undone = what.undone.filter((u) => u.by === by).map((u) => name(u.id));
+                  return (
+                    <span key={by} className="block">
+                      {undone.join(', ')} {undone.length === 1 ? 'runs' : 'run'} again, with everything after {undone.length === 1 ? 'it' : 'them'}: {name(by)} undid{' '}
+                      {undone.length === 1 ? 'its' : 'their'} effect in run #{run.number}, so reusing {undone.length === 1 ? 'it' : 'them'} would report work that is no longer there.
+                    </span>
+                  );
+                })}
+              </span>
+            </Notice>
+          )}
+          {what.rollbacks.length > 0 && (
+            <p className="text-muted" data-testid="rerun-rollbacks">
+              {what.rollbacks.map(name).join(', ')} {what.rollbacks.length === 1 ? 'is' : 'are'} not reused: a rollback runs again only if the failure it handles happens again.
+            </p>
+          )}
           {what.reaskedGates.length > 0 && (
             <Notice>
               Approval {what.reaskedGates.length === 1 ? 'gate' : 'gates'} {what.reaskedGates.map(name).join(', ')}{' '}
