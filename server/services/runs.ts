@@ -588,7 +588,7 @@ export async function getRun(db: Db, runId: string) {
   const run = await db.select().from(runs).where(eq(runs.id, runId)).get();
   if (!run) throw notFound('Run');
   const plan = parsedPlan(run.id, run.planHash, run.plan);
-  const [stages, gateRows, pipeline, starter, runArtifacts, runnerRows] = await Promise.all([
+  const [stages, gateRows, pipeline, starter, runArtifacts, runnerRows, gatedEnvironments] = await Promise.all([
     db.select().from(stageRuns).where(eq(stageRuns.runId, runId)),
     db.select().from(gates).where(eq(gates.runId, runId)),
     db.select({ name: pipelines.name }).from(pipelines).where(eq(pipelines.id, run.pipelineId)).get(),
@@ -598,6 +598,10 @@ export async function getRun(db: Db, runId: string) {
       .select({ id: runners.id, name: runners.name })
       .from(runners)
       .where(inArray(runners.id, db.select({ id: stageRuns.runnerId }).from(stageRuns).where(eq(stageRuns.runId, runId)))),
+    // Gates bound to these never let the starter (or promotion requester) approve: shown on the gate.
+    plan.nodes.some((n) => n.gate && n.environment)
+      ? db.select({ name: environments.name }).from(environments).where(eq(environments.requireGate, true))
+      : Promise.resolve([]),
   ]);
   const byNode = new Map(stages.map((s) => [s.nodeId, s]));
   const runnerNames = new Map(runnerRows.map((r) => [r.id, r.name]));
@@ -677,6 +681,8 @@ export async function getRun(db: Db, runId: string) {
         gate: node.gate
           ? {
               rules: node.gate,
+              /** The environment this gate guards when that environment requires someone else's approval. */
+              protectedEnvironment: node.environment && gatedEnvironments.some((e) => e.name === node.environment) ? node.environment : null,
               status: g?.status ?? null,
               votes: (g?.votes ?? []) as { userId: string; userName: string; decision: 'approve' | 'reject'; comment: string; at: number }[],
               waitingSince: g?.waitingSince ?? null,

@@ -25,6 +25,7 @@ import { useTRPC } from '@/app/trpc/react';
 import type { RouterOutputs } from '@/server/api/root';
 import { getStageDefinition } from '@/workflows/model';
 import { planRerunFromFailed } from '@/workflows/model/rerun';
+import { fourEyesRule } from '@/app/lib/four-eyes';
 
 type Run = RouterOutputs['runs']['get'];
 type Stage = Run['stages'][number];
@@ -528,6 +529,7 @@ function StageCardView({
                   Approvers:{' '}
                   {[...gate.rules.groups.map((g) => `group ${g}`), ...gate.rules.users].join(', ') || 'nobody'}
                 </span>
+                <span data-testid="gate-four-eyes">{fourEyesRule(gate.rules.allowTriggerer, gate.protectedEnvironment).text}</span>
                 {s.status === 'waiting' && gate.waitingSince && (
                   <span>
                     waiting since <Ago date={gate.waitingSince} />
@@ -562,8 +564,8 @@ function StageCardView({
                   <GateDecision runId={runId} gateId={s.id} onDecided={setOutcome} />
                 ) : voted ? (
                   <p className="text-xs text-muted">You have voted on this gate; waiting for other approvers.</p>
-                ) : canDecideRole && triggeredByMe && !gate.rules.allowTriggerer ? (
-                  <p className="text-xs text-muted">You started this run, so someone else must approve it.</p>
+                ) : canDecideRole && triggeredByMe && !fourEyesRule(gate.rules.allowTriggerer, gate.protectedEnvironment).starterMayApprove ? (
+                  <p className="text-xs text-muted">You started this run (or requested this promotion), so someone else must approve it.</p>
                 ) : null)}
             </div>
           )}
