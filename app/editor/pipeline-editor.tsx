@@ -26,6 +26,8 @@ import { describeError } from '@/app/lib/errors';
 import { useTRPC } from '@/app/trpc/react';
 import { validatePipeline, type PipelineSpec } from '@/workflows/model';
 import { diffSpecs } from '@/workflows/model/diff';
+import { mergeSpecs, type MergeChoice } from '@/workflows/model/merge';
+import { MergeDialog, type PendingMerge } from './merge-dialog';
 import { Canvas, showReadable } from './canvas';
 import { parsePayload, serializePayload } from './clipboard';
 import { ConnectDialog, ImportDialog, SaveDialog, ShortcutsDialog, type ImportProblem } from './dialogs';
@@ -312,6 +314,41 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
     if (!canEdit(store.getState())) return;
     setSaveOpen(true);
   }, [store]);
+
+  // ---- merge with the version someone else saved ---------------------------
+  // A three-way merge (base: the version this draft started from): non-conflicting changes of both are kept;
+  // true conflicts are decided one by one in the merge dialog; nothing either side saved is dropped silently.
+  const [pendingMerge, setPendingMerge] = useState<PendingMerge | null>(null);
+  const applyMerge = (m: Omit<PendingMerge, 'conflicts'>, choices: Record<string, MergeChoice>) => {
+    const result = mergeSpecs(m.base, m.mine, m.theirs, choices);
+    actions.setMode({ kind: 'edit' });
+    actions.replaceSpec(result.spec, `Merge with version ${m.latest}`);
+    setBaseVersion(m.latest);
+    setConflict(null);
+    setPendingMerge(null);
+    const kept = result.fromTheirs.length;
+    const decided = result.conflicts.length;
+    notify(
+      [
+        `Merged version ${m.latest} with your changes: ${kept} of their change${kept === 1 ? '' : 's'} kept${decided > 0 ? `, ${decided} conflict${decided === 1 ? '' : 's'} decided` : ''}.`,
+        ...result.notes,
+        'Save to keep the result.',
+      ].join(' '),
+      'success',
+    );
+  };
+  const startMerge = async (latest: number) => {
+    try {
+      const specOf = async (v: number) => (await queryClient.fetchQuery({ ...trpc.pipelines.get.queryOptions({ id, version: v }), staleTime: 0 })).version.spec;
+      const [base, theirs] = await Promise.all([specOf(baseVersion), specOf(latest)]);
+      const mine = store.getState().spec;
+      const first = mergeSpecs(base, mine, theirs);
+      if (first.conflicts.length === 0) applyMerge({ latest, base, mine, theirs }, {});
+      else setPendingMerge({ latest, base, mine, theirs, conflicts: first.conflicts });
+    } catch (err) {
+      notify(`Could not merge: ${describeError(err).message}`, 'error');
+    }
+  };
 
   const compareVersions = async (from: number | 'draft', to: number | 'draft') => {
     const specOf = async (v: number | 'draft') => (v === 'draft' ? store.getState().spec : (await queryClient.fetchQuery(trpc.pipelines.get.queryOptions({ id, version: v }))).version.spec);
@@ -703,15 +740,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
               <>
                 <BannerButton onClick={() => void compareVersions(baseVersion, conflict.latest!)}>See their change</BannerButton>
                 <BannerButton onClick={() => void compareVersions(conflict.latest!, 'draft')}>Compare with yours</BannerButton>
-                <BannerButton
-                  onClick={() => {
-                    setBaseVersion(conflict.latest!);
-                    setConflict(null);
-                    notify(`Your changes are now on top of version ${conflict.latest}. Save again to keep them.`);
-                  }}
-                >
-                  Keep mine on top of v{conflict.latest}
-                </BannerButton>
+                <BannerButton onClick={() => void startMerge(conflict.latest!)}>Merge with v{conflict.latest}</BannerButton>
               </>
             )}
             <BannerButton onClick={() => setConflict(null)}>Dismiss</BannerButton>
@@ -817,6 +846,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
         />
         <ConnectDialog fromId={connectFrom} onClose={() => setConnectFrom(null)} onConnected={(m, ok) => notify(m, ok ? 'success' : 'error')} />
         <ImportDialog problem={importProblem} onClose={() => setImportProblem(null)} />
+        <MergeDialog key={pendingMerge ? `${pendingMerge.latest}` : 'none'} merge={pendingMerge} onApply={(choices) => pendingMerge && applyMerge(pendingMerge, choices)} onClose={() => setPendingMerge(null)} />
         <ShortcutsDialog open={shortcuts} onClose={() => setShortcuts(false)} />
       </div>
     </EditorUiContext.Provider>
