@@ -16,11 +16,17 @@
  *    no commands, so this needs no `patched()`.
  * 5. Changes that alter the commands this workflow emits for an existing history
  *    must be guarded with `patched()`; the replay test in CI catches mistakes.
+ * 6. Temporal's own status tells the outcome (patch `temporal-status-tells-outcome`):
+ *    a failed run ends Failed (an ApplicationFailure naming what failed), a
+ *    cancelled one Cancelled. The run state is recorded first, so the app's
+ *    database and the `getState` query (which works on closed workflows too)
+ *    still read the whole run.
  */
 import {
   ActivityCancellationType,
   ApplicationFailure,
   CancellationScope,
+  CancelledFailure,
   condition,
   isCancellation,
   patched,
@@ -67,6 +73,21 @@ const DEFAULT_RUNNER_WAIT_MS = 10 * 60_000;
 const RECORD_ONLY_WHEN_WAITING_PATCH = 'record-runner-wait-only-when-waiting';
 /** How long a stage may go without a runner before the run page is told it is waiting for one. */
 const RUNNER_WAIT_NOTICE_MS = 1000;
+
+/**
+ * Patch id: the workflow ends Failed for a failed run and Cancelled for a cancelled one, instead of
+ * Completed with the outcome only in a search attribute and the result.
+ */
+const OUTCOME_IN_TEMPORAL_STATUS_PATCH = 'temporal-status-tells-outcome';
+/**
+ * A run cancelled in the app (a signed Update) is then cancelled in Temporal by the control plane
+ * (runs.cancel), which is what lets Temporal show it as Cancelled; the run waits this long for that
+ * request, and ends Failed with "cancelled by …" if it never comes (the control plane died in between).
+ */
+const TEMPORAL_CANCEL_WAIT_MS = 60_000;
+
+/** The failure type of a run that failed, as Temporal shows it. */
+const RUN_FAILED_TYPE = 'PipelineRunFailed';
 
 /** True when a runner never picked the activity up (no runner with the labels, or all busy). */
 function isScheduleToStartTimeout(err: unknown): boolean {
@@ -453,5 +474,32 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
       : 'succeeded';
   state.endedAt = Date.now();
   await record(true);
+  if (state.status !== 'succeeded' && patched(OUTCOME_IN_TEMPORAL_STATUS_PATCH)) await endWithTheOutcome(state, plan.nodes);
   return state;
+}
+
+/** Ends the workflow as the run ended (after its state is recorded): Failed or Cancelled in Temporal's own status. */
+async function endWithTheOutcome(state: RunState, planNodes: readonly PlanNode[]): Promise<void> {
+  if (state.status === 'failed') {
+    const failed = planNodes.filter((n) => state.stages[n.id]?.status === 'failed').map((n) => n.name);
+    const what = failed.length > 0 ? `${failed.length === 1 ? 'stage' : 'stages'} ${failed.map((n) => `"${n}"`).join(', ')} failed` : 'the run failed';
+    throw ApplicationFailure.create({
+      type: RUN_FAILED_TYPE,
+      message: state.error ? `${what}: ${state.error}` : what,
+      nonRetryable: true,
+    });
+  }
+  if (state.status === 'cancelled') {
+    const root = CancellationScope.current();
+    if (!root.consideredCancelled) {
+      // Cancelled through the app: wait (bounded) for the control plane's cancel request; a cancelled scope
+      // makes `condition` throw, which is exactly when the workflow may end as Cancelled.
+      try {
+        await condition(() => false, TEMPORAL_CANCEL_WAIT_MS);
+      } catch (err) {
+        if (!isCancellation(err)) throw err;
+      }
+    }
+    throw new CancelledFailure(state.error ?? 'cancelled');
+  }
 }

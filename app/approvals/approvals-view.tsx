@@ -8,6 +8,7 @@
  * someone else decided while the page was open stays where it is and says
  * who decided it, until dismissed.
  */
+import { fourEyesRule } from '@/app/lib/four-eyes';
 import { PersonName } from '@/app/components/person-name';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -220,6 +221,9 @@ function ApprovalCard({
           </p>
           <VoteList votes={g.votes} people={people} />
           <p className="mt-1.5 text-xs text-muted">Approvers: {approvers}</p>
+          <p className="mt-0.5 text-xs text-muted" data-testid="gate-four-eyes">
+            {fourEyesRule(g.rules.allowTriggerer, g.protectedEnvironment).text}
+          </p>
         </div>
         <div>
           {outcome ? (
@@ -240,7 +244,7 @@ function ApprovalCard({
                 : !canDecideRole
                   ? 'Your role cannot decide gates.'
                   : g.startedByMe
-                    ? 'You started this run, so someone else must approve it.'
+                    ? 'You started this run (or requested this promotion), so someone else must approve it.'
                     : 'You are not among the approvers of this gate.'}
             </p>
           )}

@@ -4,50 +4,96 @@
  * edits rewrite the text; typed text that parses into a pipeline document is
  * applied to the canvas (one undo step per burst of typing), checked by the
  * same validator. Text that cannot be read is never applied — the canvas keeps
- * the last good document and the error says where the text is wrong.
+ * the last good document and the error says where the text is wrong. That text
+ * is kept in the editor's store (not only in this component), so switching to
+ * the canvas and back shows it again with its error, until the person fixes it
+ * or discards it.
  */
 import { useEffect, useRef, useState } from 'react';
 import { cx } from '@/app/components/ui';
 import type { PipelineSpec, ValidationIssue } from '@/workflows/model';
 import { jsonEqual } from '@/workflows/model/diff';
-import { useEditor, useEditorActions } from './editor-context';
+import { useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { readSpecText, specToText, type TextFormat } from './spec-text';
 import { canEdit, displayedSpec } from './store';
 
 type Status = { state: 'synced' } | { state: 'pending' } | { state: 'applied'; issues: ValidationIssue[] } | { state: 'rejected'; error: string; line?: number; issues: ValidationIssue[] };
 
+function statusOf(value: string, format: TextFormat): Status {
+  const result = readSpecText(value, format);
+  return result.ok ? { state: 'applied', issues: result.issues } : { state: 'rejected', error: result.error, line: result.line, issues: result.issues };
+}
+
 export function CodeView({ format }: { format: TextFormat }) {
   const spec = useEditor(displayedSpec);
   const editable = useEditor(canEdit);
   const actions = useEditorActions();
-  const [text, setText] = useState(() => specToText(spec, format));
-  const [status, setStatus] = useState<Status>({ state: 'synced' });
+  const store = useEditorStore();
+  // Text left with an error in this format the last time the code view was open comes back, error and all.
+  const [kept] = useState(() => {
+    const draft = store.getState().codeDraft;
+    return draft && draft.format === format ? draft.text : null;
+  });
+  const [text, setText] = useState(() => kept ?? specToText(spec, format));
+  const [status, setStatus] = useState<Status>(() => (kept !== null ? statusOf(kept, format) : { state: 'synced' }));
   const synced = useRef<{ spec: PipelineSpec; format: TextFormat }>({ spec, format });
   const gutter = useRef<HTMLDivElement>(null);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  /** Typed text not yet checked (the check waits for a pause in typing). */
+  const unchecked = useRef<string | null>(null);
+  const heldDraft = useEditor((s) => (s.codeDraft?.format === format ? s.codeDraft.text : null));
 
-  // Canvas → text, unless this document came from the text itself.
+  // Canvas → text, unless this document came from the text itself, or the text holds unapplied work.
   useEffect(() => {
     if (synced.current.spec === spec && synced.current.format === format) return;
     synced.current = { spec, format };
+    if (store.getState().codeDraft?.format === format) return;
     clearTimeout(timer.current);
     setText(specToText(spec, format));
     setStatus({ state: 'synced' });
-  }, [spec, format]);
-
-  useEffect(() => () => clearTimeout(timer.current), []);
+  }, [spec, format, store]);
 
   const apply = (value: string) => {
+    unchecked.current = null;
     const result = readSpecText(value, format);
     if (!result.ok) {
       setStatus({ state: 'rejected', error: result.error, line: result.line, issues: result.issues });
+      actions.setCodeDraft({ format, text: value });
       return;
     }
     setStatus({ state: 'applied', issues: result.issues });
+    if (store.getState().codeDraft) actions.setCodeDraft(null);
     const current = synced.current.spec;
     if (jsonEqual(current, result.spec)) return;
     synced.current = { spec: result.spec, format };
     actions.replaceSpec(result.spec, `Edit ${format.toUpperCase()}`, { coalesce: `code:${format}` });
+  };
+  const applyRef = useRef(apply);
+  applyRef.current = apply;
+
+  // Leaving the code view mid-typing checks what was typed rather than losing it.
+  useEffect(
+    () => () => {
+      clearTimeout(timer.current);
+      if (unchecked.current !== null) applyRef.current(unchecked.current);
+    },
+    [],
+  );
+
+  const schedule = (value: string) => {
+    unchecked.current = value;
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => apply(value), 400);
+  };
+
+  const discard = () => {
+    clearTimeout(timer.current);
+    unchecked.current = null;
+    actions.setCodeDraft(null);
+    const current = displayedSpec(store.getState());
+    synced.current = { spec: current, format };
+    setText(specToText(current, format));
+    setStatus({ state: 'synced' });
   };
 
   const lines = text.split('\n').length;
@@ -83,16 +129,14 @@ export function CodeView({ format }: { format: TextFormat }) {
               const next = `${text.slice(0, s)}  ${text.slice(end)}`;
               setText(next);
               requestAnimationFrame(() => el.setSelectionRange(s + 2, s + 2));
-              clearTimeout(timer.current);
-              timer.current = setTimeout(() => apply(next), 400);
+              schedule(next);
             }
           }}
           onChange={(e) => {
             const value = e.target.value;
             setText(value);
             setStatus({ state: 'pending' });
-            clearTimeout(timer.current);
-            timer.current = setTimeout(() => apply(value), 400);
+            schedule(value);
           }}
           className="min-h-0 flex-1 resize-none bg-surface px-3 py-3 font-mono text-[12.5px] leading-5 text-fg outline-none"
         />
@@ -112,10 +156,22 @@ export function CodeView({ format }: { format: TextFormat }) {
           (errors.length === 0 ? <span className="text-emerald-700 dark:text-emerald-300">✓ Applied to the canvas.</span> : <span>Applied to the canvas with {errors.length} problem{errors.length === 1 ? '' : 's'} (see Problems).</span>)}
         {status.state === 'rejected' && (
           <div>
-            <p className="font-medium">
-              Not applied — the canvas keeps the last good version. {status.error}
-              {status.line ? ` (line ${status.line})` : ''}
-            </p>
+            <div className="flex items-start justify-between gap-3">
+              <p className="font-medium">
+                Not applied — the canvas keeps the last good version; your text stays here until you fix it or discard it. {status.error}
+                {status.line ? ` (line ${status.line})` : ''}
+              </p>
+              {heldDraft !== null && editable && (
+                <button
+                  type="button"
+                  onClick={discard}
+                  data-testid="code-discard"
+                  className="shrink-0 rounded-md border border-red-300 px-2 py-0.5 text-[12px] font-medium hover:bg-red-100 dark:border-red-500/40 dark:hover:bg-red-500/20"
+                >
+                  Discard my text
+                </button>
+              )}
+            </div>
             {status.issues.length > 0 && (
               <ul className="mt-1 max-h-24 list-disc overflow-y-auto pl-5">
                 {status.issues.slice(0, 20).map((i, n) => (

@@ -23,6 +23,7 @@ import {
   type ValidationIssue,
 } from '@/workflows/model';
 import { useTRPC } from '@/app/trpc/react';
+import { fourEyesRule } from '@/app/lib/four-eyes';
 import { CONDITION_STYLE } from './condition-edge';
 import { useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { useEditorUi } from './editor-ui';
@@ -152,6 +153,21 @@ function RunsOnField({ value, onChange, issues, readOnly }: { value: string[]; o
   );
 }
 
+/** An approval gate's four-eyes rule, with the protection of the environment it is bound to taken into account. */
+function GateFourEyes({ allowTriggerer, environment }: { allowTriggerer: unknown; environment: string | undefined }) {
+  const trpc = useTRPC();
+  const envs = useQuery(trpc.environments.list.queryOptions(undefined, { staleTime: 60_000, refetchOnWindowFocus: false }));
+  const guarded = environment && envs.data?.some((e) => e.name === environment && e.requireGate) ? environment : null;
+  // An unset field means what the schema says (yes), except where the environment overrides it.
+  const rule = fourEyesRule(allowTriggerer !== false, guarded);
+  return (
+    <p className={cx('mt-3 rounded-md border px-3 py-2 text-xs', rule.starterMayApprove ? 'border-line text-muted' : 'border-emerald-200 bg-emerald-50/60 text-emerald-900 dark:border-emerald-500/30 dark:bg-emerald-500/10 dark:text-emerald-100')} data-testid="gate-four-eyes">
+      {rule.text}
+      {guarded && allowTriggerer !== false && ' This overrides “may the person who started the run approve” above.'}
+    </p>
+  );
+}
+
 function NodeInspector({ id }: { id: string }) {
   const node = useStageFields(id);
   const editable = useEditor(canEdit);
@@ -252,6 +268,7 @@ function NodeInspector({ id }: { id: string }) {
         ) : (
           <pre className="overflow-x-auto rounded-md bg-subtle p-2 text-xs">{JSON.stringify(node.config, null, 2)}</pre>
         )}
+        {def?.runtime === 'gate' && <GateFourEyes allowTriggerer={(node.config as Record<string, unknown>).allowTriggerer} environment={node.environment} />}
       </Section>
 
       <Section title="Environment" defaultOpen={Boolean(node.environment || byPath.has('environment'))} testId="stage-environment">

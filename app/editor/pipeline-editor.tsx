@@ -26,6 +26,8 @@ import { describeError } from '@/app/lib/errors';
 import { useTRPC } from '@/app/trpc/react';
 import { validatePipeline, type PipelineSpec } from '@/workflows/model';
 import { diffSpecs } from '@/workflows/model/diff';
+import { mergeSpecs, type MergeChoice } from '@/workflows/model/merge';
+import { MergeDialog, type PendingMerge } from './merge-dialog';
 import { Canvas, showReadable } from './canvas';
 import { parsePayload, serializePayload } from './clipboard';
 import { ConnectDialog, ImportDialog, SaveDialog, ShortcutsDialog, type ImportProblem } from './dialogs';
@@ -173,6 +175,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
   const runOverlay = useEditor((s) => s.run);
 
   const [view, setView] = useState<View>('canvas');
+  const codeDraftFormat = useEditor((s) => s.codeDraft?.format ?? null);
   // The canvas renders in the browser only: it needs the window's size for its first view.
   const [mounted, setMounted] = useState(false);
   useEffect(() => setMounted(true), []);
@@ -312,6 +315,41 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
     setSaveOpen(true);
   }, [store]);
 
+  // ---- merge with the version someone else saved ---------------------------
+  // A three-way merge (base: the version this draft started from): non-conflicting changes of both are kept;
+  // true conflicts are decided one by one in the merge dialog; nothing either side saved is dropped silently.
+  const [pendingMerge, setPendingMerge] = useState<PendingMerge | null>(null);
+  const applyMerge = (m: Omit<PendingMerge, 'conflicts'>, choices: Record<string, MergeChoice>) => {
+    const result = mergeSpecs(m.base, m.mine, m.theirs, choices);
+    actions.setMode({ kind: 'edit' });
+    actions.replaceSpec(result.spec, `Merge with version ${m.latest}`);
+    setBaseVersion(m.latest);
+    setConflict(null);
+    setPendingMerge(null);
+    const kept = result.fromTheirs.length;
+    const decided = result.conflicts.length;
+    notify(
+      [
+        `Merged version ${m.latest} with your changes: ${kept} of their change${kept === 1 ? '' : 's'} kept${decided > 0 ? `, ${decided} conflict${decided === 1 ? '' : 's'} decided` : ''}.`,
+        ...result.notes,
+        'Save to keep the result.',
+      ].join(' '),
+      'success',
+    );
+  };
+  const startMerge = async (latest: number) => {
+    try {
+      const specOf = async (v: number) => (await queryClient.fetchQuery({ ...trpc.pipelines.get.queryOptions({ id, version: v }), staleTime: 0 })).version.spec;
+      const [base, theirs] = await Promise.all([specOf(baseVersion), specOf(latest)]);
+      const mine = store.getState().spec;
+      const first = mergeSpecs(base, mine, theirs);
+      if (first.conflicts.length === 0) applyMerge({ latest, base, mine, theirs }, {});
+      else setPendingMerge({ latest, base, mine, theirs, conflicts: first.conflicts });
+    } catch (err) {
+      notify(`Could not merge: ${describeError(err).message}`, 'error');
+    }
+  };
+
   const compareVersions = async (from: number | 'draft', to: number | 'draft') => {
     const specOf = async (v: number | 'draft') => (v === 'draft' ? store.getState().spec : (await queryClient.fetchQuery(trpc.pipelines.get.queryOptions({ id, version: v }))).version.spec);
     const [a, b] = await Promise.all([specOf(from), specOf(to)]);
@@ -353,7 +391,11 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
     }
     const apply = async () => {
       setImportProblem(null);
-      let spec = result.spec;
+      // The pipeline keeps the name its people gave it: a file brings stages, connections, parameters and
+      // settings, not a new identity (importing an example would otherwise leave two pipelines with its name).
+      const keptName = store.getState().spec.name;
+      const fileName = result.spec.name;
+      let spec = { ...result.spec, name: keptName };
       if (needsLayout(spec)) {
         const positions = await layoutPositions(spec);
         spec = { ...spec, nodes: spec.nodes.map((n) => ({ ...n, position: positions.get(n.id) ?? n.position })) };
@@ -362,7 +404,12 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
       actions.replaceSpec(spec, `Import ${file.name}`);
       setView('canvas');
       requestAnimationFrame(() => showReadable(flow, 300));
-      notify(`Imported ${file.name} as unsaved changes`, 'success');
+      notify(
+        fileName !== keptName
+          ? `Imported ${file.name} as unsaved changes. The pipeline keeps its name "${keptName}" (the file calls it "${fileName}").`
+          : `Imported ${file.name} as unsaved changes`,
+        'success',
+      );
     };
     const errs = result.issues.filter((i) => i.severity === 'error');
     if (errs.length > 0) setImportProblem({ id: ++toastSeq.current, fileName: file.name, issues: result.issues, canImport: true, onImport: () => void apply() });
@@ -531,7 +578,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
             <span aria-hidden className="text-line-strong">
               /
             </span>
-            <Link href={`/pipelines/${id}`} className="max-w-[16rem] truncate font-semibold text-fg hover:underline" title="Open the pipeline page">
+            <Link href={`/pipelines/${id}`} className="max-w-[16rem] truncate font-semibold text-fg hover:underline" title="Open the pipeline page" data-testid="pipeline-name">
               {name}
             </Link>
           </nav>
@@ -560,6 +607,11 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
                 className={cx('rounded-md px-3 py-1 font-medium transition-colors focus:outline-none focus-visible:ring-2 focus-visible:ring-accent', view === v ? 'bg-surface text-fg shadow-sm' : 'text-muted hover:text-fg')}
               >
                 {label}
+                {codeDraftFormat === v && (
+                  <span className="ml-1.5 inline-block h-2 w-2 rounded-full bg-red-500 align-middle" data-testid="code-draft-mark" title={`Your ${label} has an error and is not applied yet`}>
+                    <span className="sr-only"> (not applied: has an error)</span>
+                  </span>
+                )}
               </button>
             ))}
           </div>
@@ -688,15 +740,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
               <>
                 <BannerButton onClick={() => void compareVersions(baseVersion, conflict.latest!)}>See their change</BannerButton>
                 <BannerButton onClick={() => void compareVersions(conflict.latest!, 'draft')}>Compare with yours</BannerButton>
-                <BannerButton
-                  onClick={() => {
-                    setBaseVersion(conflict.latest!);
-                    setConflict(null);
-                    notify(`Your changes are now on top of version ${conflict.latest}. Save again to keep them.`);
-                  }}
-                >
-                  Keep mine on top of v{conflict.latest}
-                </BannerButton>
+                <BannerButton onClick={() => void startMerge(conflict.latest!)}>Merge with v{conflict.latest}</BannerButton>
               </>
             )}
             <BannerButton onClick={() => setConflict(null)}>Dismiss</BannerButton>
@@ -802,6 +846,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
         />
         <ConnectDialog fromId={connectFrom} onClose={() => setConnectFrom(null)} onConnected={(m, ok) => notify(m, ok ? 'success' : 'error')} />
         <ImportDialog problem={importProblem} onClose={() => setImportProblem(null)} />
+        <MergeDialog key={pendingMerge ? `${pendingMerge.latest}` : 'none'} merge={pendingMerge} onApply={(choices) => pendingMerge && applyMerge(pendingMerge, choices)} onClose={() => setPendingMerge(null)} />
         <ShortcutsDialog open={shortcuts} onClose={() => setShortcuts(false)} />
       </div>
     </EditorUiContext.Provider>

@@ -51,6 +51,9 @@ export type RunOverlay = { id: string; number: number; status: string; stages: R
 /** A request to show one field of the config panel (from the problems list). */
 export type FocusRequest = { nodeId: string | null; edgeId?: string | null; path?: string; seq: number };
 
+/** Code-view text that is not applied to the document, in the format it was typed in. */
+export type CodeDraft = { format: 'yaml' | 'json'; text: string };
+
 export type EditorActions = {
   /** Replaces everything with a freshly loaded document (clears history). */
   load(spec: PipelineSpec, opts?: { readOnly?: boolean }): void;
@@ -89,6 +92,8 @@ export type EditorActions = {
   setMeasured(sizes: { id: string; size: Size }[]): void;
   setValidation(issues: ValidationIssue[], revision: number): void;
   setRun(run: RunOverlay | null): void;
+  /** Keeps (or, with null, drops) code-view text that could not be applied, so it outlives the code view. */
+  setCodeDraft(draft: CodeDraft | null): void;
   requestFocus(target: Omit<FocusRequest, 'seq'>): void;
   undo(): void;
   redo(): void;
@@ -115,6 +120,8 @@ export type EditorState = {
   issuesRevision: number;
   run: RunOverlay | null;
   focus: FocusRequest | null;
+  /** Text typed in the code view that cannot be applied (a syntax error): kept until fixed or discarded. */
+  codeDraft: CodeDraft | null;
   actions: EditorActions;
 };
 
@@ -440,6 +447,9 @@ export function createEditorStore(initial: PipelineSpec, opts: { readOnly?: bool
       setRun(run) {
         set({ run });
       },
+      setCodeDraft(codeDraft) {
+        set({ codeDraft });
+      },
       requestFocus(target) {
         set({ focus: { ...target, seq: (get().focus?.seq ?? 0) + 1 } });
       },
@@ -468,6 +478,7 @@ export function createEditorStore(initial: PipelineSpec, opts: { readOnly?: bool
       issuesRevision: -1,
       run: null,
       focus: null,
+      codeDraft: null,
       actions,
     };
   });

@@ -67,12 +67,15 @@ export function groupIssues(issues: readonly ValidationIssue[]): { byNode: Map<s
 }
 
 /** Diff statuses by id, for painting a comparison. */
-export function diffMaps(diff: SpecDiff, after: PipelineSpec): { nodes: Map<string, DiffStatus>; edges: Map<string, Exclude<DiffStatus, 'moved'>> } {
-  const kept = new Set(after.edges.map((e) => e.id));
+/**
+ * Diff status by canvas id, for the graph `comparisonSpec` built (`shown`): a removed connection is looked up
+ * under the id it has on that canvas — its own, or `<id>~removed` when a newer connection took its id.
+ */
+export function diffMaps(diff: SpecDiff, shown: PipelineSpec): { nodes: Map<string, DiffStatus>; edges: Map<string, Exclude<DiffStatus, 'moved'>> } {
+  const onCanvas = new Set(shown.edges.map((e) => e.id));
   return {
     nodes: new Map(diff.nodes.map((n) => [n.id, n.status])),
-    // Same rule as comparisonSpec: a removed connection whose id lives on gets a `~removed` id.
-    edges: new Map(diff.edges.map((e) => [e.status === 'removed' && kept.has(e.id) ? `${e.id}~removed` : e.id, e.status])),
+    edges: new Map(diff.edges.map((e) => [e.status === 'removed' && onCanvas.has(`${e.id}~removed`) ? `${e.id}~removed` : e.id, e.status])),
   };
 }
 

@@ -232,6 +232,8 @@ export function LiveBridge() {
         void queryClient.invalidateQueries(trpc.runs.list.pathFilter());
         void queryClient.invalidateQueries(trpc.pipelines.list.pathFilter());
         void queryClient.invalidateQueries(trpc.promotion.board.pathFilter());
+        // A trigger that fired started a run: its "Last: …" changed.
+        void queryClient.invalidateQueries(trpc.triggers.list.pathFilter());
       },
       checkSession: () => {
         // A 401 here sends the reader to sign in (app/trpc/query-client.ts).

@@ -33,7 +33,7 @@
  * `--compile-only` (only d., no Temporal, no doc), `--quick` (skips b. and c.),
  * `--failover-reps=N` (default 3), `--runner=process|in-process`.
  */
-import { Connection } from '@temporalio/client';
+import { Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -55,6 +55,19 @@ import {
 import { createBaselineActivities } from './baseline-activities';
 import { startRunnerProcess, type RunnerProcess } from './runner-process';
 import type { BaselineInput } from './baseline-workflow';
+import type { RunState } from '../../workflows/run-state';
+
+/**
+ * A run's final state once its workflow closed. A failed or cancelled run's workflow ends Failed or Cancelled
+ * in Temporal (its result is an error then), so the state is read through the workflow's query.
+ */
+async function runEnd(handle: WorkflowHandle): Promise<RunState> {
+  await handle.result().catch((err: unknown) => {
+    if (!(err instanceof WorkflowFailedError)) throw err;
+  });
+  const { getStateQuery } = await import('../../workflows/run-state');
+  return handle.query(getStateQuery);
+}
 
 // ── Options ─────────────────────────────────────────────────────────────────
 const args = process.argv.slice(2);
@@ -447,7 +460,7 @@ async function main() {
     const { id } = await guard(asAda.runs.start({ pipelineId })).catch((err: unknown) => {
       throw new Error(`runs.start refused: ${err instanceof Error ? err.message : String(err)}`);
     });
-    const state = await guard(client.workflow.getHandle(workflowIdForRun(id)).result());
+    const state = await guard(runEnd(client.workflow.getHandle(workflowIdForRun(id))));
     return { id, ms: performance.now() - t0, status: state.status, error: state.error };
   }
   let lastNoopWorkflowId = '';
@@ -594,7 +607,7 @@ async function main() {
       samples.push(took);
       log(`  kill ${rep}: ${victim.name} killed → running on ${pool.find((r) => r.id === second)?.name ?? second} after ${sec(took)}`);
       await guard(asAda.runs.cancel({ runId, reason: 'bench: failover measured' }));
-      await guard(client.workflow.getHandle(workflowIdForRun(runId)).result()).catch(() => undefined);
+      await guard(runEnd(client.workflow.getHandle(workflowIdForRun(runId)))).catch(() => undefined);
       // The killed runner comes back (and kills the command it left running), for the next kill.
       victim.proc = spawnRunner(victim.token, victim.name, [FAILOVER_LABEL]);
       await victim.proc.ready;
@@ -656,14 +669,14 @@ async function main() {
         );
       }
       call.push(performance.now() - t0);
-      if (next === 'done') await guard(handle.result());
+      if (next === 'done') await guard(runEnd(handle));
       else await waitForGate(runId, next);
       visible.push(Date.now() - sentAt);
       const nextStarted = await startedAtOf(runId, next);
       if (nextStarted === undefined) throw new Error(`stage ${next} of run ${runId} has no start time`);
       start.push(Math.max(0, nextStarted - sentAt));
     }
-    const state = await guard(handle.result());
+    const state = await guard(runEnd(handle));
     if (state.status !== 'succeeded') throw new Error(`gate run ${state.status}: ${state.error}`);
     const info = (await handle.describe()).raw.workflowExecutionInfo;
     return { call, start, visible, historyEvents: Number(info?.historyLength ?? 0), historyBytes: Number(info?.historySizeBytes ?? 0) };
@@ -707,7 +720,7 @@ async function main() {
         },
       );
       const done = id.then(async (runId) => {
-        const state = await guard(beforeDeadline(client.workflow.getHandle(workflowIdForRun(runId)).result(), deadline));
+        const state = await guard(beforeDeadline(runEnd(client.workflow.getHandle(workflowIdForRun(runId))), deadline));
         finished.add(runId);
         return { id: runId, ms: performance.now() - t, status: state.status, error: state.error };
       });

@@ -94,6 +94,22 @@ function descendants(plan: BoardPlan, roots: Set<string>): Set<string> {
   return out;
 }
 
+/** Nodes upstream (transitively) of `targets` in a plan. */
+function ancestors(plan: BoardPlan, targets: readonly string[]): Set<string> {
+  const byId = new Map(plan.nodes.map((n) => [n.id, n]));
+  const out = new Set<string>();
+  const stack = [...targets];
+  while (stack.length > 0) {
+    for (const need of byId.get(stack.pop()!)?.needs ?? []) {
+      if (!out.has(need.from)) {
+        out.add(need.from);
+        stack.push(need.from);
+      }
+    }
+  }
+  return out;
+}
+
 /** Build stages of a plan: bound to no environment and not downstream of a bound stage. */
 export function buildStagesOf(plan: BoardPlan): BoardPlanNode[] {
   const bound = new Set(plan.nodes.filter((n) => n.environment).map((n) => n.id));
@@ -164,14 +180,14 @@ export function deriveBoard(input: {
   }
 
   // Per plan (few distinct ones): stages per environment, build stages, environment path.
-  const planInfo = new Map<string, { byEnv: Map<string, BoardPlanNode[]>; build: BoardPlanNode[]; path: string[] }>();
+  const planInfo = new Map<string, { plan: BoardPlan; byEnv: Map<string, BoardPlanNode[]>; build: BoardPlanNode[]; path: string[] }>();
   const infoOf = (hash: string) => {
     let info = planInfo.get(hash);
     if (!info) {
       const plan = input.plans.get(hash) ?? { nodes: [] };
       const byEnv = new Map<string, BoardPlanNode[]>();
       for (const n of plan.nodes) if (n.environment) byEnv.set(n.environment, [...(byEnv.get(n.environment) ?? []), n]);
-      info = { byEnv, build: buildStagesOf(plan), path: environmentsOf(plan, order) };
+      info = { plan, byEnv, build: buildStagesOf(plan), path: environmentsOf(plan, order) };
       planInfo.set(hash, info);
     }
     return info;
@@ -205,14 +221,33 @@ export function deriveBoard(input: {
           break;
         }
       }
+      // The build's own run is still on its way to this environment: it waits at a gate before it (say so,
+      // with the run to open), or it is still running.
+      if (cell.status === 'none' && nodes.length > 0 && ACTIVE.has(run.status)) {
+        // Only what lies between the earlier environments' stages and this one's: a gate in front of staging
+        // is not production's.
+        const before = ancestors(info.plan, nodes.map((n) => n.id));
+        const otherEnv = info.plan.nodes.filter((n) => before.has(n.id) && n.environment && n.environment !== env).map((n) => n.id);
+        const earlier = new Set([...otherEnv, ...ancestors(info.plan, otherEnv)]);
+        const gate = info.plan.nodes.find((n) => before.has(n.id) && !earlier.has(n.id) && own.get(n.id)?.status === 'waiting');
+        if (gate) cell = { status: 'waiting', runId: run.id, runNumber: run.number, detail: `waiting at ${gate.name} in run #${run.number}` };
+      }
       cells[env] = cell;
     }
+    /** Why the build's own run, still in flight, keeps it from being promoted: it is still on its way. */
+    const ownWay = ACTIVE.has(run.status)
+      ? (() => {
+          const waiting = info.plan.nodes.find((n) => own.get(n.id)?.status === 'waiting');
+          return `run #${run.number} is still ${waiting ? `waiting at ${waiting.name}` : 'running'}: promote the build once that run has finished, or cancel it`;
+        })()
+      : null;
     const missing: Record<string, string[]> = {};
     for (const env of columns) {
       const lacks: string[] = [];
       for (const s of buildStages) {
         if (s.status !== 'succeeded') lacks.push(`build: ${s.name} ${s.status === 'failed' ? `failed in run #${run.number}` : `has not succeeded (${s.status})`}`);
       }
+      if (ownWay) lacks.push(ownWay);
       if (!info.byEnv.has(env)) lacks.push(`run #${run.number}'s pipeline version has no stage for ${env}`);
       const position = order.get(env) ?? Infinity;
       for (const earlier of info.path) {

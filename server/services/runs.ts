@@ -467,7 +467,7 @@ async function loadReuse(
 /**
  * "Re-run from the failed stage": a new run of the same plan version and
  * parameters that reuses every stage that succeeded in a failed or cancelled
- * run and runs the others (gates: see `planRerunFromFailed`).
+ * run and runs the others (gates and rollbacks: see `planRerunFromFailed`).
  */
 export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, actor: StartActor, input: { runId: string }) {
   const run = await db.select().from(runs).where(eq(runs.id, input.runId)).get();
@@ -482,7 +482,7 @@ export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, 
   const rows = await db.select({ nodeId: stageRuns.nodeId, status: stageRuns.status }).from(stageRuns).where(eq(stageRuns.runId, run.id));
   const statusOf = new Map(rows.map((r) => [r.nodeId, r.status]));
   const what = planRerunFromFailed(
-    plan.nodes.map((n) => ({ id: n.id, needs: n.needs, isGate: n.runtime === 'gate' })),
+    plan.nodes.map((n) => ({ id: n.id, needs: n.needs, isGate: n.runtime === 'gate', kind: n.kind })),
     (id) => statusOf.get(id),
   );
   if (what.rerun.length === 0) {
@@ -494,7 +494,13 @@ export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, 
     params: run.params as Record<string, string | number | boolean>,
     trigger: 'rerun',
     reuse: { fromRunId: run.id, nodes: what.reuse },
-    auditDetails: { rerunFromFailedOf: run.id, rerunOfNumber: run.number, reused: what.reuse, reaskedGates: what.reaskedGates },
+    auditDetails: {
+      rerunFromFailedOf: run.id,
+      rerunOfNumber: run.number,
+      reused: what.reuse,
+      reaskedGates: what.reaskedGates,
+      ...(what.undone.length > 0 ? { undoneByRollback: what.undone } : {}),
+    },
   });
 }
 
@@ -584,7 +590,7 @@ export async function getRun(db: Db, runId: string) {
   const run = await db.select().from(runs).where(eq(runs.id, runId)).get();
   if (!run) throw notFound('Run');
   const plan = parsedPlan(run.id, run.planHash, run.plan);
-  const [stages, gateRows, pipeline, starter, runArtifacts, runnerRows] = await Promise.all([
+  const [stages, gateRows, pipeline, starter, runArtifacts, runnerRows, gatedEnvironments] = await Promise.all([
     db.select().from(stageRuns).where(eq(stageRuns.runId, runId)),
     db.select().from(gates).where(eq(gates.runId, runId)),
     db.select({ name: pipelines.name }).from(pipelines).where(eq(pipelines.id, run.pipelineId)).get(),
@@ -594,6 +600,10 @@ export async function getRun(db: Db, runId: string) {
       .select({ id: runners.id, name: runners.name })
       .from(runners)
       .where(inArray(runners.id, db.select({ id: stageRuns.runnerId }).from(stageRuns).where(eq(stageRuns.runId, runId)))),
+    // Gates bound to these never let the starter (or promotion requester) approve: shown on the gate.
+    plan.nodes.some((n) => n.gate && n.environment)
+      ? db.select({ name: environments.name }).from(environments).where(eq(environments.requireGate, true))
+      : Promise.resolve([]),
   ]);
   const byNode = new Map(stages.map((s) => [s.nodeId, s]));
   const runnerNames = new Map(runnerRows.map((r) => [r.id, r.name]));
@@ -673,6 +683,8 @@ export async function getRun(db: Db, runId: string) {
         gate: node.gate
           ? {
               rules: node.gate,
+              /** The environment this gate guards when that environment requires someone else's approval. */
+              protectedEnvironment: node.environment && gatedEnvironments.some((e) => e.name === node.environment) ? node.environment : null,
               status: g?.status ?? null,
               votes: (g?.votes ?? []) as { userId: string; userName: string; decision: 'approve' | 'reject'; comment: string; at: number }[],
               waitingSince: g?.waitingSince ?? null,
@@ -745,6 +757,11 @@ export async function cancelRun(db: Db, getClient: () => Promise<Client>, actor:
     }
     throw await unavailableError(err, getClient, 'The run was not cancelled', 'no worker answered in time');
   }
+  // The run recorded who cancelled it (the signed Update above); Temporal's own cancel request is what makes
+  // Temporal show the workflow as Cancelled rather than Completed or Failed. A run that already ended refuses it.
+  await client
+    .withDeadline(Date.now() + getEnv().PIPEWRIGHT_UPDATE_DEADLINE_MS, () => handle.cancel())
+    .catch(() => undefined);
   await db.insert(auditLog).values({
     actorId: actor.id,
     actorName: actor.username,

@@ -637,7 +637,8 @@ export async function receiveWebhook(
             : provider === 'github'
               ? 'signature does not match'
               : 'token does not match';
-    const refusals = getRefusalSampler().refused(known ? req.pipelineId : '(unknown pipeline)');
+    // Sampled per pipeline and kind of refusal: a burst of wrong signatures does not hide an unsigned delivery.
+    const refusals = getRefusalSampler().refused(`${known ? req.pipelineId : '(unknown pipeline)'}\u0000${reason}`);
     if (refusals !== null) {
       await db.insert(auditLog).values({
         actorId: null,

@@ -38,14 +38,80 @@ export const webhookConfigSchema = z.object({
 });
 export type WebhookConfig = z.infer<typeof webhookConfigSchema>;
 
-/** A cron expression as Temporal Schedules read it (5–7 fields, `@daily`…, or `@every 30m`). */
+type CronField = { name: string; min: number; max: number; names?: readonly string[]; question?: boolean };
+const SECOND: CronField = { name: 'second', min: 0, max: 59 };
+const MINUTE: CronField = { name: 'minute', min: 0, max: 59 };
+const HOUR: CronField = { name: 'hour', min: 0, max: 23 };
+const DAY_OF_MONTH: CronField = { name: 'day of month', min: 1, max: 31, question: true };
+const MONTH: CronField = { name: 'month', min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] };
+const DAY_OF_WEEK: CronField = { name: 'day of week', min: 0, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'], question: true };
+const YEAR: CronField = { name: 'year', min: 1970, max: 2999 };
+/** Fields by count, as Temporal reads them: 5, then a year at the end (6), then seconds at the front (7). */
+const CRON_LAYOUTS: Record<number, CronField[]> = {
+  5: [MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK],
+  6: [MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK, YEAR],
+  7: [SECOND, MINUTE, HOUR, DAY_OF_MONTH, MONTH, DAY_OF_WEEK, YEAR],
+};
+
+/** What is wrong with one field of a cron expression (undefined: nothing). Values, ranges and steps are checked. */
+function cronFieldProblem(text: string, f: CronField): string | undefined {
+  const value = (v: string): number | string => {
+    const named = f.names?.indexOf(v.toUpperCase()) ?? -1;
+    if (named >= 0) return named + (f.min === 1 ? 1 : 0);
+    if (!/^\d{1,4}$/.test(v)) return `${f.name} "${v}" is not a number`;
+    const n = Number(v);
+    return n < f.min || n > f.max ? `${f.name} ${n} is out of range (${f.min}–${f.max})` : n;
+  };
+  for (const item of text.split(',')) {
+    if (item === '') return `${f.name} has an empty list item`;
+    const [range, step, extra] = item.split('/');
+    if (extra !== undefined) return `${f.name} "${item}" has more than one "/"`;
+    if (step !== undefined) {
+      if (!/^\d{1,4}$/.test(step)) return `${f.name} step "${step}" is not a number`;
+      if (Number(step) < 1) return `${f.name} step must be at least 1`;
+    }
+    if (range === '*' || (range === '?' && f.question)) continue;
+    const [from, to, more] = range!.split('-');
+    if (more !== undefined || from === '' || to === '') return `${f.name} "${item}" is not a value or a range`;
+    const a = value(from!);
+    if (typeof a === 'string') return a;
+    if (to !== undefined) {
+      const b = value(to);
+      if (typeof b === 'string') return b;
+      if (b < a) return `${f.name} range ${range} goes backwards`;
+    }
+  }
+  return undefined;
+}
+
+/** What is wrong with a cron expression, or undefined when Temporal Schedules can read it. */
+export function cronProblem(cron: string): string | undefined {
+  const c = cron.trim();
+  if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(c) || /^@every \d+[smhd](\/\d+[smhd])?$/.test(c)) return undefined;
+  if (c.startsWith('@every')) return 'write @every with a number and a unit, e.g. @every 15m';
+  const fields = c.split(/\s+/);
+  const layout = CRON_LAYOUTS[fields.length];
+  if (!layout) return 'use 5 fields (minute hour day-of-month month day-of-week), a shorthand like @daily, or @every 15m';
+  for (let i = 0; i < layout.length; i++) {
+    const problem = cronFieldProblem(fields[i]!, layout[i]!);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * A cron expression as Temporal Schedules read it (5–7 fields, `@daily`…, or `@every 30m`), with every field's
+ * values, ranges and steps checked — the same check in the form and on the server, so a bad expression is said
+ * while it is typed, not when Temporal refuses it.
+ */
 export const cronSchema = z
   .string()
   .trim()
   .min(1, 'enter a cron expression')
   .max(200)
-  .refine((c) => /^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(c) || /^@every \d+[smhd](\/\d+[smhd])?$/.test(c) || [5, 6, 7].includes(c.split(/\s+/).length), {
-    message: 'use 5 fields (minute hour day-of-month month day-of-week), a shorthand like @daily, or @every 15m',
+  .superRefine((c, ctx) => {
+    const problem = cronProblem(c);
+    if (problem) ctx.addIssue({ code: 'custom', message: problem });
   });
 
 export function isTimeZone(tz: string): boolean {

@@ -10,9 +10,12 @@
  *    address worth trusting): token buckets with room for a burst (a Git
  *    server's merge train, the 200-delivery benchmark) but not a flood (429).
  * 3. Refusals are sampled into the audit log: at most one row per pipeline
- *    (and one for all unknown ids together) per `SAMPLE_WINDOW_MS`, saying how
- *    many were refused since the previous row, instead of one row each — a
- *    flood of forged deliveries cannot fill the database.
+ *    (and one for all unknown ids together) and kind of refusal (wrong
+ *    signature, missing signature, not a Git delivery…) per `SAMPLE_WINDOW_MS`,
+ *    saying how many of that kind were refused since its previous row, instead
+ *    of one row each — a flood of forged deliveries cannot fill the database,
+ *    and one kind (a flood of wrong signatures) never hides another (an
+ *    unsigned delivery) from the log.
  * Counters are in memory (per web process), which is what they protect.
  */
 import type { BucketRule } from '../security/token-bucket';

@@ -89,6 +89,8 @@ describe('runs and approvals in the browser', () => {
     await card.waitFor({ timeout: 30_000 });
     await card.getByTestId('upstream').filter({ hasText: 'Succeeded' }).waitFor();
     expect(await card.innerText()).toContain(HOSTILE);
+    // The gate says whether whoever started the run may approve it (this one says nothing: the schema's yes).
+    expect(await card.getByTestId('gate-four-eyes').innerText()).toBe('The person who started the run may approve it too.');
     expect(await card.innerText()).toContain('Check <a href="javascript:window.__xss=3">this</a> & <i>that</i>');
     expect(Number(await alan.getByTestId('approvals-count').innerText())).toBeGreaterThanOrEqual(1);
     await shot(alan, 'approvals-inbox.png');

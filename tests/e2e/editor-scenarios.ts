@@ -214,7 +214,19 @@ export async function designScenario(page: Page, appUrl: string, api: Api, opts:
   await screenshot(page, 'editor-yaml-error.png');
   await page.getByRole('tab', { name: 'Canvas' }).click();
   await node(page, 'build').getByText('Compile').waitFor();
-  mark('YAML edit followed by the canvas');
+  // The text with the error is not thrown away: the YAML tab is marked, and going back shows the text and its error.
+  await page.getByRole('tab', { name: /YAML/ }).getByTestId('code-draft-mark').waitFor();
+  await page.getByRole('tab', { name: /YAML/ }).click();
+  await page.locator('[data-testid="code-status"][data-state="rejected"]').waitFor();
+  assert.match(await code.inputValue(), /nodes: \[oops/);
+  // Discarding it brings back the canvas's document.
+  await page.getByTestId('code-discard').click();
+  await page.locator('[data-testid="code-status"][data-state="synced"]').waitFor();
+  assert.doesNotMatch(await code.inputValue(), /\[oops/);
+  assert.match(await code.inputValue(), /name: Compile/);
+  await page.getByRole('tab', { name: /^Canvas/ }).click();
+  await page.getByTestId('code-draft-mark').waitFor({ state: 'detached' });
+  mark('YAML edit followed by the canvas; text with an error kept until discarded');
 
   // 13. Import a malformed file: its problems are shown and nothing changes.
   const nodesBefore = await page.locator('.react-flow__node').count();
@@ -246,6 +258,22 @@ export async function designScenario(page: Page, appUrl: string, api: Api, opts:
   assert.equal(await page.locator('.react-flow__node').count(), nodesBefore);
   assert.equal(await page.evaluate(() => document.querySelector('[data-testid="save-state"]')?.textContent), specBefore);
   mark('bad imports changed nothing');
+
+  // 13b. A good file brings its stages but not its name: the pipeline keeps the name it was given.
+  const ownName = (await page.getByTestId('pipeline-name').innerText()).trim();
+  const current = await api.pipelines.get.query({ id });
+  const imported = {
+    ...current.version.spec,
+    name: 'Hello, Pipewright',
+    nodes: current.version.spec.nodes.map((n) => (n.id === 'build' ? { ...n, name: 'Imported build' } : n)),
+  };
+  await page.getByTestId('import-input').setInputFiles(tempFile('hello.pipeline.json', JSON.stringify(imported)));
+  await node(page, 'build').getByText('Imported build').waitFor();
+  assert.equal((await page.getByTestId('pipeline-name').innerText()).trim(), ownName);
+  await page.getByTestId('toast').filter({ hasText: /keeps its name/ }).waitFor();
+  await page.getByRole('button', { name: /^Undo: Import hello\.pipeline\.json/ }).click();
+  await node(page, 'build').getByText('Compile').waitFor();
+  mark('import kept the pipeline name');
 
   // 14. Run: save first (there are changes), then the canvas shows the run live.
   if (opts.run) {
@@ -287,10 +315,49 @@ export async function conflictScenario(page: Page, appUrl: string, api: Api, mar
   await node(page, 'theirs').locator('[data-diff="added"]').waitFor();
   await screenshot(page, 'editor-conflict.png');
   await page.getByTestId('compare-banner').getByRole('button', { name: 'Back to editing' }).click();
-  await banner.getByRole('button', { name: /Keep mine on top of v2/ }).click();
-  await save(page, 'Mine, after seeing theirs');
+  // Merging keeps both: their stage and my connection (nothing collides), as unsaved changes on top of v2.
+  await banner.getByRole('button', { name: /Merge with v2/ }).click();
+  await banner.waitFor({ state: 'detached' });
+  await node(page, 'theirs').waitFor();
+  await edgeLabel(page, 'build', 'test').waitFor();
+  await page.getByTestId('base-version').filter({ hasText: 'v2' }).waitFor();
+  await save(page, 'Mine, merged with theirs');
   await page.getByTestId('base-version').filter({ hasText: 'v3' }).waitFor();
-  mark('conflict handled');
+  const v3 = await api.pipelines.get.query({ id });
+  assert.ok(v3.version.spec.nodes.some((n) => n.id === 'theirs'), 'their stage was kept');
+  assert.ok(v3.version.spec.edges.some((e) => e.from === 'build' && e.to === 'test'), 'my connection was kept');
+  mark('conflict merged');
+
+  // Both edit v3: they rename Build and Test and save v4; I rename Build too. Test keeps their name; Build is a
+  // true conflict, shown side by side and decided by me.
+  await api.pipelines.save.mutate({
+    id,
+    baseVersion: 3,
+    spec: {
+      ...v3.version.spec,
+      nodes: v3.version.spec.nodes.map((n) => (n.id === 'build' ? { ...n, name: 'Compile' } : n.id === 'test' ? { ...n, name: 'Unit tests' } : n)),
+    },
+    message: 'Their renames',
+  });
+  await node(page, 'build').click();
+  await page.getByTestId('node-inspector').getByLabel('Name', { exact: true }).fill('Make');
+  await node(page, 'build').getByText('Make').waitFor();
+  await page.getByTestId('save-button').click();
+  await page.getByTestId('confirm-save').click();
+  await banner.getByRole('button', { name: /Merge with v4/ }).click();
+  const dialog = page.getByTestId('merge-dialog');
+  const clash = dialog.locator('[data-testid="merge-conflict"][data-path="nodes.build.name"]');
+  await clash.waitFor();
+  assert.equal(await dialog.getByTestId('merge-conflict').count(), 1);
+  assert.match(await clash.innerText(), /Compile[\s\S]*Make/);
+  assert.ok(await dialog.getByTestId('merge-apply').isDisabled());
+  await screenshot(page, 'editor-merge-conflict.png');
+  await clash.getByTestId('merge-choose-theirs').check();
+  await dialog.getByTestId('merge-apply').click();
+  await node(page, 'build').getByText('Compile').waitFor();
+  await node(page, 'test').getByText('Unit tests').waitFor();
+  await page.getByTestId('base-version').filter({ hasText: 'v4' }).waitFor();
+  mark('true conflict decided side by side');
 
   // Leaving with unsaved changes asks first.
   await node(page, 'test').click();

@@ -58,6 +58,11 @@ describe('promotion board in the browser', () => {
     await alan.goto(`${appUrl}/approvals`);
     await alan.getByRole('heading', { name: 'Approvals' }).waitFor();
 
+    // Ada (an author) sees why she has no Promote button for production: who may, and that she may not.
+    const author = await person('ada');
+    await author.goto(`${appUrl}/pipelines/${pipelineId}/promotion`);
+    await cell(author, 1, 'production', 'none').getByTestId('promote-not-allowed').filter({ hasText: 'Only approvers and admins may promote into Production; your role is author.' }).waitFor();
+
     // Grace (an approver; production allows approvers and admins) opens the board from the pipeline page.
     await grace.goto(`${appUrl}/pipelines/${pipelineId}`);
     await grace.getByRole('link', { name: 'Promotion board' }).click();

@@ -105,6 +105,24 @@ describe('triggers on the pipeline page', () => {
     expect(await vera.content()).not.toContain(secret);
   });
 
+  it("a schedule's Last: follows its firings without a reload", async () => {
+    const ada = await apiAs(appUrl, 'ada');
+    const { id: pipelineId } = await ada.pipelines.create.mutate({ name: 'Every few seconds', spec: pushPipeline('Every few seconds') });
+    const author = await person('ada');
+    await author.goto(`${appUrl}/pipelines/${pipelineId}`);
+    const schedule = author.getByTestId('trigger-schedule');
+    const created = await ada.triggers.createSchedule.mutate({ pipelineId, name: 'often', config: { cron: '@every 2s', timezone: 'UTC', params: {} } });
+    try {
+      // The page was open before the schedule existed and is never reloaded: it shows the schedule, then each firing.
+      await schedule.waitFor({ timeout: 30_000 });
+      await schedule.filter({ hasText: /Last: started run #1\b/ }).waitFor({ timeout: 60_000 });
+      // The second firing replaces it (a run, or why it did not start one).
+      await schedule.filter({ hasText: /Last: / }).filter({ hasNotText: /started run #1\b/ }).waitFor({ timeout: 60_000 });
+    } finally {
+      await ada.triggers.delete.mutate({ id: created.id });
+    }
+  });
+
   it('the schedule form refuses a bad cron or time zone, and a schedule shows its next firings and pauses', async () => {
     const ada = await apiAs(appUrl, 'ada');
     const { id: pipelineId } = await ada.pipelines.create.mutate({ name: 'Nightly build', spec: pushPipeline('Nightly build') });
@@ -117,11 +135,16 @@ describe('triggers on the pipeline page', () => {
     await author.getByRole('alert').filter({ hasText: 'use 5 fields' }).waitFor();
     await author.getByRole('alert').filter({ hasText: 'unknown time zone' }).waitFor();
 
-    // A cron Temporal itself refuses: the server's reason is shown.
-    await author.getByLabel('Cron expression').fill('99 3 * * *');
+    // Out-of-range values and steps are said by the form, field by field, before anything is sent.
     await author.getByLabel('Time zone').fill('Europe/Paris');
-    await author.getByTestId('schedule-submit').click();
-    await author.getByRole('alert').filter({ hasText: 'Temporal refused the schedule' }).waitFor();
+    for (const [cron, why] of [
+      ['61 * * * *', 'minute 61 is out of range (0–59)'],
+      ['* 25 * * *', 'hour 25 is out of range (0–23)'],
+      ['*/0 * * * *', 'minute step must be at least 1'],
+    ]) {
+      await author.getByLabel('Cron expression').fill(cron!);
+      await author.getByRole('alert').filter({ hasText: why! }).waitFor();
+    }
 
     await author.getByLabel('Cron expression').fill('0 3 * * *');
     await author.getByTestId('schedule-submit').click();

@@ -173,7 +173,9 @@ describe('build once, promote through the environments', () => {
     expect(b.version).toBe('1.4.1');
     expect(b.cells.staging).toMatchObject({ status: 'passed', runNumber: 1 });
     expect(b.cells.production).toMatchObject({ status: 'waiting', detail: 'waiting at gate-prod in run #1' });
-    expect(b.missing.production).toEqual([]);
+    // While its own run waits there, the build is not promoted anywhere (two deploys of one build would race).
+    expect(b.missing.production).toEqual(['run #1 is still waiting at gate-prod: promote the build once that run has finished, or cancel it']);
+    await expect(admin.promotion.promote({ pipelineId, buildRunId: b1.id, environment: 'production' })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });
 
     // Cancel the build's own wait: promotion is how it goes on.
     await author.runs.cancel({ runId: b1.id });
@@ -206,7 +208,9 @@ describe('build once, promote through the environments', () => {
     });
     await admin.environments.update({ id: stagingId, requireGate: false });
     const refusals = await h.db.select().from(auditLog).where(and(eq(auditLog.action, 'promotion.promote'), eq(auditLog.outcome, 'refused')));
-    expect(refusals.length).toBe(4);
+    // The refusals above, the first one while the build's own run still waited at the production gate.
+    expect(refusals.length).toBe(5);
+    expect(refusals.map((r) => r.reason).some((why) => why?.includes('run #1 is still waiting at gate-prod'))).toBe(true);
 
     // Promote #1 to production: build and staging reused, the gate asked again, production deployed.
     const p = await admin.promotion.promote({ pipelineId, buildRunId: b1.id, environment: 'production' });

@@ -23,6 +23,51 @@ afterAll(async () => {
 const count = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').trim().split('\n').length : 0);
 
 describe('re-run from the failed stage', () => {
+  it('does not reuse a deploy its rollback undid, nor the rollback: the re-run deploys again before it says live', async () => {
+    const d = join(h.shared, 'rollback-case');
+    const live = join(d, 'live');
+    const pipelineId = await h.createPipeline(
+      spec(
+        'rerun after rollback',
+        [
+          cmd('build', `mkdir -p ${d}; echo x >> ${d}/build.count`),
+          cmd('deploy', `echo x >> ${d}/deploy.count; echo v2 > ${live}`),
+          // Fails the first time only.
+          cmd('smoke', `test -f ${d}/smoked || { touch ${d}/smoked; echo "smoke test failed" >&2; exit 1; }; grep -q v2 ${live}`),
+          cmd('rollback', `echo x >> ${d}/rollback.count; rm -f ${live}`),
+          cmd('announce', `test -f ${live} && echo "v2 is live"`),
+        ],
+        [
+          ['build', 'deploy'],
+          ['deploy', 'smoke'],
+          ['smoke', 'rollback', 'failure'],
+          ['smoke', 'announce'],
+        ],
+      ),
+    );
+    const first = await h.as(h.users.author).runs.start({ pipelineId });
+    const r1 = await h.waitForEnd(first.id);
+    expect(r1.status).toBe('failed');
+    expect(h.stageOf(r1, 'rollback').status).toBe('succeeded');
+    expect(existsSync(live)).toBe(false);
+
+    const second = await h.as(h.users.author).runs.rerunFromFailed({ runId: first.id });
+    const r2 = await h.waitForEnd(second.id);
+    expect(r2.status).toBe('succeeded');
+    // The deploy the rollback undid runs again (with what led to it: no gate marks where this release step began),
+    // so "live" is true when the run says so.
+    expect(h.stageOf(r2, 'deploy').reusedFrom).toBeFalsy();
+    expect(count(join(d, 'deploy.count'))).toBe(2);
+    expect(readFileSync(live, 'utf8').trim()).toBe('v2');
+    // The rollback is not carried over as "succeeded": nothing failed this time, so it did not run.
+    expect(h.stageOf(r2, 'rollback').status).toBe('skipped');
+    expect(count(join(d, 'rollback.count'))).toBe(1);
+    const logs = await h.as(h.users.viewer).runs.logs({ runId: second.id, nodeId: 'announce' });
+    expect(logs.text).toContain('v2 is live');
+    const audit = await h.db.select().from(auditLog).where(eq(auditLog.runId, second.id));
+    expect(audit.find((a) => a.action === 'run.start')?.details).toMatchObject({ reused: [], undoneByRollback: [{ id: 'build', by: 'rollback' }, { id: 'deploy', by: 'rollback' }] });
+  });
+
   it('runs only the failed stage and what follows; succeeded stages are reused with their outputs', async () => {
     const d = h.shared;
     const marker = join(d, 'fixed');

@@ -211,14 +211,15 @@ describe('webhook refusals', () => {
     const ok = await deliver(withHook, body, github(secret, body));
     expect(ok.status).toBe(202);
 
-    // A flood of bad signatures: one audit row for the pipeline (this minute), not one per delivery.
+    // A flood of bad signatures: one audit row per kind of refusal for the pipeline (this minute), not one per
+    // delivery — and the unsigned and non-Git deliveries each have theirs, not hidden behind the wrong signature.
     for (let i = 0; i < 20; i++) expect((await deliver(withHook, body, github(`wrong-${i}`, body))).status).toBe(401);
     const rows = await h.db
       .select()
       .from(auditLog)
       .where(and(eq(auditLog.action, 'webhook.deliver'), eq(auditLog.outcome, 'refused'), eq(auditLog.pipelineId, withHook)));
-    expect(rows).toHaveLength(1);
-    expect(rows[0]!.details).toMatchObject({ refusals: 1 });
+    expect(rows.map((r) => r.reason).sort()).toEqual(['not a GitHub or GitLab delivery', 'signature does not match', 'unsigned delivery']);
+    for (const r of rows) expect(r.details).toMatchObject({ refusals: 1 });
   });
 
   it('rate limits deliveries per pipeline (429 with Retry-After), other pipelines unaffected', async () => {

@@ -18,6 +18,7 @@
  * connection, at start and on the worker; a roll back of a production deploy
  * waits for production's approvers.
  */
+import { fourEyesRule } from '../../app/lib/four-eyes';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { and, eq } from 'drizzle-orm';
@@ -224,7 +225,11 @@ describe('(d) four eyes on protected gates', () => {
       .from(auditLog)
       .where(and(eq(auditLog.action, 'gate.approve'), eq(auditLog.outcome, 'refused'), eq(auditLog.runId, promoted.id)));
     expect(refusal).toEqual([expect.objectContaining({ actorName: 'grace', nodeId: 'gate-prod' })]);
-    expect(h.stageOf(await h.as(h.users.admin).runs.get({ id: promoted.id }), 'gate-prod').gate!.votes).toEqual([]);
+    const prodGateShown = h.stageOf(await h.as(h.users.admin).runs.get({ id: promoted.id }), 'gate-prod').gate!;
+    expect(prodGateShown.votes).toEqual([]);
+    // The run page states the rule with the environment that imposes it (the gate's own setting said yes).
+    expect(prodGateShown.protectedEnvironment).toBe('production');
+    expect(fourEyesRule(prodGateShown.rules.allowTriggerer, prodGateShown.protectedEnvironment)).toMatchObject({ starterMayApprove: false });
 
     // Alan approves: production is deployed with the token (masked in the log).
     await h.as(h.users.alan).approvals.decide({ runId: promoted.id, gateId: 'gate-prod', decision: 'approve' });

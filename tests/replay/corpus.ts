@@ -46,6 +46,8 @@ export const REQUIRED_PATHS = [
   'scheduled-trigger',
   'k8s-deploy',
   'k8s-heartbeats',
+  'temporal-status-failed',
+  'temporal-status-cancelled',
 ] as const;
 
 export const readManifest = (): Manifest => JSON.parse(readFileSync(MANIFEST, 'utf8')) as Manifest;

@@ -56,7 +56,48 @@ async function waitUntil<T>(what: string, fn: () => Promise<T | undefined>, time
   }
 }
 
+/** The app records a run's end before its workflow closes: wait for Temporal to close it too. */
+async function waitClosed(client: Client, runId: string) {
+  const handle = client.workflow.getHandle(workflowIdForRun(runId));
+  while ((await handle.describe()).status.name === 'RUNNING') await new Promise((r) => setTimeout(r, 200));
+}
+
 const SCENARIOS: Record<string, Scenario> = {
+  // Temporal's own status tells the outcome (patch 'temporal-status-tells-outcome'): a run failed by a
+  // rejected gate ends Failed.
+  'failed-run-status': async (h, client) => {
+    const runId = await h.run(
+      spec('replay: failed status', [cmd('build', 'true'), gate('qa', { groups: ['approvers'] }), cmd('deploy', 'true')], [
+        ['build', 'qa'],
+        ['qa', 'deploy'],
+      ]),
+    );
+    await h.waitForStage(runId, 'qa', 'waiting');
+    await h.as(h.users.alan).approvals.decide({ runId, gateId: 'qa', decision: 'reject', comment: 'replay' });
+    await h.waitForEnd(runId);
+    await waitClosed(client, runId);
+    expect((await client.workflow.getHandle(workflowIdForRun(runId)).describe()).status.name, 'Temporal status').toEqual('FAILED');
+    return [pipelineRun(runId, ['gate-rejected', 'temporal-status-failed'])];
+  },
+  // … and cancelled runs end Cancelled: from Temporal itself and through the app (signed Update, then
+  // Temporal's cancel request).
+  'cancelled-run-status': async (h, client) => {
+    const fromTemporal = await h.run(spec('replay: temporal cancel', [cmd('long', 'sleep 20'), cmd('next', 'true')], [['long', 'next']]));
+    await h.waitForStage(fromTemporal, 'long', 'running');
+    await client.workflow.getHandle(workflowIdForRun(fromTemporal)).cancel();
+    await h.waitForEnd(fromTemporal);
+    await waitClosed(client, fromTemporal);
+    const runId = await h.run(spec('replay: app cancel', [cmd('long', 'sleep 20'), cmd('next', 'true')], [['long', 'next']]));
+    await h.waitForStage(runId, 'long', 'running');
+    await h.as(h.users.author).runs.cancel({ runId, reason: 'replay' });
+    await h.waitForEnd(runId);
+    await waitClosed(client, runId);
+    expect((await client.workflow.getHandle(workflowIdForRun(runId)).describe()).status.name, 'Temporal status').toEqual('CANCELLED');
+    return [
+      pipelineRun(fromTemporal, ['cancel', 'temporal-status-cancelled'], 'temporal'),
+      pipelineRun(runId, ['cancel', 'signed-decisions', 'temporal-status-cancelled'], 'app'),
+    ];
+  },
   'parallel-outputs-retry': async (h) => {
     const runId = await h.run(
       spec(

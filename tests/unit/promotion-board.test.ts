@@ -86,7 +86,9 @@ describe('deriveBoard', () => {
     expect(build.cells.dev).toMatchObject({ status: 'passed', runNumber: 1 });
     expect(build.cells.staging).toMatchObject({ status: 'waiting', detail: 'waiting at gate-staging in run #1' });
     expect(build.cells.production).toMatchObject({ status: 'none', detail: 'not deployed yet' });
-    expect(build.missing).toEqual({ dev: [], staging: [], production: ['not passed: staging (waiting at gate-staging in run #1)'] });
+    // Its own run is still on its way: no promotion anywhere until it has finished.
+    const onItsWay = 'run #1 is still waiting at Gate: promote the build once that run has finished, or cancel it';
+    expect(build.missing).toEqual({ dev: [onItsWay], staging: [onItsWay], production: [onItsWay, 'not passed: staging (waiting at gate-staging in run #1)'] });
     expect(b.environments[0]!.live).toMatchObject({ runId: 'r1', number: 1 });
   });
 
@@ -169,5 +171,35 @@ describe('promotionPlan', () => {
   it('leaves out earlier stages that did not succeed in the source run (nothing is reused that failed)', () => {
     const ok = new Set(['build', 'unit']);
     expect(promotionPlan(plan, 'dev', order, (id) => ok.has(id)).omit).toEqual(['gate-staging', 'deploy-staging', 'gate-prod', 'deploy-prod', 'notify']);
+  });
+});
+
+describe('a build whose own run is still on its way', () => {
+  // The staging gate is drawn unbound, in front of the staging deploy.
+  const unboundGate: BoardPlan = {
+    nodes: [
+      { id: 'build', name: 'Build', runtime: 'activity', needs: [] },
+      { id: 'deploy-dev', name: 'Deploy dev', runtime: 'activity', environment: 'dev', needs: [{ from: 'build' }] },
+      { id: 'approve-staging', name: 'Approve staging', runtime: 'gate', needs: [{ from: 'deploy-dev' }] },
+      { id: 'deploy-staging', name: 'Deploy staging', runtime: 'activity', environment: 'staging', needs: [{ from: 'approve-staging' }] },
+      { id: 'deploy-prod', name: 'Deploy prod', runtime: 'activity', environment: 'production', needs: [{ from: 'deploy-staging' }] },
+    ],
+  };
+
+  it('shows it waiting at the gate in front of staging, with its run, and cannot be promoted anywhere meanwhile', () => {
+    const own = run(41, 'running', { build: 'succeeded', 'deploy-dev': 'succeeded', 'approve-staging': 'waiting', 'deploy-staging': 'pending', 'deploy-prod': 'pending' });
+    const b = deriveBoard({
+      environments: envs,
+      plans: new Map([['h', unboundGate]]),
+      columns: ['dev', 'staging', 'production'],
+      runs: [own.run],
+      stages: own.stages,
+      promotions: [],
+    }).builds[0]!;
+    expect(b.cells.staging).toMatchObject({ status: 'waiting', runId: 'r41', runNumber: 41, detail: 'waiting at Approve staging in run #41' });
+    expect(b.cells.dev!.status).toBe('passed');
+    expect(b.missing.staging).toEqual(['run #41 is still waiting at Approve staging: promote the build once that run has finished, or cancel it']);
+    expect(b.cells.production).toMatchObject({ status: 'none' });
+    expect(b.missing.production).toContain('run #41 is still waiting at Approve staging: promote the build once that run has finished, or cancel it');
   });
 });

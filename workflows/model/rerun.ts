@@ -14,9 +14,28 @@
  *    is what a release manager expects: approving "deploy to production" at 10:00
  *    does not approve a re-deploy at 16:00, while an approval that guarded only
  *    finished work is not asked for twice.
+ * 3. Rollbacks: a stage whose effect a later stage undid is not reused. A rollback
+ *    stage is a `k8s-rollback` stage or one reached by a `failure` edge. When it
+ *    ran, it undid what came before it — the succeeded stages on the way up to
+ *    it, as far as the nearest approval gate (gates mark where one release step
+ *    begins) — so those run again, and so does everything after them (it was
+ *    checked against what the rollback removed). The rollback itself is never
+ *    reused: reusing it would put a "succeeded" rollback into a run that rolled
+ *    nothing back; in the new run it runs only if its failure happens again.
  */
 
-export type RerunNode = { id: string; needs: readonly { from: string }[]; isGate: boolean };
+export type RerunNode = {
+  id: string;
+  needs: readonly { from: string; on?: string }[];
+  isGate: boolean;
+  /** The stage kind (a `k8s-rollback` is a rollback wherever it is drawn). */
+  kind?: string;
+};
+
+/** Whether a stage undoes what came before it: a `k8s-rollback`, or anything reached by a `failure` edge. */
+export function isRollbackStage(node: Pick<RerunNode, 'kind' | 'needs'>): boolean {
+  return node.kind === 'k8s-rollback' || node.needs.some((n) => n.on === 'failure');
+}
 
 export type RerunPlan = {
   /** Succeeded stages the new run takes over as they are. */
@@ -25,6 +44,10 @@ export type RerunPlan = {
   rerun: string[];
   /** Approved gates asked again because something after them runs again. */
   reaskedGates: string[];
+  /** Rollback stages that ran: not reused, whatever their status. */
+  rollbacks: string[];
+  /** Succeeded stages that run again because a rollback undid them (`by`: the rollback). */
+  undone: { id: string; by: string }[];
 };
 
 export function planRerunFromFailed(nodes: readonly RerunNode[], status: (id: string) => string | undefined): RerunPlan {
@@ -43,6 +66,28 @@ export function planRerunFromFailed(nodes: readonly RerunNode[], status: (id: st
     }
     return seen;
   };
+
+  // Rollbacks that ran undid the succeeded stages above them, up to the nearest gate.
+  const byId = new Map(nodes.map((n) => [n.id, n]));
+  const rollbacks = nodes.filter((n) => isRollbackStage(n) && (status(n.id) === 'succeeded' || status(n.id) === 'failed'));
+  const undoneBy = new Map<string, string>();
+  for (const r of rollbacks) {
+    rerun.add(r.id);
+    const seen = new Set<string>();
+    const stack = r.needs.map((n) => n.from);
+    while (stack.length > 0) {
+      const id = stack.pop()!;
+      const node = byId.get(id);
+      if (!node || seen.has(id) || node.isGate) continue;
+      seen.add(id);
+      if (status(id) === 'succeeded' && !undoneBy.has(id)) undoneBy.set(id, r.id);
+      stack.push(...node.needs.map((n) => n.from));
+    }
+  }
+  for (const id of undoneBy.keys()) {
+    rerun.add(id);
+    for (const d of descendants(id)) rerun.add(d);
+  }
 
   const reasked = new Set<string>();
   // Adding a gate's descendants can only add nodes below other gates' descendants
@@ -65,5 +110,7 @@ export function planRerunFromFailed(nodes: readonly RerunNode[], status: (id: st
     reuse: order.filter((id) => !rerun.has(id)),
     rerun: order.filter((id) => rerun.has(id)),
     reaskedGates: order.filter((id) => reasked.has(id)),
+    rollbacks: order.filter((id) => rollbacks.some((r) => r.id === id)),
+    undone: order.filter((id) => undoneBy.has(id)).map((id) => ({ id, by: undoneBy.get(id)! })),
   };
 }

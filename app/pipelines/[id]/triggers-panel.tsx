@@ -16,6 +16,7 @@ import Link from 'next/link';
 import { useState, type FormEvent, type ReactNode } from 'react';
 import { Modal } from '@/app/components/modal';
 import { Ago, DateTime } from '@/app/components/time';
+import { useLiveRunsList } from '@/app/lib/live';
 import { Button, Card, ErrorBox, Notice, SectionTitle, Spinner, Tag, cx, inputClass } from '@/app/components/ui';
 import { useTRPC } from '@/app/trpc/react';
 import type { RouterOutputs } from '@/server/api/root';
@@ -30,9 +31,16 @@ type NewSecret = { url: string; secret: string; provider: WebhookProvider; title
 
 const PROVIDERS: Record<WebhookProvider, string> = { github: 'GitHub', gitlab: 'GitLab' };
 
+/** How often the triggers' "Last: …" is re-read while the panel is open. */
+const LAST_FIRED_REFRESH_MS = 5_000;
+
 export function TriggersPanel({ pipelineId, canEdit, parameters }: { pipelineId: string; canEdit: boolean; parameters: string[] }) {
   const trpc = useTRPC();
-  const list = useQuery(trpc.triggers.list.queryOptions({ pipelineId }));
+  // A trigger's "Last: …" changes when it fires, which happens without anyone on this page doing anything:
+  // the list is refreshed when runs change (live stream) and every few seconds while it has triggers
+  // (a firing that starts nothing — skipped, ignored, refused — changes no run).
+  const list = useQuery({ ...trpc.triggers.list.queryOptions({ pipelineId }), refetchInterval: (q) => ((q.state.data?.length ?? 0) > 0 ? LAST_FIRED_REFRESH_MS : false) });
+  useLiveRunsList();
   const hasSchedules = list.data?.some((t) => t.type === 'schedule') ?? false;
   const status = useQuery({ ...trpc.triggers.scheduleStatus.queryOptions({ pipelineId }), enabled: hasSchedules, refetchInterval: 15_000 });
   const [adding, setAdding] = useState<Trigger['type'] | null>(null);

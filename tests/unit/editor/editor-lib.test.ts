@@ -155,9 +155,27 @@ describe('canvas view model', () => {
     const diff = diffSpecs(release, after);
     const shown = comparisonSpec(release, after, diff);
     expect(shown.nodes.map((n) => n.id)).toContain('rollback');
-    const maps = diffMaps(diff, after);
+    // The canvas looks statuses up by the ids of the graph it shows.
+    const maps = diffMaps(diff, shown);
     expect(maps.nodes.get('rollback')).toBe('removed');
+    expect(shown.edges.map((e) => e.id)).toContain('smoke-production-rollback');
     expect(maps.edges.get('smoke-production-rollback')).toBe('removed');
+    const cache = createFlowCache();
+    const painted = cache.flowEdges(shown, overlays({ diffByNode: maps.nodes, diffByEdge: maps.edges }));
+    expect(painted.find((e) => e.id === 'smoke-production-rollback')!.data!.diff).toBe('removed');
+  });
+
+  it('marks a removed connection whose id a newer connection took under its own canvas id', () => {
+    const reused = release.edges.find((e) => e.id === 'smoke-production-rollback')!;
+    const after: PipelineSpec = {
+      ...release,
+      edges: release.edges.map((e) => (e.id === reused.id ? { ...e, from: 'commit', on: 'always' as const } : e)),
+    };
+    const diff = diffSpecs(release, after);
+    const shown = comparisonSpec(release, after, diff);
+    const maps = diffMaps(diff, shown);
+    expect(maps.edges.get(`${reused.id}~removed`)).toBe('removed');
+    expect(maps.edges.get(reused.id)).toBe('added');
   });
 });
 

@@ -280,13 +280,33 @@ const BuildRow = memo(function BuildRow({
         </p>
       </th>
       {columns.map((env) => (
-        <BoardCell key={env.name} build={build} env={env} pipelineId={pipelineId} canPromote={(env.promoteRoles as string[]).includes(role)} onPromote={onPromote} />
+        <BoardCell key={env.name} build={build} env={env} pipelineId={pipelineId} role={role} canPromote={(env.promoteRoles as string[]).includes(role)} onPromote={onPromote} />
       ))}
     </tr>
   );
 });
 
-function BoardCell({ build, env, pipelineId, canPromote, onPromote }: { build: Build; env: Column; pipelineId: string; canPromote: boolean; onPromote: (t: PromoteTarget) => void }) {
+/** Who may promote into an environment, in words ("approvers and admins"). */
+function promoters(roles: readonly string[]): string {
+  const plural = roles.map((r) => `${r}s`);
+  return plural.length === 0 ? 'nobody' : plural.length === 1 ? plural[0]! : `${plural.slice(0, -1).join(', ')} and ${plural.at(-1)}`;
+}
+
+function BoardCell({
+  build,
+  env,
+  pipelineId,
+  role,
+  canPromote,
+  onPromote,
+}: {
+  build: Build;
+  env: Column;
+  pipelineId: string;
+  role: string;
+  canPromote: boolean;
+  onPromote: (t: PromoteTarget) => void;
+}) {
   const cell = build.cells[env.name] ?? { status: 'none' as const, detail: '' };
   const style = CELL[cell.status];
   const missing = build.missing[env.name] ?? [];
@@ -317,9 +337,15 @@ function BoardCell({ build, env, pipelineId, canPromote, onPromote }: { build: B
             Promote
           </button>
         )}
+        {!canPromote && !busy && !isLive && missing.length === 0 && (
+          <span className="max-w-[14rem] text-xs text-muted" data-testid="promote-not-allowed">
+            Only {promoters(env.promoteRoles as string[])} may promote into {env.displayName}; your role is {role}.
+          </span>
+        )}
         {missing.length > 0 && cell.status === 'none' && (
-          <span className="text-xs text-muted" title={missing.join('\n')}>
-            not eligible
+          <span className="max-w-[14rem] text-xs text-muted" title={missing.join('\n')} data-testid="not-eligible">
+            Not eligible: {missing[0]}
+            {missing.length > 1 ? ` (+${missing.length - 1} more)` : ''}
           </span>
         )}
       </div>

@@ -25,6 +25,7 @@ import { useTRPC } from '@/app/trpc/react';
 import type { RouterOutputs } from '@/server/api/root';
 import { getStageDefinition } from '@/workflows/model';
 import { planRerunFromFailed } from '@/workflows/model/rerun';
+import { fourEyesRule } from '@/app/lib/four-eyes';
 
 type Run = RouterOutputs['runs']['get'];
 type Stage = Run['stages'][number];
@@ -528,6 +529,7 @@ function StageCardView({
                   Approvers:{' '}
                   {[...gate.rules.groups.map((g) => `group ${g}`), ...gate.rules.users].join(', ') || 'nobody'}
                 </span>
+                <span data-testid="gate-four-eyes">{fourEyesRule(gate.rules.allowTriggerer, gate.protectedEnvironment).text}</span>
                 {s.status === 'waiting' && gate.waitingSince && (
                   <span>
                     waiting since <Ago date={gate.waitingSince} />
@@ -562,8 +564,8 @@ function StageCardView({
                   <GateDecision runId={runId} gateId={s.id} onDecided={setOutcome} />
                 ) : voted ? (
                   <p className="text-xs text-muted">You have voted on this gate; waiting for other approvers.</p>
-                ) : canDecideRole && triggeredByMe && !gate.rules.allowTriggerer ? (
-                  <p className="text-xs text-muted">You started this run, so someone else must approve it.</p>
+                ) : canDecideRole && triggeredByMe && !fourEyesRule(gate.rules.allowTriggerer, gate.protectedEnvironment).starterMayApprove ? (
+                  <p className="text-xs text-muted">You started this run (or requested this promotion), so someone else must approve it.</p>
                 ) : null)}
             </div>
           )}
@@ -773,7 +775,11 @@ function RerunFromFailed({ run, pipelineId }: { run: Run; pipelineId: string }) 
   const queryClient = useQueryClient();
   const [open, setOpen] = useState(false);
   const what = useMemo(
-    () => planRerunFromFailed(run.stages.map((s) => ({ id: s.id, needs: s.needs, isGate: s.gate !== null })), (id) => run.stages.find((s) => s.id === id)?.status),
+    () =>
+      planRerunFromFailed(
+        run.stages.map((s) => ({ id: s.id, needs: s.needs, isGate: s.gate !== null, kind: s.kind })),
+        (id) => run.stages.find((s) => s.id === id)?.status,
+      ),
     [run.stages],
   );
   const name = (id: string) => run.stages.find((s) => s.id === id)?.name ?? id;
@@ -795,7 +801,7 @@ function RerunFromFailed({ run, pipelineId }: { run: Run; pipelineId: string }) 
         open={open}
         onClose={() => setOpen(false)}
         title="Re-run from the failed stage?"
-        description={`A new run of v${run.pipelineVersion} with the parameters of run #${run.number}. Stages that succeeded are reused — not executed again — with their outputs and artifacts.`}
+        description={`A new run of v${run.pipelineVersion} with the parameters of run #${run.number}. Stages that succeeded are reused — not executed again — with their outputs and artifacts, unless a rollback undid them.`}
       >
         <form
           onSubmit={(e) => {
@@ -816,6 +822,26 @@ function RerunFromFailed({ run, pipelineId }: { run: Run; pipelineId: string }) 
               {what.rerun.map(name).join(', ')}
             </p>
           </div>
+          {what.undone.length > 0 && (
+            <Notice>
+              <span data-testid="rerun-undone">
+                {[...new Set(what.undone.map((u) => u.by))].map((by) => {
+                  const undone = what.undone.filter((u) => u.by === by).map((u) => name(u.id));
+                  return (
+                    <span key={by} className="block">
+                      {undone.join(', ')} {undone.length === 1 ? 'runs' : 'run'} again, with everything after {undone.length === 1 ? 'it' : 'them'}: {name(by)} undid{' '}
+                      {undone.length === 1 ? 'its' : 'their'} effect in run #{run.number}, so reusing {undone.length === 1 ? 'it' : 'them'} would report work that is no longer there.
+                    </span>
+                  );
+                })}
+              </span>
+            </Notice>
+          )}
+          {what.rollbacks.length > 0 && (
+            <p className="text-muted" data-testid="rerun-rollbacks">
+              {what.rollbacks.map(name).join(', ')} {what.rollbacks.length === 1 ? 'is' : 'are'} not reused: a rollback runs again only if the failure it handles happens again.
+            </p>
+          )}
           {what.reaskedGates.length > 0 && (
             <Notice>
               Approval {what.reaskedGates.length === 1 ? 'gate' : 'gates'} {what.reaskedGates.map(name).join(', ')}{' '}
