@@ -5,7 +5,7 @@
  * Opt in with `PIPEWRIGHT_NEXT_TELEMETRY=true` (then Next's own setting,
  * `npx next telemetry status`, decides).
  */
-export function nextTelemetryEnv(from: NodeJS.ProcessEnv): { NEXT_TELEMETRY_DISABLED?: string } {
+export function nextTelemetryEnv(from: Readonly<Record<string, string | undefined>>): { NEXT_TELEMETRY_DISABLED?: string } {
   if (from.PIPEWRIGHT_NEXT_TELEMETRY === 'true') return { NEXT_TELEMETRY_DISABLED: undefined };
   return { NEXT_TELEMETRY_DISABLED: '1' };
 }

@@ -152,6 +152,48 @@ function RunsOnField({ value, onChange, issues, readOnly }: { value: string[]; o
   );
 }
 
+/**
+ * Who can decide a gate, resolved against the workspace's people and groups,
+ * so the default "approvers" group (and what it means) is not missed.
+ */
+function GateDeciders({ config, editable }: { config: Record<string, unknown>; editable: boolean }) {
+  const trpc = useTRPC();
+  const facts = useQuery(trpc.pipelines.approverFacts.queryOptions(undefined, { enabled: editable, staleTime: 60_000, refetchOnWindowFocus: false }));
+  const users = Array.isArray(config.users) ? (config.users as string[]) : [];
+  const groups = Array.isArray(config.groups) ? (config.groups as string[]) : [];
+  const quorum = typeof config.quorum === 'number' ? config.quorum : 1;
+  const deciders = useMemo(() => {
+    if (!facts.data) return null;
+    const out = new Map<string, string>();
+    const people = facts.data.people;
+    for (const u of users) {
+      const p = people.find((x) => x.id === u || x.username?.toLowerCase() === u.toLowerCase() || x.email.toLowerCase() === u.toLowerCase());
+      if (p?.mayDecide) out.set(p.id, p.name);
+    }
+    for (const g of groups) {
+      for (const id of facts.data.groups.find((x) => x.name === g)?.members ?? []) {
+        const p = people.find((x) => x.id === id);
+        if (p?.mayDecide) out.set(p.id, `${p.name} (${g})`);
+      }
+    }
+    return [...out.values()];
+  }, [facts.data, users, groups]);
+  return (
+    <div className="mb-3 rounded-md border border-line bg-subtle px-3 py-2 text-[12.5px]" data-testid="gate-deciders">
+      <p className="font-medium text-fg">
+        Who can decide{groups.length > 0 && <> — groups {groups.map((g) => `“${g}”`).join(', ')}</>}
+        {users.length > 0 && <>{groups.length > 0 ? ' and' : ' —'} {users.length} named {users.length === 1 ? 'person' : 'people'}</>}
+      </p>
+      {deciders && (
+        <p className="text-muted">
+          {deciders.length === 0 ? 'Nobody who may decide gates: this gate can never pass.' : `${deciders.join(', ')} · ${quorum} of them must approve.`}
+        </p>
+      )}
+      <p className="text-muted">Before a stage in a protected environment, the person who started the run can never approve.</p>
+    </div>
+  );
+}
+
 function NodeInspector({ id }: { id: string }) {
   const node = useStageFields(id);
   const editable = useEditor(canEdit);
@@ -235,6 +277,7 @@ function NodeInspector({ id }: { id: string }) {
       </Section>
 
       <Section title="Configuration" testId="config-form">
+        {def?.runtime === 'gate' && <GateDeciders config={node.config} editable={editable} />}
         {configFields ? (
           configFields.length === 0 ? (
             <p className="text-sm text-muted">This kind has nothing to configure.</p>

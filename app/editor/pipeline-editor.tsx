@@ -91,6 +91,8 @@ function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; i
   const environments = useQuery(trpc.environments.list.queryOptions(undefined, { staleTime: 60_000, refetchOnWindowFocus: false }));
   // Registered runners' labels, so a stage no runner can run is flagged (a warning) while drawing.
   const runnerFacts = useQuery(trpc.runners.facts.queryOptions(undefined, { staleTime: 60_000, refetchOnWindowFocus: false }));
+  // People and groups, so a gate nobody may decide is an error while drawing (authors and admins only).
+  const approverFacts = useQuery(trpc.pipelines.approverFacts.queryOptions(undefined, { enabled: mayEdit, staleTime: 60_000, refetchOnWindowFocus: false }));
   const validationOptions = useMemo(
     () => ({
       ...(environments.data
@@ -100,8 +102,9 @@ function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; i
           }
         : {}),
       ...(runnerFacts.data ? { runners: runnerFacts.data } : {}),
+      ...(approverFacts.data ? { approvers: approverFacts.data } : {}),
     }),
-    [environments.data, runnerFacts.data],
+    [environments.data, runnerFacts.data, approverFacts.data],
   );
 
   // A document written by hand has no positions: lay it out once, as the clean state.

@@ -27,6 +27,7 @@ import { cancelRunUpdate, workflowIdForRun, type RunInput } from '../../workflow
 import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import { listRunArtifacts } from '../artifacts/service';
 import type { SessionUser } from '../auth/session';
+import { approverFacts } from './approver-facts';
 import { describeRollback } from './k8s-rollback-target';
 import { getEnv } from '../env';
 import { parseTriggerDetails, type TriggerDetails } from '../triggers/config';
@@ -130,8 +131,8 @@ export async function startRun(
     .get();
   if (!v) throw notFound(`Version ${versionNumber}`);
   // Stages bound to an environment that does not exist (any more), or breaking its protection, are refused here, with the others' problems.
-  const envRows = await loadProtection(db);
-  const { spec, ok, issues } = validatePipeline(v.spec, { environments: envRows.map((e) => e.name), protection: envRows });
+  const [envRows, approvers] = await Promise.all([loadProtection(db), approverFacts(db)]);
+  const { spec, ok, issues } = validatePipeline(v.spec, { environments: envRows.map((e) => e.name), protection: envRows, approvers });
   if (!spec || !ok) {
     const errors = issues.filter((i) => i.severity === 'error');
     const broken = errors.filter((i) => PROTECTION_CODES.has(i.code));
