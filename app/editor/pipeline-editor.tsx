@@ -20,7 +20,7 @@ import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { RunButton } from '@/app/components/run-button';
-import { FINISHED_RUN, StatusChip } from '@/app/components/status';
+import { FINISHED_RUN, RunStatusChip, StatusChip } from '@/app/components/status';
 import { Button, cx, ErrorBox, Spinner } from '@/app/components/ui';
 import { describeError } from '@/app/lib/errors';
 import { useTRPC } from '@/app/trpc/react';
@@ -333,7 +333,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
   );
   useEffect(() => {
     if (!run.data || run.data.id !== runId) return;
-    actions.setRun({ id: run.data.id, number: run.data.number, status: run.data.status, stages: new Map(run.data.stages.map((s) => [s.id, s.status])) });
+    actions.setRun({ id: run.data.id, number: run.data.number, status: run.data.status, display: run.data.display, stages: new Map(run.data.stages.map((s) => [s.id, s.status])) });
   }, [run.data, runId, actions]);
 
   // ---- import / export ------------------------------------------------------
@@ -708,7 +708,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
         {runOverlay && mode.kind === 'edit' && (
           <Banner tone="neutral" testId="run-banner">
             <span className="flex items-center gap-2">
-              Run <strong>#{runOverlay.number}</strong> of v{baseVersion} <StatusChip status={runOverlay.status} /> — its stages are painted on the canvas.
+              Run <strong>#{runOverlay.number}</strong> of v{baseVersion} {runOverlay.display ? <RunStatusChip display={runOverlay.display} /> : <StatusChip status={runOverlay.status} />} — its stages are painted on the canvas.
             </span>
             <Link href={`/pipelines/${id}/runs/${runOverlay.id}`} className="font-medium text-accent hover:underline">
               Open the run page →

@@ -25,7 +25,7 @@ import {
   type PipelineSettings,
   type PipelineSpec,
 } from '@/workflows/model';
-import type { ValidationIssue } from '@/workflows/model';
+import type { RunStatusDescription, ValidationIssue } from '@/workflows/model';
 import type { SpecDiff } from '@/workflows/model/diff';
 import { copyPayload, pastePayload, remapOutputRefs, type ClipboardPayload } from './clipboard';
 import { edgeIdFor, slugify, uniqueId } from './ids';
@@ -46,7 +46,14 @@ export type EditorMode =
 export type Size = { width: number; height: number };
 
 /** A run being watched from the editor: its stages' statuses are painted on the canvas. */
-export type RunOverlay = { id: string; number: number; status: string; stages: ReadonlyMap<string, string> };
+export type RunOverlay = {
+  id: string;
+  number: number;
+  status: string;
+  stages: ReadonlyMap<string, string>;
+  /** The status in words (describeRunStatus), once the run is loaded. */
+  display?: RunStatusDescription;
+};
 
 /** A request to show one field of the config panel (from the problems list). */
 export type FocusRequest = { nodeId: string | null; edgeId?: string | null; path?: string; seq: number };

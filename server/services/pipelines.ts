@@ -10,6 +10,7 @@ import { SPEC_SCHEMA_VERSION, validatePipeline, type PipelineSpec, type Validati
 import type { SessionUser } from '../auth/session';
 import { invalidPipeline, notFound } from '../errors';
 import { approverFacts } from './approver-facts';
+import { runStatuses } from './runs';
 
 export function emptySpec(name: string, description?: string): PipelineSpec {
   return {
@@ -76,7 +77,14 @@ export async function listPipelines(db: Db, opts: { search?: string } = {}) {
         : undefined,
     ),
   );
-  return rows.map((r, i) => ({ ...r, lastRun: last[i] ?? null }));
+  const statuses = await runStatuses(
+    db,
+    last.filter((r) => r !== undefined),
+  );
+  return rows.map((r, i) => {
+    const run = last[i];
+    return { ...r, lastRun: run ? { ...run, display: statuses.get(run.id)! } : null };
+  });
 }
 
 export async function getPipeline(db: Db, id: string, version?: number) {

@@ -172,7 +172,7 @@ describe('build once, promote through the environments', () => {
     expect(b.buildOk).toBe(true);
     expect(b.version).toBe('1.4.1');
     expect(b.cells.staging).toMatchObject({ status: 'passed', runNumber: 1 });
-    expect(b.cells.production).toMatchObject({ status: 'waiting', detail: 'waiting at gate-prod in run #1' });
+    expect(b.cells.production).toMatchObject({ status: 'waiting', detail: expect.stringMatching(/^Waiting for approval — .+ \(at gate-prod in run #1\)$/) });
     expect(b.missing.production).toEqual([]);
 
     // Cancel the build's own wait: promotion is how it goes on.
