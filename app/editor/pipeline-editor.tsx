@@ -32,6 +32,7 @@ import { ConnectDialog, ImportDialog, SaveDialog, ShortcutsDialog, type ImportPr
 import { EditorStoreContext, useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { EditorUiContext, isTextTarget, readSystemClipboard, recalledClipboard, rememberClipboard, writeSystemClipboard, type EditorUi, type JumpTarget } from './editor-ui';
 import { slugify } from './ids';
+import { createShortcutScope } from './shortcut-scope';
 import { Inspector } from './inspector';
 import { layoutPositions, needsLayout } from './layout';
 import { Palette } from './palette';
@@ -375,6 +376,17 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
   // ---- keyboard, clipboard, leaving ---------------------------------------
 
   const pasteEventSeen = useRef(false);
+  const [shortcutScope] = useState(createShortcutScope);
+  useEffect(() => {
+    const inCanvas = (t: EventTarget | null) => t instanceof Element && t.closest('.react-flow') !== null;
+    const onInteraction = (e: Event) => shortcutScope.interaction(inCanvas(e.target) ? 'canvas' : 'elsewhere');
+    document.addEventListener('pointerdown', onInteraction, true);
+    document.addEventListener('focusin', onInteraction, true);
+    return () => {
+      document.removeEventListener('pointerdown', onInteraction, true);
+      document.removeEventListener('focusin', onInteraction, true);
+    };
+  }, [shortcutScope]);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const mod = e.ctrlKey || e.metaKey;
@@ -398,6 +410,8 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
         return;
       }
       if (isTextTarget(e.target)) return;
+      // Single keys act only while the person works on the canvas, not just after a side panel or a form (focus may have fallen to the page).
+      if (!mod && e.key !== 'Escape' && !shortcutScope.allowsSingleKey({ isText: false, inCanvas: e.target instanceof Element && e.target.closest('.react-flow') !== null })) return;
       const s = store.getState();
       if (mod && key === 'a') {
         e.preventDefault();
@@ -420,7 +434,11 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
       } else if (!mod && (e.key === 'Delete' || e.key === 'Backspace')) {
         if (canEdit(s) && (s.selectedNodes.size || s.selectedEdges.size)) {
           e.preventDefault();
+          const what = [s.selectedNodes.size ? `${s.selectedNodes.size} stage${s.selectedNodes.size === 1 ? '' : 's'}` : '', s.selectedEdges.size ? `${s.selectedEdges.size} connection${s.selectedEdges.size === 1 ? '' : 's'}` : '']
+            .filter(Boolean)
+            .join(' and ');
           actions.removeSelection();
+          notify(`Deleted ${what} — Ctrl+Z brings ${s.selectedNodes.size + s.selectedEdges.size === 1 ? 'it' : 'them'} back`);
         }
       } else if (!mod && !e.altKey && key === 'c' && !e.shiftKey) {
         if (canEdit(s) && s.selectedNodes.size === 1) {
