@@ -7,6 +7,8 @@ import './globals.css';
 export const metadata: Metadata = {
   title: 'Pipewright',
   description: 'Low-code continuous delivery: stage-and-gate pipelines that run as durable workflows.',
+  // public/favicon.ico answers the browser's default request; the SVG is sharper where supported.
+  icons: { icon: [{ url: '/favicon.ico', sizes: '32x32' }, { url: '/icon.svg', type: 'image/svg+xml' }] },
 };
 
 export const viewport: Viewport = {

@@ -86,7 +86,7 @@ export function NewPipelineButton() {
         onClose={() => setOpen(false)}
         wide
         title="New pipeline"
-        description="Paste a definition in JSON or YAML, or start from the example. It is checked as you type."
+        description="Name it and draw it on the canvas. Have a definition already? Import it in JSON or YAML."
       >
         <NewPipelineForm onCancel={() => setOpen(false)} />
       </Modal>
@@ -101,10 +101,12 @@ function NewPipelineForm({ onCancel }: { onCancel: () => void }) {
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [text, setText] = useState('');
+  // Blank (the canvas) first; pasting a JSON/YAML definition is one click away.
+  const [importing, setImporting] = useState(false);
   const [check, setCheck] = useState<{ state: 'idle' | 'checking' | 'done' | 'failed'; issues: ValidationIssue[] }>({ state: 'idle', issues: [] });
   const seq = useRef(0);
 
-  const parsed = useMemo(() => parseDefinition(text), [text]);
+  const parsed = useMemo(() => parseDefinition(importing ? text : ''), [text, importing]);
   const doc = useMemo(() => (parsed.empty || parsed.error ? undefined : withName(parsed.doc, name)), [parsed, name]);
   const docKey = useMemo(() => (doc === undefined ? '' : JSON.stringify(doc)), [doc]);
 
@@ -137,9 +139,11 @@ function NewPipelineForm({ onCancel }: { onCancel: () => void }) {
 
   const create = useMutation(
     trpc.pipelines.create.mutationOptions({
-      onSuccess: async (res) => {
+      onSuccess: async (created, input) => {
+        const res = { id: created.id, fromImport: input.spec !== undefined };
         await queryClient.invalidateQueries(trpc.pipelines.pathFilter());
-        router.push(`/pipelines/${res.id}`);
+        // A blank pipeline opens on the canvas; an imported one on its page (what it is, whether it can run).
+        router.push(res.fromImport ? `/pipelines/${res.id}` : `/pipelines/${res.id}/edit`);
       },
     }),
   );
@@ -188,6 +192,14 @@ function NewPipelineForm({ onCancel }: { onCancel: () => void }) {
         </div>
       </div>
 
+      {!importing ? (
+        <p className="text-sm text-muted">
+          Opens on an empty canvas: drag stages from the palette and connect them.{' '}
+          <button type="button" onClick={() => setImporting(true)} className="font-medium text-accent hover:underline" data-testid="np-import">
+            Import JSON or YAML instead
+          </button>
+        </p>
+      ) : (
       <div>
         <div className="mb-1 flex items-end justify-between gap-2">
           <label htmlFor="np-spec" className="block text-sm font-medium text-fg">
@@ -208,8 +220,14 @@ function NewPipelineForm({ onCancel }: { onCancel: () => void }) {
           placeholder={'schemaVersion: 1\nnodes:\n  - id: build\n    kind: command\n    name: Build\n    config: { command: make }\nedges: []'}
           className={cx(inputClass, 'resize-y font-mono text-[12.5px] leading-5')}
         />
-        <p className="mt-1 text-xs text-muted">Leave it empty to create an empty pipeline. The name above replaces the definition&apos;s name.</p>
+        <p className="mt-1 text-xs text-muted">
+          The name above replaces the definition&apos;s name.{' '}
+          <button type="button" onClick={() => setImporting(false)} className="font-medium text-accent hover:underline">
+            Start blank instead
+          </button>
+        </p>
       </div>
+      )}
 
       <div aria-live="polite" className="min-h-[2.5rem]" data-testid="validation">
         {parseError ? (

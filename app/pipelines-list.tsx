@@ -3,7 +3,7 @@ import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
 import { useState } from 'react';
 import { RunButton } from '@/app/components/run-button';
-import { FINISHED_RUN, StatusChip } from '@/app/components/status';
+import { FINISHED_RUN, RunStatusChip } from '@/app/components/status';
 import { Ago } from '@/app/components/time';
 import { Card, EmptyState, ErrorBox, inputClass, PageHeader, Spinner, Tag } from '@/app/components/ui';
 import { useTRPC } from '@/app/trpc/react';
@@ -98,7 +98,7 @@ export function PipelinesList({ canEdit, canRun }: { canEdit: boolean; canRun: b
                       title="Last run"
                     >
                       <span className="font-mono text-xs">#{p.lastRun.number}</span>
-                      <StatusChip status={p.lastRun.status} />
+                      <RunStatusChip display={p.lastRun.display} className="max-w-[18rem]" />
                       <Ago date={p.lastRun.createdAt} className="hidden w-20 text-xs md:inline" />
                     </Link>
                   ) : (

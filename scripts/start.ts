@@ -20,7 +20,8 @@
  *    (`workflows/runner/main.ts`) with a scrubbed environment: its token, the
  *    Temporal address and the control plane's URL, no database URL or keys.
  * 5. Next.js: `next build` when `.next/BUILD_ID` is missing or older than the
- *    sources, then `next start`; `next dev` with `--dev`.
+ *    sources, then `next start`; `next dev` with `--dev`. Next's telemetry is
+ *    off unless PIPEWRIGHT_NEXT_TELEMETRY=true (scripts/next-telemetry.ts).
  * 6. When the app answers HTTP, prints a summary box.
  *
  * 1b. The dev server is supervised (scripts/supervisor.ts): when it dies it is
@@ -40,6 +41,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { Connection } from '@temporalio/client';
 import { getEnv } from '../server/env';
+import { nextTelemetryEnv } from './next-telemetry';
 import { assertSandboxAtStartup } from '../workflows/stages/command/sandbox';
 import { stageEnvironment } from '../workflows/stages/stage-env';
 import { canConnect, isPortFree } from './ports';
@@ -599,6 +601,7 @@ async function main() {
     PIPEWRIGHT_DATA_DIR: dataDir,
     ...(temporalUiUrl ? { TEMPORAL_UI_URL: temporalUiUrl } : {}),
     ...(useColor ? { FORCE_COLOR: '1' } : {}),
+    ...nextTelemetryEnv(process.env),
   };
 
   // (d) Worker

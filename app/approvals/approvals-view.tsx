@@ -76,8 +76,12 @@ export function ApprovalsView({
             {doneHere.slice(-3).map((g) => {
               const o = outcomes.get(keyOf(g))!;
               return (
-                <li key={keyOf(g)}>
-                  You {o.decision === 'approve' ? 'approved' : 'rejected'} “{g.gateName}” of {g.pipelineName} #{g.runNumber}.
+                <li key={keyOf(g)} data-testid="decided-here">
+                  You {o.decision === 'approve' ? 'approved' : 'rejected'} “{g.gateName}” of {g.pipelineName}{' '}
+                  <Link href={`/pipelines/${g.pipelineId}/runs/${g.runId}`} className="font-medium underline" data-testid="decided-run-link">
+                    run #{g.runNumber}
+                  </Link>
+                  .
                 </li>
               );
             })}
@@ -90,7 +94,7 @@ export function ApprovalsView({
         <p className="flex items-center gap-2 py-10 text-sm text-muted">
           <Spinner /> Loading approvals…
         </p>
-      ) : cards.length === 0 && doneHere.length === 0 ? (
+      ) : cards.length === 0 ? (
         <EmptyState icon="✓" title="Nothing is waiting for you">
           When a run reaches a gate that names you or one of your groups, it appears here — no need to reload.
         </EmptyState>

@@ -2,7 +2,7 @@
 /** A table of runs: number, pipeline, status, who started it, when, how long. */
 import Link from 'next/link';
 import type { RouterOutputs } from '@/server/api/root';
-import { StatusChip } from './status';
+import { RunStatusChip } from './status';
 import { Ago, Elapsed } from './time';
 import { TriggerLine } from './trigger-summary';
 import { Card } from './ui';
@@ -44,8 +44,8 @@ export function RunsTable({ runs, people, showPipeline }: { runs: RunRow[]; peop
                   </Link>
                   {r.error && r.status === 'failed' && <p className="mt-0.5 line-clamp-1 max-w-md text-xs text-red-600 dark:text-red-400">{r.error}</p>}
                 </td>
-                <td className="px-4 py-3">
-                  <StatusChip status={r.status} />
+                <td className="max-w-[22rem] px-4 py-3">
+                  <RunStatusChip display={r.display} />
                 </td>
                 <td className="hidden px-4 py-3 text-muted md:table-cell" data-testid="run-started-by">
                   <TriggerLine run={r} people={people} />

@@ -33,7 +33,7 @@ export function ShareDialog({ pipelineId, pipelineName }: { pipelineId: string; 
   const pipeline = useQuery({ ...trpc.pipelines.get.queryOptions({ id: pipelineId }), enabled: pipelineName === undefined });
   const name = pipelineName ?? pipeline.data?.pipeline.name;
   return (
-    <div className="mb-2 flex justify-end">
+    <>
       <Button onClick={() => setOpen(true)} data-testid="share-button" aria-haspopup="dialog">
         <svg aria-hidden viewBox="0 0 20 20" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="1.7" strokeLinecap="round" strokeLinejoin="round">
           <path d="M10 3v9M6.5 6.5 10 3l3.5 3.5M4 11v4.5A1.5 1.5 0 0 0 5.5 17h9a1.5 1.5 0 0 0 1.5-1.5V11" />
@@ -43,7 +43,7 @@ export function ShareDialog({ pipelineId, pipelineName }: { pipelineId: string; 
       <Modal open={open} onClose={() => setOpen(false)} wide title={`Share ${name ?? 'this pipeline'}`} description="Read-only embeds for wikis, and status images for READMEs.">
         <SharePanel pipelineId={pipelineId} pipelineName={name ?? 'Pipeline'} />
       </Modal>
-    </div>
+    </>
   );
 }
 

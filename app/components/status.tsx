@@ -1,4 +1,5 @@
 /** Status chips and dots for runs and stages: one colour and glyph per status, everywhere. */
+import type { RunStatusDescription } from '@/workflows/model';
 import { cx } from './ui';
 
 export type AnyStatus = 'pending' | 'queued' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
@@ -103,6 +104,41 @@ export function StatusDot({ status, className }: { status: string; className?: s
     <span aria-hidden className={cx('relative inline-flex h-2.5 w-2.5 shrink-0', className)}>
       {status === 'running' && <span className={cx('absolute inset-0 animate-ping rounded-full opacity-60', s.dot)} />}
       <span className={cx('relative inline-flex h-2.5 w-2.5 rounded-full', s.dot)} />
+    </span>
+  );
+}
+
+/**
+ * A run's status as `describeRunStatus` (workflows/model/run-status.ts) words it: "Waiting for approval — alan,
+ * group approvers", "Waiting for a runner with labels gpu", "Running", … The same on every page that lists runs.
+ */
+export function RunStatusChip({
+  display,
+  size = 'sm',
+  className,
+}: {
+  display: Pick<RunStatusDescription, 'key' | 'label' | 'detail' | 'text'>;
+  size?: 'sm' | 'md';
+  className?: string;
+}) {
+  const s = styleOf(display.key);
+  return (
+    <span
+      data-status={display.key}
+      data-testid="run-status-chip"
+      title={display.text}
+      className={cx(
+        'inline-flex min-w-0 max-w-full items-center gap-1 rounded-full font-medium ring-1 ring-inset',
+        size === 'md' ? 'px-2.5 py-1 text-sm' : 'px-2 py-0.5 text-xs',
+        s.chip,
+        className,
+      )}
+    >
+      <span aria-hidden className={cx('leading-none', display.key === 'running' && 'animate-pulse')}>
+        {s.glyph}
+      </span>
+      <span className="shrink-0">{display.label}</span>
+      {display.detail && <span className="min-w-0 truncate font-normal">— {display.detail}</span>}
     </span>
   );
 }

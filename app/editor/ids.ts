@@ -27,3 +27,22 @@ export function uniqueId(base: string, taken: Set<string>, maxLength: number = L
 export function edgeIdFor(from: string, to: string, taken: Set<string>): string {
   return uniqueId(`${from}-${to}`, taken, LIMITS.idLength * 2 + 16);
 }
+
+/**
+ * How many other stages refer to stage `id` by id (`${{ stages.<id>… }}`, `$PW_OUTPUT_<id>_…`): found by
+ * the same remapping a rename applies, so "referenced" means exactly "a rename would have to change them".
+ * Connections do not count (they follow a rename by themselves).
+ */
+export function idReferences(nodes: readonly { id: string; config: unknown }[], id: string, remap: (value: unknown, ids: ReadonlyMap<string, string>) => unknown): number {
+  const probe = new Map([[id, `${id}-renamed-probe`]]);
+  return nodes.filter((n) => n.id !== id && JSON.stringify(remap(n.config, probe)) !== JSON.stringify(n.config)).length;
+}
+
+/**
+ * The id a stage's name suggests (`Deploy to production` → `deploy-to-production`), unique among the
+ * other stages' ids; the stage's own id counts as free.
+ */
+export function idForName(name: string, id: string, allIds: Iterable<string>): string {
+  const taken = new Set([...allIds].filter((x) => x !== id));
+  return uniqueId(slugify(name), taken);
+}

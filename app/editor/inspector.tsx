@@ -29,6 +29,8 @@ import { useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { useEditorUi } from './editor-ui';
 import { ParametersEditor } from './parameters-editor';
 import { suggestionsFor } from './references';
+import { remapOutputRefs } from './clipboard';
+import { idForName, idReferences } from './ids';
 import { fieldsFor } from './schema-fields';
 import { SchemaForm, formPaths } from './schema-form';
 import { CATEGORY_STYLE } from './stage-node';
@@ -168,6 +170,48 @@ function GateFourEyes({ allowTriggerer, environment }: { allowTriggerer: unknown
   );
 }
 
+/**
+ * Who can decide a gate, resolved against the workspace's people and groups,
+ * so the default "approvers" group (and what it means) is not missed.
+ */
+function GateDeciders({ config, editable }: { config: Record<string, unknown>; editable: boolean }) {
+  const trpc = useTRPC();
+  const facts = useQuery(trpc.pipelines.approverFacts.queryOptions(undefined, { enabled: editable, staleTime: 60_000, refetchOnWindowFocus: false }));
+  const users = Array.isArray(config.users) ? (config.users as string[]) : [];
+  const groups = Array.isArray(config.groups) ? (config.groups as string[]) : [];
+  const quorum = typeof config.quorum === 'number' ? config.quorum : 1;
+  const deciders = useMemo(() => {
+    if (!facts.data) return null;
+    const out = new Map<string, string>();
+    const people = facts.data.people;
+    for (const u of users) {
+      const p = people.find((x) => x.id === u || x.username?.toLowerCase() === u.toLowerCase() || x.email.toLowerCase() === u.toLowerCase());
+      if (p?.mayDecide) out.set(p.id, p.name);
+    }
+    for (const g of groups) {
+      for (const id of facts.data.groups.find((x) => x.name === g)?.members ?? []) {
+        const p = people.find((x) => x.id === id);
+        if (p?.mayDecide) out.set(p.id, `${p.name} (${g})`);
+      }
+    }
+    return [...out.values()];
+  }, [facts.data, users, groups]);
+  return (
+    <div className="mb-3 rounded-md border border-line bg-subtle px-3 py-2 text-[12.5px]" data-testid="gate-deciders">
+      <p className="font-medium text-fg">
+        Who can decide{groups.length > 0 && <> — groups {groups.map((g) => `“${g}”`).join(', ')}</>}
+        {users.length > 0 && <>{groups.length > 0 ? ' and' : ' —'} {users.length} named {users.length === 1 ? 'person' : 'people'}</>}
+      </p>
+      {deciders && (
+        <p className="text-muted">
+          {deciders.length === 0 ? 'Nobody who may decide gates: this gate can never pass.' : `${deciders.join(', ')} · ${quorum} of them must approve.`}
+        </p>
+      )}
+      <p className="text-muted">Before a stage in a protected environment, the person who started the run can never approve.</p>
+    </div>
+  );
+}
+
 function NodeInspector({ id }: { id: string }) {
   const node = useStageFields(id);
   const editable = useEditor(canEdit);
@@ -237,8 +281,15 @@ function NodeInspector({ id }: { id: string }) {
             readOnly={readOnly}
             issues={byPath.get('name')}
             onChange={(name) => actions.updateNode(node.id, { name }, `node:${node.id}:name`)}
+            onBlur={() => {
+              // The id follows the name until something refers to it (then IdRow offers to rename the references).
+              const spec = displayedSpec(store.getState());
+              const next = idForName(node.name, node.id, spec.nodes.map((n) => n.id));
+              if (!readOnly && next !== node.id && idReferences(spec.nodes, node.id, remapOutputRefs) === 0) actions.renameNodeId(node.id, next);
+            }}
+            testId="stage-name"
           />
-          <IdRow id={node.id} readOnly={readOnly} />
+          <IdRow id={node.id} name={node.name} readOnly={readOnly} />
           <TextRow
             label="Description"
             value={node.description ?? ''}
@@ -251,6 +302,7 @@ function NodeInspector({ id }: { id: string }) {
       </Section>
 
       <Section title="Configuration" testId="config-form">
+        {def?.runtime === 'gate' && <GateDeciders config={node.config} editable={editable} />}
         {configFields ? (
           configFields.length === 0 ? (
             <p className="text-sm text-muted">This kind has nothing to configure.</p>
@@ -350,9 +402,16 @@ function Connections({ nodeId }: { nodeId: string }) {
   );
 }
 
-function IdRow({ id, readOnly }: { id: string; readOnly: boolean }) {
+function IdRow({ id, name, readOnly }: { id: string; name: string; readOnly: boolean }) {
   const actions = useEditorActions();
   const ui = useEditorUi();
+  // A referenced id stays as it is when the name changes; offer the id the name suggests, with its references.
+  const offer = useEditor((s) => {
+    const spec = displayedSpec(s);
+    const next = idForName(name, id, spec.nodes.map((n) => n.id));
+    return next === id ? null : `${next}\u0000${idReferences(spec.nodes, id, remapOutputRefs)}`;
+  });
+  const [offerId, offerRefs] = offer ? (offer.split('\u0000') as [string, string]) : [null, '0'];
   const [draft, setDraft] = useState(id);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => setDraft(id), [id]);
@@ -384,6 +443,20 @@ function IdRow({ id, readOnly }: { id: string; readOnly: boolean }) {
         className={cx(inputClass, 'nodrag nokey py-1.5 font-mono text-[12.5px]', error && '!border-red-400')}
       />
       {error && <p className="mt-1 text-[12px] text-red-600 dark:text-red-400">{error}</p>}
+      {offerId && !readOnly && Number(offerRefs) > 0 && (
+        <p className="mt-1 text-[12px] text-muted" data-testid="id-rename-offer">
+          Kept because {offerRefs} stage{offerRefs === '1' ? ' refers' : 's refer'} to it.{' '}
+          <button
+            type="button"
+            className="font-medium text-accent hover:underline"
+            onClick={() => {
+              if (actions.renameNodeId(id, offerId)) ui.notify(`Renamed ${id} to ${offerId}; ${offerRefs} reference${offerRefs === '1' ? '' : 's'} updated (Ctrl+Z undoes it)`, 'success');
+            }}
+          >
+            Rename to “{offerId}” and update the references
+          </button>
+        </p>
+      )}
     </div>
   );
 }
@@ -397,10 +470,13 @@ export function TextRow({
   placeholder,
   issues,
   testId,
+  onBlur,
 }: {
   label: string;
   value: string;
   onChange: (v: string) => void;
+  /** When the person leaves the field (single-line only). */
+  onBlur?: () => void;
   readOnly?: boolean;
   multiline?: boolean;
   placeholder?: string;
@@ -417,7 +493,7 @@ export function TextRow({
       {multiline ? (
         <textarea id={id} value={value} readOnly={readOnly} placeholder={placeholder} rows={2} onChange={(e) => onChange(e.target.value)} className={cx(cls, 'resize-y')} data-testid={testId} />
       ) : (
-        <input id={id} value={value} readOnly={readOnly} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} aria-invalid={issues?.length ? true : undefined} className={cls} data-testid={testId} />
+        <input id={id} value={value} readOnly={readOnly} placeholder={placeholder} onChange={(e) => onChange(e.target.value)} onBlur={onBlur} aria-invalid={issues?.length ? true : undefined} className={cls} data-testid={testId} />
       )}
       {issues?.map((m, i) => (
         <p key={i} className="mt-1 text-[12px] text-red-600 dark:text-red-400">

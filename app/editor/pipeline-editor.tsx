@@ -20,7 +20,7 @@ import dynamic from 'next/dynamic';
 import Link from 'next/link';
 import { useCallback, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { RunButton } from '@/app/components/run-button';
-import { FINISHED_RUN, StatusChip } from '@/app/components/status';
+import { FINISHED_RUN, RunStatusChip, StatusChip } from '@/app/components/status';
 import { Button, cx, ErrorBox, Spinner } from '@/app/components/ui';
 import { describeError } from '@/app/lib/errors';
 import { useTRPC } from '@/app/trpc/react';
@@ -34,6 +34,7 @@ import { ConnectDialog, ImportDialog, SaveDialog, ShortcutsDialog, type ImportPr
 import { EditorStoreContext, useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { EditorUiContext, isTextTarget, readSystemClipboard, recalledClipboard, rememberClipboard, writeSystemClipboard, type EditorUi, type JumpTarget } from './editor-ui';
 import { slugify } from './ids';
+import { createShortcutScope } from './shortcut-scope';
 import { Inspector } from './inspector';
 import { layoutPositions, needsLayout } from './layout';
 import { Palette } from './palette';
@@ -93,6 +94,8 @@ function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; i
   const environments = useQuery(trpc.environments.list.queryOptions(undefined, { staleTime: 60_000, refetchOnWindowFocus: false }));
   // Registered runners' labels, so a stage no runner can run is flagged (a warning) while drawing.
   const runnerFacts = useQuery(trpc.runners.facts.queryOptions(undefined, { staleTime: 60_000, refetchOnWindowFocus: false }));
+  // People and groups, so a gate nobody may decide is an error while drawing (authors and admins only).
+  const approverFacts = useQuery(trpc.pipelines.approverFacts.queryOptions(undefined, { enabled: mayEdit, staleTime: 60_000, refetchOnWindowFocus: false }));
   const validationOptions = useMemo(
     () => ({
       ...(environments.data
@@ -102,8 +105,9 @@ function LoadedEditor({ id, initial, version, mayEdit, canRun }: { id: string; i
           }
         : {}),
       ...(runnerFacts.data ? { runners: runnerFacts.data } : {}),
+      ...(approverFacts.data ? { approvers: approverFacts.data } : {}),
     }),
-    [environments.data, runnerFacts.data],
+    [environments.data, runnerFacts.data, approverFacts.data],
   );
 
   // A document written by hand has no positions: lay it out once, as the clean state.
@@ -368,7 +372,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
   );
   useEffect(() => {
     if (!run.data || run.data.id !== runId) return;
-    actions.setRun({ id: run.data.id, number: run.data.number, status: run.data.status, stages: new Map(run.data.stages.map((s) => [s.id, s.status])) });
+    actions.setRun({ id: run.data.id, number: run.data.number, status: run.data.status, display: run.data.display, stages: new Map(run.data.stages.map((s) => [s.id, s.status])) });
   }, [run.data, runId, actions]);
 
   // ---- import / export ------------------------------------------------------
@@ -419,6 +423,17 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
   // ---- keyboard, clipboard, leaving ---------------------------------------
 
   const pasteEventSeen = useRef(false);
+  const [shortcutScope] = useState(createShortcutScope);
+  useEffect(() => {
+    const inCanvas = (t: EventTarget | null) => t instanceof Element && t.closest('.react-flow') !== null;
+    const onInteraction = (e: Event) => shortcutScope.interaction(inCanvas(e.target) ? 'canvas' : 'elsewhere');
+    document.addEventListener('pointerdown', onInteraction, true);
+    document.addEventListener('focusin', onInteraction, true);
+    return () => {
+      document.removeEventListener('pointerdown', onInteraction, true);
+      document.removeEventListener('focusin', onInteraction, true);
+    };
+  }, [shortcutScope]);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const mod = e.ctrlKey || e.metaKey;
@@ -442,6 +457,8 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
         return;
       }
       if (isTextTarget(e.target)) return;
+      // Single keys act only while the person works on the canvas, not just after a side panel or a form (focus may have fallen to the page).
+      if (!mod && e.key !== 'Escape' && !shortcutScope.allowsSingleKey({ isText: false, inCanvas: e.target instanceof Element && e.target.closest('.react-flow') !== null })) return;
       const s = store.getState();
       if (mod && key === 'a') {
         e.preventDefault();
@@ -464,7 +481,11 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
       } else if (!mod && (e.key === 'Delete' || e.key === 'Backspace')) {
         if (canEdit(s) && (s.selectedNodes.size || s.selectedEdges.size)) {
           e.preventDefault();
+          const what = [s.selectedNodes.size ? `${s.selectedNodes.size} stage${s.selectedNodes.size === 1 ? '' : 's'}` : '', s.selectedEdges.size ? `${s.selectedEdges.size} connection${s.selectedEdges.size === 1 ? '' : 's'}` : '']
+            .filter(Boolean)
+            .join(' and ');
           actions.removeSelection();
+          notify(`Deleted ${what} — Ctrl+Z brings ${s.selectedNodes.size + s.selectedEdges.size === 1 ? 'it' : 'them'} back`);
         }
       } else if (!mod && !e.altKey && key === 'c' && !e.shiftKey) {
         if (canEdit(s) && s.selectedNodes.size === 1) {
@@ -749,7 +770,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
         {runOverlay && mode.kind === 'edit' && (
           <Banner tone="neutral" testId="run-banner">
             <span className="flex items-center gap-2">
-              Run <strong>#{runOverlay.number}</strong> of v{baseVersion} <StatusChip status={runOverlay.status} /> — its stages are painted on the canvas.
+              Run <strong>#{runOverlay.number}</strong> of v{baseVersion} {runOverlay.display ? <RunStatusChip display={runOverlay.display} /> : <StatusChip status={runOverlay.status} />} — its stages are painted on the canvas.
             </span>
             <Link href={`/pipelines/${id}/runs/${runOverlay.id}`} className="font-medium text-accent hover:underline">
               Open the run page →

@@ -25,7 +25,7 @@ import {
   type PipelineSettings,
   type PipelineSpec,
 } from '@/workflows/model';
-import type { ValidationIssue } from '@/workflows/model';
+import type { RunStatusDescription, ValidationIssue } from '@/workflows/model';
 import type { SpecDiff } from '@/workflows/model/diff';
 import { copyPayload, pastePayload, remapOutputRefs, type ClipboardPayload } from './clipboard';
 import { edgeIdFor, slugify, uniqueId } from './ids';
@@ -46,7 +46,14 @@ export type EditorMode =
 export type Size = { width: number; height: number };
 
 /** A run being watched from the editor: its stages' statuses are painted on the canvas. */
-export type RunOverlay = { id: string; number: number; status: string; stages: ReadonlyMap<string, string> };
+export type RunOverlay = {
+  id: string;
+  number: number;
+  status: string;
+  stages: ReadonlyMap<string, string>;
+  /** The status in words (describeRunStatus), once the run is loaded. */
+  display?: RunStatusDescription;
+};
 
 /** A request to show one field of the config panel (from the problems list). */
 export type FocusRequest = { nodeId: string | null; edgeId?: string | null; path?: string; seq: number };
@@ -147,6 +154,24 @@ function keep(ids: ReadonlySet<string>, exists: ReadonlySet<string>): ReadonlySe
   let all = true;
   for (const id of ids) if (!exists.has(id)) all = false;
   return all ? ids : new Set([...ids].filter((id) => exists.has(id)));
+}
+
+/** Whether `to` can be reached from `from` along the edges (so an edge to → from would close a cycle). */
+export function reaches(edges: readonly { from: string; to: string }[], from: string, to: string): boolean {
+  const next = new Map<string, string[]>();
+  for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+  const seen = new Set<string>([from]);
+  const stack = [from];
+  while (stack.length > 0) {
+    const id = stack.pop()!;
+    if (id === to) return true;
+    for (const n of next.get(id) ?? []) {
+      if (seen.has(n)) continue;
+      seen.add(n);
+      stack.push(n);
+    }
+  }
+  return false;
 }
 
 export function createEditorStore(initial: PipelineSpec, opts: { readOnly?: boolean; now?: () => number } = {}): EditorStore {
@@ -318,6 +343,11 @@ export function createEditorStore(initial: PipelineSpec, opts: { readOnly?: bool
         const ids = new Set(s.spec.nodes.map((n) => n.id));
         if (!ids.has(from) || !ids.has(to)) return { ok: false, reason: 'Both stages must exist.' };
         if (s.spec.edges.some((e) => e.from === from && e.to === to)) return { ok: false, reason: 'These stages are already connected.' };
+        // A connection back to an earlier stage would make a loop the pipeline can never run: refused, with the reason.
+        if (reaches(s.spec.edges, to, from)) {
+          const name = (id: string) => s.spec.nodes.find((n) => n.id === id)?.name ?? id;
+          return { ok: false, reason: `Not connected: “${name(to)}” already leads to “${name(from)}”, so ${name(from)} → ${name(to)} would make a loop.` };
+        }
         const id = edgeIdFor(from, to, new Set(s.spec.edges.map((e) => e.id)));
         const edge: PipelineEdge = { id, from, to, on };
         commit({ ...s.spec, edges: [...s.spec.edges, edge] }, 'Connect stages');

@@ -15,8 +15,8 @@
  * It needs no cookies and no storage, so it works in `<iframe sandbox="allow-scripts">`.
  */
 import type { EmbedView } from '../services/embeds';
-import { escapeHtml, jsonForScript } from './escape';
-import { formatDuration, GRAPH_CSS, renderGraphSvg, STATUS_KEYS, STATUS_LABELS, statusKey } from './svg';
+import { escapeHtml, jsonForScript, truncate } from './escape';
+import { formatDuration, GRAPH_CSS, renderGraphSvg, STAGE_STATUS_LABELS, STATUS_KEYS, STATUS_LABELS, statusKey, SUBTITLE_KIND_CHARS } from './svg';
 import { getStageDefinition } from '../../workflows/model';
 
 /** CSS of the page around the graph (the graph's own CSS is GRAPH_CSS). */
@@ -41,7 +41,7 @@ ${STATUS_KEYS.map((s) => `.pw-chip.s-${s}{--dot:var(--c-${s})}`).join('')}
 
 /** The embed's script (kept small: the page's only JavaScript). Reads its data from #pw-data. */
 const CLIENT_JS = `(function(){
-var D=JSON.parse(document.getElementById('pw-data').textContent),L=D.labels,G=D.glyphs,K=D.kinds,S=D.stages||{},R=D.run,off=D.serverTime-Date.now(),es;
+var D=JSON.parse(document.getElementById('pw-data').textContent),L=D.labels,SL=D.stageLabels,G=D.glyphs,K=D.kinds,S=D.stages||{},R=D.run,off=D.serverTime-Date.now(),es;
 function q(s,r){return (r||document).querySelector(s)}
 function fmt(ms){if(!(ms>=0))return'';if(ms<1e3)return Math.round(ms)+' ms';var s=ms/1e3;if(s<60)return(s<10?s.toFixed(1):Math.floor(s))+' s';var t=Math.floor(s),m=Math.floor(t/60);if(m<60)return m+'m '+('0'+t%60).slice(-2)+'s';var h=Math.floor(m/60);if(h<48)return h+'h '+('0'+m%60).slice(-2)+'m';return Math.floor(h/24)+'d '+h%24+'h'}
 function dur(x){return x&&x.startedAt?fmt((x.endedAt||Date.now()+off)-x.startedAt):''}
@@ -49,7 +49,7 @@ function st(s){return L[s]?s:'pending'}
 function set(el,t){if(el&&el.textContent!==t)el.textContent=t}
 function paint(){
 var gs=document.querySelectorAll('g.node');for(var i=0;i<gs.length;i++){var g=gs[i],id=g.getAttribute('data-stage'),x=S[id],s=st(x&&x.status);
-if(g.getAttribute('data-status')!==s){g.setAttribute('class','node s-'+s);g.setAttribute('data-status',s);set(q('.n-glyph',g),G[s]);set(q('.n-status',g),K[id]+' \\u00b7 '+L[s]);}
+if(g.getAttribute('data-status')!==s){g.setAttribute('class','node s-'+s);g.setAttribute('data-status',s);set(q('.n-glyph',g),G[s]);set(q('.n-status',g),K[id]+' \\u00b7 '+SL[s]);}
 var d=dur(x);set(q('.n-dur',g),d?' \\u00b7 '+d:'')}
 var c=q('#pw-run-status');if(c&&R){var rs=R.status==='running'&&Object.keys(S).some(function(k){return S[k].status==='waiting'})?'waiting':st(R.status);c.className='pw-chip s-'+rs;c.setAttribute('data-status',rs);set(c,L[rs]);set(q('#pw-run-number'),'Run #'+R.number);set(q('#pw-run-dur'),dur(R))}}
 function size(){try{parent.postMessage({type:'pipewright:embed:resize',pipelineId:D.pipelineId,height:Math.ceil(document.documentElement.getBoundingClientRect().height)},'*')}catch(e){}}
@@ -78,7 +78,7 @@ export function renderEmbedPage(view: EmbedView, opts: EmbedPageOptions): string
   const name = view.pipeline.name;
   const { svg } = renderGraphSvg({ nodes: view.nodes, edges: view.edges, states: view.stages }, { theme: opts.theme, title: `${name}: pipeline graph`, now });
   const kinds: Record<string, string> = {};
-  for (const n of view.nodes) kinds[n.id] = getStageDefinition(n.kind)?.label ?? n.kind;
+  for (const n of view.nodes) kinds[n.id] = truncate(getStageDefinition(n.kind)?.label ?? n.kind, SUBTITLE_KIND_CHARS);
   const run = view.run;
   const waiting = run?.status === 'running' && Object.values(view.stages).some((s) => s.status === 'waiting');
   const runStatus = waiting ? 'waiting' : statusKey(run?.status);
@@ -91,6 +91,7 @@ export function renderEmbedPage(view: EmbedView, opts: EmbedPageOptions): string
     stages: view.stages,
     kinds,
     labels: STATUS_LABELS,
+    stageLabels: STAGE_STATUS_LABELS,
     glyphs: { pending: '○', queued: '◌', running: '●', waiting: '◷', succeeded: '✓', failed: '✕', skipped: '↷', cancelled: '⊘' },
   };
   // The run's elements are always there (hidden before the first run), so the script fills them in place.

@@ -22,6 +22,21 @@ const PAD = 12;
 export const STATUS_KEYS = ['pending', 'queued', 'running', 'waiting', 'succeeded', 'failed', 'skipped', 'cancelled'] as const;
 export type StatusKey = (typeof STATUS_KEYS)[number];
 
+/** A stage card's subtitle fits its width: the kind is cut to this many characters, and the status is short. */
+export const SUBTITLE_KIND_CHARS = 14;
+
+/** Statuses as a stage card's subtitle says them (short: the card is 200 px wide; its tooltip says more). */
+export const STAGE_STATUS_LABELS: Record<StatusKey, string> = {
+  pending: 'Pending',
+  queued: 'Queued',
+  running: 'Running',
+  waiting: 'Waiting',
+  succeeded: 'Succeeded',
+  failed: 'Failed',
+  skipped: 'Skipped',
+  cancelled: 'Cancelled',
+};
+
 export const STATUS_LABELS: Record<StatusKey, string> = {
   pending: 'Pending',
   queued: 'Queued',
@@ -148,9 +163,21 @@ export function renderGraphSvg(
   const minY = nodes.length ? Math.min(...nodes.map((n) => n.y)) : 0;
   const maxX = nodes.length ? Math.max(...nodes.map((n) => n.x + NODE_WIDTH)) : 240;
   const maxY = nodes.length ? Math.max(...nodes.map((n) => n.y + NODE_HEIGHT)) : 60;
-  const width = Math.ceil(maxX - minX + 2 * PAD);
+  // A connection back to an earlier column loops outside the cards: the drawing includes its curve (a Bézier stays
+  // inside its control points), so it is never clipped at the image's edge.
+  let loopMinX = minX;
+  let loopMaxX = maxX;
+  for (const e of input.edges) {
+    const a = byId.get(e.from);
+    const b = byId.get(e.to);
+    if (!a || !b) continue;
+    const bend = Math.max(30, Math.abs(b.x - 2 - (a.x + NODE_WIDTH)) / 2);
+    loopMaxX = Math.max(loopMaxX, a.x + NODE_WIDTH + bend);
+    loopMinX = Math.min(loopMinX, b.x - 2 - bend);
+  }
+  const width = Math.ceil(loopMaxX - loopMinX + 2 * PAD);
   const height = Math.ceil(maxY - minY + 2 * PAD);
-  const ox = PAD - minX;
+  const ox = PAD - loopMinX;
   const oy = PAD - minY;
   const r = (v: number) => Math.round(v * 10) / 10;
 
@@ -199,7 +226,7 @@ export function renderGraphSvg(
       `<rect class="n-bar" x="0.5" y="6" width="4" height="${NODE_HEIGHT - 12}" rx="2"/>`,
       `<text class="n-glyph" x="${NODE_WIDTH - 12}" y="22" text-anchor="end">${GLYPHS[status]}</text>`,
       `<text class="n-name" x="14" y="22">${escapeXml(truncate(n.name, 22))}</text>`,
-      `<text class="n-sub" x="14" y="41"><tspan class="n-status">${escapeXml(truncate(kind, 18))} · ${STATUS_LABELS[status]}</tspan><tspan class="n-dur">${duration ? ` · ${duration}` : ''}</tspan></text>`,
+      `<text class="n-sub" x="14" y="41"><tspan class="n-status">${escapeXml(truncate(kind, SUBTITLE_KIND_CHARS))} · ${STAGE_STATUS_LABELS[status]}</tspan><tspan class="n-dur">${duration ? ` · ${duration}` : ''}</tspan></text>`,
       '</g>',
     );
   }

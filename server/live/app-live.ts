@@ -68,7 +68,7 @@ async function runFingerprint(db: Db, runId: string): Promise<string> {
       select coalesce(status, '') || '|' || coalesce(started_at, '') || '|' || coalesce(ended_at, '') || '|' || length(coalesce(error, '')) || '|' || coalesce(cancelled_by, '')
       from runs where id = ${runId}
     ) || '#' || coalesce((
-      select group_concat(node_id || ':' || status || ':' || attempt || ':' || executions || ':' || coalesce(started_at, '') || ':' || coalesce(ended_at, '') || ':' || length(coalesce(error, '')) || ':' || length(coalesce(summary, '')) || ':' || length(coalesce(outputs, '')) || ':' || coalesce(progress, ''), ',')
+      select group_concat(node_id || ':' || status || ':' || attempt || ':' || executions || ':' || coalesce(started_at, '') || ':' || coalesce(ended_at, '') || ':' || length(coalesce(error, '')) || ':' || length(coalesce(summary, '')) || ':' || length(coalesce(outputs, '')) || ':' || coalesce(progress, '') || ':' || coalesce(runner_id, ''), ',')
       from stage_runs where run_id = ${runId}
     ), '') || '#' || coalesce((
       select group_concat(node_id || ':' || status || ':' || length(votes) || ':' || coalesce(decided_at, '') || ':' || coalesce(deadline_at, ''), ',')

@@ -26,6 +26,7 @@ import type { GraphEdge, GraphNode } from '../embeds/svg';
 import { generateShareToken, hashShareToken, isWellFormedShareToken } from '../embeds/token';
 import { getEnv } from '../env';
 import { notFound } from '../errors';
+import { runStatuses } from './runs';
 import { fetchLatestRunId, fetchRunSnapshot, getRunHub, type RunSnapshot } from '../live/run-hub';
 
 type Actor = Pick<SessionUser, 'id' | 'username'>;
@@ -278,8 +279,7 @@ export async function loadEmbedView(db: Db, pipeline: { id: string; name: string
 export async function latestRunStatus(db: Db, pipelineId: string) {
   const row = await db.select({ id: runs.id, status: runs.status, number: runs.number }).from(runs).where(eq(runs.pipelineId, pipelineId)).orderBy(desc(runs.number)).limit(1).get();
   if (!row) return null;
-  if (row.status !== 'running') return row;
-  const snap = await fetchRunSnapshot(db, row.id);
-  const waiting = snap ? Object.values(snap.stages).some((s) => s.status === 'waiting') : false;
-  return { ...row, status: waiting ? ('waiting' as const) : row.status };
+  // The same wording as every page (describeRunStatus): waiting for approval, or for a runner.
+  const display = (await runStatuses(db, [row])).get(row.id)!;
+  return { ...row, status: display.key, display };
 }

@@ -9,11 +9,14 @@ import { auditLog, pipelines, pipelineVersions, runs, user as userTable } from '
 import { SPEC_SCHEMA_VERSION, validatePipeline, type PipelineSpec, type ValidationIssue } from '../../workflows/model';
 import type { SessionUser } from '../auth/session';
 import { invalidPipeline, notFound } from '../errors';
+import { approverFacts } from './approver-facts';
+import { runStatuses } from './runs';
 
-export function emptySpec(name: string): PipelineSpec {
+export function emptySpec(name: string, description?: string): PipelineSpec {
   return {
     schemaVersion: SPEC_SCHEMA_VERSION,
     name,
+    ...(description ? { description } : {}),
     nodes: [],
     edges: [],
     parameters: [],
@@ -21,9 +24,17 @@ export function emptySpec(name: string): PipelineSpec {
   };
 }
 
+/**
+ * The validator with what the workspace knows (people and groups, for gates' approvers): what the pipelines API
+ * answers to "validate", and what save and show report. Never throws on bad documents.
+ */
+export async function validateDocument(db: Db, spec: unknown) {
+  return validatePipeline(spec, { approvers: await approverFacts(db) });
+}
+
 /** Parses a document for saving: shape errors refuse the save, semantic errors make a draft. */
-function checkForSave(spec: unknown): { spec: PipelineSpec; issues: ValidationIssue[]; valid: boolean } {
-  const result = validatePipeline(spec);
+async function checkForSave(db: Db, spec: unknown): Promise<{ spec: PipelineSpec; issues: ValidationIssue[]; valid: boolean }> {
+  const result = await validateDocument(db, spec);
   if (!result.spec) throw invalidPipeline(`The pipeline document is malformed: ${result.issues[0]?.message ?? 'unknown error'}`, result.issues);
   return { spec: result.spec, issues: result.issues, valid: result.ok };
 }
@@ -66,7 +77,14 @@ export async function listPipelines(db: Db, opts: { search?: string } = {}) {
         : undefined,
     ),
   );
-  return rows.map((r, i) => ({ ...r, lastRun: last[i] ?? null }));
+  const statuses = await runStatuses(
+    db,
+    last.filter((r) => r !== undefined),
+  );
+  return rows.map((r, i) => {
+    const run = last[i];
+    return { ...r, lastRun: run ? { ...run, display: statuses.get(run.id)! } : null };
+  });
 }
 
 export async function getPipeline(db: Db, id: string, version?: number) {
@@ -87,7 +105,7 @@ export async function getPipeline(db: Db, id: string, version?: number) {
     .get();
   if (!v) throw notFound(`Version ${version} of this pipeline`);
   // Parse again on the way out of the database (a trust boundary).
-  const { spec, issues, ok } = validatePipeline(v.spec);
+  const { spec, issues, ok } = await validateDocument(db, v.spec);
   if (!spec) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'stored pipeline is unreadable' });
   return { pipeline: head, version: { ...v, spec }, issues, valid: ok };
 }
@@ -112,7 +130,7 @@ export async function createPipeline(
   actor: Pick<SessionUser, 'id' | 'username'>,
   input: { name: string; description?: string; spec?: unknown; message?: string },
 ) {
-  const { spec, issues, valid } = checkForSave(input.spec === undefined ? emptySpec(input.name) : input.spec);
+  const { spec, issues, valid } = await checkForSave(db, input.spec === undefined ? emptySpec(input.name, input.description) : input.spec);
   const id = crypto.randomUUID();
   const name = input.spec === undefined ? input.name : spec.name;
   await db.transaction(async (tx) => {
@@ -128,7 +146,7 @@ export async function savePipelineVersion(
   actor: Pick<SessionUser, 'id' | 'username'>,
   input: { pipelineId: string; baseVersion: number; spec: unknown; message?: string },
 ) {
-  const { spec, issues, valid } = checkForSave(input.spec);
+  const { spec, issues, valid } = await checkForSave(db, input.spec);
   return db.transaction(async (tx) => {
     const head = await tx.select().from(pipelines).where(and(eq(pipelines.id, input.pipelineId), isNull(pipelines.deletedAt))).get();
     if (!head) throw notFound('Pipeline');

@@ -14,10 +14,19 @@
  * 5. `promotionPlan` says which stages a promotion into E reuses, runs and
  *    leaves out.
  */
+import { approvalWait, describeRunStatus } from '../../workflows/model/run-status';
 
 export type CellStatus = 'passed' | 'failed' | 'running' | 'waiting' | 'none';
 
-export type BoardPlanNode = { id: string; name: string; runtime: string; environment?: string; needs: { from: string }[] };
+export type BoardPlanNode = {
+  id: string;
+  name: string;
+  runtime: string;
+  environment?: string;
+  needs: { from: string }[];
+  /** A gate's approvers, so a waiting cell says whom it waits for (describeRunStatus's wording). */
+  gate?: { users: string[]; groups: string[] };
+};
 export type BoardPlan = { nodes: BoardPlanNode[] };
 export type BoardRun = {
   id: string;
@@ -132,7 +141,10 @@ export function cellFromRun(nodes: BoardPlanNode[], statusOf: (id: string) => Bo
   const failed = stages.find(({ s }) => s?.status === 'failed');
   if (failed) return { ...base, status: 'failed', detail: `${failed.n.id} failed in run #${run.number}` };
   const waiting = stages.find(({ s }) => s?.status === 'waiting');
-  if (waiting) return { ...base, status: 'waiting', detail: `waiting at ${waiting.n.id} in run #${run.number}` };
+  if (waiting) {
+    const who = waiting.n.gate ? describeRunStatus('running', [approvalWait(waiting.n, waiting.n.gate)]) : null;
+    return { ...base, status: 'waiting', detail: who ? `${who.text} (at ${waiting.n.id} in run #${run.number})` : `waiting at ${waiting.n.id} in run #${run.number}` };
+  }
   if (stages.some(({ s }) => s?.status === 'running')) return { ...base, status: 'running', detail: `running in run #${run.number}` };
   const succeeded = stages.filter(({ s }) => s?.status === 'succeeded').length;
   if (succeeded === stages.length || (succeeded > 0 && !ACTIVE.has(run.status) && stages.every(({ s }) => s?.status === 'succeeded' || s?.status === 'skipped'))) {

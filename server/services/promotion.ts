@@ -26,7 +26,7 @@ import { startRun } from './runs';
 type Actor = Pick<SessionUser, 'id' | 'username' | 'name' | 'role'>;
 
 function boardPlan(plan: ExecutionPlan): BoardPlan {
-  return { nodes: plan.nodes.map((n) => ({ id: n.id, name: n.name, runtime: n.runtime, environment: n.environment, needs: n.needs })) };
+  return { nodes: plan.nodes.map((n) => ({ id: n.id, name: n.name, runtime: n.runtime, environment: n.environment, needs: n.needs, ...(n.gate ? { gate: { users: n.gate.users, groups: n.gate.groups } } : {}) })) };
 }
 
 /** Distinct plans by hash, parsed once per process (a plan never changes for its hash). */

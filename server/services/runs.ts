@@ -15,6 +15,9 @@ import {
   leaveOutForRole,
   protectionIssues,
   validatePipeline,
+  describeRunStatus,
+  runWaits,
+  type RunStatusDescription,
   type EnvironmentProtection,
   type ExecutionPlan,
   type ProtectionIssueCode,
@@ -27,6 +30,7 @@ import { cancelRunUpdate, workflowIdForRun, type RunInput } from '../../workflow
 import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import { listRunArtifacts } from '../artifacts/service';
 import type { SessionUser } from '../auth/session';
+import { approverFacts } from './approver-facts';
 import { describeRollback } from './k8s-rollback-target';
 import { getEnv } from '../env';
 import { parseTriggerDetails, type TriggerDetails } from '../triggers/config';
@@ -131,8 +135,8 @@ export async function startRun(
     .get();
   if (!v) throw notFound(`Version ${versionNumber}`);
   // Stages bound to an environment that does not exist (any more), or breaking its protection, are refused here, with the others' problems.
-  const envRows = await loadProtection(db);
-  const { spec, ok, issues } = validatePipeline(v.spec, { environments: envRows.map((e) => e.name), protection: envRows });
+  const [envRows, approvers] = await Promise.all([loadProtection(db), approverFacts(db)]);
+  const { spec, ok, issues } = validatePipeline(v.spec, { environments: envRows.map((e) => e.name), protection: envRows, approvers });
   if (!spec || !ok) {
     const errors = issues.filter((i) => i.severity === 'error');
     const broken = errors.filter((i) => PROTECTION_CODES.has(i.code));
@@ -569,7 +573,31 @@ export async function listRuns(db: Db, opts: { pipelineId?: string; status?: Run
     )
     .orderBy(desc(runs.createdAt))
     .limit(Math.min(opts.limit ?? 50, 200));
-  return rows.map((r) => ({ ...r, triggerDetails: parseTriggerDetails(r.triggerDetails) }));
+  const statuses = await runStatuses(db, rows);
+  return rows.map((r) => ({ ...r, triggerDetails: parseTriggerDetails(r.triggerDetails), display: statuses.get(r.id) ?? describeRunStatus(r.status) }));
+}
+
+/**
+ * How each run's status reads (workflows/model/run-status.ts): for runs still going, what they wait for — a gate's
+ * approvers or a runner with some labels — from their plans and stage rows, in two queries for the whole list.
+ */
+export async function runStatuses(db: Db, list: readonly { id: string; status: string }[]): Promise<Map<string, RunStatusDescription>> {
+  const out = new Map<string, RunStatusDescription>();
+  const live = list.filter((r) => r.status === 'running' || r.status === 'queued').map((r) => r.id);
+  for (const r of list) out.set(r.id, describeRunStatus(r.status));
+  if (live.length === 0) return out;
+  const [planRows, stageRows] = await Promise.all([
+    db.select({ id: runs.id, status: runs.status, plan: runs.plan, planHash: runs.planHash }).from(runs).where(inArray(runs.id, live)),
+    db
+      .select({ runId: stageRuns.runId, nodeId: stageRuns.nodeId, status: stageRuns.status, runnerId: stageRuns.runnerId })
+      .from(stageRuns)
+      .where(and(inArray(stageRuns.runId, live), inArray(stageRuns.status, ['running', 'waiting']))),
+  ]);
+  for (const r of planRows) {
+    const plan = parsedPlan(r.id, r.planHash, r.plan);
+    out.set(r.id, describeRunStatus(r.status, runWaits(plan, stageRows.filter((s) => s.runId === r.id))));
+  }
+  return out;
 }
 
 /** Parsed plans by run id (a run's plan never changes; the live run page reads it twice a second). */
@@ -625,6 +653,8 @@ export async function getRun(db: Db, runId: string) {
     pipelineVersion: run.pipelineVersion,
     number: run.number,
     status: run.status,
+    /** The status in words, with who or what the run waits for (one function for every page). */
+    display: describeRunStatus(run.status, runFinished ? [] : runWaits(plan, stages)),
     params: run.params as Record<string, string | number | boolean>,
     planHash: run.planHash,
     trigger: run.trigger,

@@ -110,7 +110,10 @@ describe('runs and approvals in the browser', () => {
     await card.getByRole('button', { name: 'Approve' }).click();
     await stage(author, 'deploy', 'running').waitFor({ timeout: 15_000 });
     process.stderr.write(`[e2e] Approve clicked → next stage running on the author's page: ${Date.now() - clicked} ms\n`);
-    await alan.getByText(`You approved “QA sign-off” of ${HOSTILE} #1.`).waitFor();
+    const decided = alan.getByTestId('decided-here').filter({ hasText: `You approved “QA sign-off” of ${HOSTILE} run #1.` });
+    await decided.waitFor();
+    // The confirmation links to the run.
+    expect(await decided.getByTestId('decided-run-link').getAttribute('href')).toBe(`/pipelines/${pipelineId}/runs/${runId}`);
     await author.locator('li[data-stage="qa"]').filter({ hasText: '<script>window.__xss=4</script> ship it' }).waitFor();
 
     // Grace's stale page: her click gets "already decided by …" in place, and no second decision.

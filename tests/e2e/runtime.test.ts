@@ -48,6 +48,9 @@ describe('durable runtime in the browser', () => {
     // New pipeline from YAML: problems show up live, before anything is saved.
     await page.getByRole('button', { name: 'New pipeline' }).first().click();
     await page.getByLabel('Name', { exact: true }).fill('E2E smoke pipeline');
+    // Blank (the canvas) comes first; the code path is one click away.
+    expect(await page.getByLabel(/^Definition/).count()).toBe(0);
+    await page.getByTestId('np-import').click();
     const definition = page.getByLabel(/^Definition/);
     const yaml = (edges: string) =>
       ['schemaVersion: 1', 'nodes:', '  - { id: hello, kind: command, name: Say hello, config: { command: echo hello } }', `edges: ${edges}`].join('\n');

@@ -129,6 +129,26 @@ describe('pipelines API', () => {
     expect(rows).toHaveLength(2);
   });
 
+  it('refuses gates nobody real may decide, on validate, save and start', async () => {
+    const doc = spec('gates', [cmd('a', 'true'), { id: 'g', kind: 'approval', name: 'gate', config: { users: ['nobody-xyz', 'ada', 'vera'], groups: ['no-such-group'] } }], [['a', 'g']]);
+    const checked = await h.as(h.users.author).pipelines.validate({ spec: doc });
+    expect(checked.ok).toBe(false);
+    expect(checked.issues.map((i) => [i.code, i.severity])).toEqual([
+      ['unknown-approver', 'error'],
+      ['approver-cannot-decide', 'error'],
+      ['approver-cannot-decide', 'error'],
+      ['unknown-group', 'error'],
+    ]);
+    const { id, valid } = await h.as(h.users.author).pipelines.create({ name: 'gates', spec: doc });
+    expect(valid).toBe(false);
+    await expect(h.as(h.users.author).runs.start({ pipelineId: id })).rejects.toMatchObject({ code: 'BAD_REQUEST' });
+    // Named by a group with approvers in it, the same gate is fine.
+    const good = spec('gates', [cmd('a', 'true'), { id: 'g', kind: 'approval', name: 'gate', config: { users: ['alan'], groups: ['approvers'] } }], [['a', 'g']]);
+    expect((await h.as(h.users.author).pipelines.validate({ spec: good })).ok).toBe(true);
+    // The people and groups behind this check are for authors, not viewers.
+    await expect(h.as(h.users.viewer).pipelines.approverFacts()).rejects.toMatchObject({ code: 'FORBIDDEN' });
+  });
+
   it('validates any document without throwing', async () => {
     for (const doc of [undefined, 42, [], { nodes: [{}] }, spec('ok', [cmd('a', 'true')])]) {
       const res = await h.as(h.users.viewer).pipelines.validate({ spec: doc });

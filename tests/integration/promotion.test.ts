@@ -172,7 +172,7 @@ describe('build once, promote through the environments', () => {
     expect(b.buildOk).toBe(true);
     expect(b.version).toBe('1.4.1');
     expect(b.cells.staging).toMatchObject({ status: 'passed', runNumber: 1 });
-    expect(b.cells.production).toMatchObject({ status: 'waiting', detail: 'waiting at gate-prod in run #1' });
+    expect(b.cells.production).toMatchObject({ status: 'waiting', detail: expect.stringMatching(/^Waiting for approval — .+ \(at gate-prod in run #1\)$/) });
     // While its own run waits there, the build is not promoted anywhere (two deploys of one build would race).
     expect(b.missing.production).toEqual(['run #1 is still waiting at gate-prod: promote the build once that run has finished, or cancel it']);
     await expect(admin.promotion.promote({ pipelineId, buildRunId: b1.id, environment: 'production' })).rejects.toMatchObject({ code: 'PRECONDITION_FAILED' });

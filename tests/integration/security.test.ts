@@ -175,7 +175,7 @@ describe('over HTTP', () => {
     );
     expect(batch.status).toBe(403);
     expect(((await batch.json()) as unknown[]).length).toBe(2);
-    const audited = await h.db.select().from(auditLog).where(and(eq(auditLog.actorId, author.user.id), eq(auditLog.action, 'pipelines.create')));
+    const audited = await h.db.select().from(auditLog).where(and(eq(auditLog.actorId, author.user.id), eq(auditLog.action, 'pipeline.create')));
     expect(audited.filter((a) => a.reason?.startsWith('CSRF:'))).toHaveLength(cases.length);
     expect(audited.some((a) => a.reason?.includes('evil.example'))).toBe(true);
 

@@ -6,6 +6,8 @@ export * from './template';
 export * from './validate';
 export * from './compile';
 export * from './runners';
+export * from './approvers';
+export * from './run-status';
 export { canonicalJson, contentHash } from './canonical';
 export { STAGE_DEFINITIONS, STAGE_KINDS, getStageDefinition } from '../stages/registry';
 export type { StageDefinition, StageCategory, StageRuntime } from '../stages/types';

@@ -5,6 +5,7 @@
  */
 import type { z } from 'zod';
 import { getStageDefinition } from '../stages/registry';
+import { approverProblems, type ApproverFacts, type ApproverProblem } from './approvers';
 import { describeLabels, labelsSatisfy, type RunnerFacts } from './runners';
 import { findTooDeep, nestedDeeperThan } from './depth';
 import { LIMITS } from './limits';
@@ -41,7 +42,8 @@ export type IssueCode =
   | ProtectionIssueCode
   | 'template-in-command'
   | 'unknown-shell-variable'
-  | 'no-runner';
+  | 'no-runner'
+  | ApproverProblem['code'];
 
 export type ValidationIssue = {
   code: IssueCode;
@@ -171,6 +173,8 @@ export type ValidateOptions = {
   protection?: readonly EnvironmentProtection[];
   /** Registered runners' labels (when given, a stage no registered runner can run gets a warning). */
   runners?: RunnerFacts;
+  /** The workspace's people and groups (when given, a gate naming nobody who may decide, or unknown people or groups, is an error). */
+  approvers?: ApproverFacts;
 };
 
 /**
@@ -397,6 +401,12 @@ export function checkSpec(spec: PipelineSpec, options: ValidateOptions = {}): Va
           path: problem.path,
           message: `${node.name}: ${problem.message}`,
         });
+      }
+      if (def.runtime === 'gate' && options.approvers) {
+        const gate = parsed.data as { users: string[]; groups: string[]; quorum: number };
+        for (const problem of approverProblems(gate, options.approvers)) {
+          push({ code: problem.code, nodeId: node.id, path: problem.path, message: `${node.name}: ${problem.message}` });
+        }
       }
     }
 

@@ -41,18 +41,35 @@ function compact(details: unknown): string {
   return text.length > 240 ? `${text.slice(0, 240)}…` : text;
 }
 
+/** Entries per page of the audit log. */
+export const AUDIT_PAGE_SIZE = 25;
+
 export function AuditView() {
   const trpc = useTRPC();
   const [draft, setDraft] = useState<Filters>(EMPTY);
-  const [filters, setFilters] = useState<Filters>(EMPTY);
+  const [filters, setFiltersState] = useState<Filters>(EMPTY);
+  // One page at a time (newest first): a long log never becomes one endless page.
+  const [pageIndex, setPageIndex] = useState(0);
+  const setFilters = (f: Filters) => {
+    setFiltersState(f);
+    setPageIndex(0);
+  };
   const facets = useQuery(trpc.audit.facets.queryOptions());
   const list = useInfiniteQuery(
     trpc.audit.list.infiniteQueryOptions(
-      { ...toInput(filters), limit: 100 },
+      { ...toInput(filters), limit: AUDIT_PAGE_SIZE },
       { getNextPageParam: (last) => last.nextCursor ?? undefined, placeholderData: keepPreviousData },
     ),
   );
-  const rows = list.data?.pages.flatMap((p) => p.items) ?? [];
+  const pages = list.data?.pages ?? [];
+  const shownPage = Math.min(pageIndex, Math.max(0, pages.length - 1));
+  const rows = pages[shownPage]?.items ?? [];
+  const first = shownPage * AUDIT_PAGE_SIZE;
+  const hasOlder = shownPage < pages.length - 1 || list.hasNextPage;
+  const older = async () => {
+    if (shownPage === pages.length - 1) await list.fetchNextPage();
+    setPageIndex(shownPage + 1);
+  };
   const set = (k: keyof Filters) => (e: { target: { value: string } }) => setDraft((d) => ({ ...d, [k]: e.target.value }));
   const label = 'mb-1 block text-xs font-medium uppercase tracking-wide text-muted';
 
@@ -143,7 +160,7 @@ export function AuditView() {
 
       <div className="mb-3 flex items-center justify-between gap-3">
         <p className="text-sm text-muted">
-          {list.isPending ? 'Loading…' : `${rows.length}${list.hasNextPage ? '+' : ''} entr${rows.length === 1 ? 'y' : 'ies'}`}
+          {list.isPending ? 'Loading…' : rows.length === 0 ? 'No entries' : `Entries ${first + 1}–${first + rows.length}${hasOlder ? '' : ` of ${first + rows.length}`}`}
           {list.isFetching && !list.isPending && <Spinner className="ml-2" />}
         </p>
         <a href={exportHref(filters)} className="inline-flex items-center gap-1.5 rounded-md border border-line-strong bg-surface px-3 py-1.5 text-sm font-medium text-fg shadow-sm hover:bg-subtle" data-testid="export-csv" download>
@@ -229,12 +246,18 @@ export function AuditView() {
           </div>
         </Card>
       )}
-      {list.hasNextPage && (
-        <div className="mt-4 flex justify-center">
-          <Button onClick={() => void list.fetchNextPage()} disabled={list.isFetchingNextPage}>
-            {list.isFetchingNextPage && <Spinner />} Older entries
+      {(shownPage > 0 || hasOlder) && (
+        <nav className="mt-4 flex items-center justify-center gap-3" aria-label="Audit log pages">
+          <Button onClick={() => setPageIndex(shownPage - 1)} disabled={shownPage === 0}>
+            ← Newer
           </Button>
-        </div>
+          <span className="text-sm text-muted" data-testid="audit-page">
+            Page {shownPage + 1}
+          </span>
+          <Button onClick={() => void older()} disabled={!hasOlder || list.isFetchingNextPage}>
+            {list.isFetchingNextPage && <Spinner />} Older →
+          </Button>
+        </nav>
       )}
     </>
   );

@@ -2,7 +2,6 @@
 import type { Metadata } from 'next';
 import { notFound } from 'next/navigation';
 import { AppShell } from '@/app/components/app-shell';
-import { ShareDialog } from '@/app/components/share-dialog';
 import { getPeople } from '@/app/lib/people';
 import { getQueryClient, isNotFound, prefetch, requireUser, serverCaller, trpc } from '@/app/trpc/server';
 import { can } from '@/server/auth/session';
@@ -43,7 +42,6 @@ export default async function PipelinePage({ params, searchParams }: Props) {
   ]);
   return (
     <AppShell user={user}>
-      {can.edit(user) && <ShareDialog pipelineId={id} />}
       <PipelineView id={id} version={version} canRun={can.run(user)} canEdit={can.edit(user)} people={people} />
     </AppShell>
   );

@@ -1,10 +1,11 @@
 'use client';
 import { useQuery } from '@tanstack/react-query';
 import Link from 'next/link';
-import { useState } from 'react';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { KindIcon } from '@/app/components/kind-icon';
 import { RunButton } from '@/app/components/run-button';
 import { RunsPanel } from '@/app/components/runs-panel';
+import { ShareDialog } from '@/app/components/share-dialog';
 import { Ago } from '@/app/components/time';
 import { Card, EmptyState, ErrorBox, Notice, PageHeader, SectionTitle, Spinner, Tag, buttonStyles, cx } from '@/app/components/ui';
 import { useTRPC } from '@/app/trpc/react';
@@ -42,7 +43,7 @@ export function PipelineView({ id, version, canRun, canEdit = false, people }: {
             {!valid && <Tag className="border-amber-300 bg-amber-50 text-amber-800 dark:border-amber-500/30 dark:bg-amber-500/10 dark:text-amber-300">Draft</Tag>}
           </>
         }
-        subtitle={head.description || spec.description || undefined}
+        subtitle={spec.description || head.description || undefined}
         actions={
           <>
             <Link href={`/pipelines/${id}/edit`} className={buttonStyles.secondary} data-testid="open-editor">
@@ -51,10 +52,14 @@ export function PipelineView({ id, version, canRun, canEdit = false, people }: {
               </svg>
               {canEdit ? 'Edit' : 'Open in editor'}
             </Link>
-            <Link href={`/pipelines/${id}/promotion`} className={buttonStyles.secondary}>
-              <span aria-hidden>⇢</span>
-              Promotion board
-            </Link>
+            {/* The board is about environments: offered only when some stage is bound to one. */}
+            {spec.nodes.some((n) => n.environment) && (
+              <Link href={`/pipelines/${id}/promotion`} className={buttonStyles.secondary} data-testid="open-promotion-board">
+                <span aria-hidden>⇢</span>
+                Promotion board
+              </Link>
+            )}
+            {canEdit && <ShareDialog pipelineId={id} pipelineName={head.name} />}
             {canRun && <RunButton pipelineId={id} pipelineName={head.name} version={older ? v.version : undefined} />}
           </>
         }
@@ -225,7 +230,7 @@ function StageGraph({ spec, issues }: { spec: PipelineSpec; issues: ValidationIs
   const byId = new Map(spec.nodes.map((n) => [n.id, n]));
   const cols = layers(spec);
   return (
-    <div className="overflow-x-auto rounded-xl border border-line bg-[radial-gradient(circle,var(--pw-line)_1px,transparent_1px)] bg-[length:16px_16px] p-4">
+    <ScrollCue>
       <ol className="flex min-w-max items-stretch gap-3">
         {cols.map((col, i) => (
           <li key={i} className="flex items-center gap-3">
@@ -279,6 +284,60 @@ function StageGraph({ spec, issues }: { spec: PipelineSpec; issues: ValidationIs
           </li>
         ))}
       </ol>
+    </ScrollCue>
+  );
+}
+
+/**
+ * A horizontally scrolling strip that shows when more is hidden on either
+ * side: a fade and an arrow button that scrolls, and it scrolls by keyboard.
+ */
+function ScrollCue({ children }: { children: ReactNode }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [hidden, setHidden] = useState({ left: false, right: false });
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const update = () => setHidden({ left: el.scrollLeft > 1, right: el.scrollLeft + el.clientWidth < el.scrollWidth - 1 });
+    update();
+    el.addEventListener('scroll', update, { passive: true });
+    const ro = new ResizeObserver(update);
+    ro.observe(el);
+    if (el.firstElementChild) ro.observe(el.firstElementChild);
+    return () => {
+      el.removeEventListener('scroll', update);
+      ro.disconnect();
+    };
+  }, []);
+  const scroll = (dir: 1 | -1) => ref.current?.scrollBy({ left: dir * ref.current.clientWidth * 0.8, behavior: 'smooth' });
+  const arrow = 'absolute top-1/2 z-10 -translate-y-1/2 rounded-full border border-line bg-surface px-2 py-1 text-sm text-fg shadow hover:border-accent';
+  return (
+    <div className="relative" data-testid="stage-strip" data-more-right={hidden.right ? 'true' : 'false'} data-more-left={hidden.left ? 'true' : 'false'}>
+      <div
+        ref={ref}
+        tabIndex={0}
+        role="region"
+        aria-label="Stages (scrolls sideways)"
+        className="overflow-x-auto rounded-xl border border-line bg-[radial-gradient(circle,var(--pw-line)_1px,transparent_1px)] bg-[length:16px_16px] p-4 focus-visible:outline focus-visible:outline-2 focus-visible:outline-accent"
+      >
+        {children}
+      </div>
+      {hidden.left && (
+        <>
+          <span aria-hidden className="pointer-events-none absolute inset-y-px left-px w-10 rounded-l-xl bg-gradient-to-r from-canvas to-transparent" />
+          <button type="button" className={cx(arrow, 'left-2')} onClick={() => scroll(-1)} aria-label="Show earlier stages">
+            ←
+          </button>
+        </>
+      )}
+      {hidden.right && (
+        <>
+          <span aria-hidden className="pointer-events-none absolute inset-y-px right-px w-10 rounded-r-xl bg-gradient-to-l from-canvas to-transparent" />
+          <button type="button" className={cx(arrow, 'right-2')} onClick={() => scroll(1)} aria-label="Show later stages" data-testid="stage-strip-more">
+            →
+          </button>
+        </>
+      )}
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { validatePipeline } from '../../../workflows/model';
+import { approverFacts } from '../../services/approver-facts';
 import * as svc from '../../services/pipelines';
 import { retirePipelineTriggers } from '../../services/triggers';
 import { getTemporalClient } from '../../temporal/client';
@@ -18,10 +18,12 @@ export const pipelinesRouter = createTRPCRouter({
     .query(({ ctx, input }) => svc.getPipeline(ctx.db, input.id, input.version)),
   versions: authedProcedure.input(z.object({ id })).query(({ ctx, input }) => svc.listVersions(ctx.db, input.id)),
   /** Runs the same validator as the editor and the runner; never throws on bad documents. */
-  validate: authedProcedure.input(z.object({ spec: specDocument })).mutation(({ input }) => {
-    const { issues, ok } = validatePipeline(input.spec);
+  validate: authedProcedure.input(z.object({ spec: specDocument })).mutation(async ({ ctx, input }) => {
+    const { issues, ok } = await svc.validateDocument(ctx.db, input.spec);
     return { issues, ok };
   }),
+  /** People and groups, so the editor checks gates' approvers live with the same validator. */
+  approverFacts: capabilityProcedure('edit').query(({ ctx }) => approverFacts(ctx.db)),
   create: capabilityProcedure('edit')
     .input(
       z.object({

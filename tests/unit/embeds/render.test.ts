@@ -86,6 +86,30 @@ describe('graph SVG', () => {
     expect(svg).toContain('e-failure');
   });
 
+  it('keeps a looping connection inside the image and stage subtitles inside their cards', () => {
+    const loop = [
+      { id: 'a', name: 'Build', kind: 'approval', x: 0, y: 0 },
+      { id: 'b', name: 'Deploy', kind: 'k8s-deploy', x: 300, y: 0 },
+    ];
+    const { svg, width } = renderGraphSvg(
+      { nodes: loop, edges: [{ from: 'a', to: 'b', on: 'success' }, { from: 'b', to: 'a', on: 'failure' }], states: { a: { status: 'waiting', startedAt: 0, endedAt: null } } },
+      { now: 3_600_000 },
+    );
+    // Every coordinate of every connection (end points and Bézier control points) lies inside the drawing.
+    for (const d of svg.matchAll(/ d="([^"]+)"/g)) {
+      const xs = [...d[1]!.matchAll(/(-?[\d.]+) (-?[\d.]+)/g)].map((m) => Number(m[1]));
+      for (const x of xs) {
+        expect(x).toBeGreaterThanOrEqual(0);
+        expect(x).toBeLessThanOrEqual(width);
+      }
+    }
+    // The subtitle (kind · status · duration) fits a 200 px card at 11 px (about 6.2 px a character).
+    for (const sub of svg.matchAll(/<text class="n-sub"[^>]*>(.*?)<\/text>/g)) {
+      const text = sub[1]!.replace(/<[^>]+>/g, '').replace(/&[a-z]+;/g, '&');
+      expect(text.length * 6.2).toBeLessThanOrEqual(200 - 14 - 8);
+    }
+  });
+
   it('never carries anything but names, kinds, statuses and durations', () => {
     const { svg } = renderGraphSvg({ nodes: [{ id: 'a', name: 'A', kind: 'command', x: 0, y: 0 }], edges: [], states: { a: { status: 'nonsense', startedAt: null, endedAt: null } } });
     expect(svg).toContain('data-status="pending"');

@@ -5,12 +5,18 @@ import { defineStage } from '../types';
 const principal = z.string().min(1).max(LIMITS.nameLength);
 
 export const approvalConfigSchema = z.object({
-  users: z.array(principal).max(200).default([]).describe('People (user names or emails) who may decide.'),
-  groups: z.array(principal).max(50).default([]).describe('Groups whose members may decide.'),
+  users: z.array(principal).max(200).default([]).meta({ title: 'People who may decide' }).describe('People (user names or emails) who may decide; their role must be approver or admin.'),
+  groups: z
+    .array(principal)
+    .max(50)
+    .default([])
+    .meta({ title: 'Groups who may decide' })
+    .describe('Groups whose approvers and admins may decide. A new gate names the group "approvers".'),
   quorum: z.number().int().min(1).max(50).default(1).describe('How many distinct approvals pass the gate (k of n). One rejection fails it.'),
   allowTriggerer: z
     .boolean()
     .default(true)
+    .meta({ title: 'The person who started the run may approve it' })
     .describe('May the person who started the run approve it? Never in an environment that requires an approval gate, whatever this says.'),
   instructions: z.string().max(LIMITS.descriptionLength).default('').describe('What the approver should check before deciding.'),
   timeoutSeconds: z.number().int().min(0).max(90 * 24 * 3600).default(0).describe('Decide automatically after this many seconds (0 = wait forever).'),

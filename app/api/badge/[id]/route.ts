@@ -28,7 +28,9 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
     if (!access.ok) return svgResponse(req, renderBadgeSvg('pipewright', access.code === 'revoked' ? 'link revoked' : access.code === 'expired' ? 'link expired' : 'not found', 'none'), access.status);
     const last = await latestRunStatus(db, id);
     const status = last?.status ?? 'none';
-    return svgResponse(req, renderBadgeSvg(access.pipeline.name, last ? (MESSAGES[status] ?? status) : 'no runs', status));
+    // Badges end up in public READMEs: what the run waits for, not whom (the embed and the app name the people).
+    const message = last?.display.key === 'waiting' ? last.display.label.toLowerCase() : MESSAGES[status] ?? status;
+    return svgResponse(req, renderBadgeSvg(access.pipeline.name, last ? message : 'no runs', status));
   } catch (err) {
     console.error('[badge] failed:', err);
     return svgResponse(req, renderBadgeSvg('pipewright', 'error', 'none'), 500);

@@ -15,6 +15,7 @@
  * in tRPC's error shape before they are read whole or parsed
  * (server/security/body-limit.ts).
  */
+import { auditActionOf } from '@/server/security/audit-actions';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { getDb } from '@/db/client';
 import { appRouter } from '@/server/api/root';
@@ -57,10 +58,12 @@ async function handler(incoming: Request) {
   const csrf = user ? checkCsrf(req) : ({ ok: true } as const);
   if (!csrf.ok) {
     const path = decodeURIComponent(new URL(req.url).pathname.replace(/^\/api\/trpc\/?/, ''));
+    // Named as the service names the action when it goes through (gate.approve, run.start, …).
+    const body: unknown = req.method === 'POST' ? await req.clone().json().catch(() => undefined) : undefined;
     await db.insert(auditLog).values({
       actorId: user!.id,
       actorName: user!.username,
-      action: path.slice(0, 200) || 'trpc',
+      action: auditActionOf(path, body),
       outcome: 'refused',
       reason: `CSRF: ${csrf.reason}`,
     });

@@ -15,7 +15,7 @@ import { KindIcon } from '@/app/components/kind-icon';
 import { LogPane } from '@/app/components/log-pane';
 import { Modal } from '@/app/components/modal';
 import { TriggerDetailsBlock } from '@/app/components/trigger-summary';
-import { FINISHED_RUN, FINISHED_STAGE, StatusChip, statusBar } from '@/app/components/status';
+import { FINISHED_RUN, FINISHED_STAGE, RunStatusChip, StatusChip, statusBar } from '@/app/components/status';
 import { Ago, DateTime, Elapsed, TimeLeft } from '@/app/components/time';
 import { Button, Card, ErrorBox, Notice, PageHeader, Spinner, Tag, buttonStyles, cx, inputClass } from '@/app/components/ui';
 import { shortHash } from '@/app/lib/format';
@@ -99,7 +99,7 @@ export function RunView({
         badge={
           <span className="flex items-center gap-2">
             <span data-testid="run-status">
-              <StatusChip status={r.status} size="md" />
+              <RunStatusChip display={r.display} size="md" />
             </span>
             {!finished && <LiveDot status={live} />}
           </span>
@@ -170,7 +170,7 @@ export function RunView({
             <Ago date={r.createdAt} />
           </Meta>
           <Meta label="Started">{r.startedAt ? <DateTime date={r.startedAt} /> : <span className="text-muted">not yet</span>}</Meta>
-          <Meta label={finished ? 'Took' : 'Running for'}>
+          <Meta label={finished ? 'Took' : 'Elapsed'}>
             <Elapsed start={r.startedAt ?? r.createdAt} end={r.endedAt ?? (finished ? r.startedAt ?? r.createdAt : null)} className="font-mono" />
             {r.endedAt && (
               <span className="block text-xs text-muted">

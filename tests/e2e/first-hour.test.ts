@@ -1,0 +1,71 @@
+/**
+ * The first hour of a new team (issue 15), in real Chromium: a blank pipeline
+ * opens on the canvas with the description typed in New pipeline; its page
+ * offers Share beside Edit and no promotion board without environments; a run
+ * waiting at a gate reads "Waiting for approval — who" in the run header and
+ * the runs list; the favicon is served.
+ */
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { apiAs, openBrowser, signIn, type Browser } from './browser';
+
+const appUrl = inject('appUrl');
+
+let browser: Browser | undefined;
+afterEach(async () => {
+  await browser?.close();
+  browser = undefined;
+});
+
+describe('the first hour', () => {
+  it('serves a favicon', async () => {
+    const res = await fetch(`${appUrl}/favicon.ico`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/icon/);
+  });
+
+  it('creates a blank pipeline on the canvas, and its page shows Share beside Edit and no promotion board', async () => {
+    browser = await openBrowser();
+    const { page } = browser;
+    await page.goto(`${appUrl}/sign-in?next=/`);
+    await signIn(page, 'ada');
+    await page.getByRole('heading', { name: 'Pipelines' }).waitFor();
+    await page.getByRole('button', { name: 'New pipeline' }).first().click();
+    const name = `First hour ${Date.now()}`;
+    await page.getByLabel('Name', { exact: true }).fill(name);
+    await page.getByLabel(/^Description/).fill('Checks the checkout service');
+    await page.getByRole('button', { name: 'Create pipeline' }).click();
+    await page.waitForURL(/\/pipelines\/[^/]+\/edit$/);
+    await page.locator('.react-flow').waitFor();
+    const id = new URL(page.url()).pathname.split('/')[2]!;
+
+    await page.goto(`${appUrl}/pipelines/${id}`);
+    await page.getByText('Checks the checkout service').waitFor();
+    const actions = page.getByTestId('open-editor').locator('..');
+    await actions.getByTestId('share-button').waitFor();
+    expect(await page.getByTestId('open-promotion-board').count()).toBe(0);
+  });
+
+  it('says whom a run waits for, in the run header and the runs list', async () => {
+    const api = await apiAs(appUrl, 'ada');
+    const { id: pipelineId } = await api.pipelines.create.mutate({
+      name: `First hour gate ${Date.now()}`,
+      spec: {
+        schemaVersion: 1,
+        name: 'gate',
+        nodes: [
+          { id: 'build', kind: 'command', name: 'Build', config: { command: 'true' } },
+          { id: 'qa', kind: 'approval', name: 'QA', config: { users: ['grace'], groups: [] } },
+        ],
+        edges: [{ id: 'e1', from: 'build', to: 'qa', on: 'success' }],
+      },
+    });
+    const run = await api.runs.start.mutate({ pipelineId });
+    browser = await openBrowser();
+    const { page } = browser;
+    await page.goto(`${appUrl}/sign-in?next=/pipelines/${pipelineId}/runs/${run.id}`);
+    await signIn(page, 'ada');
+    await page.getByTestId('run-status').filter({ hasText: 'Waiting for approval — grace' }).waitFor({ timeout: 30_000 });
+    await page.goto(`${appUrl}/pipelines/${pipelineId}`);
+    await page.getByTestId('run-row').getByTestId('run-status-chip').filter({ hasText: 'Waiting for approval — grace' }).waitFor({ timeout: 30_000 });
+  });
+});
