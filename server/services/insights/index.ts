@@ -99,7 +99,6 @@ export async function getInsights(db: Db, q: InsightsQuery) {
     .from(runs)
     .innerJoin(pipelines, eq(pipelines.id, runs.pipelineId))
     .where(where);
-  const runIds = runRows.map((r) => r.id);
 
   const [stageRows, promotionRows, gateRows, envRows, pipelineRows] = await Promise.all([
     db
