@@ -7,6 +7,7 @@
 import { and, eq } from 'drizzle-orm';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GET as doraGET } from '../../app/api/dora/[id]/route';
 import { auditLog, environments, logChunks, runs, stageRuns } from '../../db/schema';
 import { releaseTrainPipeline } from '../../db/seed';
 import { compileValidSpec, validatePipeline } from '../../workflows/model';
@@ -143,3 +144,26 @@ describe('release plan', () => {
     expect(audited).toHaveLength(1);
   });
 });
+
+describe('DORA card for wikis', () => {
+  const card = (id: string, token: string) => doraGET(new Request(`http://localhost:3000/api/dora/${id}.svg?token=${token}&days=7`), { params: Promise.resolve({ id: `${id}.svg` }) });
+
+  it('shows the four measures with a view link, not with a badge-only one, and stops when revoked', async () => {
+    const view = await h.as(h.users.author).embeds.create({ pipelineId, scope: 'view', allowedOrigins: [], expiresInDays: null });
+    const badgeOnly = await h.as(h.users.author).embeds.create({ pipelineId, scope: 'badge', allowedOrigins: [], expiresInDays: null });
+    const res = await card(pipelineId, view.token);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toContain('image/svg+xml');
+    const svg = await res.text();
+    expect(svg).toContain('Release train');
+    // 4 deployments in 7 days, 1 of them a change failure (25 %), restored in 2 h.
+    expect(svg).toContain('>25 %<');
+    expect(svg).toContain('>2.0 h<');
+    expect((await card(pipelineId, badgeOnly.token)).status).not.toBe(200);
+    await h.as(h.users.author).embeds.revoke({ id: view.id });
+    const revoked = await card(pipelineId, view.token);
+    expect(revoked.status).not.toBe(200);
+    expect(await revoked.text()).not.toContain('Release train');
+  });
+});
+
