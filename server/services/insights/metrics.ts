@@ -316,8 +316,11 @@ export function dora(deployments: Deployment[], from: number, to: number): Dora 
 }
 
 /** `YYYY-MM-DD` of an instant in a time zone (IANA name). */
+const dayFormats = new Map<string, Intl.DateTimeFormat>();
 export function dayKey(at: number, timeZone: string): string {
-  return new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(at));
+  let f = dayFormats.get(timeZone);
+  if (!f) dayFormats.set(timeZone, (f = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' })));
+  return f.format(at);
 }
 
 export type DayPoint = { day: string; deployments: number; failures: number; runIds: string[] };
@@ -348,7 +351,9 @@ export function stageDurations(stages: InsightStage[], names: ReadonlyMap<string
   const by = new Map<string, { ms: number; runId: string }[]>();
   for (const s of stages) {
     if (s.reusedFrom || s.startedAt === null || s.endedAt === null || (s.status !== 'succeeded' && s.status !== 'failed')) continue;
-    by.set(s.nodeId, [...(by.get(s.nodeId) ?? []), { ms: Math.max(0, s.endedAt - s.startedAt), runId: s.runId }]);
+    let xs = by.get(s.nodeId);
+    if (!xs) by.set(s.nodeId, (xs = []));
+    xs.push({ ms: Math.max(0, s.endedAt - s.startedAt), runId: s.runId });
   }
   return [...by.entries()]
     .map(([nodeId, xs]) => {
@@ -364,7 +369,11 @@ export type GateWait = { nodeId: string; name: string; approvers: string; decide
 /** How long each gate (and so its approver group) takes to decide: waiting since → decided. */
 export function gateWaits(gates: InsightGate[], info: ReadonlyMap<string, { name: string; approvers: string }>): GateWait[] {
   const by = new Map<string, InsightGate[]>();
-  for (const g of gates) by.set(g.nodeId, [...(by.get(g.nodeId) ?? []), g]);
+  for (const g of gates) {
+    let gs = by.get(g.nodeId);
+    if (!gs) by.set(g.nodeId, (gs = []));
+    gs.push(g);
+  }
   return [...by.entries()]
     .map(([nodeId, gs]) => {
       const decided = gs.filter((g) => g.decidedAt !== null && g.status !== 'cancelled');
