@@ -559,3 +559,63 @@ export const stageCredentials = sqliteTable(
   },
   (t) => [index('stage_credentials_stage_idx').on(t.runId, t.nodeId)],
 );
+
+// ── Release plans and the issue log ──────────────────────────────────────────
+
+/**
+ * What people write in a pipeline's release plan where nothing can be derived (backup/restore, data
+ * migrations, monitoring, support, capacity). Append-only: every edit is a new row against the pipeline
+ * version it was written for, so the plan of any version reads as it was; the newest row wins.
+ */
+export const releasePlanSections = sqliteTable(
+  'release_plan_sections',
+  {
+    id: integer('id').primaryKey({ autoIncrement: true }),
+    pipelineId: text('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    pipelineVersion: integer('pipeline_version').notNull(),
+    section: text('section').notNull(),
+    body: text('body').notNull(),
+    createdBy: text('created_by').notNull(),
+    createdByName: text('created_by_name').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('release_plan_sections_idx').on(t.pipelineId, t.section, t.pipelineVersion, t.id)],
+);
+
+/** When someone last reviewed a derived section of a release plan, and the hash of the facts it showed then. */
+export const releasePlanReviews = sqliteTable(
+  'release_plan_reviews',
+  {
+    pipelineId: text('pipeline_id')
+      .notNull()
+      .references(() => pipelines.id),
+    section: text('section').notNull(),
+    factsHash: text('facts_hash').notNull(),
+    reviewedBy: text('reviewed_by').notNull(),
+    reviewedByName: text('reviewed_by_name').notNull(),
+    reviewedAt: integer('reviewed_at', { mode: 'timestamp_ms' }).notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.pipelineId, t.section] })],
+);
+
+/** Cause and fix people recorded for a failed or rolled-back deployment (run × environment) in the issue log. */
+export const issueLogEntries = sqliteTable(
+  'issue_log_entries',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    environment: text('environment').notNull(),
+    pipelineId: text('pipeline_id').notNull(),
+    cause: text('cause').notNull().default(''),
+    fix: text('fix').notNull().default(''),
+    /** The run that fixed it (a run of the same pipeline). */
+    fixRunId: text('fix_run_id'),
+    updatedBy: text('updated_by').notNull(),
+    updatedByName: text('updated_by_name').notNull(),
+    updatedAt: integer('updated_at', { mode: 'timestamp_ms' }).notNull().default(now),
+  },
+  (t) => [primaryKey({ columns: [t.runId, t.environment] }), index('issue_log_pipeline_idx').on(t.pipelineId)],
+);

@@ -9,6 +9,7 @@ const LINKS = [
   { href: '/', label: 'Pipelines', active: (p: string) => p === '/' || p.startsWith('/pipelines') },
   { href: '/runs', label: 'Runs', active: (p: string) => p.startsWith('/runs') },
   { href: '/approvals', label: 'Approvals', active: (p: string) => p.startsWith('/approvals') },
+  { href: '/insights', label: 'Insights', active: (p: string) => p.startsWith('/insights') },
 ] as const;
 
 const ADMIN_LINK = { href: '/admin/users', label: 'Admin', active: (p: string) => p.startsWith('/admin') };

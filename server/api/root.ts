@@ -5,6 +5,7 @@ import { auditRouter } from './routers/audit';
 import { clustersRouter } from './routers/clusters';
 import { embedsRouter } from './routers/embeds';
 import { environmentsRouter } from './routers/environments';
+import { insightsRouter } from './routers/insights';
 import { pipelinesRouter } from './routers/pipelines';
 import { promotionRouter } from './routers/promotion';
 import { runnersRouter } from './routers/runners';
@@ -27,6 +28,7 @@ export const appRouter = createTRPCRouter({
   environments: environmentsRouter,
   promotion: promotionRouter,
   runners: runnersRouter,
+  insights: insightsRouter,
 });
 
 export type AppRouter = typeof appRouter;

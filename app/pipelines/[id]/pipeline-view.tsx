@@ -59,6 +59,12 @@ export function PipelineView({ id, version, canRun, canEdit = false, people }: {
                 Promotion board
               </Link>
             )}
+            <Link href={`/pipelines/${id}/release-plan`} className={buttonStyles.secondary}>
+              Release plan
+            </Link>
+            <Link href={`/insights?pipeline=${encodeURIComponent(id)}`} className={buttonStyles.secondary}>
+              Insights
+            </Link>
             {canEdit && <ShareDialog pipelineId={id} pipelineName={head.name} />}
             {canRun && <RunButton pipelineId={id} pipelineName={head.name} version={older ? v.version : undefined} />}
           </>
