@@ -153,7 +153,7 @@ function importJobs(ctx: Ctx, doc: Record<string, unknown>, pathPrefix: (string 
     }
     const needs = asArray(raw.needs).map(String);
     const condition = asString(raw.if);
-    pending.set(jobId, { needs, condition, line });
+    pending.set(jobId, { needs, condition, line: (condition ? ctx.src.lineOf([...path, 'if']) : undefined) ?? line });
     const group = isRecord(raw) && typeof raw.uses === 'string'
       ? importCalledWorkflow(ctx, jobId, raw, path, nodeIdOfJob.get(jobId)!)
       : importJob(ctx, jobId, raw, path, nodeIdOfJob.get(jobId)!, nodeIdOfJob, workflowEnv, doc);
