@@ -225,3 +225,38 @@ export const matrixLabel = (combo: Record<string, unknown>) =>
   Object.values(combo)
     .map((v) => (typeof v === 'object' ? JSON.stringify(v) : String(v)))
     .join(', ');
+
+/**
+ * Puts one approval gate in front of the stages bound to each of `environments`
+ * (for environments created as protected: a run must pass a gate before it
+ * deploys there). Connections into those stages from outside the environment
+ * now lead into the gate.
+ */
+export function gateEnvironmentStages(spec: PipelineSpecInput, environments: readonly string[]): PipelineSpecInput {
+  const nodes = [...spec.nodes];
+  let edges = [...spec.edges];
+  const taken = new Set(nodes.map((n) => n.id.toLowerCase()));
+  for (const env of environments) {
+    const bound = nodes.filter((n) => n.environment === env && n.kind !== 'approval');
+    if (bound.length === 0) continue;
+    const boundIds = new Set(bound.map((n) => n.id));
+    let gateId = `approve-${env}`.slice(0, LIMITS.idLength);
+    for (let i = 2; taken.has(gateId.toLowerCase()); i++) gateId = `approve-${env}-${i}`.slice(0, LIMITS.idLength);
+    taken.add(gateId.toLowerCase());
+    const first = bound[0]!;
+    nodes.push({
+      id: gateId,
+      kind: 'approval',
+      name: `Approve ${env}`,
+      config: { users: [], groups: ['approvers'], quorum: 1, allowTriggerer: false, instructions: `Deploy to ${env}?`, timeoutSeconds: 0, onTimeout: 'reject' },
+      position: { x: (first.position?.x ?? 0) - 140, y: (first.position?.y ?? 0) + 70 },
+    });
+    const into = edges.filter((e) => boundIds.has(e.to) && !boundIds.has(e.from));
+    const sources = new Map(into.map((e) => [e.from, e.on ?? 'success']));
+    edges = edges.filter((e) => !(boundIds.has(e.to) && !boundIds.has(e.from)));
+    for (const [from, on] of sources) edges.push({ id: `${from}->${gateId}`, from, to: gateId, on });
+    const entryStages = bound.filter((n) => !edges.some((e) => e.to === n.id && boundIds.has(e.from)));
+    for (const n of entryStages) edges.push({ id: `${gateId}->${n.id}`, from: gateId, to: n.id, on: 'success' });
+  }
+  return { ...spec, nodes, edges };
+}
