@@ -46,16 +46,19 @@ export async function previewImport(db: Db, input: ImportInput) {
 /** Creates the pipeline (version 1) from the file; with `createEnvironments`, first the environments it names that do not exist (admins only). */
 export async function importPipeline(db: Db, actor: Pick<SessionUser, 'id' | 'username' | 'role'>, input: ImportInput & { createEnvironments?: boolean }) {
   const result = runImport(input);
-  const existing = (await listEnvironments(db)).map((e) => e.name);
+  const environments = await listEnvironments(db);
+  const existing = environments.map((e) => e.name);
   const missing = result.report.environments.filter((e) => !existing.includes(e.name));
-  let spec = result.spec;
-  if (input.createEnvironments && missing.length > 0) {
-    if (actor.role !== 'admin') {
-      await db.insert(auditLog).values({ actorId: actor.id, actorName: actor.username, action: 'pipelines.import', outcome: 'refused', reason: 'only admins create environments' });
-      throw new TRPCError({ code: 'FORBIDDEN', message: `Only admins create environments; ask one to create ${missing.map((e) => e.name).join(', ')}, or import without creating them.` });
-    }
-    spec = gateEnvironmentStages(spec, missing.filter((e) => e.protected).map((e) => e.name));
+  if (input.createEnvironments && missing.length > 0 && actor.role !== 'admin') {
+    await db.insert(auditLog).values({ actorId: actor.id, actorName: actor.username, action: 'pipelines.import', outcome: 'refused', reason: 'only admins create environments' });
+    throw new TRPCError({ code: 'FORBIDDEN', message: `Only admins create environments; ask one to create ${missing.map((e) => e.name).join(', ')}, or import without creating them.` });
   }
+  // Stages bound to an environment that requires a gate (one that exists, or a protected one created now) get one in front.
+  const gated = [
+    ...environments.filter((e) => e.requireGate).map((e) => e.name),
+    ...(input.createEnvironments ? missing.filter((e) => e.protected).map((e) => e.name) : []),
+  ];
+  const spec = gateEnvironmentStages(result.spec, gated);
   const checked = validatePipeline(spec, { environments: [...existing, ...(input.createEnvironments ? missing.map((e) => e.name) : [])] });
   if (!checked.spec) throw invalidPipeline(`The imported pipeline is malformed: ${checked.issues[0]?.message ?? 'unknown error'}`, checked.issues);
   if (input.createEnvironments) {

@@ -238,7 +238,8 @@ export function gateEnvironmentStages(spec: PipelineSpecInput, environments: rea
   const taken = new Set(nodes.map((n) => n.id.toLowerCase()));
   for (const env of environments) {
     const bound = nodes.filter((n) => n.environment === env && n.kind !== 'approval');
-    if (bound.length === 0) continue;
+    // A gate bound to the environment is there already (e.g. a GitLab manual job's).
+    if (bound.length === 0 || nodes.some((n) => n.kind === 'approval' && n.environment === env)) continue;
     const boundIds = new Set(bound.map((n) => n.id));
     let gateId = `approve-${env}`.slice(0, LIMITS.idLength);
     for (let i = 2; taken.has(gateId.toLowerCase()); i++) gateId = `approve-${env}-${i}`.slice(0, LIMITS.idLength);
@@ -250,6 +251,7 @@ export function gateEnvironmentStages(spec: PipelineSpecInput, environments: rea
       name: `Approve ${env}`,
       config: { users: [], groups: ['approvers'], quorum: 1, allowTriggerer: false, instructions: `Deploy to ${env}?`, timeoutSeconds: 0, onTimeout: 'reject' },
       position: { x: (first.position?.x ?? 0) - 140, y: (first.position?.y ?? 0) + 70 },
+      environment: env,
     });
     const into = edges.filter((e) => boundIds.has(e.to) && !boundIds.has(e.from));
     const sources = new Map(into.map((e) => [e.from, e.on ?? 'success']));

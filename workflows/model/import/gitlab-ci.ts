@@ -157,6 +157,8 @@ export function importGitlabCi(text: string, opts: { name?: string } = {}): Impo
         kind: 'approval',
         name: `Approve ${name}`,
         config: { users: [], groups: ['approvers'], quorum: 1, allowTriggerer: false, instructions: `Run the manual job "${name}"?`, timeoutSeconds: 0, onTimeout: 'reject' },
+        // Bound to the job's environment, so it is the approval a protected environment asks for.
+        ...(environment ? { environment } : {}),
       });
       for (const id of ids) edges.push({ from: gate, to: id, on: 'success' });
       job.entries = [gate];

@@ -12,6 +12,7 @@ import type { PipelineParameter } from '../spec';
 import {
   buildSpec,
   clip,
+  environmentSlug,
   IdAllocator,
   ImportRefused,
   parameterName,
@@ -128,7 +129,11 @@ export function importSpinnaker(value: unknown, lineOf: (needle: string) => numb
       const manifests = s.manifests.map((m) => toYaml(m)).join('---\n');
       const account = asString(s.account) ?? '';
       const namespace = asString(s.namespaceOverride) ?? (isRecord(s.manifests[0]) && isRecord(s.manifests[0].metadata) ? asString(s.manifests[0].metadata.namespace) : undefined) ?? 'default';
-      node = { id, kind: 'k8s-apply', name: title, config: { connection: account.replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '') || 'default', namespace, manifests: clip(translateSpel(manifests, report, line), LIMITS.valueLength), dryRun: false } };
+      const connection = account.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/^-+|-+$/g, '') || 'default';
+      // Kubernetes stages deploy through an environment; the Spinnaker account names it.
+      const environment = environmentSlug(account) ?? 'default';
+      node = { id, kind: 'k8s-apply', name: title, environment, config: { connection, namespace, manifests: clip(translateSpel(manifests, report, line), LIMITS.valueLength), dryRun: false } };
+      if (!report.environments.some((e) => e.name === environment)) report.environments.push({ name: environment, source: account || environment, protected: /prod/i.test(account), line });
       became = 'Kubernetes apply';
       report.warnings.push({ line, message: `"${title}": deploys to the cluster connection "${account}" — register a cluster connection with that name before running it.` });
     } else {
