@@ -55,6 +55,7 @@ export function PipelineView({ id, version, canRun, canEdit = false, people }: {
               <span aria-hidden>⇢</span>
               Promotion board
             </Link>
+            {canRun && <RunButton pipelineId={id} pipelineName={head.name} version={older ? v.version : undefined} variant="secondary" rehearsal />}
             {canRun && <RunButton pipelineId={id} pipelineName={head.name} version={older ? v.version : undefined} />}
           </>
         }
