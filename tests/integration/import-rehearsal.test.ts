@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, pipelineVersions, runs } from '../../db/schema';
+import { latestRunStatus } from '../../server/services/embeds';
 import { startHarness, type Harness } from './harness';
 
 const SAMPLES = new URL('../fixtures/import/samples/', import.meta.url);
@@ -94,6 +95,8 @@ async function checkRehearsal(run: RunView, runId: string, pipelineId: string) {
     const listed = await h.as(h.users.admin).runs.list({ pipelineId });
     expect(listed[0]).toMatchObject({ id: runId, rehearsal: true });
     expect(log).not.toContain('tok-rehearsal-secret');
+    // Only rehearsals so far: the status badge has no run to show.
+    expect(await latestRunStatus(h.db, pipelineId)).toBeNull();
     expect(await h.db.select().from(auditLog).where(and(eq(auditLog.runId, runId), eq(auditLog.action, 'run.rehearse')))).toHaveLength(1);
   }
 }
@@ -126,6 +129,7 @@ describe('rehearsals of imported pipelines', () => {
     const real = await h.waitForEnd(realRun);
     expect(real.status).toBe('succeeded');
     expect(real.rehearsal).toBe(false);
+    expect(await latestRunStatus(h.db, b.created.id)).toMatchObject({ id: realRun, status: 'succeeded' });
     expect(readFileSync(h.workspace(realRun, 'made.txt'), 'utf8')).toBe('made\n');
   });
 
