@@ -12,7 +12,7 @@ export default async function PipelinesPage() {
   await prefetch(trpc.pipelines.list.queryOptions());
   return (
     <AppShell user={user}>
-      <PipelinesList canEdit={can.edit(user)} canRun={can.run(user)} />
+      <PipelinesList canEdit={can.edit(user)} canRun={can.run(user)} isAdmin={user.role === 'admin'} />
     </AppShell>
   );
 }

@@ -7,10 +7,11 @@ import { FINISHED_RUN, RunStatusChip } from '@/app/components/status';
 import { Ago } from '@/app/components/time';
 import { Card, EmptyState, ErrorBox, inputClass, PageHeader, Spinner, Tag } from '@/app/components/ui';
 import { useTRPC } from '@/app/trpc/react';
+import { ImportPipelineButton } from './import/import-dialog';
 import { NewPipelineButton } from './new-pipeline';
 import { NewFromTemplateButton, PipelineRowActions } from './pipeline-actions';
 
-export function PipelinesList({ canEdit, canRun }: { canEdit: boolean; canRun: boolean }) {
+export function PipelinesList({ canEdit, canRun, isAdmin = false }: { canEdit: boolean; canRun: boolean; isAdmin?: boolean }) {
   const trpc = useTRPC();
   const list = useQuery(
     trpc.pipelines.list.queryOptions(undefined, {
@@ -31,6 +32,7 @@ export function PipelinesList({ canEdit, canRun }: { canEdit: boolean; canRun: b
           canEdit ? (
             <>
               <NewFromTemplateButton />
+              <ImportPipelineButton canCreateEnvironments={isAdmin} />
               <NewPipelineButton />
             </>
           ) : undefined
@@ -51,6 +53,7 @@ export function PipelinesList({ canEdit, canRun }: { canEdit: boolean; canRun: b
             canEdit ? (
               <div className="flex gap-2">
                 <NewFromTemplateButton />
+                <ImportPipelineButton canCreateEnvironments={isAdmin} />
                 <NewPipelineButton />
               </div>
             ) : undefined

@@ -109,6 +109,16 @@ export const pipelines = sqliteTable('pipelines', {
   deletedAt: integer('deleted_at', { mode: 'timestamp_ms' }),
 });
 
+/** What `pipeline_versions.import_source` holds. */
+export type ImportSourceRecord = {
+  format: 'github-actions' | 'gitlab-ci' | 'spinnaker';
+  fileName: string;
+  text: string;
+  /** Other files supplied alongside (reusable workflows), by path. */
+  supplied?: Record<string, string>;
+  report: unknown;
+};
+
 export const pipelineVersions = sqliteTable(
   'pipeline_versions',
   {
@@ -121,6 +131,11 @@ export const pipelineVersions = sqliteTable(
     /** Whether the validator found errors when it was saved (drafts may have them). */
     valid: integer('valid', { mode: 'boolean' }).notNull(),
     message: text('message').notNull().default(''),
+    /**
+     * The file an imported version was made from (GitHub Actions, GitLab CI, Spinnaker), kept unchanged
+     * for reference with the mapping report shown when it was imported; null for versions drawn here.
+     */
+    importSource: text('import_source', { mode: 'json' }).$type<ImportSourceRecord>(),
     createdBy: text('created_by'),
     createdAt: createdAt(),
   },

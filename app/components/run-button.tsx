@@ -45,6 +45,7 @@ export function RunButton({
   variant = 'primary',
   size = 'md',
   onStarted,
+  rehearsal,
 }: {
   pipelineId: string;
   pipelineName: string;
@@ -54,6 +55,8 @@ export function RunButton({
   size?: 'sm' | 'md';
   /** Called with the new run instead of going to its page (the editor paints it on the canvas). */
   onStarted?: (run: { id: string; number: number }) => void;
+  /** "Rehearse": commands print what they would run, deploys are only checked, webhooks are not sent; gates as usual. */
+  rehearsal?: boolean;
 }) {
   const [open, setOpen] = useState(false);
   return (
@@ -62,16 +65,27 @@ export function RunButton({
         variant={variant}
         onClick={() => setOpen(true)}
         className={size === 'sm' ? 'px-2.5 py-1 text-[13px]' : undefined}
-        aria-label={`Run ${pipelineName}`}
-        data-testid="run-button"
+        aria-label={`${rehearsal ? 'Rehearse' : 'Run'} ${pipelineName}`}
+        data-testid={rehearsal ? 'rehearse-button' : 'run-button'}
+        title={rehearsal ? 'A run that changes nothing: commands are printed, deploys only checked, webhooks not sent; gates wait as usual' : undefined}
       >
-        <svg aria-hidden viewBox="0 0 16 16" className="h-3.5 w-3.5" fill="currentColor">
-          <path d="M4.5 2.8v10.4a.6.6 0 0 0 .9.5l8.3-5.2a.6.6 0 0 0 0-1L5.4 2.3a.6.6 0 0 0-.9.5Z" />
-        </svg>
-        Run
+        {rehearsal ? (
+          <span aria-hidden className="text-[13px] leading-none">◌</span>
+        ) : (
+          <svg aria-hidden viewBox="0 0 16 16" className="h-3.5 w-3.5" fill="currentColor">
+            <path d="M4.5 2.8v10.4a.6.6 0 0 0 .9.5l8.3-5.2a.6.6 0 0 0 0-1L5.4 2.3a.6.6 0 0 0-.9.5Z" />
+          </svg>
+        )}
+        {rehearsal ? 'Rehearse' : 'Run'}
       </Button>
-      <Modal open={open} onClose={() => setOpen(false)} title={`Run ${pipelineName}`} description={version ? `Version ${version}` : 'Newest version'}>
+      <Modal
+        open={open}
+        onClose={() => setOpen(false)}
+        title={`${rehearsal ? 'Rehearse' : 'Run'} ${pipelineName}`}
+        description={`${version ? `Version ${version}` : 'Newest version'}${rehearsal ? ' — a rehearsal: commands are printed, not run; deploys are only checked; webhooks are not sent; gates wait for people as usual.' : ''}`}
+      >
         <RunForm
+          rehearsal={rehearsal}
           pipelineId={pipelineId}
           version={version}
           onCancel={() => setOpen(false)}
@@ -93,7 +107,9 @@ function RunForm({
   version,
   onCancel,
   onStarted,
+  rehearsal,
 }: {
+  rehearsal?: boolean;
   pipelineId: string;
   version?: number;
   onCancel: () => void;
@@ -167,7 +183,7 @@ function RunForm({
   function onSubmit(e: FormEvent) {
     e.preventDefault();
     if (!params) return;
-    start.mutate({ pipelineId, version: pipeline.data?.version.version, params: toRunParams(params, shown) });
+    start.mutate({ pipelineId, version: pipeline.data?.version.version, params: toRunParams(params, shown), ...(rehearsal ? { rehearsal: true } : {}) });
   }
 
   const set = (name: string, v: string | boolean) => setValues({ ...shown, [name]: v });

@@ -41,6 +41,11 @@ export function RunsTable({ runs, people, showPipeline }: { runs: RunRow[]; peop
                   <Link href={`/pipelines/${r.pipelineId}/runs/${r.id}`} className="flex min-w-0 items-baseline gap-2 font-medium text-fg group-hover:text-accent">
                     {showPipeline && <span className="truncate">{r.pipelineName}</span>}
                     <span className={showPipeline ? 'font-mono text-xs text-muted' : 'font-mono'}>#{r.number}</span>
+                    {r.rehearsal && (
+                      <span data-testid="rehearsal-mark" title="A rehearsal: nothing was run, deployed or sent" className="ml-1.5 rounded border border-dashed border-current px-1 text-[11px] text-muted">
+                        rehearsal
+                      </span>
+                    )}
                   </Link>
                   {r.error && r.status === 'failed' && <p className="mt-0.5 line-clamp-1 max-w-md text-xs text-red-600 dark:text-red-400">{r.error}</p>}
                 </td>

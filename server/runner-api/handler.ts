@@ -110,7 +110,7 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
   const { db } = deps;
 
   async function runAndNode(runId: string, nodeId: string) {
-    const [row] = await db.select({ pipelineId: runs.pipelineId, status: runs.status, plan: runs.plan }).from(runs).where(eq(runs.id, runId));
+    const [row] = await db.select({ pipelineId: runs.pipelineId, status: runs.status, plan: runs.plan, rehearsal: runs.rehearsal }).from(runs).where(eq(runs.id, runId));
     if (!row) throw new HttpError(404, `no run ${runId}`);
     let cached = planCache.get(runId);
     if (!cached) {
@@ -119,7 +119,7 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     }
     const node = cached.nodes.get(nodeId);
     if (!node) throw new HttpError(404, `run ${runId} has no stage ${nodeId}`);
-    return { pipelineId: row.pipelineId, runStatus: row.status, node };
+    return { pipelineId: row.pipelineId, runStatus: row.status, node, rehearsal: row.rehearsal };
   }
 
   async function authRunner(req: Request): Promise<AuthenticatedRunner> {
@@ -193,12 +193,12 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
   async function context(req: Request) {
     const key = stageKeyOf(await readJson<Partial<StageKey>>(req));
     const cred = await authStage(req, key);
-    const { pipelineId, node } = await runAndNode(key.runId, key.nodeId);
+    const { pipelineId, node, rehearsal } = await runAndNode(key.runId, key.nodeId);
     const [len] = await db
       .select({ end: sql<number | null>`max(${logChunks.offset} + length(${logChunks.text}))` })
       .from(logChunks)
       .where(and(eq(logChunks.runId, key.runId), eq(logChunks.nodeId, key.nodeId)));
-    const out: StageContextResponse = { pipelineId, planConfig: node.config, logOffset: len?.end ?? 0 };
+    const out: StageContextResponse = { pipelineId, planConfig: node.config, logOffset: len?.end ?? 0, ...(rehearsal ? { rehearsal: true } : {}) };
     if (node.environment) {
       try {
         // Released only when the environment's protection allows it for this stage of this run (a gate passed).

@@ -275,9 +275,15 @@ export async function loadEmbedView(db: Db, pipeline: { id: string; name: string
   };
 }
 
-/** The newest run's status, for the badge. */
+/** The newest run's status, for the badge (rehearsals changed nothing, so they do not count). */
 export async function latestRunStatus(db: Db, pipelineId: string) {
-  const row = await db.select({ id: runs.id, status: runs.status, number: runs.number }).from(runs).where(eq(runs.pipelineId, pipelineId)).orderBy(desc(runs.number)).limit(1).get();
+  const row = await db
+    .select({ id: runs.id, status: runs.status, number: runs.number })
+    .from(runs)
+    .where(and(eq(runs.pipelineId, pipelineId), eq(runs.rehearsal, false)))
+    .orderBy(desc(runs.number))
+    .limit(1)
+    .get();
   if (!row) return null;
   // The same wording as every page (describeRunStatus): waiting for approval, or for a runner.
   const display = (await runStatuses(db, [row])).get(row.id)!;

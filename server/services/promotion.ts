@@ -114,7 +114,8 @@ async function deriveBoardFromDb(db: Db, pipelineId: string): Promise<FullBoard>
       })
       .from(runs)
       .leftJoin(user, eq(user.id, runs.triggeredBy))
-      .where(eq(runs.pipelineId, head.id))
+      // A rehearsal deployed nothing: it never shows a build in an environment.
+      .where(and(eq(runs.pipelineId, head.id), eq(runs.rehearsal, false)))
       .orderBy(desc(runs.number)),
     db.select().from(promotions).where(eq(promotions.pipelineId, head.id)),
   ]);

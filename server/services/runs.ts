@@ -123,6 +123,8 @@ export async function startRun(
     lenientParams?: boolean;
     /** Stages in environments the starter's role does not allow: left out (default), or the start refused (a promotion aims at one environment). */
     beyondRole?: BeyondRole;
+    /** A rehearsal: commands print what they would run, deploys are only checked, webhooks are not sent; gates as usual. */
+    rehearsal?: boolean;
   },
 ) {
   const head = await db.select().from(pipelines).where(eq(pipelines.id, input.pipelineId)).get();
@@ -172,6 +174,8 @@ export async function startRun(
     omit: input.omit,
     omitReason: input.omitReason,
     beyondRole: input.beyondRole ?? 'omit',
+    rehearsal: input.rehearsal,
+    auditAction: input.rehearsal ? 'run.rehearse' : undefined,
   });
 }
 
@@ -222,6 +226,8 @@ export async function launchRun(
     omitReason?: string;
     /** Default `refuse`; `startRun` passes `omit` unless told otherwise. */
     beyondRole?: BeyondRole;
+    /** Stored on the run: its stages are rehearsed by the runner (workflows/runner/rehearsal.ts). */
+    rehearsal?: boolean;
   },
 ) {
   const { plan, params, reuse } = input;
@@ -292,6 +298,7 @@ export async function launchRun(
       triggerDetails: input.triggerDetails ?? null,
       workflowId: workflowIdForRun(id),
       reusedFromRunId: reuse?.sourceRunId ?? null,
+      rehearsal: input.rehearsal ?? false,
     }),
     db.insert(stageRuns).values(
       plan.nodes.map((node) => {
@@ -515,7 +522,7 @@ export async function rerunFromFailed(db: Db, getClient: () => Promise<Client>, 
  */
 export async function rerun(db: Db, getClient: () => Promise<Client>, actor: StartActor, input: { runId: string; latest?: boolean }) {
   const run = await db
-    .select({ id: runs.id, number: runs.number, pipelineId: runs.pipelineId, pipelineVersion: runs.pipelineVersion, params: runs.params })
+    .select({ id: runs.id, number: runs.number, pipelineId: runs.pipelineId, pipelineVersion: runs.pipelineVersion, params: runs.params, rehearsal: runs.rehearsal })
     .from(runs)
     .where(eq(runs.id, input.runId))
     .get();
@@ -540,6 +547,8 @@ export async function rerun(db: Db, getClient: () => Promise<Client>, actor: Sta
     version,
     params,
     auditDetails: { rerunOf: run.id, rerunOfNumber: run.number },
+    // Running a rehearsal again rehearses again.
+    rehearsal: run.rehearsal,
   });
 }
 
@@ -560,6 +569,7 @@ export async function listRuns(db: Db, opts: { pipelineId?: string; status?: Run
       startedAt: runs.startedAt,
       endedAt: runs.endedAt,
       error: runs.error,
+      rehearsal: runs.rehearsal,
     })
     .from(runs)
     .innerJoin(pipelines, eq(pipelines.id, runs.pipelineId))
@@ -655,6 +665,8 @@ export async function getRun(db: Db, runId: string) {
     status: run.status,
     /** The status in words, with who or what the run waits for (one function for every page). */
     display: describeRunStatus(run.status, runFinished ? [] : runWaits(plan, stages)),
+    /** Commands printed instead of run, deploys only checked, webhooks not sent. */
+    rehearsal: run.rehearsal,
     params: run.params as Record<string, string | number | boolean>,
     planHash: run.planHash,
     trigger: run.trigger,

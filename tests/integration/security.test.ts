@@ -33,6 +33,8 @@ const MATRIX: Record<string, Role[] | 'any'> = {
   'pipelines.create': ['author', 'admin'],
   'pipelines.save': ['author', 'admin'],
   'pipelines.delete': ['author', 'admin'],
+  'pipelines.importPreview': ['author', 'admin'],
+  'pipelines.importCreate': ['author', 'admin'],
   'runs.start': ['author', 'admin'],
   'runs.rerun': ['author', 'admin'],
   'runs.rerunFromFailed': ['author', 'admin'],
@@ -71,6 +73,8 @@ const MATRIX: Record<string, Role[] | 'any'> = {
 
 /** Inputs of the right shape (what the call would do if allowed does not matter: it is refused first). */
 const INPUT: Record<string, unknown> = {
+  'pipelines.importPreview': { text: 'jobs: {}' },
+  'pipelines.importCreate': { text: 'jobs: {}' },
   'approvals.decide': { runId: 'no-such-run', gateId: 'qa', decision: 'approve' },
   'environments.create': { name: 'sec-env', displayName: 'Sec' },
   'environments.update': { id: 'no-such-env', displayName: 'x' },

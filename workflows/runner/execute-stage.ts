@@ -19,6 +19,7 @@ import { createThrottledWriter, progressOf } from '../progress-writer';
 import { getExecutor } from '../stages/executors';
 import { StageFailure, type StageLog } from '../stages/executor-types';
 import { ControlPlaneClient, ControlPlaneError } from './client';
+import { rehearseStage } from './rehearsal';
 import { BatchingStageLog, MaskingStageLog } from './stage-log';
 
 export type ExecuteStageInput = {
@@ -127,7 +128,8 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     }
 
     try {
-      const result = await executor.execute(parsed.data, {
+      const run = context.rehearsal ? (data: unknown, c: Parameters<typeof executor.execute>[1]) => rehearseStage(input.kind, data as Record<string, unknown>, c) : executor.execute;
+      const result = await run(parsed.data, {
         runId,
         nodeId,
         attempt,

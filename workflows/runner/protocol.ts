@@ -36,6 +36,8 @@ export type StageContextResponse = {
   environment?: EnvironmentScope;
   /** Why the bound environment could not be loaded (the stage fails with it). */
   environmentProblem?: string;
+  /** The run is a rehearsal: the stage is rehearsed (runner/rehearsal.ts) instead of executed. */
+  rehearsal?: boolean;
 };
 
 export type LogRequest = StageKey & { chunks: { stream: LogStream; offset: number; text: string }[] };

@@ -66,6 +66,7 @@ export function PipelineView({ id, version, canRun, canEdit = false, people }: {
               Insights
             </Link>
             {canEdit && <ShareDialog pipelineId={id} pipelineName={head.name} />}
+            {canRun && <RunButton pipelineId={id} pipelineName={head.name} version={older ? v.version : undefined} variant="secondary" rehearsal />}
             {canRun && <RunButton pipelineId={id} pipelineName={head.name} version={older ? v.version : undefined} />}
           </>
         }

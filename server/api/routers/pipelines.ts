@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { approverFacts } from '../../services/approver-facts';
+import { MAX_IMPORT_BYTES } from '../../../workflows/model/import';
+import * as importSvc from '../../services/import';
 import * as svc from '../../services/pipelines';
 import { retirePipelineTriggers } from '../../services/triggers';
 import { getTemporalClient } from '../../temporal/client';
@@ -8,6 +10,17 @@ import { authedProcedure, capabilityProcedure, createTRPCRouter } from '../trpc'
 const id = z.string().min(1).max(64);
 /** A document of unknown shape: the validator checks it and returns issues instead of a parse error. */
 const specDocument = z.unknown();
+/** A file to import: size and content are checked by the importer, which answers with a clear refusal. */
+const importInput = z.object({
+  text: z.string().max(MAX_IMPORT_BYTES + 1, `files up to ${MAX_IMPORT_BYTES / 1_000_000} MB can be imported`),
+  fileName: z.string().max(255).optional(),
+  format: z.enum(['github-actions', 'gitlab-ci', 'spinnaker']).optional(),
+  name: z.string().max(120).optional(),
+  supplied: z
+    .record(z.string().max(500), z.string().max(MAX_IMPORT_BYTES))
+    .refine((files) => Object.keys(files).length <= 20, 'at most 20 files alongside')
+    .optional(),
+});
 
 export const pipelinesRouter = createTRPCRouter({
   list: authedProcedure
@@ -34,6 +47,18 @@ export const pipelinesRouter = createTRPCRouter({
       }),
     )
     .mutation(({ ctx, input }) => svc.createPipeline(ctx.db, ctx.user!, input)),
+  /** Import → preview: the graph, the mapping report and the issues; saves nothing. */
+  importPreview: capabilityProcedure('edit')
+    .input(importInput)
+    .mutation(({ ctx, input }) => importSvc.previewImport(ctx.db, input)),
+  /** Import → save: the file becomes version 1 of a new pipeline (the file kept with it). */
+  importCreate: capabilityProcedure('edit')
+    .input(importInput.extend({ createEnvironments: z.boolean().optional() }))
+    .mutation(({ ctx, input }) => importSvc.importPipeline(ctx.db, ctx.user!, input)),
+  /** The file a version was imported from (null when drawn here). */
+  importSource: authedProcedure
+    .input(z.object({ id, version: z.number().int().min(1) }))
+    .query(({ ctx, input }) => importSvc.getImportSource(ctx.db, input.id, input.version)),
   save: capabilityProcedure('edit')
     .input(z.object({ id, baseVersion: z.number().int().min(1), spec: specDocument, message: z.string().max(500).optional() }))
     .mutation(({ ctx, input }) =>

@@ -10,7 +10,15 @@ const id = z.string().min(1).max(64);
 
 export const runsRouter = createTRPCRouter({
   start: capabilityProcedure('run')
-    .input(z.object({ pipelineId: id, version: z.number().int().min(1).optional(), params: runParametersSchema.optional() }))
+    .input(
+      z.object({
+        pipelineId: id,
+        version: z.number().int().min(1).optional(),
+        params: runParametersSchema.optional(),
+        /** A rehearsal: commands print what they would run, deploys are only checked, webhooks are not sent; gates as usual. */
+        rehearsal: z.boolean().optional(),
+      }),
+    )
     .mutation(({ ctx, input }) => svc.startRun(ctx.db, getTemporalClient, ctx.user!, input)),
   list: authedProcedure
     .input(

@@ -95,7 +95,16 @@ export function RunView({
           { href: '/', label: 'Pipelines' },
           { href: `/pipelines/${pipelineId}`, label: r.pipelineName || 'Pipeline' },
         ]}
-        title={<span data-testid="run-title">Run #{r.number}</span>}
+        title={
+          <span data-testid="run-title">
+            {r.rehearsal ? 'Rehearsal' : 'Run'} #{r.number}
+            {r.rehearsal && (
+              <span data-testid="rehearsal-mark" title="Commands were printed, not run; deploys only checked; webhooks not sent" className="ml-2 rounded border border-dashed border-current px-1.5 align-middle text-xs font-normal text-muted">
+                rehearsal — nothing changed
+              </span>
+            )}
+          </span>
+        }
         badge={
           <span className="flex items-center gap-2">
             <span data-testid="run-status">

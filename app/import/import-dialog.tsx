@@ -1,0 +1,244 @@
+'use client';
+/**
+ * Import: paste or upload a GitHub Actions workflow, a GitLab CI file or a
+ * Spinnaker pipeline; see the graph it becomes beside the mapping report
+ * (what each job became, what could not be carried over and why, with source
+ * lines, and what behaves differently); nothing is saved until "Import".
+ * Its own component, so the New pipeline flow can open it.
+ */
+import { useMutation, useQueryClient } from '@tanstack/react-query';
+import { useRouter } from 'next/navigation';
+import { useState } from 'react';
+import { Modal } from '@/app/components/modal';
+import { Button, ErrorBox, inputClass, Notice, Spinner, Tag } from '@/app/components/ui';
+import { useTRPC } from '@/app/trpc/react';
+import type { RouterOutputs } from '@/server/api/root';
+import { checkImportText, IMPORT_FORMAT_LABELS, ImportRefused } from '@/workflows/model/import';
+
+type Preview = RouterOutputs['pipelines']['importPreview'];
+
+export function ImportPipelineButton({ canCreateEnvironments = false }: { canCreateEnvironments?: boolean }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <Button onClick={() => setOpen(true)} data-testid="import-button">
+        Import…
+      </Button>
+      <Modal
+        open={open}
+        onClose={() => setOpen(false)}
+        wide
+        title="Import a pipeline"
+        description="Paste or upload a GitHub Actions workflow, a GitLab CI file or a Spinnaker pipeline (JSON). You see the graph and what was carried over before anything is saved."
+      >
+        {open && <ImportForm onCancel={() => setOpen(false)} canCreateEnvironments={canCreateEnvironments} />}
+      </Modal>
+    </>
+  );
+}
+
+export function ImportForm({ onCancel, canCreateEnvironments }: { onCancel: () => void; canCreateEnvironments: boolean }) {
+  const trpc = useTRPC();
+  const router = useRouter();
+  const queryClient = useQueryClient();
+  const [text, setText] = useState('');
+  const [fileName, setFileName] = useState('');
+  const [name, setName] = useState('');
+  const [localError, setLocalError] = useState<string | null>(null);
+  const [createEnvironments, setCreateEnvironments] = useState(canCreateEnvironments);
+  const preview = useMutation(trpc.pipelines.importPreview.mutationOptions());
+  const create = useMutation(
+    trpc.pipelines.importCreate.mutationOptions({
+      onSuccess: async (res) => {
+        await queryClient.invalidateQueries(trpc.pipelines.list.pathFilter());
+        router.push(`/pipelines/${res.id}/edit`);
+      },
+    }),
+  );
+
+  const input = () => ({ text, fileName: fileName || undefined, name: name.trim() || undefined });
+  const check = (value: string) => {
+    try {
+      checkImportText(value);
+      setLocalError(null);
+      return true;
+    } catch (err) {
+      setLocalError(err instanceof ImportRefused ? err.message : String(err));
+      return false;
+    }
+  };
+  const onFile = async (file: File | undefined) => {
+    if (!file) return;
+    setFileName(file.name);
+    preview.reset();
+    // Size first: a 5 MB file is refused without reading it into the page.
+    if (file.size > 1_000_000) {
+      setText('');
+      setLocalError(`The file is ${(file.size / 1_000_000).toFixed(1)} MB; files up to 1.0 MB can be imported.`);
+      return;
+    }
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    const value = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
+    setText(value);
+    if (check(value)) preview.mutate({ text: value, fileName: file.name, name: name.trim() || undefined });
+  };
+  const data = preview.data;
+
+  return (
+    <div className="space-y-3" data-testid="import-dialog">
+      <div className="flex flex-wrap items-center gap-3">
+        <label className="text-sm">
+          Upload a file{' '}
+          <input type="file" accept=".yml,.yaml,.json,text/*" data-testid="import-file" onChange={(e) => void onFile(e.target.files?.[0])} className="text-sm" />
+        </label>
+        <label className="flex items-center gap-2 text-sm">
+          Name
+          <input className={inputClass} value={name} onChange={(e) => setName(e.target.value)} placeholder="from the file" data-testid="import-name" />
+        </label>
+      </div>
+      <textarea
+        className={`${inputClass} h-48 font-mono text-xs`}
+        value={text}
+        onChange={(e) => {
+          setText(e.target.value);
+          preview.reset();
+          setLocalError(null);
+        }}
+        placeholder="…or paste the file here"
+        spellCheck={false}
+        aria-label="File to import"
+        data-testid="import-text"
+      />
+      <div className="flex gap-2">
+        <Button variant="primary" disabled={!text.trim() || preview.isPending} onClick={() => check(text) && preview.mutate(input())} data-testid="import-preview">
+          {preview.isPending ? <Spinner /> : null} Show the graph
+        </Button>
+        <Button onClick={onCancel}>Cancel</Button>
+      </div>
+      {localError && <ErrorBox error={new Error(localError)} title="Cannot import this file" />}
+      {preview.error && <ErrorBox error={preview.error} title="Cannot import this file" />}
+      {data && <PreviewPanel data={data} />}
+      {data && (
+        <div className="flex flex-wrap items-center gap-3 border-t border-border pt-3">
+          {data.missingEnvironments.length > 0 && (
+            <label className="flex items-center gap-2 text-sm">
+              <input type="checkbox" checked={createEnvironments} disabled={!canCreateEnvironments} onChange={(e) => setCreateEnvironments(e.target.checked)} data-testid="import-create-environments" />
+              Create the environments {data.missingEnvironments.map((e) => `${e.name}${e.protected ? ' (protected, with an approval gate)' : ''}`).join(', ')}
+              {!canCreateEnvironments && ' — only admins can'}
+            </label>
+          )}
+          <Button variant="primary" disabled={create.isPending} onClick={() => create.mutate({ ...input(), createEnvironments: createEnvironments && data.missingEnvironments.length > 0 })} data-testid="import-save">
+            {create.isPending ? <Spinner /> : null} Import as a new pipeline
+          </Button>
+          {create.error && <ErrorBox error={create.error} title="Not imported" />}
+        </div>
+      )}
+    </div>
+  );
+}
+
+function PreviewPanel({ data }: { data: Preview }) {
+  const { report, spec } = data;
+  return (
+    <div className="grid gap-4 md:grid-cols-2" data-testid="import-preview-panel">
+      <div>
+        <p className="mb-1 text-sm font-medium">
+          {IMPORT_FORMAT_LABELS[data.format]} → {spec.nodes.length} stage(s), {spec.edges.length} connection(s)
+        </p>
+        <GraphPreview spec={spec} />
+        {data.issues.length > 0 && (
+          <Notice tone="warning" className="mt-2">
+            <p className="font-medium">To fix in the editor before it can run:</p>
+            <ul className="list-disc pl-4 text-xs">
+              {data.issues.slice(0, 20).map((i, n) => (
+                <li key={n}>{i.message}</li>
+              ))}
+            </ul>
+          </Notice>
+        )}
+      </div>
+      <div className="max-h-96 space-y-3 overflow-auto text-sm" data-testid="import-report">
+        <section>
+          <h3 className="font-medium">What each job became</h3>
+          <ul className="text-xs">
+            {report.mapped.map((m, n) => (
+              <li key={n}>
+                {m.line ? <Tag mono>line {m.line}</Tag> : null} {m.source} → {m.became}
+              </li>
+            ))}
+          </ul>
+        </section>
+        {report.notCarried.length > 0 && (
+          <section>
+            <h3 className="font-medium">Not carried over ({report.notCarried.length})</h3>
+            <ul className="text-xs" data-testid="import-not-carried">
+              {report.notCarried.map((m, n) => (
+                <li key={n}>
+                  {m.line ? <Tag mono>line {m.line}</Tag> : null} <code>{m.construct}</code>: {m.why}
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+        {report.warnings.length > 0 && (
+          <section>
+            <h3 className="font-medium">Behaves differently ({report.warnings.length})</h3>
+            <ul className="text-xs">
+              {report.warnings.map((w, n) => (
+                <li key={n}>
+                  {w.line ? <Tag mono>line {w.line}</Tag> : null} {w.message}
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+        {report.triggers.length > 0 && (
+          <section>
+            <h3 className="font-medium">Triggers in the file</h3>
+            <ul className="text-xs">
+              {report.triggers.map((t, n) => (
+                <li key={n}>
+                  {t.kind === 'webhook' ? `push to ${[...t.branches, ...t.tags.map((x) => `tag ${x}`)].join(', ')} → add a webhook trigger with this branch filter` : `schedule ${t.cron} → add a schedule`}
+                  {' '}(Triggers panel of the pipeline)
+                </li>
+              ))}
+            </ul>
+          </section>
+        )}
+      </div>
+    </div>
+  );
+}
+
+/** The imported graph, laid out as the importer placed it (read-only). */
+function GraphPreview({ spec }: { spec: Preview['spec'] }) {
+  const nodes = spec.nodes.map((n) => ({ ...n, x: n.position?.x ?? 0, y: n.position?.y ?? 0 }));
+  const at = new Map(nodes.map((n) => [n.id, n]));
+  const W = 200;
+  const H = 44;
+  const maxX = Math.max(0, ...nodes.map((n) => n.x)) + W + 20;
+  const maxY = Math.max(0, ...nodes.map((n) => n.y)) + H + 20;
+  return (
+    <svg viewBox={`-10 -10 ${maxX} ${maxY}`} className="max-h-80 w-full rounded border border-border bg-surface" role="img" aria-label="Imported graph" data-testid="import-graph">
+      {spec.edges.map((e) => {
+        const a = at.get(e.from);
+        const b = at.get(e.to);
+        if (!a || !b) return null;
+        const color = e.on === 'failure' ? '#dc2626' : e.on === 'always' ? '#6b7280' : '#2563eb';
+        return <line key={e.id} x1={a.x + W} y1={a.y + H / 2} x2={b.x} y2={b.y + H / 2} stroke={color} strokeWidth={2} strokeDasharray={e.on === 'always' ? '4 3' : undefined} />;
+      })}
+      {nodes.map((n) => (
+        <g key={n.id} data-testid="import-graph-node">
+          <rect x={n.x} y={n.y} width={W} height={H} rx={6} fill="white" stroke={n.kind === 'approval' ? '#d97706' : '#94a3b8'} strokeWidth={1.5} />
+          <text x={n.x + 8} y={n.y + 18} fontSize={12} fill="#111827">
+            {n.name.length > 28 ? `${n.name.slice(0, 27)}…` : n.name}
+          </text>
+          <text x={n.x + 8} y={n.y + 34} fontSize={10} fill="#6b7280">
+            {n.kind}
+            {n.environment ? ` · ${n.environment}` : ''}
+          </text>
+        </g>
+      ))}
+    </svg>
+  );
+}

@@ -1,0 +1,101 @@
+/**
+ * Importing pipelines from other CI/CD tools (GitHub Actions, GitLab CI,
+ * Spinnaker): a preview (the graph, the mapping report and the validator's
+ * issues against this installation's environments) that saves nothing, and the
+ * import itself, which runs the same pure importer again on the server (the
+ * browser's graph is never trusted), optionally creates the environments the
+ * file names, and stores a normal pipeline version with the source file kept
+ * beside it for reference.
+ */
+import { TRPCError } from '@trpc/server';
+import { and, eq } from 'drizzle-orm';
+import type { Db } from '../../db/client';
+import { auditLog, pipelines, pipelineVersions, type ImportSourceRecord } from '../../db/schema';
+import { validatePipeline } from '../../workflows/model';
+import { gateEnvironmentStages, importPipelineFile, type ImportFormat, type ImportOptions } from '../../workflows/model/import';
+import type { SessionUser } from '../auth/session';
+import { invalidPipeline } from '../errors';
+import { createEnvironment, listEnvironments } from './environments';
+
+export type ImportInput = {
+  text: string;
+  fileName?: string;
+  format?: ImportFormat;
+  name?: string;
+  supplied?: Record<string, string>;
+};
+
+function runImport(input: ImportInput) {
+  const opts: ImportOptions = { format: input.format, name: input.name?.trim() || undefined, supplied: input.supplied };
+  const result = importPipelineFile(input.text, opts);
+  if (!result.ok) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `Cannot import this file: ${result.error}${result.line && !result.error.includes(`line ${result.line}`) ? ` (line ${result.line})` : ''}` });
+  }
+  return result;
+}
+
+/** The graph, the report and the issues; nothing is saved. */
+export async function previewImport(db: Db, input: ImportInput) {
+  const result = runImport(input);
+  const existing = (await listEnvironments(db)).map((e) => e.name);
+  const { issues, ok } = validatePipeline(result.spec, { environments: existing });
+  const missingEnvironments = result.report.environments.filter((e) => !existing.includes(e.name));
+  return { format: result.format, spec: result.spec, report: result.report, issues, valid: ok, missingEnvironments };
+}
+
+/** Creates the pipeline (version 1) from the file; with `createEnvironments`, first the environments it names that do not exist (admins only). */
+export async function importPipeline(db: Db, actor: Pick<SessionUser, 'id' | 'username' | 'role'>, input: ImportInput & { createEnvironments?: boolean }) {
+  const result = runImport(input);
+  const environments = await listEnvironments(db);
+  const existing = environments.map((e) => e.name);
+  const missing = result.report.environments.filter((e) => !existing.includes(e.name));
+  if (input.createEnvironments && missing.length > 0 && actor.role !== 'admin') {
+    await db.insert(auditLog).values({ actorId: actor.id, actorName: actor.username, action: 'pipelines.import', outcome: 'refused', reason: 'only admins create environments' });
+    throw new TRPCError({ code: 'FORBIDDEN', message: `Only admins create environments; ask one to create ${missing.map((e) => e.name).join(', ')}, or import without creating them.` });
+  }
+  // Stages bound to an environment that requires a gate (one that exists, or a protected one created now) get one in front.
+  const gated = [
+    ...environments.filter((e) => e.requireGate).map((e) => e.name),
+    ...(input.createEnvironments ? missing.filter((e) => e.protected).map((e) => e.name) : []),
+  ];
+  const spec = gateEnvironmentStages(result.spec, gated);
+  const checked = validatePipeline(spec, { environments: [...existing, ...(input.createEnvironments ? missing.map((e) => e.name) : [])] });
+  if (!checked.spec) throw invalidPipeline(`The imported pipeline is malformed: ${checked.issues[0]?.message ?? 'unknown error'}`, checked.issues);
+  if (input.createEnvironments) {
+    for (const env of missing) {
+      await createEnvironment(db, actor, { name: env.name, displayName: env.source.slice(0, 80) || env.name, requireGate: env.protected, description: `Created by importing ${input.fileName ?? 'a pipeline file'}.` });
+    }
+  }
+  const id = crypto.randomUUID();
+  const source: ImportSourceRecord = {
+    format: result.format,
+    fileName: (input.fileName ?? '').slice(0, 255),
+    text: input.text,
+    ...(input.supplied && Object.keys(input.supplied).length > 0 ? { supplied: input.supplied } : {}),
+    report: result.report,
+  };
+  const message = `Imported from ${input.fileName || 'a pasted file'} (${result.format})`;
+  await db.transaction(async (tx) => {
+    await tx.insert(pipelines).values({ id, name: checked.spec!.name, description: checked.spec!.description ?? '', latestVersion: 1, createdBy: actor.id });
+    await tx.insert(pipelineVersions).values({ pipelineId: id, version: 1, spec: checked.spec!, valid: checked.ok, message, importSource: source, createdBy: actor.id });
+    await tx.insert(auditLog).values({
+      actorId: actor.id,
+      actorName: actor.username,
+      action: 'pipeline.import',
+      outcome: 'ok',
+      pipelineId: id,
+      details: { format: result.format, fileName: source.fileName, stages: checked.spec!.nodes.length, environmentsCreated: input.createEnvironments ? missing.map((e) => e.name) : [] },
+    });
+  });
+  return { id, version: 1, valid: checked.ok, issues: checked.issues, report: result.report };
+}
+
+/** The file a version was imported from (null when it was drawn here). */
+export async function getImportSource(db: Db, pipelineId: string, version: number) {
+  const row = await db
+    .select({ importSource: pipelineVersions.importSource })
+    .from(pipelineVersions)
+    .where(and(eq(pipelineVersions.pipelineId, pipelineId), eq(pipelineVersions.version, version)))
+    .get();
+  return row?.importSource ?? null;
+}
