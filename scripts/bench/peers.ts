@@ -74,6 +74,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
  * `xlsx` as a tarball from cdn.sheetjs.com; where that host cannot be reached
  * (as on the machine these figures come from) the last xlsx on the npm registry
  * (0.18.5) stands in: only the spreadsheet nodes use it, not the nodes measured.
+ * Its `isolated-vm` (a native module) is built from source and the version n8n
+ * asks for does not compile against Node 20's V8 (`v8::SourceLocation`), so
+ * isolated-vm 5.0.4 (engines: Node >= 18) stands in for it.
  */
 function installN8n() {
   if (fs.existsSync(N8N_BIN)) return;
@@ -81,7 +84,7 @@ function installN8n() {
   fs.mkdirSync(N8N_DIR, { recursive: true });
   fs.writeFileSync(
     path.join(N8N_DIR, 'package.json'),
-    JSON.stringify({ name: 'n8n-bench', private: true, overrides: { xlsx: '0.18.5' } }, null, 2),
+    JSON.stringify({ name: 'n8n-bench', private: true, overrides: { xlsx: '0.18.5', 'isolated-vm': '5.0.4' } }, null, 2),
   );
   const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `n8n@${N8N_VERSION}`], { cwd: N8N_DIR, stdio: 'inherit' });
   if (r.status !== 0 || !fs.existsSync(N8N_BIN)) throw new Error(`npm install n8n@${N8N_VERSION} failed (exit ${r.status}); see its output above`);
@@ -381,7 +384,7 @@ async function main() {
     '',
     '### How it is measured',
     '',
-    `- **n8n.** \`npm install n8n@${N8N_VERSION}\` into \`.bench/n8n-${N8N_VERSION}\` (git-ignored; once). Its package \`n8n-nodes-base\` depends on \`xlsx\` as a tarball from cdn.sheetjs.com, which this machine cannot reach; an npm \`overrides\` entry puts xlsx 0.18.5 from the registry in its place (only spreadsheet nodes use it). A temporary \`N8N_USER_FOLDER\` holds its SQLite database; the workflows are imported with \`n8n import:workflow\`, activated with \`n8n update:workflow --active=true\`, then \`n8n start\`. Each workflow starts with a Webhook node answering when the last node has finished; the chain is ${CHAIN} Execute Command nodes running \`true\`; the fan-out is one Execute Command node, ${FAN} more fed by it, a Merge node with ${FAN} inputs and a last Execute Command node (run once). A run is timed from the POST leaving to its response arriving.`,
+    `- **n8n.** \`npm install n8n@${N8N_VERSION}\` into \`.bench/n8n-${N8N_VERSION}\` (git-ignored; once). Its package \`n8n-nodes-base\` depends on \`xlsx\` as a tarball from cdn.sheetjs.com, which this machine cannot reach, and on \`isolated-vm\`, whose requested version does not compile against Node 20; npm \`overrides\` put xlsx 0.18.5 and isolated-vm 5.0.4 from the registry in their place (xlsx serves only the spreadsheet nodes; what isolated-vm 5 changes inside n8n was not examined — the Execute Command, Webhook and Merge nodes measured here worked with it). A temporary \`N8N_USER_FOLDER\` holds its SQLite database; the workflows are imported with \`n8n import:workflow\`, activated with \`n8n update:workflow --active=true\`, then \`n8n start\`. Each workflow starts with a Webhook node answering when the last node has finished; the chain is ${CHAIN} Execute Command nodes running \`true\`; the fan-out is one Execute Command node, ${FAN} more fed by it, a Merge node with ${FAN} inputs and a last Execute Command node (run once). A run is timed from the POST leaving to its response arriving.`,
     `- **Pipewright.** The same shapes as \`command\` stages running \`true\` (chain: ${CHAIN} stages; fan-out: start → ${FAN} → join, ${FAN + 2} stages). A run is timed from \`runs.start\` (tRPC, what the Run button calls: load, validate, compile, store the plan, start the workflow) to the interpreter workflow's result.`,
     `- One warm-up, then ${REPS} repetitions in the order Pipewright chain, n8n chain, Pipewright fan-out, n8n fan-out, so load changes hit both; medians; the ratio of each repetition compares runs made seconds apart.`,
     '<!-- bench:peers:end -->',
