@@ -79,7 +79,9 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => 
  * isolated-vm 5.0.4 (engines: Node >= 18) stands in for it.
  */
 function installN8n() {
-  if (fs.existsSync(N8N_BIN)) return;
+  // Written only after a complete install: an interrupted one (native builds take minutes) is redone.
+  const done = path.join(N8N_DIR, '.installed');
+  if (fs.existsSync(done) && fs.existsSync(N8N_BIN)) return;
   log(`installing n8n ${N8N_VERSION} into ${path.relative(ROOT, N8N_DIR)} (once; several minutes)`);
   fs.mkdirSync(N8N_DIR, { recursive: true });
   fs.writeFileSync(
@@ -88,6 +90,7 @@ function installN8n() {
   );
   const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `n8n@${N8N_VERSION}`], { cwd: N8N_DIR, stdio: 'inherit' });
   if (r.status !== 0 || !fs.existsSync(N8N_BIN)) throw new Error(`npm install n8n@${N8N_VERSION} failed (exit ${r.status}); see its output above`);
+  fs.writeFileSync(done, `${new Date().toISOString()}\n`);
 }
 
 type N8nNode = { id: string; name: string; type: string; typeVersion: number; position: [number, number]; parameters: Record<string, unknown>; webhookId?: string; executeOnce?: boolean };
