@@ -42,8 +42,13 @@ export interface DevServerOptions {
   inheritOutput?: boolean;
   /** Search attributes to create with new namespaces. Default: Pipewright's `SEARCH_ATTRIBUTES`. */
   searchAttributes?: readonly SearchAttributeDef[];
-  /** Extra `--dynamic-config-value KEY=JSON` settings. */
+  /** Extra `--dynamic-config-value KEY=JSON` settings (override `LOW_LATENCY_DYNAMIC_CONFIG`). */
   dynamicConfig?: Record<string, unknown>;
+  /**
+   * Start with the server's own defaults instead of `LOW_LATENCY_DYNAMIC_CONFIG`
+   * (the benchmarks' bare baseline is measured on a default server).
+   */
+  defaultConfig?: boolean;
   /** Server log level. Default `warn`. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** How long to wait for the server to serve. Default 60 s. */
@@ -67,6 +72,36 @@ export interface DevServer {
   /** Last lines of the server's output (from the log file or the in-memory tail). */
   logTail(lines?: number): string[];
 }
+
+/**
+ * Dynamic config of the embedded dev server, for latency (measured with
+ * `npm run bench:engine`; see docs/benchmarks.md, "Temporal dev server"):
+ *
+ * - `history.transferProcessorMaxPollRPS` (default 20): the history service reads
+ *   its transfer queue (where "dispatch this workflow task / activity task to
+ *   matching" waits) at most 20 times a second per shard, and the dev server has
+ *   one shard. Every sequential step of a workflow passes through that queue
+ *   twice (the activity task, then the workflow task that follows its result),
+ *   so a step waited up to 2 × 50 ms for the rate limiter: the "~30 ms between
+ *   workflow task scheduled and started" and most of the 100 ms floor.
+ * - `matching.numTaskqueue{Read,Write}Partitions` (default 4): with four
+ *   partitions a task written to one partition while the poller waits on
+ *   another is forwarded between them; one partition is plenty for one machine.
+ * - `system.enableActivityEagerExecution`: a workflow task completion that
+ *   schedules an activity on the worker's own task queue gets the activity back
+ *   in the same response (the control worker's bookkeeping activities; stages on
+ *   runners use other queues, so they still go through matching).
+ *
+ * A production cluster sets the same keys in its dynamic config file (the
+ * partition counts per task queue, the poll rate with many shards in mind:
+ * the limit is per shard and per host, `history.transferProcessorMaxPollHostRPS`).
+ */
+export const LOW_LATENCY_DYNAMIC_CONFIG: Readonly<Record<string, unknown>> = {
+  'history.transferProcessorMaxPollRPS': 10_000,
+  'matching.numTaskqueueReadPartitions': 1,
+  'matching.numTaskqueueWritePartitions': 1,
+  'system.enableActivityEagerExecution': true,
+};
 
 const running = new Set<ChildProcess>();
 let exitHookInstalled = false;
@@ -106,7 +141,8 @@ export function devServerArgs(opts: DevServerOptions): string[] {
   for (const sa of opts.searchAttributes ?? SEARCH_ATTRIBUTES) {
     args.push('--search-attribute', `${sa.name}=${CLI_SEARCH_ATTRIBUTE_TYPE[sa.type]}`);
   }
-  for (const [key, value] of Object.entries(opts.dynamicConfig ?? {})) {
+  const dynamicConfig = { ...(opts.defaultConfig ? {} : LOW_LATENCY_DYNAMIC_CONFIG), ...opts.dynamicConfig };
+  for (const [key, value] of Object.entries(dynamicConfig)) {
     args.push('--dynamic-config-value', `${key}=${JSON.stringify(value)}`);
   }
   args.push('--log-level', opts.logLevel ?? 'warn');

@@ -33,7 +33,7 @@
  * `--compile-only` (only d., no Temporal, no doc), `--quick` (skips b. and c.),
  * `--failover-reps=N` (default 3), `--runner=process|in-process`.
  */
-import { Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -294,6 +294,21 @@ async function main() {
   });
   cleanups.push({ name: 'Temporal dev server', run: () => server.stop('SIGTERM', 15_000) });
   startWatchdog(server.pid, port, dir);
+  // The bare baseline runs on a second dev server with Temporal's default dynamic config (the
+  // issue's floor), while Pipewright runs on the one `npm start` starts (LOW_LATENCY_DYNAMIC_CONFIG).
+  const basePort = await getFreePort();
+  log(`starting a second Temporal dev server with the default dynamic config on 127.0.0.1:${basePort} (the bare baseline)`);
+  const baseServer = await startDevServer({
+    bin,
+    port: basePort,
+    namespace: 'default',
+    defaultConfig: true,
+    searchAttributes: [],
+    dbFile: TEMPORAL_DB === 'file' ? path.join(dir, 'temporal-base.db') : undefined,
+    logFile: path.join(dir, 'temporal-base.log'),
+  });
+  cleanups.push({ name: 'Temporal dev server (default config)', run: () => baseServer.stop('SIGTERM', 15_000) });
+  startWatchdog(baseServer.pid, basePort, dir);
   {
     const connection = await Connection.connect({ address: server.address });
     try {
@@ -359,8 +374,12 @@ async function main() {
     bundleWorkflowCode({ workflowsPath: BASELINE_WORKFLOW, logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m: string) => log(m), error: (m: string) => log(m) } }),
   ]);
   const pwConnection = await NativeConnection.connect({ address: server.address });
-  const baseConnection = await NativeConnection.connect({ address: server.address });
-  cleanups.push({ name: 'worker connections', run: async () => void (await Promise.all([pwConnection.close(), baseConnection.close()])) });
+  const baseConnection = await NativeConnection.connect({ address: baseServer.address });
+  const tunedBaseConnection = await NativeConnection.connect({ address: server.address });
+  cleanups.push({
+    name: 'worker connections',
+    run: async () => void (await Promise.all([pwConnection.close(), baseConnection.close(), tunedBaseConnection.close()])),
+  });
   const pwWorker = await createPipewrightWorker({
     connection: pwConnection,
     namespace: 'default',
@@ -428,13 +447,22 @@ async function main() {
     activities: createBaselineActivities(),
     maxConcurrentActivityTaskExecutions: 50,
   });
+  // The same bare chain on Pipewright's dev server: what the dynamic config alone is worth.
+  const tunedBaseWorker = await Worker.create({
+    connection: tunedBaseConnection,
+    namespace: 'default',
+    taskQueue: baseQueue,
+    workflowBundle: baseBundle,
+    activities: createBaselineActivities(),
+    maxConcurrentActivityTaskExecutions: 50,
+  });
   let workerError: unknown;
   let rejectWorkerDied: (err: unknown) => void = () => undefined;
   const workerDied = new Promise<never>((_, reject) => {
     rejectWorkerDied = reject;
   });
   workerDied.catch(() => undefined);
-  const running = [pwWorker, baseWorker, pwRunner].map((w) =>
+  const running = [pwWorker, baseWorker, tunedBaseWorker, pwRunner].map((w) =>
     w.run().catch((err: unknown) => {
       workerError = err;
       rejectWorkerDied(new Error(`a worker stopped: ${err instanceof Error ? err.message : String(err)}`));
@@ -443,7 +471,7 @@ async function main() {
   cleanups.push({
     name: 'workers',
     run: async () => {
-      for (const w of [pwWorker, baseWorker]) if (w.getState() === 'RUNNING') w.shutdown();
+      for (const w of [pwWorker, baseWorker, tunedBaseWorker]) if (w.getState() === 'RUNNING') w.shutdown();
       pwRunner.shutdown();
       await Promise.all(running);
     },
@@ -452,6 +480,9 @@ async function main() {
   const guard = <T>(p: Promise<T>): Promise<T> => Promise.race([p, workerDied]);
 
   const client = await getTemporalClient();
+  const baseClientConnection = await Connection.connect({ address: baseServer.address });
+  cleanups.push({ name: 'baseline client', run: () => baseClientConnection.close() });
+  const baseClient = new Client({ connection: baseClientConnection, namespace: 'default' });
   const createPipeline = async (spec: PipelineSpecInput) => (await asAda.pipelines.create({ name: spec.name, spec })).id;
 
   /** Starts a run through the API and waits for the workflow's result; returns the run id, the wall time and the final state. */
@@ -464,22 +495,23 @@ async function main() {
     return { id, ms: performance.now() - t0, status: state.status, error: state.error };
   }
   let lastNoopWorkflowId = '';
-  async function runBaseline(activity: BaselineInput['activity'], stages: number) {
+  /** The bare chain; on the default-config server unless `on` is 'pipewright' (the app's dev server). */
+  async function runBaseline(activity: BaselineInput['activity'], stages: number, on: 'default' | 'pipewright' = 'default') {
     const t0 = performance.now();
     const workflowId = `bench-baseline-${activity}-${randomUUID()}`;
     await guard(
-      client.workflow.execute('baselineSequential', {
+      (on === 'default' ? baseClient : client).workflow.execute('baselineSequential', {
         taskQueue: baseQueue,
         workflowId,
         args: [{ stages, activity } satisfies BaselineInput],
       }),
     );
-    if (activity === 'noop') lastNoopWorkflowId = workflowId;
+    if (activity === 'noop' && on === 'default') lastNoopWorkflowId = workflowId;
     return performance.now() - t0;
   }
   /** Medians of the gaps between history events of one workflow: where a bare activity step spends its time. */
   async function historyBreakdown(workflowId: string) {
-    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    const history = await baseClient.workflow.getHandle(workflowId).fetchHistory();
     const events = (history.events ?? []).map((e) => ({
       type: Number(e.eventType),
       at: Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6),
@@ -499,7 +531,7 @@ async function main() {
   log(`engine overhead: ${CHAIN_STAGES}-stage chain vs. baselines, 1 warm-up + ${REPS} repetitions each`);
   const chainNodes = Array.from({ length: CHAIN_STAGES }, (_, i) => noop(`s${i + 1}`));
   const chainId = await createPipeline(doc(`bench-chain-${CHAIN_STAGES}`, chainNodes, chain(chainNodes)));
-  const times = { pipeline: [] as number[], spawn: [] as number[], noop: [] as number[] };
+  const times = { pipeline: [] as number[], spawn: [] as number[], noop: [] as number[], tunedNoop: [] as number[] };
   let lastRunId = '';
   for (let rep = 0; rep <= REPS; rep++) {
     const r = await runPipeline(chainId);
@@ -507,11 +539,15 @@ async function main() {
     lastRunId = r.id;
     const spawnMs = await runBaseline('spawnTrue', CHAIN_STAGES);
     const noopMs = await runBaseline('noop', CHAIN_STAGES);
-    log(`  ${rep === 0 ? 'warm-up' : `rep ${rep}`}: pipeline ${sec(r.ms)}, baseline (spawn) ${sec(spawnMs)}, baseline (no-op) ${sec(noopMs)}`);
+    const tunedNoopMs = await runBaseline('noop', CHAIN_STAGES, 'pipewright');
+    log(
+      `  ${rep === 0 ? 'warm-up' : `rep ${rep}`}: pipeline ${sec(r.ms)}, baseline (spawn) ${sec(spawnMs)}, baseline (no-op) ${sec(noopMs)}, baseline (no-op, Pipewright's dev server) ${sec(tunedNoopMs)}`,
+    );
     if (rep === 0) continue;
     times.pipeline.push(r.ms);
     times.spawn.push(spawnMs);
     times.noop.push(noopMs);
+    times.tunedNoop.push(tunedNoopMs);
   }
   const steps = await historyBreakdown(lastNoopWorkflowId);
   // Sequential Temporal round trips are what a stage costs at least: which activities the run scheduled.
@@ -523,6 +559,9 @@ async function main() {
   const pipelineMs = median(times.pipeline);
   const spawnMs = median(times.spawn);
   const noopMs = median(times.noop);
+  const tunedNoopMs = median(times.tunedNoop);
+  /** The issue's figure: per stage against the bare default-config no-op chain, each repetition back to back. */
+  const bareRatios = times.pipeline.map((p, i) => p / times.noop[i]!);
   const ratio = pipelineMs / spawnMs;
   /** Each repetition's pipeline / spawn baseline (the two ran back to back, under the same load). */
   const repRatios = times.pipeline.map((p, i) => p / times.spawn[i]!);
@@ -781,6 +820,9 @@ async function main() {
   row(`${CHAIN_STAGES}-stage no-op pipeline, ${where}, wall time (median of ${REPS})`, sec(pipelineMs));
   row(`Baseline: ${CHAIN_STAGES} activities spawning \`/bin/sh -c true\` (median of ${REPS})`, sec(spawnMs));
   row(`Baseline: ${CHAIN_STAGES} no-op activities (median of ${REPS})`, sec(noopMs));
+  row(`Baseline: ${CHAIN_STAGES} no-op activities on Pipewright's dev server (its dynamic config; median of ${REPS})`, sec(tunedNoopMs));
+  row('Ratio pipeline / bare default-config chain (no-op activities)', (pipelineMs / noopMs).toFixed(2), '≤ 0.5', pipelineMs / noopMs <= 0.5);
+  row('↳ ratio of each repetition, min – max', range(bareRatios, (x) => x.toFixed(2)));
   row('Ratio pipeline / spawn baseline', ratio.toFixed(2), '≤ 1.3', ratio <= 1.3);
   row('↳ ratio of each repetition, min – max', range(repRatios, (x) => x.toFixed(2)));
   row('Engine overhead per stage, vs. spawn baseline', ms((pipelineMs - spawnMs) / CHAIN_STAGES, 1));
@@ -818,14 +860,14 @@ async function main() {
   row('↳ validate / compile / plan schema parse', `${ms(compile.validate, 1)} / ${ms(compile.compile, 1)} / ${ms(compile.planParse, 1)}`);
 
   notes.push(
-    `Repetitions (s): pipeline ${times.pipeline.map((x) => (x / 1000).toFixed(2)).join(', ')}; spawn baseline ${times.spawn.map((x) => (x / 1000).toFixed(2)).join(', ')}; no-op baseline ${times.noop.map((x) => (x / 1000).toFixed(2)).join(', ')}.`,
+    `Repetitions (s): pipeline ${times.pipeline.map((x) => (x / 1000).toFixed(2)).join(', ')}; spawn baseline ${times.spawn.map((x) => (x / 1000).toFixed(2)).join(', ')}; no-op baseline ${times.noop.map((x) => (x / 1000).toFixed(2)).join(', ')}; no-op baseline on Pipewright's dev server ${times.tunedNoop.map((x) => (x / 1000).toFixed(2)).join(', ')}.`,
   );
   const spread = (xs: number[]) => `${Math.round((Math.max(...xs) / Math.min(...xs) - 1) * 100)}%`;
   notes.push(
     `Spread between repetitions (slowest / fastest − 1): pipeline ${spread(times.pipeline)}, spawn baseline ${spread(times.spawn)}, no-op baseline ${spread(times.noop)}; ratio ${range(repRatios, (x) => x.toFixed(2))}. Differences smaller than that are noise.`,
   );
   notes.push(
-    `One step of the no-op baseline, from its history's event times (medians): workflow task queued ${ms(steps.wftQueued)}, workflow task processed ${ms(steps.wftRan)}, activity queued ${ms(steps.activityQueued)}, activity ran and reported ${ms(steps.activityRan)}.`,
+    `One step of the no-op baseline (default-config server), from its history's event times (medians): workflow task queued ${ms(steps.wftQueued)}, workflow task processed ${ms(steps.wftRan)}, activity queued ${ms(steps.activityQueued)}, activity ran and reported ${ms(steps.activityRan)}.`,
   );
   if (failover) notes.push(`Failover, each kill (s): ${failover.samples.map((x) => (x / 1000).toFixed(2)).join(', ')}.`);
   if (approvals) {
@@ -885,8 +927,8 @@ async function main() {
       '### How it is measured',
       '',
       `- **Engine overhead.** A pipeline of ${CHAIN_STAGES} \`command\` stages running \`true\`, chained one after another, is started through the real tRPC API (\`runs.start\`: load, validate, compile, store the plan, \`workflow.start\`); the wall time runs from that call to the interpreter workflow's result (\`handle.result()\`). ` +
-        `The baseline is a hand-written workflow (\`scripts/bench/baseline-workflow.ts\`) on a second worker and task queue that runs ${CHAIN_STAGES} activities in sequence with the same activity options as a stage; each activity spawns \`/bin/sh -c true\` (what a no-op command stage runs, so process spawning cancels out), or does nothing at all for the no-op baseline. It is timed from \`workflow.execute\` to its result. ` +
-        `Each of the three runs once as a warm-up, then ${REPS} times interleaved; the table shows medians, and the ratio and overhead of each repetition (pipeline and spawn baseline run back to back) for the spread. Overhead per stage = (pipeline − baseline) / ${CHAIN_STAGES}. ` +
+        `The baseline is a hand-written workflow (\`scripts/bench/baseline-workflow.ts\`) on a second worker, task queue and **dev server started with Temporal's default dynamic config** (the floor the issue measures), that runs ${CHAIN_STAGES} activities in sequence with the same activity options as a stage; each activity spawns \`/bin/sh -c true\` (what a no-op command stage runs, so process spawning cancels out), or does nothing at all for the no-op baseline. It is timed from \`workflow.execute\` to its result. Pipewright runs on the dev server as \`npm start\` starts it (\`LOW_LATENCY_DYNAMIC_CONFIG\` in \`scripts/temporal-dev-server.ts\`); the no-op chain is also run there, to show what the dynamic config alone is worth. ` +
+        `Each of them runs once as a warm-up, then ${REPS} times interleaved; the table shows medians, and the ratio and overhead of each repetition (pipeline and spawn baseline run back to back) for the spread. Overhead per stage = (pipeline − baseline) / ${CHAIN_STAGES}. ` +
         'Where the stages run matters: on a runner process each stage also makes its HTTP calls to the control plane (begin, context, log, finish) and its command runs in the sandbox, none of which the baseline does.',
       `- **Failover.** Two more runner processes registered with the same label (\`${FAILOVER_LABEL}\`) and a pipeline of one \`command\` stage (\`sleep 600\`) that asks for it. Once the app database shows the stage running on one of them (\`stage_runs.runner_id\`) and a second has passed, that runner is killed with SIGKILL; the time runs from the kill to the app database showing the stage running on the other runner (polled every ${FAILOVER_POLL_MS} ms). The run is then cancelled and the killed runner started again for the next kill (${FAILOVER_REPS} kills). ` +
         'Temporal notices the dead runner only when the stage activity misses its heartbeat timeout (`PIPEWRIGHT_HEARTBEAT_TIMEOUT_S`, what the benchmark reports in the row); it then retries the activity after the retry policy\'s first interval (1 s), the other runner picks it up and begins the attempt with the control plane. So the figure is about the heartbeat timeout + 1 s, minus the time since the last heartbeat (the command executor heartbeats every second).',

@@ -33,6 +33,7 @@ import {
   RUNNER_API_PREFIX,
   ARTIFACT_HEADERS,
   type BeginRequest,
+  type BeginResponse,
   type FinishRequest,
   type HeartbeatRequest,
   type LogRequest,
@@ -184,8 +185,10 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     await db.update(runs).set({ status: 'running', startedAt: now }).where(and(eq(runs.id, key.runId), eq(runs.status, 'queued')));
     await touchRunner(db, runner.id, { currentStage: `${key.runId}/${key.nodeId}#${key.attempt}` });
     // Valid for the stage's own limit plus the slack the workflow gives the activity.
-    const { token, expiresAt } = await issueStageCredential(db, runner.id, key, node.timeoutMs + 120_000);
-    return json({ credential: token, expiresAt: expiresAt.getTime() });
+    const { id, token, expiresAt } = await issueStageCredential(db, runner.id, key, node.timeoutMs + 120_000);
+    // The context comes with the credential: one round trip instead of two before the stage can start.
+    const out: BeginResponse = { credential: token, expiresAt: expiresAt.getTime(), context: await stageContext(key, id) };
+    return json(out);
   }
 
   // ── Stage calls ────────────────────────────────────────────────────────────
@@ -193,6 +196,11 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
   async function context(req: Request) {
     const key = stageKeyOf(await readJson<Partial<StageKey>>(req));
     const cred = await authStage(req, key);
+    return json(await stageContext(key, cred.id));
+  }
+
+  /** What a stage attempt needs to start: its plan config, where its log continues, its environment (secrets only when released). */
+  async function stageContext(key: StageKey, credId: string): Promise<StageContextResponse> {
     const { pipelineId, node, rehearsal } = await runAndNode(key.runId, key.nodeId);
     const [len] = await db
       .select({ end: sql<number | null>`max(${logChunks.offset} + length(${logChunks.text}))` })
@@ -205,25 +213,28 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
         const { name, variables, secrets } = await loadEnvironmentScope(db, node.environment, { runId: key.runId, nodeId: key.nodeId });
         const scope: EnvironmentScope = { name, variables, secrets };
         out.environment = scope;
-        remember(secretsByCredential, cred.id, Object.values(scope.secrets).filter(Boolean));
+        remember(secretsByCredential, credId, Object.values(scope.secrets).filter(Boolean));
       } catch (err) {
         if (!(err instanceof EnvironmentUnavailableError)) throw err;
         out.environmentProblem = err.message;
       }
     }
-    return json(out);
+    return out;
   }
 
   async function log(req: Request) {
     const body = await readJson<Partial<LogRequest>>(req);
     const key = stageKeyOf(body);
     const cred = await authStage(req, key);
-    const chunks = Array.isArray(body.chunks) ? body.chunks : [];
-    const rows = chunks
-      .filter((c) => typeof c.text === 'string' && c.text && Number.isInteger(c.offset) && ['stdout', 'stderr', 'system'].includes(c.stream))
-      .map((c) => ({ ...key, stream: c.stream, offset: c.offset, text: mask(cred.id, c.text) }));
-    if (rows.length > 0) await db.insert(logChunks).values(rows);
+    await storeLog(key, cred.id, body.chunks);
     return json({ ok: true });
+  }
+
+  async function storeLog(key: StageKey, credId: string, chunks: unknown) {
+    const rows = (Array.isArray(chunks) ? (chunks as LogRequest['chunks']) : [])
+      .filter((c) => typeof c.text === 'string' && c.text && Number.isInteger(c.offset) && ['stdout', 'stderr', 'system'].includes(c.stream))
+      .map((c) => ({ ...key, stream: c.stream, offset: c.offset, text: mask(credId, c.text) }));
+    if (rows.length > 0) await db.insert(logChunks).values(rows);
   }
 
   async function progress(req: Request) {
@@ -244,6 +255,8 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     const m = (t: string | undefined) => (typeof t === 'string' ? mask(cred.id, t) : undefined);
     const outputs =
       body.outputs && typeof body.outputs === 'object' ? Object.fromEntries(Object.entries(body.outputs).map(([k, v]) => [k, mask(cred.id, String(v))])) : undefined;
+    // The log's tail first: whoever sees the stage finished sees its whole log.
+    await storeLog(key, cred.id, body.chunks);
     await db
       .update(stageRuns)
       .set({ status: body.status, endedAt: new Date(), summary: m(body.summary), error: m(body.error), outputs })

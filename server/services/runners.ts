@@ -144,7 +144,7 @@ export async function touchRunner(db: Db, id: string, info: { version?: string; 
 export type StageKey = { runId: string; nodeId: string; attempt: number };
 
 /** Issues a credential for one stage attempt (earlier credentials of the same stage are revoked). */
-export async function issueStageCredential(db: Db, runnerId: string, key: StageKey, ttlMs: number): Promise<{ token: string; expiresAt: Date }> {
+export async function issueStageCredential(db: Db, runnerId: string, key: StageKey, ttlMs: number): Promise<{ id: string; token: string; expiresAt: Date }> {
   const now = new Date();
   await db
     .update(stageCredentials)
@@ -152,8 +152,9 @@ export async function issueStageCredential(db: Db, runnerId: string, key: StageK
     .where(and(eq(stageCredentials.runId, key.runId), eq(stageCredentials.nodeId, key.nodeId), isNull(stageCredentials.revokedAt)));
   const token = newToken('pws');
   const expiresAt = new Date(now.getTime() + ttlMs);
-  await db.insert(stageCredentials).values({ id: crypto.randomUUID(), tokenHash: sha256(token), ...key, runnerId, expiresAt });
-  return { token, expiresAt };
+  const id = crypto.randomUUID();
+  await db.insert(stageCredentials).values({ id, tokenHash: sha256(token), ...key, runnerId, expiresAt });
+  return { id, token, expiresAt };
 }
 
 export type StageCredential = typeof stageCredentials.$inferSelect;

@@ -19,6 +19,7 @@ import { createThrottledWriter, progressOf } from '../progress-writer';
 import { getExecutor } from '../stages/executors';
 import { StageFailure, type StageLog } from '../stages/executor-types';
 import { ControlPlaneClient, ControlPlaneError } from './client';
+import type { StageContextResponse } from './protocol';
 import { rehearseStage } from './rehearsal';
 import { BatchingStageLog, MaskingStageLog } from './stage-log';
 
@@ -59,8 +60,9 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     const alive = () => ctx.heartbeat(ctx.info.heartbeatDetails);
     alive();
     let credential: string;
+    let given: StageContextResponse | undefined;
     try {
-      ({ credential } = await client.begin({ ...key, kind: input.kind, activityId: ctx.info.activityId, activityAttempt: ctx.info.attempt }));
+      ({ credential, context: given } = await client.begin({ ...key, kind: input.kind, activityId: ctx.info.activityId, activityAttempt: ctx.info.attempt }));
     } catch (err) {
       // This runner may not take it (labels) or the run is over: not worth retrying here.
       if (err instanceof ControlPlaneError && (err.status === 403 || err.status === 409 || err.status === 404)) {
@@ -72,15 +74,23 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     deps.onStage?.(`${runId}/${nodeId}#${attempt}`);
     const stage = client.stage(key, credential);
     try {
-      return await runAttempt(input, ctx, stage, alive);
+      return await runAttempt(input, ctx, stage, alive, given);
     } finally {
       deps.onStage?.(null);
     }
   }
 
-  async function runAttempt(input: ExecuteStageInput, ctx: Context, stage: ReturnType<ControlPlaneClient['stage']>, alive: () => void): Promise<ExecuteStageResult> {
+  async function runAttempt(
+    input: ExecuteStageInput,
+    ctx: Context,
+    stage: ReturnType<ControlPlaneClient['stage']>,
+    alive: () => void,
+    given: StageContextResponse | undefined,
+  ): Promise<ExecuteStageResult> {
     const { runId, nodeId, attempt } = input;
-    const context = await stage.context();
+    // A control plane that sent the context with `begin` also takes the log's tail with `finish`.
+    const context = given ?? (await stage.context());
+    const tailWithFinish = given !== undefined;
     alive();
     const scope = context.environment;
     const secretValues = scope ? Object.values(scope.secrets).filter(Boolean) : [];
@@ -98,9 +108,22 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     const progress = createThrottledWriter<Record<string, unknown>>((value) => stage.progress(value).catch(() => undefined), 500);
     const executor = getExecutor(input.kind);
     const finish = async (status: 'succeeded' | 'failed' | 'cancelled', fields: { summary?: string; error?: string; outputs?: Record<string, string> }) => {
-      await (masking ? masking.end() : log.flush()).catch(() => undefined);
+      let chunks: Awaited<ReturnType<BatchingStageLog['drain']>> | undefined;
+      if (tailWithFinish) {
+        masking?.release();
+        chunks = await sent.drain();
+      } else {
+        await (masking ? masking.end() : log.flush()).catch(() => undefined);
+      }
       await progress.flush();
-      await stage.finish({ status, ...fields, error: mask(fields.error), summary: mask(fields.summary), outputs: maskOutputs(fields.outputs, secretValues) });
+      await stage.finish({
+        status,
+        ...(chunks?.length ? { chunks } : {}),
+        ...fields,
+        error: mask(fields.error),
+        summary: mask(fields.summary),
+        outputs: maskOutputs(fields.outputs, secretValues),
+      });
     };
 
     if (!executor) {

@@ -25,7 +25,16 @@ export type HeartbeatResponse = {
 export type StageKey = { runId: string; nodeId: string; attempt: number };
 
 export type BeginRequest = StageKey & { kind: string; activityId: string; activityAttempt: number };
-export type BeginResponse = { credential: string; expiresAt: number };
+export type BeginResponse = {
+  credential: string;
+  expiresAt: number;
+  /**
+   * What `stage/context` would answer, sent with the credential to save a round
+   * trip. Its presence also says the control plane takes the last log chunks
+   * with `stage/finish`. Absent from control planes older than both.
+   */
+  context?: StageContextResponse;
+};
 
 export type StageContextResponse = {
   pipelineId?: string;
@@ -43,6 +52,8 @@ export type StageContextResponse = {
 export type LogRequest = StageKey & { chunks: { stream: LogStream; offset: number; text: string }[] };
 export type ProgressRequest = StageKey & { progress: Record<string, unknown> };
 export type FinishRequest = StageKey & {
+  /** The log's last chunks (stored before the status changes), when `begin` answered with a context. */
+  chunks?: LogRequest['chunks'];
   status: 'succeeded' | 'failed' | 'cancelled';
   summary?: string;
   error?: string;
