@@ -138,7 +138,8 @@ export function RunStatusChip({
         {s.glyph}
       </span>
       <span className="shrink-0">{display.label}</span>
-      {display.detail && <span className="min-w-0 truncate font-normal">— {display.detail}</span>}
+      {/* The leading space keeps the words apart in the text (copy, screen readers); the flex gap draws it. */}
+      {display.detail && <span className="min-w-0 truncate font-normal">{` — ${display.detail}`}</span>}
     </span>
   );
 }

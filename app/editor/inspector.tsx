@@ -282,10 +282,13 @@ function NodeInspector({ id }: { id: string }) {
             issues={byPath.get('name')}
             onChange={(name) => actions.updateNode(node.id, { name }, `node:${node.id}:name`)}
             onBlur={() => {
-              // The id follows the name until something refers to it (then IdRow offers to rename the references).
-              const spec = displayedSpec(store.getState());
+              // The id follows the name while the stage is new and nothing refers to it. A saved stage keeps its id:
+              // its runs, versions and other people's edits know it by that id (IdRow offers the rename instead).
+              const state = store.getState();
+              const spec = displayedSpec(state);
               const next = idForName(node.name, node.id, spec.nodes.map((n) => n.id));
-              if (!readOnly && next !== node.id && idReferences(spec.nodes, node.id, remapOutputRefs) === 0) actions.renameNodeId(node.id, next);
+              const isNew = !state.saved.nodes.some((n) => n.id === node.id);
+              if (!readOnly && isNew && next !== node.id && idReferences(spec.nodes, node.id, remapOutputRefs) === 0) actions.renameNodeId(node.id, next);
             }}
             testId="stage-name"
           />
@@ -409,9 +412,13 @@ function IdRow({ id, name, readOnly }: { id: string; name: string; readOnly: boo
   const offer = useEditor((s) => {
     const spec = displayedSpec(s);
     const next = idForName(name, id, spec.nodes.map((n) => n.id));
-    return next === id ? null : `${next}\u0000${idReferences(spec.nodes, id, remapOutputRefs)}`;
+    // Offered only after a rename (a stage as it was saved is left alone): a saved stage keeps its id, a
+    // referenced one keeps it until the references are renamed with it.
+    const savedNode = s.saved.nodes.find((n) => n.id === id);
+    if (next === id || savedNode?.name === name) return null;
+    return `${next}\u0000${idReferences(spec.nodes, id, remapOutputRefs)}\u0000${savedNode ? '1' : '0'}`;
   });
-  const [offerId, offerRefs] = offer ? (offer.split('\u0000') as [string, string]) : [null, '0'];
+  const [offerId, offerRefs, offerSaved] = offer ? (offer.split('\u0000') as [string, string, string]) : [null, '0', '0'];
   const [draft, setDraft] = useState(id);
   const [error, setError] = useState<string | null>(null);
   useEffect(() => setDraft(id), [id]);
@@ -443,9 +450,11 @@ function IdRow({ id, name, readOnly }: { id: string; name: string; readOnly: boo
         className={cx(inputClass, 'nodrag nokey py-1.5 font-mono text-[12.5px]', error && '!border-red-400')}
       />
       {error && <p className="mt-1 text-[12px] text-red-600 dark:text-red-400">{error}</p>}
-      {offerId && !readOnly && Number(offerRefs) > 0 && (
+      {offerId && !readOnly && (Number(offerRefs) > 0 || offerSaved === '1') && (
         <p className="mt-1 text-[12px] text-muted" data-testid="id-rename-offer">
-          Kept because {offerRefs} stage{offerRefs === '1' ? ' refers' : 's refer'} to it.{' '}
+          {Number(offerRefs) > 0
+            ? `Kept because ${offerRefs} stage${offerRefs === '1' ? ' refers' : 's refer'} to it.`
+            : 'Kept because saved versions and runs know this stage by it.'}{' '}
           <button
             type="button"
             className="font-medium text-accent hover:underline"
@@ -453,7 +462,7 @@ function IdRow({ id, name, readOnly }: { id: string; name: string; readOnly: boo
               if (actions.renameNodeId(id, offerId)) ui.notify(`Renamed ${id} to ${offerId}; ${offerRefs} reference${offerRefs === '1' ? '' : 's'} updated (Ctrl+Z undoes it)`, 'success');
             }}
           >
-            Rename to “{offerId}” and update the references
+            {Number(offerRefs) > 0 ? `Rename to “${offerId}” and update the references` : `Rename to “${offerId}”`}
           </button>
         </p>
       )}

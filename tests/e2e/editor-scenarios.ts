@@ -362,14 +362,14 @@ export async function conflictScenario(page: Page, appUrl: string, api: Api, mar
   // Leaving with unsaved changes asks first.
   await node(page, 'test').click();
   await page.keyboard.press('Delete');
-  let asked = '';
-  page.once('dialog', (d) => {
-    asked = d.message();
-    void d.dismiss();
-  });
+  const asked = new Promise<string>((resolve) =>
+    page.once('dialog', (d) => {
+      resolve(d.message());
+      void d.dismiss();
+    }),
+  );
   await page.getByRole('link', { name: 'Pipelines', exact: true }).click();
-  await page.waitForTimeout(300);
-  assert.match(asked, /unsaved changes/);
+  assert.match(await asked, /unsaved changes/);
   assert.match(page.url(), /\/edit$/);
 }
 
@@ -420,6 +420,36 @@ export async function listScenario(page: Page, appUrl: string, api: Api, mark: M
   await node(page, 'smoke-production-2').waitFor({ state: 'detached' });
   await page.getByTestId('save-state').filter({ hasText: 'All changes saved' }).waitFor();
   mark('pasted from another pipeline, added from the palette by keyboard');
+
+  // A new stage's id follows its name; a saved stage keeps its id (runs and versions know it by it) and offers the rename.
+  // (Stages are picked by keyboard: the canvas may have scrolled them out of view.)
+  const pick = async (id: string) => {
+    await node(page, id).focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('node-inspector').locator('#stage-id').and(page.locator(`[value="${id}"]`)).waitFor();
+  };
+  await dragFromPalette(page, 'wait', { fx: 0.5, fy: 0.25 });
+  await node(page, 'wait').waitFor();
+  await pick('wait');
+  const stageName = page.getByTestId('node-inspector').getByLabel('Name', { exact: true });
+  await stageName.fill('Cool down');
+  await stageName.press('Tab');
+  await node(page, 'cool-down').waitFor();
+  await pick('commit');
+  const offer = page.getByTestId('id-rename-offer');
+  assert.equal(await offer.count(), 0, 'no offer while the saved name is unchanged');
+  await stageName.fill('Commit step');
+  await stageName.press('Tab');
+  await offer.waitFor();
+  assert.equal(await node(page, 'commit').count(), 1, 'a saved stage keeps its id when renamed');
+  await offer.getByRole('button', { name: /Rename to “commit-step”/ }).click();
+  await node(page, 'commit-step').waitFor();
+  assert.equal(await node(page, 'commit').count(), 0);
+  await save(page, 'Named stages');
+  const named = await api.pipelines.get.query({ id: new URL(page.url()).pathname.split('/')[2]! });
+  assert.ok(named.version.spec.nodes.some((n) => n.id === 'cool-down' && n.name === 'Cool down'));
+  assert.ok(named.version.spec.edges.some((e) => e.from === 'commit-step'), 'connections follow the renamed id');
+  mark('ids follow names of new stages; saved stages offer the rename');
 
   await page.goto(`${appUrl}/`);
   await page.getByLabel('Filter pipelines').fill(`${name} (copy)`);

@@ -67,6 +67,9 @@ const MATRIX: Record<string, Role[] | 'any'> = {
   'environments.deleteSecret': ['admin'],
   'runners.register': ['admin'],
   'runners.revoke': ['admin'],
+  'insights.saveSection': ['author', 'admin'],
+  'insights.markReviewed': ['author', 'admin'],
+  'insights.saveIssue': ['author', 'admin'],
   // Authorised by the target environment's protection rules (roles), in the service; refusals audited there.
   'promotion.promote': 'any',
 };
@@ -84,6 +87,9 @@ const INPUT: Record<string, unknown> = {
   'environments.deleteSecret': { id: 'no-such-env', name: 'TOKEN' },
   'runners.register': { name: 'sec-runner', labels: [] },
   'runners.revoke': { id: 'no-such-runner' },
+  'insights.saveSection': { pipelineId: 'no-such-pipeline', section: 'upgrade', body: 'x' },
+  'insights.markReviewed': { pipelineId: 'no-such-pipeline', section: 'upgrade' },
+  'insights.saveIssue': { runId: 'no-such-run', environment: 'production', cause: 'x', fix: 'y' },
   'promotion.promote': { pipelineId: 'no-such-pipeline', buildRunId: 'no-such-run', environment: 'production' },
 };
 
