@@ -433,6 +433,9 @@ function envValue(ctx: Ctx, value: string, scope: ExprScope): string {
   });
 }
 
+/** Text only printed by a script, with GitHub expressions shown as `<expr>` (never a template the validator would resolve). */
+const printedText = (text: string) => text.replace(/\$\{\{\s*(.*?)\s*\}\}/g, '<$1>');
+
 function jobScript(
   ctx: Ctx,
   jobId: string,
@@ -454,8 +457,10 @@ function jobScript(
     const stepPath = [...path, 'steps', i];
     const line = src.lineOf(stepPath);
     const label = asString(rawStep.name) ?? asString(rawStep.id) ?? (typeof rawStep.uses === 'string' ? rawStep.uses : `step ${i + 1}`);
+    // A step's name is only printed: an expression in it (`Set up ${{ matrix.python }}`) is shown as text, not resolved.
+    const shown = printedText(label);
     if (typeof rawStep.uses === 'string') {
-      lines.push('', `# step ${i + 1}: ${oneLine(label)}`, `echo ${shellQuote(`step "${label}" uses ${rawStep.uses}: not run by Pipewright`)}`);
+      lines.push('', `# step ${i + 1}: ${oneLine(shown)}`, `echo ${shellQuote(`step "${shown}" uses ${printedText(rawStep.uses)}: not run by Pipewright`)}`);
       if (!report.notCarried.some((n) => n.construct === `uses: ${rawStep.uses}` && n.why.includes(`"${jobId}"`))) {
         report.notCarried.push({ construct: `uses: ${rawStep.uses}`, line, why: `job "${jobId}", step "${label}": actions are not run; the stage prints the step instead. Add the commands it stands for to the script.` });
       }
@@ -473,7 +478,7 @@ function jobScript(
     const cwd = asString(rawStep['working-directory']) ?? asString(defaults['working-directory']);
     const shell = asString(rawStep.shell) ?? asString(defaults.shell) ?? 'bash';
     const body = shellText(ctx, run, scope, line);
-    lines.push('', `# step ${i + 1}: ${oneLine(label)}`);
+    lines.push('', `# step ${i + 1}: ${oneLine(shown)}`);
     const cd = cwd ? `cd ${cwd.includes('${{') ? `"${shellText(ctx, cwd, scope, line)}"` : shellQuote(cwd)}` : undefined;
     if (/^(bash|sh)(\s|$)/.test(shell)) {
       lines.push('(', ...(cd ? [cd] : []), body.replace(/\s+$/, ''), ')');
