@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { validatePipeline } from '../../../workflows/model';
-import { importPipelineFile, type ImportSuccess } from '../../../workflows/model/import';
+import { gateEnvironmentStages, importPipelineFile, type ImportSuccess } from '../../../workflows/model/import';
 
 const CORPUS = new URL('../../fixtures/import-corpus/', import.meta.url);
 const FOLDERS = ['github', 'gitlab', 'spinnaker'] as const;
@@ -234,5 +234,26 @@ describe('import corpus: structure', () => {
     expect(chain.spec.nodes.filter((n) => n.kind === 'approval')).toHaveLength(2);
     expect(edges(chain)).toEqual(expect.arrayContaining(['Security_sign-off-success->Open_change_window', 'Product_sign-off-success->Open_change_window']));
     expect(chain.report.triggers).toEqual([{ kind: 'webhook', branches: ['release'], tags: [] }]);
+  });
+});
+
+describe('import corpus: protected environments', () => {
+  const runnable = (r: ImportSuccess, env: string) =>
+    validatePipeline(gateEnvironmentStages(r.spec, [env]), { environments: r.report.environments.map((e) => e.name), protection: [{ name: env, requireGate: true }] });
+
+  it('a rollback reached on failure inside a protected environment gets its own gate, so the pipeline can run', () => {
+    const r = load('github/rollback-on-failure.yml');
+    const gated = runnable(r, 'production');
+    expect(gated.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(edges({ ...r, spec: gated.spec! })).toEqual(
+      expect.arrayContaining(['approve-production-success->deploy', 'deploy-failure->approve-rollback', 'approve-rollback-success->rollback']),
+    );
+  });
+
+  it('a GitLab on_failure rollback after a manual production job gets its own gate too', () => {
+    const r = load('gitlab/k8s-helm.gitlab-ci.yml');
+    const gated = runnable(r, 'production');
+    expect(gated.issues.filter((i) => i.severity === 'error')).toEqual([]);
+    expect(edges({ ...r, spec: gated.spec! })).toEqual(expect.arrayContaining(['helm_production-failure->approve-rollback_production', 'approve-rollback_production-success->rollback_production']));
   });
 });

@@ -238,27 +238,49 @@ export function gateEnvironmentStages(spec: PipelineSpecInput, environments: rea
   const taken = new Set(nodes.map((n) => n.id.toLowerCase()));
   for (const env of environments) {
     const bound = nodes.filter((n) => n.environment === env && n.kind !== 'approval');
-    // A gate bound to the environment is there already (e.g. a GitLab manual job's).
-    if (bound.length === 0 || nodes.some((n) => n.kind === 'approval' && n.environment === env)) continue;
+    if (bound.length === 0) continue;
     const boundIds = new Set(bound.map((n) => n.id));
-    let gateId = `approve-${env}`.slice(0, LIMITS.idLength);
-    for (let i = 2; taken.has(gateId.toLowerCase()); i++) gateId = `approve-${env}-${i}`.slice(0, LIMITS.idLength);
-    taken.add(gateId.toLowerCase());
-    const first = bound[0]!;
-    nodes.push({
-      id: gateId,
-      kind: 'approval',
-      name: `Approve ${env}`,
-      config: { users: [], groups: ['approvers'], quorum: 1, allowTriggerer: false, instructions: `Deploy to ${env}?`, timeoutSeconds: 0, onTimeout: 'reject' },
-      position: { x: (first.position?.x ?? 0) - 140, y: (first.position?.y ?? 0) + 70 },
-      environment: env,
-    });
-    const into = edges.filter((e) => boundIds.has(e.to) && !boundIds.has(e.from));
-    const sources = new Map(into.map((e) => [e.from, e.on ?? 'success']));
-    edges = edges.filter((e) => !(boundIds.has(e.to) && !boundIds.has(e.from)));
-    for (const [from, on] of sources) edges.push({ id: `${from}->${gateId}`, from, to: gateId, on });
-    const entryStages = bound.filter((n) => !edges.some((e) => e.to === n.id && boundIds.has(e.from)));
-    for (const n of entryStages) edges.push({ id: `${gateId}->${n.id}`, from: gateId, to: n.id, on: 'success' });
+    // A gate bound to the environment is there already (e.g. a GitLab manual job's) when one exists.
+    if (!nodes.some((n) => n.kind === 'approval' && n.environment === env)) {
+      let gateId = `approve-${env}`.slice(0, LIMITS.idLength);
+      for (let i = 2; taken.has(gateId.toLowerCase()); i++) gateId = `approve-${env}-${i}`.slice(0, LIMITS.idLength);
+      taken.add(gateId.toLowerCase());
+      const first = bound[0]!;
+      nodes.push({
+        id: gateId,
+        kind: 'approval',
+        name: `Approve ${env}`,
+        config: { users: [], groups: ['approvers'], quorum: 1, allowTriggerer: false, instructions: `Deploy to ${env}?`, timeoutSeconds: 0, onTimeout: 'reject' },
+        position: { x: (first.position?.x ?? 0) - 140, y: (first.position?.y ?? 0) + 70 },
+        environment: env,
+      });
+      const into = edges.filter((e) => boundIds.has(e.to) && !boundIds.has(e.from));
+      const sources = new Map(into.map((e) => [e.from, e.on ?? 'success']));
+      edges = edges.filter((e) => !(boundIds.has(e.to) && !boundIds.has(e.from)));
+      for (const [from, on] of sources) edges.push({ id: `${from}->${gateId}`, from, to: gateId, on });
+      const entryStages = bound.filter((n) => !edges.some((e) => e.to === n.id && boundIds.has(e.from)));
+      for (const n of entryStages) edges.push({ id: `${gateId}->${n.id}`, from: gateId, to: n.id, on: 'success' });
+    }
+    // A stage of the environment reached on failure (a rollback) or always is not covered by the first gate
+    // (only success connections carry its approval): it gets a gate of its own, entered the same way.
+    for (const n of bound) {
+      const unapproved = edges.filter((e) => e.to === n.id && boundIds.has(e.from) && (e.on ?? 'success') !== 'success');
+      if (unapproved.length === 0) continue;
+      let ownGate = `approve-${n.id}`.slice(0, LIMITS.idLength);
+      for (let i = 2; taken.has(ownGate.toLowerCase()); i++) ownGate = `approve-${n.id}-${i}`.slice(0, LIMITS.idLength);
+      taken.add(ownGate.toLowerCase());
+      nodes.push({
+        id: ownGate,
+        kind: 'approval',
+        name: `Approve ${n.name}`,
+        config: { users: [], groups: ['approvers'], quorum: 1, allowTriggerer: false, instructions: `Run "${n.name}" in ${env}?`, timeoutSeconds: 0, onTimeout: 'reject' },
+        position: { x: (n.position?.x ?? 0) - 140, y: (n.position?.y ?? 0) + 70 },
+        environment: env,
+      });
+      edges = edges.filter((e) => !unapproved.includes(e));
+      for (const e of unapproved) edges.push({ id: `${e.from}->${ownGate}`, from: e.from, to: ownGate, on: e.on });
+      edges.push({ id: `${ownGate}->${n.id}`, from: ownGate, to: n.id, on: 'success' });
+    }
   }
   return { ...spec, nodes, edges };
 }
