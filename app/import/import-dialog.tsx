@@ -46,12 +46,15 @@ export function ImportForm({ onCancel, canCreateEnvironments }: { onCancel: () =
   const [name, setName] = useState('');
   const [localError, setLocalError] = useState<string | null>(null);
   const [createEnvironments, setCreateEnvironments] = useState(canCreateEnvironments);
-  const preview = useMutation(trpc.pipelines.importPreview.mutationOptions());
+  /** Indexes of the file's triggers the person unticked (all creatable ones are created by default). */
+  const [untickedTriggers, setUntickedTriggers] = useState<ReadonlySet<number>>(new Set());
+  const preview = useMutation(trpc.pipelines.importPreview.mutationOptions({ onSuccess: () => setUntickedTriggers(new Set()) }));
   const create = useMutation(
     trpc.pipelines.importCreate.mutationOptions({
       onSuccess: async (res) => {
         await queryClient.invalidateQueries(trpc.pipelines.list.pathFilter());
-        router.push(`/pipelines/${res.id}/edit`);
+        // A webhook's secret is shown once: the person copies it before going on.
+        if (res.webhookSecrets.length === 0) router.push(`/pipelines/${res.id}/edit`);
       },
     }),
   );
@@ -127,10 +130,61 @@ export function ImportForm({ onCancel, canCreateEnvironments }: { onCancel: () =
               {!canCreateEnvironments && ' — only admins can'}
             </label>
           )}
-          <Button variant="primary" disabled={create.isPending} onClick={() => create.mutate({ ...input(), createEnvironments: createEnvironments && data.missingEnvironments.length > 0 })} data-testid="import-save">
+          {data.triggers.length > 0 && (
+            <fieldset className="w-full text-sm" data-testid="import-triggers">
+              <legend className="font-medium">Triggers to create with the pipeline</legend>
+              {data.triggers.map((t) => (
+                <label key={t.index} className="flex items-center gap-2">
+                  <input
+                    type="checkbox"
+                    disabled={!t.kind}
+                    checked={Boolean(t.kind) && !untickedTriggers.has(t.index)}
+                    onChange={(e) => {
+                      const next = new Set(untickedTriggers);
+                      if (e.target.checked) next.delete(t.index);
+                      else next.add(t.index);
+                      setUntickedTriggers(next);
+                    }}
+                    data-testid="import-trigger"
+                  />
+                  {t.label}
+                  {t.cannot ? <span className="text-xs text-muted"> — not created: {t.cannot}</span> : null}
+                </label>
+              ))}
+            </fieldset>
+          )}
+          <Button
+            variant="primary"
+            disabled={create.isPending || create.isSuccess}
+            onClick={() =>
+              create.mutate({
+                ...input(),
+                createEnvironments: createEnvironments && data.missingEnvironments.length > 0,
+                triggers: data.triggers.filter((t) => t.kind && !untickedTriggers.has(t.index)).map((t) => t.index),
+              })
+            }
+            data-testid="import-save"
+          >
             {create.isPending ? <Spinner /> : null} Import as a new pipeline
           </Button>
           {create.error && <ErrorBox error={create.error} title="Not imported" />}
+        </div>
+      )}
+      {create.data && create.data.webhookSecrets.length > 0 && (
+        <div data-testid="import-webhook-secrets">
+        <Notice tone="warning">
+          <p className="font-medium">Imported. Configure your Git server&apos;s webhook with this secret — it is shown only now:</p>
+          <ul className="text-xs">
+            {create.data.webhookSecrets.map((w) => (
+              <li key={w.triggerId}>
+                {w.name}: <code data-testid="import-webhook-secret">{w.secret}</code>
+              </li>
+            ))}
+          </ul>
+          <Button variant="primary" className="mt-2" onClick={() => router.push(`/pipelines/${create.data.id}/edit`)} data-testid="import-continue">
+            Continue to the editor
+          </Button>
+        </Notice>
         </div>
       )}
     </div>
@@ -198,8 +252,8 @@ function PreviewPanel({ data }: { data: Preview }) {
             <ul className="text-xs">
               {report.triggers.map((t, n) => (
                 <li key={n}>
-                  {t.kind === 'webhook' ? `push to ${[...t.branches, ...t.tags.map((x) => `tag ${x}`)].join(', ')} → add a webhook trigger with this branch filter` : `schedule ${t.cron} → add a schedule`}
-                  {' '}(Triggers panel of the pipeline)
+                  {t.line ? <Tag mono>line {t.line}</Tag> : null} {t.kind === 'webhook' ? `push to ${[...t.branches, ...t.tags.map((x) => `tag ${x}`)].join(', ')}` : `schedule ${t.cron}`}
+                  {' '}(created with the pipeline when ticked below)
                 </li>
               ))}
             </ul>

@@ -12,10 +12,13 @@ import { and, eq } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { auditLog, pipelines, pipelineVersions, type ImportSourceRecord } from '../../db/schema';
 import { validatePipeline } from '../../workflows/model';
-import { gateEnvironmentStages, importPipelineFile, type ImportFormat, type ImportOptions } from '../../workflows/model/import';
+import type { Client } from '@temporalio/client';
+import { clip, gateEnvironmentStages, importPipelineFile, type ImportFormat, type ImportOptions, type ImportReport } from '../../workflows/model/import';
 import type { SessionUser } from '../auth/session';
-import { invalidPipeline } from '../errors';
+import { invalidPipeline, runnerOffline } from '../errors';
+import { branchPatternSchema, cronProblem } from '../triggers/config';
 import { createEnvironment, listEnvironments } from './environments';
+import { deletePipelineTriggersAfterFailedStart, insertPipelineTriggers, startScheduleTriggers, type NewPipelineTrigger } from './triggers';
 
 export type ImportInput = {
   text: string;
@@ -24,6 +27,30 @@ export type ImportInput = {
   name?: string;
   supplied?: Record<string, string>;
 };
+
+/**
+ * What each trigger the file declares would become here: a webhook trigger
+ * with the push's branch filter, or a schedule — or why it cannot be created
+ * (a tags-only push: tag pushes never start a run; a cron Temporal cannot read).
+ */
+export type TriggerProposal = { index: number; label: string; trigger?: NewPipelineTrigger; cannot?: string };
+
+export function triggerProposals(format: ImportFormat, report: ImportReport): TriggerProposal[] {
+  return report.triggers.map((t, index) => {
+    if (t.kind === 'schedule') {
+      const problem = cronProblem(t.cron);
+      const label = `Schedule ${t.cron} (UTC)`;
+      if (problem) return { index, label, cannot: `the cron expression cannot be read: ${problem}` };
+      return { index, label, trigger: { kind: 'schedule', name: clip(`Schedule ${t.cron}`, 80), config: { cron: t.cron, timezone: 'UTC', params: {} } } };
+    }
+    const label = `Webhook on push to ${t.branches.length ? t.branches.join(', ') : 'tags only'}${t.tags.length ? ` (tags ${t.tags.join(', ')} are not carried: tag pushes never start a run)` : ''}`;
+    if (t.branches.length === 0) return { index, label, cannot: 'the file starts runs on tag pushes only; a webhook trigger starts runs on branch pushes' };
+    const bad = t.branches.find((b) => !branchPatternSchema.safeParse(b).success);
+    if (bad) return { index, label, cannot: `the branch filter "${bad}" is not a valid branch name or pattern` };
+    const provider = format === 'gitlab-ci' ? 'gitlab' : 'github';
+    return { index, label, trigger: { kind: 'webhook', name: clip(`Push to ${t.branches.join(', ')}`, 80), config: { provider, branches: t.branches.slice(0, 50), mapping: {}, params: {} } } };
+  });
+}
 
 function runImport(input: ImportInput) {
   const opts: ImportOptions = { format: input.format, name: input.name?.trim() || undefined, supplied: input.supplied };
@@ -40,12 +67,31 @@ export async function previewImport(db: Db, input: ImportInput) {
   const existing = (await listEnvironments(db)).map((e) => e.name);
   const { issues, ok } = validatePipeline(result.spec, { environments: existing });
   const missingEnvironments = result.report.environments.filter((e) => !existing.includes(e.name));
-  return { format: result.format, spec: result.spec, report: result.report, issues, valid: ok, missingEnvironments };
+  return { format: result.format, spec: result.spec, report: result.report, issues, valid: ok, missingEnvironments, triggers: triggerProposals(result.format, result.report).map(({ index, label, trigger, cannot }) => ({ index, label, kind: trigger?.kind, cannot })) };
 }
 
 /** Creates the pipeline (version 1) from the file; with `createEnvironments`, first the environments it names that do not exist (admins only). */
-export async function importPipeline(db: Db, actor: Pick<SessionUser, 'id' | 'username' | 'role'>, input: ImportInput & { createEnvironments?: boolean }) {
+export async function importPipeline(
+  db: Db,
+  getClient: () => Promise<Client>,
+  actor: Pick<SessionUser, 'id' | 'username' | 'role'>,
+  input: ImportInput & { createEnvironments?: boolean; triggers?: number[] },
+) {
   const result = runImport(input);
+  // The triggers the person kept ticked: each must be one the file declares and one that can be created.
+  const proposals = triggerProposals(result.format, result.report);
+  const chosen = [...new Set(input.triggers ?? [])].map((i) => {
+    const p = proposals[i];
+    if (!p) throw new TRPCError({ code: 'BAD_REQUEST', message: `The file declares ${proposals.length} trigger(s); there is no trigger ${i + 1}.` });
+    if (!p.trigger) throw new TRPCError({ code: 'BAD_REQUEST', message: `${p.label} cannot be created: ${p.cannot}.` });
+    return p.trigger;
+  });
+  // Schedules live in Temporal too: reach it before anything is written.
+  const client = chosen.some((t) => t.kind === 'schedule')
+    ? await getClient().catch((err: unknown) => {
+        throw runnerOffline(err instanceof Error ? err.message : undefined);
+      })
+    : undefined;
   const environments = await listEnvironments(db);
   const existing = environments.map((e) => e.name);
   const missing = result.report.environments.filter((e) => !existing.includes(e.name));
@@ -75,7 +121,7 @@ export async function importPipeline(db: Db, actor: Pick<SessionUser, 'id' | 'us
     report: result.report,
   };
   const message = `Imported from ${input.fileName || 'a pasted file'} (${result.format})`;
-  await db.transaction(async (tx) => {
+  const created = await db.transaction(async (tx) => {
     await tx.insert(pipelines).values({ id, name: checked.spec!.name, description: checked.spec!.description ?? '', latestVersion: 1, createdBy: actor.id });
     await tx.insert(pipelineVersions).values({ pipelineId: id, version: 1, spec: checked.spec!, valid: checked.ok, message, importSource: source, createdBy: actor.id });
     await tx.insert(auditLog).values({
@@ -84,10 +130,30 @@ export async function importPipeline(db: Db, actor: Pick<SessionUser, 'id' | 'us
       action: 'pipeline.import',
       outcome: 'ok',
       pipelineId: id,
-      details: { format: result.format, fileName: source.fileName, stages: checked.spec!.nodes.length, environmentsCreated: input.createEnvironments ? missing.map((e) => e.name) : [] },
+      details: { format: result.format, fileName: source.fileName, stages: checked.spec!.nodes.length, environmentsCreated: input.createEnvironments ? missing.map((e) => e.name) : [], triggers: chosen.length },
     });
+    // The triggers are created with the pipeline, in the same transaction.
+    return insertPipelineTriggers(tx, actor, id, chosen);
   });
-  return { id, version: 1, valid: checked.ok, issues: checked.issues, report: result.report };
+  if (client && created.rows.some((r) => r.type === 'schedule')) {
+    try {
+      await startScheduleTriggers(client, created.rows);
+    } catch (err) {
+      // Temporal refused a schedule: the pipeline and its triggers are taken back, so nothing half-made stays.
+      await deletePipelineTriggersAfterFailedStart(db, id);
+      throw err;
+    }
+  }
+  return {
+    id,
+    version: 1,
+    valid: checked.ok,
+    issues: checked.issues,
+    report: result.report,
+    triggers: created.rows.map((r) => ({ id: r.id, type: r.type, name: r.name })),
+    /** Shown once: what the Git server's webhook is configured with. */
+    webhookSecrets: created.secrets,
+  };
 }
 
 /** The file a version was imported from (null when it was drawn here). */

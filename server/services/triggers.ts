@@ -28,7 +28,7 @@ import { TRPCError } from '@trpc/server';
 import { and, desc, eq, inArray, or } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client';
-import { auditLog, pipelines, runs, triggerDeliveries, triggers, user, type Role } from '../../db/schema';
+import { auditLog, pipelines, pipelineVersions, runs, triggerDeliveries, triggers, user, type Role } from '../../db/schema';
 import type { SessionUser } from '../auth/session';
 import { open, resolveSecretKey, seal } from '../clusters/crypto';
 import { getEnv } from '../env';
@@ -177,7 +177,7 @@ async function requireTrigger(db: Db, id: string): Promise<TriggerRow> {
   return row;
 }
 
-async function audit(db: Db, actor: Actor, action: string, row: Pick<TriggerRow, 'id' | 'pipelineId' | 'type' | 'name'>, details: Record<string, unknown> = {}) {
+async function audit(db: Db | DbTransaction, actor: Actor, action: string, row: Pick<TriggerRow, 'id' | 'pipelineId' | 'type' | 'name'>, details: Record<string, unknown> = {}) {
   await db.insert(auditLog).values({
     actorId: actor.id,
     actorName: actor.username,
@@ -292,6 +292,68 @@ export async function createScheduleTrigger(
   }
   await audit(db, actor, 'trigger.create', row!, { cron: config.cron, timezone: config.timezone });
   return view(row!, new Map());
+}
+
+/** A transaction on the app database (what `db.transaction` hands its callback). */
+export type DbTransaction = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/** A trigger created together with its pipeline (an import): webhook or schedule. */
+export type NewPipelineTrigger = { kind: 'webhook'; name: string; config: WebhookConfig } | { kind: 'schedule'; name: string; config: ScheduleConfig };
+
+/**
+ * Inserts the triggers of a pipeline being created, inside the caller's
+ * transaction (so they exist together with the pipeline or not at all). The
+ * configs are parsed here; webhook secrets are returned once. The Temporal
+ * Schedules of schedule rows are started afterwards by `startScheduleTriggers`
+ * (and recreated by `syncSchedules` at worker start should that be cut short).
+ */
+export async function insertPipelineTriggers(tx: DbTransaction, actor: Actor, pipelineId: string, items: NewPipelineTrigger[]) {
+  const rows: TriggerRow[] = [];
+  const secrets: { triggerId: string; name: string; secret: string }[] = [];
+  for (const item of items) {
+    const id = crypto.randomUUID();
+    if (item.kind === 'webhook') {
+      const config = webhookConfigSchema.parse(item.config);
+      const secret = newWebhookSecret();
+      const [row] = await tx
+        .insert(triggers)
+        .values({ id, pipelineId, type: 'webhook', name: item.name, config, secret: seal(resolveSecretKey(), secret, secretAad(id)), createdBy: actor.username })
+        .returning();
+      await audit(tx, actor, 'trigger.create', row!, { provider: config.provider, branches: config.branches });
+      rows.push(row!);
+      secrets.push({ triggerId: id, name: item.name, secret });
+    } else {
+      const config = scheduleConfigSchema.parse(item.config);
+      const [row] = await tx.insert(triggers).values({ id, pipelineId, type: 'schedule', name: item.name, enabled: true, config, createdBy: actor.username }).returning();
+      await audit(tx, actor, 'trigger.create', row!, { cron: config.cron, timezone: config.timezone });
+      rows.push(row!);
+    }
+  }
+  return { rows, secrets };
+}
+
+/** Takes back a pipeline just created with its triggers when its schedules could not be started (nothing else refers to it yet). */
+export async function deletePipelineTriggersAfterFailedStart(db: Db, pipelineId: string): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.delete(triggers).where(eq(triggers.pipelineId, pipelineId));
+    await tx.delete(pipelineVersions).where(eq(pipelineVersions.pipelineId, pipelineId));
+    await tx.delete(pipelines).where(eq(pipelines.id, pipelineId));
+  });
+}
+
+/** Starts the Temporal Schedules of new schedule rows; when one is refused, deletes those it started and throws the reason. */
+export async function startScheduleTriggers(client: Client, rows: TriggerRow[]): Promise<void> {
+  const started: string[] = [];
+  try {
+    for (const row of rows) {
+      if (row.type !== 'schedule') continue;
+      await createTemporalSchedule(client, row, scheduleConfigSchema.parse(row.config), !row.enabled);
+      started.push(row.id);
+    }
+  } catch (err) {
+    for (const id of started) await deleteTemporalSchedule(client, id).catch(() => false);
+    temporalError(err);
+  }
 }
 
 export async function createUpstreamTrigger(

@@ -11,6 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pipelineVersions } from '../../db/schema';
+import { pipelineSpecSchema } from '../../workflows/model/spec';
 import { startHarness, type Harness } from './harness';
 
 const CORPUS = new URL('../fixtures/import-corpus/', import.meta.url);
@@ -67,14 +68,15 @@ describe('import corpus on Temporal', () => {
       expect(version?.importSource).toMatchObject({ fileName, text });
       // Secrets the imported stages read are set on their environments, as the person would before a real run.
       const environments = await admin.environments.list();
-      for (const node of version!.spec.nodes) {
+      const spec = pipelineSpecSchema.parse(version!.spec);
+      for (const node of spec.nodes) {
         if (!node.environment) continue;
         const env = environments.find((e) => e.name === node.environment)!;
         for (const [, name] of JSON.stringify(node.config).matchAll(/(?:PW_SECRET_|secrets\.)([A-Za-z_][A-Za-z0-9_]*)/g)) {
           await admin.environments.setSecret({ id: env.id, name: name!, value: `corpus-${name}` });
         }
       }
-      imported.push({ file, pipelineId: created.id, params: paramsFor(version!.spec.parameters) });
+      imported.push({ file, pipelineId: created.id, params: paramsFor(spec.parameters) });
     }
     expect(imported).toHaveLength(files.length);
   });

@@ -170,3 +170,59 @@ describe('rehearsals of imported pipelines', () => {
     expect(await h.db.select().from(runs).where(eq(runs.rehearsal, true))).not.toHaveLength(0);
   });
 });
+
+describe('triggers carried over on import', () => {
+  const WORKFLOW = [
+    'on:',
+    '  push:',
+    '    branches: [main, "release/**"]',
+    '  schedule:',
+    "    - cron: '30 5 * * 1'",
+    'jobs:',
+    '  build:',
+    '    runs-on: x',
+    '    steps: [{ run: make }]',
+    '',
+  ].join('\n');
+
+  it('the ticked push filter and schedule are created with the pipeline; unticked ones are not', async () => {
+    const preview = await h.as(h.users.author).pipelines.importPreview({ text: WORKFLOW, fileName: 'ci.yml' });
+    expect(preview.triggers).toEqual([
+      expect.objectContaining({ index: 0, kind: 'webhook', label: 'Webhook on push to main, release/**' }),
+      expect.objectContaining({ index: 1, kind: 'schedule', label: 'Schedule 30 5 * * 1 (UTC)' }),
+    ]);
+    const created = await h.as(h.users.author).pipelines.importCreate({ text: WORKFLOW, fileName: 'ci.yml', triggers: [0, 1] });
+    const list = await h.as(h.users.author).triggers.list({ pipelineId: created.id });
+    expect(list.map((t) => [t.type, t.config])).toEqual(
+      expect.arrayContaining([
+        ['webhook', expect.objectContaining({ provider: 'github', branches: ['main', 'release/**'] })],
+        ['schedule', expect.objectContaining({ cron: '30 5 * * 1', timezone: 'UTC' })],
+      ]),
+    );
+    expect(list).toHaveLength(2);
+    // The webhook's secret is given once, with the pipeline; the schedule runs in Temporal.
+    expect(created.webhookSecrets).toHaveLength(1);
+    expect(created.webhookSecrets[0]!.secret.length).toBeGreaterThan(20);
+    const schedule = list.find((t) => t.type === 'schedule')!;
+    const status = await h.as(h.users.author).triggers.scheduleStatus({ pipelineId: created.id });
+    expect(JSON.stringify(status)).toContain(schedule.id);
+    const described = await (await h.temporal()).schedule.getHandle(`pipewright-trigger-${schedule.id}`).describe();
+    expect(described.action).toMatchObject({ type: 'startWorkflow', workflowType: 'scheduledTrigger' });
+    expect(described.state.paused).toBe(false);
+
+    const unticked = await h.as(h.users.author).pipelines.importCreate({ text: WORKFLOW, fileName: 'ci.yml', triggers: [1] });
+    expect((await h.as(h.users.author).triggers.list({ pipelineId: unticked.id })).map((t) => t.type)).toEqual(['schedule']);
+    const none = await h.as(h.users.author).pipelines.importCreate({ text: WORKFLOW, fileName: 'ci.yml' });
+    expect(await h.as(h.users.author).triggers.list({ pipelineId: none.id })).toEqual([]);
+  });
+
+  it('a trigger that cannot be created refuses the whole import: no pipeline, no trigger', async () => {
+    const tagsOnly = `on:\n  push:\n    tags: ['v*']\n  schedule:\n    - cron: '0 1 * * *'\njobs:\n  b:\n    runs-on: x\n    steps: [{ run: make }]\n`;
+    const pipelinesBefore = (await h.as(h.users.admin).pipelines.list()).length;
+    const preview = await h.as(h.users.author).pipelines.importPreview({ text: tagsOnly });
+    expect(preview.triggers[0]).toMatchObject({ kind: undefined, cannot: expect.stringMatching(/tag pushes/) });
+    await expect(h.as(h.users.author).pipelines.importCreate({ text: tagsOnly, triggers: [0, 1] })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/cannot be created/) });
+    await expect(h.as(h.users.author).pipelines.importCreate({ text: tagsOnly, triggers: [5] })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/no trigger 6/) });
+    expect((await h.as(h.users.admin).pipelines.list()).length).toBe(pipelinesBefore);
+  });
+});

@@ -53,8 +53,8 @@ export const pipelinesRouter = createTRPCRouter({
     .mutation(({ ctx, input }) => importSvc.previewImport(ctx.db, input)),
   /** Import → save: the file becomes version 1 of a new pipeline (the file kept with it). */
   importCreate: capabilityProcedure('edit')
-    .input(importInput.extend({ createEnvironments: z.boolean().optional() }))
-    .mutation(({ ctx, input }) => importSvc.importPipeline(ctx.db, ctx.user!, input)),
+    .input(importInput.extend({ createEnvironments: z.boolean().optional(), triggers: z.array(z.number().int().min(0).max(100)).max(100).optional() }))
+    .mutation(({ ctx, input }) => importSvc.importPipeline(ctx.db, getTemporalClient, ctx.user!, input)),
   /** The file a version was imported from (null when drawn here). */
   importSource: authedProcedure
     .input(z.object({ id, version: z.number().int().min(1) }))
