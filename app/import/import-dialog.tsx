@@ -59,7 +59,13 @@ export function ImportForm({ onCancel, canCreateEnvironments }: { onCancel: () =
     }),
   );
 
-  const input = () => ({ text, fileName: fileName || undefined, name: name.trim() || undefined });
+  /** Called reusable workflows supplied alongside, by the `uses:` path the workflow names. */
+  const [supplied, setSupplied] = useState<Record<string, string>>({});
+  const suppliedInput = () => {
+    const given = Object.fromEntries(Object.entries(supplied).filter(([, v]) => v.trim() !== ''));
+    return Object.keys(given).length > 0 ? given : undefined;
+  };
+  const input = () => ({ text, fileName: fileName || undefined, name: name.trim() || undefined, supplied: suppliedInput() });
   const check = (value: string) => {
     try {
       checkImportText(value);
@@ -83,7 +89,7 @@ export function ImportForm({ onCancel, canCreateEnvironments }: { onCancel: () =
     const bytes = new Uint8Array(await file.arrayBuffer());
     const value = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
     setText(value);
-    if (check(value)) preview.mutate({ text: value, fileName: file.name, name: name.trim() || undefined });
+    if (check(value)) preview.mutate({ text: value, fileName: file.name, name: name.trim() || undefined, supplied: suppliedInput() });
   };
   const data = preview.data;
 
@@ -120,6 +126,15 @@ export function ImportForm({ onCancel, canCreateEnvironments }: { onCancel: () =
       </div>
       {localError && <ErrorBox error={new Error(localError)} title="Cannot import this file" />}
       {preview.error && <ErrorBox error={preview.error} title="Cannot import this file" />}
+      {data && (data.report.missingWorkflows?.length ?? 0) > 0 && (
+        <CalledWorkflows
+          missing={data.report.missingWorkflows ?? []}
+          supplied={supplied}
+          onChange={(uses, value) => setSupplied({ ...supplied, [uses]: value })}
+          onApply={() => check(text) && preview.mutate(input())}
+          pending={preview.isPending}
+        />
+      )}
       {data && <PreviewPanel data={data} />}
       {data && (
         <div className="flex flex-wrap items-center gap-3 border-t border-border pt-3">
@@ -188,6 +203,70 @@ export function ImportForm({ onCancel, canCreateEnvironments }: { onCancel: () =
         </div>
       )}
     </div>
+  );
+}
+
+/**
+ * The reusable workflows the file calls (`uses: ./.github/workflows/x.yml` or
+ * `owner/repo/.github/workflows/x.yml@ref`) that are still missing: paste or
+ * upload each one, then show the graph again with them expanded.
+ */
+function CalledWorkflows({
+  missing,
+  supplied,
+  onChange,
+  onApply,
+  pending,
+}: {
+  missing: { uses: string; line?: number }[];
+  supplied: Record<string, string>;
+  onChange: (uses: string, value: string) => void;
+  onApply: () => void;
+  pending: boolean;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  const onFile = async (uses: string, file: File | undefined) => {
+    if (!file) return;
+    if (file.size > 1_000_000) {
+      setError(`${file.name} is ${(file.size / 1_000_000).toFixed(1)} MB; files up to 1.0 MB can be supplied.`);
+      return;
+    }
+    const value = new TextDecoder('utf-8', { fatal: false }).decode(new Uint8Array(await file.arrayBuffer()));
+    try {
+      checkImportText(value);
+      setError(null);
+      onChange(uses, value);
+    } catch (err) {
+      setError(err instanceof ImportRefused ? `${file.name}: ${err.message}` : String(err));
+    }
+  };
+  return (
+    <section className="space-y-2 rounded border border-border p-3 text-sm" data-testid="import-called-workflows">
+      <h3 className="font-medium">Called workflows still missing ({missing.length})</h3>
+      <p className="text-xs text-muted">The file calls these reusable workflows. Supply each one (paste or upload) to expand its jobs into stages; without it, the job stays a placeholder stage.</p>
+      {missing.map((m) => (
+        <div key={m.uses} className="space-y-1" data-testid="import-called-workflow">
+          <div className="flex flex-wrap items-center gap-2">
+            {m.line ? <Tag mono>line {m.line}</Tag> : null}
+            <code data-testid="import-called-path">{m.uses}</code>
+            <input type="file" accept=".yml,.yaml,text/*" aria-label={`Upload ${m.uses}`} onChange={(e) => void onFile(m.uses, e.target.files?.[0])} className="text-xs" />
+          </div>
+          <textarea
+            className={`${inputClass} h-24 font-mono text-xs`}
+            value={supplied[m.uses] ?? ''}
+            onChange={(e) => onChange(m.uses, e.target.value)}
+            placeholder={`…or paste ${m.uses.split('@')[0]!.split('/').pop()} here`}
+            spellCheck={false}
+            aria-label={`Contents of ${m.uses}`}
+            data-testid="import-called-text"
+          />
+        </div>
+      ))}
+      {error && <ErrorBox error={new Error(error)} title="Cannot use this file" />}
+      <Button disabled={pending || !missing.some((m) => (supplied[m.uses] ?? '').trim() !== '')} onClick={onApply} data-testid="import-called-apply">
+        {pending ? <Spinner /> : null} Expand and show the graph again
+      </Button>
+    </section>
   );
 }
 

@@ -140,6 +140,14 @@ describe('import corpus: structure', () => {
     expect(ids(expanded)).toEqual(['build-compile', 'build-checksum', 'smoke', 'deploy-deploy', 'deploy-verify']);
     expect(edges(expanded)).toEqual(['build-checksum-success->smoke', 'build-compile-success->build-checksum', 'deploy-deploy-success->deploy-verify', 'smoke-success->deploy-deploy']);
     expect(notCarried(expanded)).not.toContain('uses: ./.github/workflows/shared-build.yml');
+    // The dialog lists the called files still missing, with their lines.
+    expect(alone.report.missingWorkflows).toEqual([
+      { uses: './.github/workflows/shared-build.yml', line: 9 },
+      { uses: './.github/workflows/shared-deploy.yml', line: 19 },
+    ]);
+    expect(expanded.report.missingWorkflows ?? []).toEqual([]);
+    const half = load('github/reusable-local-caller.yml', { supplied: { './.github/workflows/shared-build.yml': CALLED['./.github/workflows/shared-build.yml'] } });
+    expect(half.report.missingWorkflows).toEqual([{ uses: './.github/workflows/shared-deploy.yml', line: 19 }]);
   });
 
   it('remote reusable workflows are reported with their ref, never fetched', () => {

@@ -47,6 +47,8 @@ export type ImportReport = {
   warnings: ImportWarning[];
   environments: ImportedEnvironment[];
   triggers: ProposedTrigger[];
+  /** Reusable workflows the file calls that were not supplied alongside (supply them to expand them). */
+  missingWorkflows?: { uses: string; line?: number }[];
 };
 
 export type ImportSuccess = { ok: true; format: ImportFormat; spec: PipelineSpecInput; report: ImportReport };

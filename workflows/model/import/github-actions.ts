@@ -231,6 +231,8 @@ function importCalledWorkflow(ctx: Ctx, jobId: string, raw: Record<string, unkno
       return { entries, exits };
     }
   }
+  const missing = (ctx.report.missingWorkflows ??= []);
+  if (!missing.some((m) => m.uses === uses)) missing.push({ uses, ...(line ? { line } : {}) });
   ctx.report.notCarried.push({
     construct: `uses: ${uses}`,
     line,
