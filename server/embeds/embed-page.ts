@@ -51,7 +51,7 @@ function paint(){
 var gs=document.querySelectorAll('g.node');for(var i=0;i<gs.length;i++){var g=gs[i],id=g.getAttribute('data-stage'),x=S[id],s=st(x&&x.status);
 if(g.getAttribute('data-status')!==s){g.setAttribute('class','node s-'+s);g.setAttribute('data-status',s);set(q('.n-glyph',g),G[s]);set(q('.n-status',g),K[id]+' \\u00b7 '+SL[s]);}
 var d=dur(x);set(q('.n-dur',g),d?' \\u00b7 '+d:'')}
-var c=q('#pw-run-status');if(c&&R){var rs=R.status==='running'&&Object.keys(S).some(function(k){return S[k].status==='waiting'})?'waiting':st(R.status);c.className='pw-chip s-'+rs;c.setAttribute('data-status',rs);set(c,L[rs]);set(q('#pw-run-number'),'Run #'+R.number);set(q('#pw-run-dur'),dur(R))}}
+var c=q('#pw-run-status');if(c&&R){var rs=R.status==='running'&&Object.keys(S).some(function(k){return S[k].status==='waiting'})?'waiting':st(R.status);c.className='pw-chip s-'+rs;c.setAttribute('data-status',rs);set(c,L[rs]);set(q('#pw-run-number'),(R.rehearsal?'Rehearsal #':'Run #')+R.number);set(q('#pw-run-dur'),dur(R))}}
 function size(){try{parent.postMessage({type:'pipewright:embed:resize',pipelineId:D.pipelineId,height:Math.ceil(document.documentElement.getBoundingClientRect().height)},'*')}catch(e){}}
 function fail(m){if(es)es.close();document.body.innerHTML='';var b=document.createElement('main');b.className='pw-error';b.id='pw-error';b.setAttribute('role','alert');var h=document.createElement('strong');h.textContent='Pipewright';var p=document.createElement('p');p.textContent=m;b.appendChild(h);b.appendChild(p);document.body.appendChild(b);size()}
 if(D.stream&&window.EventSource){es=new EventSource(D.stream);
@@ -87,7 +87,7 @@ export function renderEmbedPage(view: EmbedView, opts: EmbedPageOptions): string
     version: view.version,
     serverTime: now,
     stream: opts.streamUrl,
-    run: run ? { runId: run.runId, number: run.number, status: run.status, startedAt: run.startedAt, endedAt: run.endedAt, pipelineVersion: run.pipelineVersion } : null,
+    run: run ? { runId: run.runId, number: run.number, rehearsal: run.rehearsal, status: run.status, startedAt: run.startedAt, endedAt: run.endedAt, pipelineVersion: run.pipelineVersion } : null,
     stages: view.stages,
     kinds,
     labels: STATUS_LABELS,
@@ -95,7 +95,7 @@ export function renderEmbedPage(view: EmbedView, opts: EmbedPageOptions): string
     glyphs: { pending: '○', queued: '◌', running: '●', waiting: '◷', succeeded: '✓', failed: '✕', skipped: '↷', cancelled: '⊘' },
   };
   // The run's elements are always there (hidden before the first run), so the script fills them in place.
-  const head = `<span class="pw-run">${run ? '' : '<span id="pw-no-run">No runs yet</span>'}<span id="pw-run-number"${run ? '' : ' hidden'}>${run ? `Run #${run.number}` : ''}</span><span id="pw-run-status" class="pw-chip s-${runStatus}" data-status="${runStatus}"${run ? '' : ' hidden'}>${escapeHtml(STATUS_LABELS[runStatus])}</span><span id="pw-run-dur">${run?.startedAt ? formatDuration((run.endedAt ?? now) - run.startedAt) : ''}</span></span>`;
+  const head = `<span class="pw-run">${run ? '' : '<span id="pw-no-run">No runs yet</span>'}<span id="pw-run-number"${run ? '' : ' hidden'}>${run ? `${run.rehearsal ? 'Rehearsal' : 'Run'} #${run.number}` : ''}</span>${run?.rehearsal ? '<span id="pw-rehearsal" class="pw-chip" title="A rehearsal: nothing was run, deployed or sent">rehearsal — nothing changed</span>' : ''}<span id="pw-run-status" class="pw-chip s-${runStatus}" data-status="${runStatus}"${run ? '' : ' hidden'}>${escapeHtml(STATUS_LABELS[runStatus])}</span><span id="pw-run-dur">${run?.startedAt ? formatDuration((run.endedAt ?? now) - run.startedAt) : ''}</span></span>`;
   const params = run?.params ?? [];
   const foot = [
     ...params.map((p) => `<span${p.hidden ? ' title="hidden: looks like a secret"' : ''}>${escapeHtml(p.name)} = <code>${escapeHtml(p.value)}</code></span>`),

@@ -28,6 +28,8 @@ export type RunSnapshot = {
   pipelineId: string;
   pipelineVersion: number;
   number: number;
+  /** A rehearsal: nothing was run, deployed or sent (embeds say so). */
+  rehearsal: boolean;
   status: RunStatus;
   startedAt: number | null;
   endedAt: number | null;
@@ -50,6 +52,7 @@ export async function fetchRunSnapshot(db: Db, runId: string): Promise<RunSnapsh
       pipelineId: runs.pipelineId,
       pipelineVersion: runs.pipelineVersion,
       number: runs.number,
+      rehearsal: runs.rehearsal,
       status: runs.status,
       startedAt: runs.startedAt,
       endedAt: runs.endedAt,
@@ -71,6 +74,7 @@ export async function fetchRunSnapshot(db: Db, runId: string): Promise<RunSnapsh
     pipelineId: run.pipelineId,
     pipelineVersion: run.pipelineVersion,
     number: run.number,
+    rehearsal: run.rehearsal,
     status: run.status,
     startedAt: time(run.startedAt),
     endedAt: time(run.endedAt),

@@ -265,6 +265,7 @@ export async function loadEmbedView(db: Db, pipeline: { id: string; name: string
           pipelineId: snapshot.pipelineId,
           pipelineVersion: snapshot.pipelineVersion,
           number: snapshot.number,
+          rehearsal: snapshot.rehearsal,
           status: snapshot.status,
           startedAt: snapshot.startedAt,
           endedAt: snapshot.endedAt,

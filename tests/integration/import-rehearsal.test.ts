@@ -10,7 +10,8 @@ import type { AddressInfo } from 'node:net';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, pipelineVersions, runs } from '../../db/schema';
-import { latestRunStatus } from '../../server/services/embeds';
+import { latestRunStatus, loadEmbedView } from '../../server/services/embeds';
+import { getBoard } from '../../server/services/promotion';
 import { startHarness, type Harness } from './harness';
 
 const SAMPLES = new URL('../fixtures/import/samples/', import.meta.url);
@@ -95,6 +96,10 @@ async function checkRehearsal(run: RunView, runId: string, pipelineId: string) {
     const listed = await h.as(h.users.admin).runs.list({ pipelineId });
     expect(listed[0]).toMatchObject({ id: runId, rehearsal: true });
     expect(log).not.toContain('tok-rehearsal-secret');
+    // Embeds of the run say it is a rehearsal; the promotion board shows no build from it (it deployed nothing).
+    const embed = await loadEmbedView(h.db, { id: pipelineId, name: 'imported', latestVersion: 1 }, runId);
+    expect(embed?.run).toMatchObject({ runId, rehearsal: true });
+    expect((await getBoard(h.db, pipelineId)).totalBuilds).toBe(0);
     // Only rehearsals so far: the status badge has no run to show.
     expect(await latestRunStatus(h.db, pipelineId)).toBeNull();
     expect(await h.db.select().from(auditLog).where(and(eq(auditLog.runId, runId), eq(auditLog.action, 'run.rehearse')))).toHaveLength(1);

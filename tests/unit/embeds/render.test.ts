@@ -203,6 +203,7 @@ describe('embed page', () => {
       pipelineId: 'p1',
       pipelineVersion: 3,
       number: 7,
+      rehearsal: false,
       status: 'running',
       startedAt: 1000,
       endedAt: null,
@@ -236,6 +237,16 @@ describe('embed page', () => {
 
   it('uses the theme', () => {
     expect(html).toContain('<html lang="en" class="pw dark">');
+  });
+
+  it('marks a rehearsal as one, and a real run not', () => {
+    expect(html).toContain('<span id="pw-run-number">Run #7</span>');
+    expect(html).not.toContain('pw-rehearsal');
+    const rehearsal = renderEmbedPage({ ...view, run: { ...view.run!, rehearsal: true } }, { theme: 'dark', nonce: 'N', streamUrl: null, now: 5000 });
+    expect(rehearsal).toContain('<span id="pw-run-number">Rehearsal #7</span>');
+    expect(rehearsal).toContain('rehearsal — nothing changed');
+    // Live updates keep the mark (the script names the run from the stream's snapshot).
+    expect(rehearsal).toContain("R.rehearsal?'Rehearsal #':'Run #'");
   });
 });
 
