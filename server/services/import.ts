@@ -141,6 +141,14 @@ export async function importPipeline(
     } catch (err) {
       // Temporal refused a schedule: the pipeline and its triggers are taken back, so nothing half-made stays.
       await deletePipelineTriggersAfterFailedStart(db, id);
+      await db.insert(auditLog).values({
+        actorId: actor.id,
+        actorName: actor.username,
+        action: 'pipeline.import',
+        outcome: 'refused',
+        pipelineId: id,
+        reason: `taken back: a schedule could not be started (${err instanceof Error ? err.message.slice(0, 300) : 'Temporal refused it'})`,
+      });
       throw err;
     }
   }
