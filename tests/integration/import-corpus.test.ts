@@ -4,7 +4,8 @@
  * and every imported pipeline completes a rehearsal run — gates wait for a
  * person and are approved, commands are printed, webhooks are not sent. The
  * one file whose deploy needs a Kubernetes cluster is refused at the start with
- * the reason (its environment has no cluster connection). Rehearsals run in
+ * the reason here (its environment has no cluster connection); it is rehearsed
+ * against a real kube-apiserver in tests/k8s/import-rehearsal.test.ts. Rehearsals run in
  * parallel batches so the file stays within a few minutes.
  */
 import { readdirSync, readFileSync } from 'node:fs';
