@@ -31,6 +31,7 @@ import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import { listRunArtifacts } from '../artifacts/service';
 import type { SessionUser } from '../auth/session';
 import { approverFacts } from './approver-facts';
+import { parsedPlan } from './run-plans';
 import { describeRollback } from './k8s-rollback-target';
 import { getEnv } from '../env';
 import { parseTriggerDetails, type TriggerDetails } from '../triggers/config';
@@ -610,19 +611,7 @@ export async function runStatuses(db: Db, list: readonly { id: string; status: s
   return out;
 }
 
-/** Parsed plans by run id (a run's plan never changes; the live run page reads it twice a second). */
-const planCache = new Map<string, { hash: string; plan: ExecutionPlan }>();
-const PLAN_CACHE_SIZE = 500;
-
-/** A run's execution plan, parsed once per process. */
-export function parsedPlan(runId: string, hash: string, raw: unknown): ExecutionPlan {
-  const hit = planCache.get(runId);
-  if (hit && hit.hash === hash) return hit.plan;
-  const plan = executionPlanSchema.parse(raw);
-  if (planCache.size >= PLAN_CACHE_SIZE) planCache.delete(planCache.keys().next().value!);
-  planCache.set(runId, { hash, plan });
-  return plan;
-}
+export { parsedPlan } from './run-plans';
 
 export async function getRun(db: Db, runId: string) {
   const run = await db.select().from(runs).where(eq(runs.id, runId)).get();
