@@ -7,6 +7,7 @@
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { apiAs, openBrowser, signIn, type Browser } from './browser';
+import { edgeLabel, node } from './editor-steps';
 
 const appUrl = inject('appUrl');
 
@@ -67,5 +68,63 @@ describe('the first hour', () => {
     await page.getByTestId('run-status').filter({ hasText: 'Waiting for approval — grace' }).waitFor({ timeout: 30_000 });
     await page.goto(`${appUrl}/pipelines/${pipelineId}`);
     await page.getByTestId('run-row').getByTestId('run-status-chip').filter({ hasText: 'Waiting for approval — grace' }).waitFor({ timeout: 30_000 });
+  });
+
+  it('announces a keyboard delete, a keyboard connection and a paste with a toast whose Undo takes back exactly that', async () => {
+    const api = await apiAs(appUrl, 'ada');
+    const { id: pipelineId } = await api.pipelines.create.mutate({
+      name: `First hour undo ${Date.now()}`,
+      spec: {
+        schemaVersion: 1,
+        name: 'undo',
+        nodes: [
+          { id: 'build', kind: 'command', name: 'Build', config: { command: 'true' }, position: { x: 0, y: 0 } },
+          { id: 'test', kind: 'command', name: 'Test', config: { command: 'true' }, position: { x: 300, y: 0 } },
+          { id: 'deploy', kind: 'command', name: 'Deploy', config: { command: 'true' }, position: { x: 300, y: 200 } },
+        ],
+        edges: [{ id: 'build-test', from: 'build', to: 'test', on: 'success' }],
+      },
+    });
+    browser = await openBrowser();
+    const { page } = browser;
+    const mod = process.platform === 'darwin' ? 'Meta' : 'Control';
+    await page.goto(`${appUrl}/sign-in?next=/pipelines/${pipelineId}/edit`);
+    await signIn(page, 'ada');
+    await node(page, 'deploy').waitFor();
+    const toast = (text: string) => page.getByTestId('toast').filter({ hasText: text });
+
+    // A keyboard delete says what went, and its Undo brings back that stage only — not the duplicate made after it.
+    await node(page, 'deploy').click();
+    await page.keyboard.press('Delete');
+    await node(page, 'deploy').waitFor({ state: 'detached' });
+    const deleted = toast('Deleted stage “Deploy”');
+    await deleted.waitFor();
+    await node(page, 'build').click();
+    await page.keyboard.press(`${mod}+d`);
+    await node(page, 'build-2').waitFor();
+    await deleted.getByRole('button', { name: 'Undo' }).click();
+    await node(page, 'deploy').waitFor();
+    await node(page, 'build-2').waitFor();
+    await toast('Undone: delete stage “Deploy”').waitFor();
+
+    // A connection added with `c` is announced by name and undone by its toast.
+    await node(page, 'test').click();
+    await page.keyboard.press('c');
+    await page.getByTestId('connect-dialog').waitFor();
+    await page.keyboard.type('Depl');
+    await page.keyboard.press('Enter');
+    await edgeLabel(page, 'test', 'deploy').waitFor();
+    await toast('Connected “Test” → “Deploy”').getByRole('button', { name: 'Undo' }).click();
+    await edgeLabel(page, 'test', 'deploy').waitFor({ state: 'detached' });
+    await edgeLabel(page, 'build', 'test').waitFor();
+
+    // A paste is announced and undone the same way.
+    await node(page, 'test').click();
+    await page.keyboard.press(`${mod}+c`);
+    await page.keyboard.press(`${mod}+v`);
+    await node(page, 'test-2').waitFor();
+    await toast('Pasted stage “Test”').getByRole('button', { name: 'Undo' }).click();
+    await node(page, 'test-2').waitFor({ state: 'detached' });
+    await node(page, 'test').waitFor();
   });
 });
