@@ -376,7 +376,9 @@ export async function conflictScenario(page: Page, appUrl: string, api: Api, mar
 /** The list: search, new from template, duplicate, delete with confirmation. */
 export async function listScenario(page: Page, appUrl: string, api: Api, mark: Mark) {
   await page.goto(`${appUrl}/`);
-  await page.getByTestId('new-from-template').click();
+  // Templates are a tab of the New pipeline dialog, beside the blank start and Import.
+  await page.getByRole('button', { name: 'New pipeline' }).first().click();
+  await page.getByTestId('np-tab-template').click();
   const options = page.getByTestId('template-option');
   assert.ok((await options.count()) >= 4);
   await options.filter({ hasText: 'Release process' }).click();
