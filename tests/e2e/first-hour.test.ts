@@ -2,12 +2,16 @@
  * The first hour of a new team (issue 15), in real Chromium: a blank pipeline
  * opens on the canvas with the description typed in New pipeline; its page
  * offers Share beside Edit and no promotion board without environments; a run
- * waiting at a gate reads "Waiting for approval — who" in the run header and
- * the runs list; the favicon is served.
+ * waiting at a gate reads "Waiting for approval — who" in the run header, the
+ * runs list, the embed, the diagram image and the badge; New pipeline offers
+ * templates and Import beside the blank start; keyboard deletes, connections
+ * and pastes show a toast whose Undo takes back exactly that; the favicon is
+ * served.
  */
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { apiAs, openBrowser, signIn, type Browser } from './browser';
 import { edgeLabel, node } from './editor-steps';
+import { PIPELINE_TEMPLATES } from '../../workflows/model/templates';
 
 const appUrl = inject('appUrl');
 
@@ -46,6 +50,30 @@ describe('the first hour', () => {
     expect(await page.getByTestId('open-promotion-board').count()).toBe(0);
   });
 
+  it('offers templates and Import beside the blank start in the one New pipeline dialog', async () => {
+    browser = await openBrowser();
+    const { page } = browser;
+    await page.goto(`${appUrl}/sign-in?next=/`);
+    await signIn(page, 'ada');
+    await page.getByRole('heading', { name: 'Pipelines' }).waitFor();
+    await page.getByRole('button', { name: 'New pipeline' }).first().click();
+    // Blank comes first: its name field has the focus.
+    await page.locator('[data-testid="np-tab-blank"][aria-selected="true"]').waitFor();
+    await page.locator('#np-name:focus').waitFor();
+    // Import is a tab of the same dialog.
+    await page.getByRole('tab', { name: 'Import' }).click();
+    await page.getByTestId('import-dialog').getByTestId('import-text').waitFor();
+    // So are the templates: pick one, name it, and it opens on the canvas with its stages.
+    await page.getByRole('tab', { name: 'From a template' }).click();
+    const canary = PIPELINE_TEMPLATES.find((t) => t.id === 'canary')!;
+    expect(await page.getByTestId('template-option').count()).toBe(PIPELINE_TEMPLATES.length);
+    await page.getByTestId('template-option').filter({ hasText: canary.name }).click();
+    await page.getByLabel('Name', { exact: true }).fill(`Canary ${Date.now()}`);
+    await page.getByTestId('create-from-template').click();
+    await page.waitForURL(/\/pipelines\/[^/]+\/edit$/);
+    for (const n of canary.spec.nodes) await node(page, n.id).waitFor();
+  });
+
   it('says whom a run waits for, in the run header and the runs list', async () => {
     const api = await apiAs(appUrl, 'ada');
     const { id: pipelineId } = await api.pipelines.create.mutate({
@@ -68,6 +96,14 @@ describe('the first hour', () => {
     await page.getByTestId('run-status').filter({ hasText: 'Waiting for approval — grace' }).waitFor({ timeout: 30_000 });
     await page.goto(`${appUrl}/pipelines/${pipelineId}`);
     await page.getByTestId('run-row').getByTestId('run-status-chip').filter({ hasText: 'Waiting for approval — grace' }).waitFor({ timeout: 30_000 });
+
+    // The embed (live), the diagram image and the badge word it the same way.
+    const { token } = await api.embeds.create.mutate({ pipelineId, scope: 'view', allowedOrigins: [], expiresInDays: null });
+    const q = `token=${encodeURIComponent(token)}`;
+    await page.goto(`${appUrl}/embed/pipelines/${pipelineId}?${q}`);
+    await page.locator('#pw-run-status').filter({ hasText: 'Waiting for approval — grace' }).waitFor();
+    expect(await (await fetch(`${appUrl}/api/diagram/${pipelineId}.svg?${q}`)).text()).toContain('Waiting for approval — grace</text>');
+    expect(await (await fetch(`${appUrl}/api/badge/${pipelineId}.svg?${q}`)).text()).toContain('waiting for approval — grace');
   });
 
   it('announces a keyboard delete, a keyboard connection and a paste with a toast whose Undo takes back exactly that', async () => {
