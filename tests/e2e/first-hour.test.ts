@@ -163,4 +163,32 @@ describe('the first hour', () => {
     await node(page, 'test-2').waitFor({ state: 'detached' });
     await node(page, 'test').waitFor();
   });
+
+  it('keeps the condition labels of crossing connections apart on the canvas', async () => {
+    const api = await apiAs(appUrl, 'ada');
+    const at = (id: string, name: string, x: number, y: number) => ({ id, kind: 'command', name, config: { command: 'true' }, position: { x, y } });
+    const { id: pipelineId } = await api.pipelines.create.mutate({
+      name: `First hour labels ${Date.now()}`,
+      spec: {
+        schemaVersion: 1,
+        name: 'labels',
+        nodes: [at('a', 'A', 0, 0), at('c', 'C', 0, 240), at('b', 'B', 520, 0), at('d', 'D', 520, 240)],
+        edges: [
+          { id: 'a-d', from: 'a', to: 'd', on: 'failure' },
+          { id: 'c-b', from: 'c', to: 'b', on: 'always' },
+        ],
+      },
+    });
+    browser = await openBrowser();
+    const { page } = browser;
+    await page.goto(`${appUrl}/sign-in?next=/pipelines/${pipelineId}/edit`);
+    await signIn(page, 'ada');
+    const one = edgeLabel(page, 'a', 'd').locator('label');
+    const other = edgeLabel(page, 'c', 'b').locator('label');
+    await one.waitFor();
+    await other.waitFor();
+    const [x, y] = [(await one.boundingBox())!, (await other.boundingBox())!];
+    const overlap = x.x < y.x + y.width && y.x < x.x + x.width && x.y < y.y + y.height && y.y < x.y + x.height;
+    expect(overlap, `labels at ${JSON.stringify(x)} and ${JSON.stringify(y)}`).toBe(false);
+  });
 });
