@@ -152,6 +152,12 @@ function NewPipelineForm({ onCancel }: { onCancel: () => void }) {
   const [importing, setImporting] = useState(false);
   const [check, setCheck] = useState<{ state: 'idle' | 'checking' | 'done' | 'failed'; issues: ValidationIssue[] }>({ state: 'idle', issues: [] });
   const seq = useRef(0);
+  // The name comes first: focus it once the dialog is shown (showModal would otherwise focus its first control).
+  const nameInput = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => nameInput.current?.focus());
+    return () => cancelAnimationFrame(frame);
+  }, []);
 
   const parsed = useMemo(() => parseDefinition(importing ? text : ''), [text, importing]);
   const doc = useMemo(() => (parsed.empty || parsed.error ? undefined : withName(parsed.doc, name)), [parsed, name]);
@@ -223,12 +229,12 @@ function NewPipelineForm({ onCancel }: { onCancel: () => void }) {
           </label>
           <input
             id="np-name"
+            ref={nameInput}
             value={name}
             onChange={(e) => setName(e.target.value)}
             maxLength={120}
             placeholder={typeof specName === 'string' && specName ? specName : 'e.g. Checkout service'}
             className={inputClass}
-            autoFocus
           />
         </div>
         <div>
