@@ -149,10 +149,10 @@ export async function designScenario(page: Page, appUrl: string, api: Api, opts:
   mark('keyboard: focus, move, connect');
 
   // 8. Auto-layout: one step, positions change and stay stable.
-  const undoSteps = await page.getByRole('button', { name: /^Undo/ }).getAttribute('aria-label');
+  const undoSteps = await page.getByRole('button', { name: /^Undo.*\(Ctrl\+Z\)$/ }).getAttribute('aria-label');
   await page.getByRole('button', { name: 'Auto-layout' }).click();
   await page.getByTestId('toast').filter({ hasText: 'Layout tidied up' }).waitFor();
-  assert.equal(await page.getByRole('button', { name: /^Undo/ }).getAttribute('aria-label'), 'Undo: Tidy up layout (Ctrl+Z)');
+  assert.equal(await page.getByRole('button', { name: /^Undo.*\(Ctrl\+Z\)$/ }).getAttribute('aria-label'), 'Undo: Tidy up layout (Ctrl+Z)');
   assert.notEqual(undoSteps, 'Undo: Tidy up layout (Ctrl+Z)');
   const laidOut = await Promise.all(['build', 'test', 'command'].map((n) => nodePosition(page, n)));
   mark('auto-layout');
