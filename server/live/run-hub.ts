@@ -19,7 +19,7 @@
 import { desc, eq } from 'drizzle-orm';
 import { getDb, type Db } from '../../db/client';
 import { pipelines, runs, shareTokens, stageRuns, type RunStatus } from '../../db/schema';
-import { describeRunStatus, runWaits, type RunStatusKey } from '../../workflows/model/run-status';
+import { describeRunStatus, runWaits, settleDecidedGates, type RunStatusKey } from '../../workflows/model/run-status';
 import { parsedPlan } from '../services/run-plans';
 
 export type StageSnapshot = { status: string; startedAt: number | null; endedAt: number | null; attempt: number };
@@ -75,13 +75,16 @@ export async function fetchRunSnapshot(db: Db, runId: string): Promise<RunSnapsh
     })
     .from(stageRuns)
     .where(eq(stageRuns.runId, runId));
+  const plan = parsedPlan(run.id, run.planHash, run.plan);
+  // A gate whose next stage has begun reads decided, even before the workflow's record of it lands.
+  const settled = settleDecidedGates(plan, rows);
   const stages: Record<string, StageSnapshot> = {};
-  for (const s of rows.sort((a, b) => a.nodeId.localeCompare(b.nodeId))) {
+  for (const s of [...settled].sort((a, b) => a.nodeId.localeCompare(b.nodeId))) {
     stages[s.nodeId] = { status: s.status, startedAt: time(s.startedAt), endedAt: time(s.endedAt), attempt: s.attempt };
   }
   // Whom a running run waits for, worded as on every page of the app (workflows/model/run-status.ts).
   const live = run.status === 'running' || run.status === 'queued';
-  const described = describeRunStatus(run.status, live ? runWaits(parsedPlan(run.id, run.planHash, run.plan), rows) : []);
+  const described = describeRunStatus(run.status, live ? runWaits(plan, settled) : []);
   return {
     runId: run.id,
     pipelineId: run.pipelineId,

@@ -17,6 +17,7 @@ import {
   validatePipeline,
   describeRunStatus,
   runWaits,
+  settleDecidedGates,
   type RunStatusDescription,
   type EnvironmentProtection,
   type ExecutionPlan,
@@ -602,11 +603,12 @@ export async function runStatuses(db: Db, list: readonly { id: string; status: s
     db
       .select({ runId: stageRuns.runId, nodeId: stageRuns.nodeId, status: stageRuns.status, runnerId: stageRuns.runnerId })
       .from(stageRuns)
-      .where(and(inArray(stageRuns.runId, live), inArray(stageRuns.status, ['running', 'waiting']))),
+      .where(and(inArray(stageRuns.runId, live), inArray(stageRuns.status, ['running', 'waiting', 'succeeded', 'failed']))),
   ]);
   for (const r of planRows) {
     const plan = parsedPlan(r.id, r.planHash, r.plan);
-    out.set(r.id, describeRunStatus(r.status, runWaits(plan, stageRows.filter((s) => s.runId === r.id))));
+    // A gate whose next stage has begun was decided, even before the workflow's record of it lands.
+    out.set(r.id, describeRunStatus(r.status, runWaits(plan, settleDecidedGates(plan, stageRows.filter((s) => s.runId === r.id)))));
   }
   return out;
 }
