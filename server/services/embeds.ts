@@ -266,6 +266,7 @@ export async function loadEmbedView(db: Db, pipeline: { id: string; name: string
           pipelineVersion: snapshot.pipelineVersion,
           number: snapshot.number,
           status: snapshot.status,
+          display: snapshot.display,
           startedAt: snapshot.startedAt,
           endedAt: snapshot.endedAt,
           params,
