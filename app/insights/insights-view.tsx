@@ -97,9 +97,9 @@ function DrillDown({ data, params }: { data: Data; params: InsightsParams }) {
     rows = rows.filter((d) => d.failure);
   } else if (show.startsWith('day:')) {
     title = `Deployments on ${show.slice(4)} (${data.window.timeZone})`;
-    // The day's runs as the chart counted them (no time-zone conversion per deployment).
-    const day = new Set(data.series.find((p) => p.day === show.slice(4))?.runIds ?? []);
-    rows = rows.filter((d) => day.has(d.runId));
+    // The day's deployments: the instants the chart counted for that day (no time-zone conversion per row).
+    const day = data.series.find((p) => p.day === show.slice(4));
+    rows = day ? rows.filter((d) => d.at >= day.start && d.at < day.end) : [];
   } else if (show.startsWith('flaky:')) {
     const f = data.flakyStages.find((s) => s.nodeId === show.slice(6));
     title = `Runs where ${f?.name ?? show.slice(6)} failed, then passed`;

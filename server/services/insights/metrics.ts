@@ -344,7 +344,8 @@ export function dayKey(at: number, timeZone: string): string {
   return f.format(at);
 }
 
-export type DayPoint = { day: string; deployments: number; failures: number; runIds: string[] };
+/** A calendar day: its deployments and change failures, and the instants [start, end) it covers in the window. */
+export type DayPoint = { day: string; start: number; end: number; deployments: number; failures: number; runIds: string[] };
 
 /**
  * Deployments and change failures per calendar day in `timeZone`, every day of [from, to) listed.
@@ -371,7 +372,7 @@ export function dailySeries(deployments: Deployment[], from: number, to: number,
     }
     if (end >= to - 1) break;
   }
-  const points: DayPoint[] = keys.map((day) => ({ day, deployments: 0, failures: 0, runIds: [] }));
+  const points: DayPoint[] = keys.map((day, i) => ({ day, start: starts[i]!, end: starts[i + 1] ?? to, deployments: 0, failures: 0, runIds: [] }));
   for (const d of deployments) {
     if (d.at < from || d.at >= to) continue;
     let lo = 0;
@@ -392,6 +393,7 @@ export function dailySeries(deployments: Deployment[], from: number, to: number,
     const seen = byDay.get(p.day);
     if (!seen) byDay.set(p.day, p);
     else {
+      seen.end = Math.max(seen.end, p.end);
       seen.deployments += p.deployments;
       seen.failures += p.failures;
       seen.runIds.push(...p.runIds);

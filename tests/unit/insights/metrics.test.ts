@@ -226,6 +226,10 @@ describe('calendar days', () => {
       for (const p of series) {
         const expected = deps.filter((d) => dayKey(d.at, tz) === p.day);
         expect([p.day, tz, p.deployments]).toEqual([p.day, tz, expected.length]);
+        // The day's instants (what its drill-down lists) hold exactly its deployments.
+        expect(deps.filter((d) => d.at >= p.start && d.at < p.end).length).toBe(expected.length);
+        expect(dayKey(p.start, tz)).toBe(p.day);
+        expect(dayKey(p.end - 1, tz)).toBe(p.day);
       }
     }
   });
