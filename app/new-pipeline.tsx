@@ -1,8 +1,10 @@
 'use client';
 /**
- * "New pipeline": a name and a JSON or YAML definition, checked live by the
- * same validator the runner uses (debounced), then created. A definition with
- * problems can still be saved as a draft; it cannot run until they are fixed.
+ * "New pipeline": blank first (a name, then the canvas), with templates and
+ * Import as tabs beside it. The blank form also takes a JSON or YAML
+ * definition, checked live by the same validator the runner uses (debounced);
+ * a definition with problems can still be saved as a draft; it cannot run
+ * until they are fixed.
  */
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useRouter } from 'next/navigation';
@@ -11,6 +13,8 @@ import { parse as parseYaml } from 'yaml';
 import { Modal } from '@/app/components/modal';
 import { Button, ErrorBox, inputClass, Spinner, cx } from '@/app/components/ui';
 import { useTRPC } from '@/app/trpc/react';
+import { ImportForm } from './import/import-dialog';
+import { TemplateForm } from './pipeline-actions';
 import type { ValidationIssue } from '@/workflows/model';
 
 const EXAMPLE = [
@@ -74,21 +78,64 @@ function withName(doc: unknown, name: string): unknown {
   return out;
 }
 
-export function NewPipelineButton() {
+type StartTab = 'blank' | 'template' | 'import';
+
+const START_TABS: { id: StartTab; label: string; description: string }[] = [
+  { id: 'blank', label: 'Blank', description: 'Name it and draw it on the canvas. Have a definition already? Import it in JSON or YAML.' },
+  { id: 'template', label: 'From a template', description: 'A complete, valid pipeline to start from. Replace the example commands with your own.' },
+  {
+    id: 'import',
+    label: 'Import',
+    description: 'Paste or upload a GitHub Actions workflow, a GitLab CI file or a Spinnaker pipeline (JSON). You see the graph and what was carried over before anything is saved.',
+  },
+];
+
+/**
+ * "New pipeline": one dialog with three ways to start — blank (name, then the canvas; first), a template,
+ * or an import of another tool's pipeline — as tabs.
+ */
+export function NewPipelineButton({ canCreateEnvironments = false }: { canCreateEnvironments?: boolean }) {
   const [open, setOpen] = useState(false);
+  const [tab, setTab] = useState<StartTab>('blank');
+  const close = () => setOpen(false);
+  const current = START_TABS.find((t) => t.id === tab)!;
   return (
     <>
-      <Button variant="primary" onClick={() => setOpen(true)}>
+      <Button
+        variant="primary"
+        onClick={() => {
+          setTab('blank');
+          setOpen(true);
+        }}
+      >
         <span aria-hidden className="text-base leading-none">+</span> New pipeline
       </Button>
-      <Modal
-        open={open}
-        onClose={() => setOpen(false)}
-        wide
-        title="New pipeline"
-        description="Name it and draw it on the canvas. Have a definition already? Import it in JSON or YAML."
-      >
-        <NewPipelineForm onCancel={() => setOpen(false)} />
+      <Modal open={open} onClose={close} wide title="New pipeline" description={current.description}>
+        <div role="tablist" aria-label="How to start" className="-mt-1 mb-4 flex gap-1 border-b border-line">
+          {START_TABS.map((t) => (
+            <button
+              key={t.id}
+              type="button"
+              role="tab"
+              id={`np-tab-${t.id}`}
+              aria-selected={tab === t.id}
+              aria-controls="np-tab-panel"
+              data-testid={`np-tab-${t.id}`}
+              onClick={() => setTab(t.id)}
+              className={cx(
+                '-mb-px border-b-2 px-3 py-1.5 text-sm font-medium transition-colors',
+                tab === t.id ? 'border-accent text-fg' : 'border-transparent text-muted hover:text-fg',
+              )}
+            >
+              {t.label}
+            </button>
+          ))}
+        </div>
+        <div role="tabpanel" id="np-tab-panel" aria-labelledby={`np-tab-${tab}`}>
+          {open && tab === 'blank' && <NewPipelineForm onCancel={close} />}
+          {open && tab === 'template' && <TemplateForm onCancel={close} />}
+          {open && tab === 'import' && <ImportForm onCancel={close} canCreateEnvironments={canCreateEnvironments} />}
+        </div>
       </Modal>
     </>
   );
@@ -105,6 +152,12 @@ function NewPipelineForm({ onCancel }: { onCancel: () => void }) {
   const [importing, setImporting] = useState(false);
   const [check, setCheck] = useState<{ state: 'idle' | 'checking' | 'done' | 'failed'; issues: ValidationIssue[] }>({ state: 'idle', issues: [] });
   const seq = useRef(0);
+  // The name comes first: focus it once the dialog is shown (showModal would otherwise focus its first control).
+  const nameInput = useRef<HTMLInputElement>(null);
+  useEffect(() => {
+    const frame = requestAnimationFrame(() => nameInput.current?.focus());
+    return () => cancelAnimationFrame(frame);
+  }, []);
 
   const parsed = useMemo(() => parseDefinition(importing ? text : ''), [text, importing]);
   const doc = useMemo(() => (parsed.empty || parsed.error ? undefined : withName(parsed.doc, name)), [parsed, name]);
@@ -176,12 +229,12 @@ function NewPipelineForm({ onCancel }: { onCancel: () => void }) {
           </label>
           <input
             id="np-name"
+            ref={nameInput}
             value={name}
             onChange={(e) => setName(e.target.value)}
             maxLength={120}
             placeholder={typeof specName === 'string' && specName ? specName : 'e.g. Checkout service'}
             className={inputClass}
-            autoFocus
           />
         </div>
         <div>

@@ -1,7 +1,7 @@
 'use client';
 /**
- * Pipelines list additions: "New from template", and per pipeline Edit,
- * Duplicate and Delete (with confirmation).
+ * Pipelines list additions: the New pipeline dialog's template form, and per
+ * pipeline Edit, Duplicate and Delete (with confirmation).
  */
 import { useMutation, useQueryClient } from '@tanstack/react-query';
 import Link from 'next/link';
@@ -13,27 +13,8 @@ import { useTRPC, useTRPCClient } from '@/app/trpc/react';
 import { getStageDefinition } from '@/workflows/model';
 import { PIPELINE_TEMPLATES } from '@/workflows/model/templates';
 
-export function NewFromTemplateButton() {
-  const [open, setOpen] = useState(false);
-  return (
-    <>
-      <Button variant="secondary" onClick={() => setOpen(true)} data-testid="new-from-template">
-        <svg aria-hidden viewBox="0 0 20 20" className="h-4 w-4" fill="none" stroke="currentColor" strokeWidth="1.6">
-          <rect x="3" y="3" width="6" height="6" rx="1.2" />
-          <rect x="11" y="3" width="6" height="6" rx="1.2" />
-          <rect x="3" y="11" width="6" height="6" rx="1.2" />
-          <path d="M14 11v6M11 14h6" strokeLinecap="round" />
-        </svg>
-        New from template
-      </Button>
-      <Modal open={open} onClose={() => setOpen(false)} wide title="New pipeline from a template" description="A complete, valid pipeline to start from. Replace the example commands with your own.">
-        <TemplateForm onCancel={() => setOpen(false)} />
-      </Modal>
-    </>
-  );
-}
-
-function TemplateForm({ onCancel }: { onCancel: () => void }) {
+/** Starting from a template (a tab of the New pipeline dialog). */
+export function TemplateForm({ onCancel }: { onCancel: () => void }) {
   const trpc = useTRPC();
   const router = useRouter();
   const queryClient = useQueryClient();

@@ -9,7 +9,7 @@ import { Card, EmptyState, ErrorBox, inputClass, PageHeader, Spinner, Tag } from
 import { useTRPC } from '@/app/trpc/react';
 import { ImportPipelineButton } from './import/import-dialog';
 import { NewPipelineButton } from './new-pipeline';
-import { NewFromTemplateButton, PipelineRowActions } from './pipeline-actions';
+import { PipelineRowActions } from './pipeline-actions';
 
 export function PipelinesList({ canEdit, canRun, isAdmin = false }: { canEdit: boolean; canRun: boolean; isAdmin?: boolean }) {
   const trpc = useTRPC();
@@ -31,9 +31,8 @@ export function PipelinesList({ canEdit, canRun, isAdmin = false }: { canEdit: b
         actions={
           canEdit ? (
             <>
-              <NewFromTemplateButton />
               <ImportPipelineButton canCreateEnvironments={isAdmin} />
-              <NewPipelineButton />
+              <NewPipelineButton canCreateEnvironments={isAdmin} />
             </>
           ) : undefined
         }
@@ -52,14 +51,13 @@ export function PipelinesList({ canEdit, canRun, isAdmin = false }: { canEdit: b
           action={
             canEdit ? (
               <div className="flex gap-2">
-                <NewFromTemplateButton />
                 <ImportPipelineButton canCreateEnvironments={isAdmin} />
-                <NewPipelineButton />
+                <NewPipelineButton canCreateEnvironments={isAdmin} />
               </div>
             ) : undefined
           }
         >
-          {canEdit ? 'Start from a template, or from a JSON or YAML definition.' : 'An author has not created any pipeline yet.'}
+          {canEdit ? 'Start blank on the canvas, from a template, or import a pipeline from another tool.' : 'An author has not created any pipeline yet.'}
         </EmptyState>
       ) : (
         <>

@@ -220,6 +220,11 @@ export const runs = sqliteTable(
     index('runs_pipeline_idx').on(t.pipelineId, t.number),
     index('runs_status_idx').on(t.status),
     uniqueIndex('runs_pipeline_number_idx').on(t.pipelineId, t.number),
+    // Delivery insight: covers every column the metrics read, so 10,000 runs are read from the index
+    // without touching their (large) plan JSON.
+    index('runs_insights_idx').on(t.pipelineId, t.createdAt, t.rehearsal, t.id, t.number, t.status, t.trigger, t.planHash, t.reusedFromRunId),
+    // One plan per hash (delivery insight reads each plan once).
+    index('runs_plan_hash_idx').on(t.planHash),
   ],
 );
 
@@ -249,7 +254,11 @@ export const stageRuns = sqliteTable(
     /** The runner that began the current attempt (null while it waits for one, and for stages that run on no runner). */
     runnerId: text('runner_id'),
   },
-  (t) => [primaryKey({ columns: [t.runId, t.nodeId] })],
+  (t) => [
+    primaryKey({ columns: [t.runId, t.nodeId] }),
+    // Delivery insight: covers the columns the metrics read (not summaries, outputs or errors).
+    index('stage_runs_insights_idx').on(t.runId, t.nodeId, t.status, t.attempt, t.startedAt, t.endedAt, t.reusedFrom),
+  ],
 );
 
 export const logChunks = sqliteTable(

@@ -29,6 +29,19 @@ export type ActivityDeps = {
   getClient?: () => Promise<Client>;
 };
 
+/**
+ * A decided gate's stage status. The workflow records the decision while the gate's stage still reads
+ * `waiting` and marks it finished only at its next record — which, now that runners mark their own
+ * stages running and finished, may come after the stages behind the gate have run. Without this the
+ * run page and the embeds showed a later stage running or succeeded while the gate before it waited.
+ */
+function gateOutcome(s: RunState['stages'][string]): 'succeeded' | 'failed' | null {
+  if (s.status !== 'waiting' || !s.gate) return null;
+  if (s.gate.status === 'approved') return 'succeeded';
+  if (s.gate.status === 'rejected') return 'failed';
+  return null;
+}
+
 export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
   const env = deps.env ?? process.env;
@@ -40,10 +53,10 @@ export function createActivities(deps: ActivityDeps) {
     const stageRows = Object.entries(state.stages).map(([nodeId, s]) => ({
       runId: state.runId,
       nodeId,
-      status: s.status,
+      status: gateOutcome(s) ?? s.status,
       attempt: s.attempt,
       startedAt: s.startedAt ? new Date(s.startedAt) : null,
-      endedAt: s.endedAt ? new Date(s.endedAt) : null,
+      endedAt: s.endedAt ? new Date(s.endedAt) : gateOutcome(s) && s.gate?.decidedAt ? new Date(s.gate.decidedAt) : null,
       error: s.error ?? null,
       outputs: s.outputs,
       reusedFrom: s.reusedFrom ?? null,

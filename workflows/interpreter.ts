@@ -86,6 +86,13 @@ const OUTCOME_IN_TEMPORAL_STATUS_PATCH = 'temporal-status-tells-outcome';
  */
 const TEMPORAL_CANCEL_WAIT_MS = 60_000;
 
+/**
+ * Patch id: an approved gate's decision is recorded while the stages after it start, instead of before
+ * (the record was a whole activity round trip between the Approve click and the next stage). The run
+ * still waits for every such record before its final one, so the app's database never ends behind.
+ */
+const GATE_RECORD_OFF_CRITICAL_PATH_PATCH = 'approved-gate-recorded-alongside-next-stage';
+
 /** The failure type of a run that failed, as Temporal shows it. */
 const RUN_FAILED_TYPE = 'PipelineRunFailed';
 
@@ -261,6 +268,8 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
     for (const [id, snapshot] of snapshots) recorded.set(id, snapshot);
   }
   const recorded = new Map<string, string>();
+  /** Records started without waiting for them (approved gates); awaited before the final record. */
+  const recordsInFlight: Promise<void>[] = [];
 
   // ── Running one node ────────────────────────────────────────────────────────
   const results = new Map<string, Promise<StageStatus>>();
@@ -365,6 +374,14 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
       }
     }
     s.outputs = { decision: gate.status, decidedBy: gate.decidedBy ?? '' };
+    if (gate.status === 'approved' && patched(GATE_RECORD_OFF_CRITICAL_PATH_PATCH)) {
+      // Not awaited here: the next stage is scheduled in this same workflow task. A record that fails
+      // fails the run at its end, as an awaited one would have failed the gate.
+      const recording = record();
+      recording.catch(() => undefined); // handled where it is awaited, at the end of the run
+      recordsInFlight.push(recording);
+      return;
+    }
     await record();
     if (gate.status === 'rejected') {
       const why = gate.decidedBy === 'timeout' ? 'timed out (default: reject)' : `rejected by ${gate.decidedBy}`;
@@ -473,6 +490,7 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
       ? 'failed'
       : 'succeeded';
   state.endedAt = Date.now();
+  await Promise.all(recordsInFlight);
   await record(true);
   if (state.status !== 'succeeded' && patched(OUTCOME_IN_TEMPORAL_STATUS_PATCH)) await endWithTheOutcome(state, plan.nodes);
   return state;

@@ -24,8 +24,9 @@ import {
 } from '@xyflow/react';
 import { useCallback, useEffect, useMemo, useRef, useState, type MouseEvent as ReactMouseEvent } from 'react';
 import { cx } from '@/app/components/ui';
-import { getStageDefinition } from '@/workflows/model';
-import { ConditionEdge, EdgeMarkers } from './condition-edge';
+import { getStageDefinition, type PipelineSpec } from '@/workflows/model';
+import { CONDITION_STYLE, ConditionEdge, EdgeMarkers } from './condition-edge';
+import { placeEdgeLabels, type LabelEdge } from './edge-labels';
 import { useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { useEditorUi } from './editor-ui';
 import { GRID, NODE_SIZE } from './layout';
@@ -97,6 +98,39 @@ function initialViewport(spec: { nodes: readonly { position: { x: number; y: num
 
 type Menu = { x: number; y: number; kind: 'node' | 'pane'; flow: { x: number; y: number } } | null;
 
+/**
+ * Where each condition label sits along its connection, so labels of crossing connections do not cover
+ * each other (edge-labels.ts). The boxes are the labels' drawn sizes: a plain success connection shows a
+ * small ✓, the others their condition in words.
+ */
+function labelPositions(
+  spec: PipelineSpec,
+  measured: ReadonlyMap<string, { width: number; height: number }>,
+  selectedEdges: ReadonlySet<string>,
+  issuesByEdge: ReadonlyMap<string, { errors: number }>,
+  diffByEdge: ReadonlyMap<string, unknown> | undefined,
+): Map<string, number> {
+  const boxes = new Map(spec.nodes.map((n) => [n.id, { ...n.position, ...(measured.get(n.id) ?? NODE_SIZE) }]));
+  const items: LabelEdge[] = [];
+  for (const e of spec.edges) {
+    const a = boxes.get(e.from);
+    const b = boxes.get(e.to);
+    if (!a || !b) continue;
+    const compact = e.on === 'success' && !selectedEdges.has(e.id) && !diffByEdge?.has(e.id) && !(issuesByEdge.get(e.id)?.errors ?? 0);
+    const words = CONDITION_STYLE[e.on].label;
+    items.push({
+      id: e.id,
+      source: { x: a.x + a.width, y: a.y + a.height / 2 },
+      target: { x: b.x, y: b.y + b.height / 2 },
+      width: compact ? 18 : 30 + words.length * 6.2,
+      height: compact ? 18 : 22,
+    });
+  }
+  const out = new Map<string, number>();
+  for (const [id, place] of placeEdgeLabels(items)) out.set(id, place.t);
+  return out;
+}
+
 export function Canvas() {
   const store = useEditorStore();
   const actions = useEditorActions();
@@ -125,8 +159,11 @@ export function Canvas() {
   const diff = useMemo(() => (mode.kind === 'compare' ? diffMaps(mode.diff, mode.spec) : null), [mode]);
   const statusByNode = run?.stages;
 
+  const labelAt = useMemo(() => labelPositions(spec, measured, selectedEdges, grouped.byEdge, diff?.edges), [spec, measured, selectedEdges, grouped.byEdge, diff]);
+
   const overlays = useMemo(
     () => ({
+      labelAt,
       selectedNodes,
       selectedEdges,
       measured,
@@ -137,7 +174,7 @@ export function Canvas() {
       statusByNode: mode.kind === 'edit' ? statusByNode : undefined,
       readOnly: !editable,
     }),
-    [selectedNodes, selectedEdges, measured, grouped, diff, statusByNode, editable, mode.kind],
+    [labelAt, selectedNodes, selectedEdges, measured, grouped, diff, statusByNode, editable, mode.kind],
   );
   const nodes = useMemo(() => cache.flowNodes(spec, overlays), [cache, spec, overlays]);
   const edges = useMemo(() => cache.flowEdges(spec, overlays), [cache, spec, overlays]);

@@ -10,6 +10,7 @@ import { memo } from 'react';
 import { cx } from '@/app/components/ui';
 import type { EdgeCondition } from '@/workflows/model';
 import { useEditorActions } from './editor-context';
+import { bezierPoint } from './edge-labels';
 import type { ConditionFlowEdge } from './view-model';
 
 export const CONDITION_STYLE: Record<EdgeCondition, { stroke: string; dash?: string; pill: string; glyph: string; label: string; hint: string }> = {
@@ -42,7 +43,9 @@ const DIFF_STROKE = { added: 'var(--pw-diff-added)', removed: 'var(--pw-diff-rem
 
 function ConditionEdgeImpl({ id, sourceX, sourceY, targetX, targetY, sourcePosition, targetPosition, data, selected }: EdgeProps<ConditionFlowEdge>) {
   const actions = useEditorActions();
-  const [path, labelX, labelY] = getBezierPath({ sourceX, sourceY, sourcePosition, targetX, targetY, targetPosition });
+  const [path] = getBezierPath({ sourceX, sourceY, sourcePosition, targetX, targetY, targetPosition });
+  // The label sits where the canvas placed it along this curve (away from other labels: edge-labels.ts).
+  const { x: labelX, y: labelY } = bezierPoint({ x: sourceX, y: sourceY }, { x: targetX, y: targetY }, data?.labelAt ?? 0.5);
   const on = data?.on ?? 'success';
   const style = CONDITION_STYLE[on];
   const diff = data?.diff;

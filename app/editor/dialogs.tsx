@@ -4,7 +4,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent, type RefObject } 
 import { KindIcon } from '@/app/components/kind-icon';
 import { Modal } from '@/app/components/modal';
 import { Button, cx, inputClass, Spinner } from '@/app/components/ui';
-import type { EdgeCondition, ValidationIssue } from '@/workflows/model';
+import type { EdgeCondition, PipelineSpec, ValidationIssue } from '@/workflows/model';
 import { CONDITION_STYLE } from './condition-edge';
 import { useEditor, useEditorActions } from './editor-context';
 
@@ -82,7 +82,17 @@ export function SaveDialog({
   );
 }
 
-export function ConnectDialog({ fromId, onClose, onConnected }: { fromId: string | null; onClose: () => void; onConnected: (message: string, ok: boolean) => void }) {
+export function ConnectDialog({
+  fromId,
+  onClose,
+  onConnected,
+}: {
+  fromId: string | null;
+  onClose: () => void;
+  /** After connecting (or failing to): what happened, and the document before it (so the toast can undo it). */
+  onConnected: (message: string, ok: boolean, before: PipelineSpec) => void;
+}) {
+  const before = useEditor((s) => s.spec);
   const nodes = useEditor((s) => s.spec.nodes);
   const edges = useEditor((s) => s.spec.edges);
   const actions = useEditorActions();
@@ -101,7 +111,8 @@ export function ConnectDialog({ fromId, onClose, onConnected }: { fromId: string
   const connect = (to: string) => {
     if (!fromId) return;
     const res = actions.connect(fromId, to, on);
-    onConnected(res.ok ? `Connected ${fromId} → ${to} (${CONDITION_STYLE[on].label})` : res.reason, res.ok);
+    const name = (id: string) => `“${nodes.find((n) => n.id === id)?.name ?? id}”`;
+    onConnected(res.ok ? `Connected ${name(fromId)} → ${name(to)} (${CONDITION_STYLE[on].label})` : res.reason, res.ok, before);
     onClose();
   };
 

@@ -56,8 +56,22 @@ const specText = () => import('./spec-text');
 
 type View = 'canvas' | 'yaml' | 'json';
 type Tab = 'inspect' | 'problems' | 'history';
-type Toast = { id: number; message: string; tone: 'info' | 'error' | 'success' };
+type Toast = { id: number; message: string; tone: 'info' | 'error' | 'success'; action?: ToastAction };
+/** A button on a toast (Undo). */
+type ToastAction = { label: string; run: () => void };
 type Conflict = { message: string; latest: number | null };
+
+/** “Deploy” or 3 stages: what a toast names. */
+function stagesText(nodes: readonly { name: string }[]): string {
+  return nodes.length === 1 ? `stage “${nodes[0]!.name}”` : `${nodes.length} stages`;
+}
+
+/** What deleting the selection takes away, in words: stage “Deploy” and 2 connections. */
+function deletionText(spec: PipelineSpec, nodeIds: ReadonlySet<string>, edgeIds: ReadonlySet<string>): string {
+  const stages = spec.nodes.filter((n) => nodeIds.has(n.id));
+  const edges = edgeIds.size;
+  return [stages.length ? stagesText(stages) : '', edges ? `${edges} connection${edges === 1 ? '' : 's'}` : ''].filter(Boolean).join(' and ');
+}
 
 export function PipelineEditor({ id, canEdit: mayEdit, canRun }: { id: string; canEdit: boolean; canRun: boolean }) {
   const trpc = useTRPC();
@@ -199,11 +213,35 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
   const errors = issues.filter((i) => i.severity === 'error').length;
   const warnings = issues.length - errors;
 
-  const notify = useCallback((message: string, tone: Toast['tone'] = 'info') => {
-    const toastId = ++toastSeq.current;
-    setToasts((t) => [...t.slice(-3), { id: toastId, message, tone }]);
-    setTimeout(() => setToasts((t) => t.filter((x) => x.id !== toastId)), tone === 'error' ? 6000 : 3500);
-  }, []);
+  const dismissToast = useCallback((toastId: number) => setToasts((t) => t.filter((x) => x.id !== toastId)), []);
+  const notify = useCallback(
+    (message: string, tone: Toast['tone'] = 'info', action?: ToastAction) => {
+      const toastId = ++toastSeq.current;
+      setToasts((t) => [...t.slice(-3), { id: toastId, message, tone, action }]);
+      // A toast with a button stays long enough to reach it.
+      setTimeout(() => dismissToast(toastId), action ? 10_000 : tone === 'error' ? 6000 : 3500);
+    },
+    [dismissToast],
+  );
+
+  /**
+   * Announces a structural edit (a delete, paste, connection, cut, duplicate or layout — from the keyboard
+   * as well as from menus) with a toast whose Undo takes back exactly that edit, even after later ones.
+   */
+  const notifyUndoable = useCallback(
+    (message: string, label: string, before: PipelineSpec) => {
+      const after = store.getState().spec;
+      if (after === before) return;
+      notify(message, 'success', {
+        label: 'Undo',
+        run: () => {
+          const res = actions.undoEdit(before, after, label);
+          notify(res.ok ? `Undone: ${label}` : res.reason, res.ok ? 'info' : 'error');
+        },
+      });
+    },
+    [actions, notify, store],
+  );
 
   // ---- commands -----------------------------------------------------------
 
@@ -235,38 +273,44 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
   }, [actions, notify]);
 
   const cut = useCallback(() => {
+    const before = store.getState().spec;
     const payload = actions.cutSelection();
     if (!payload) return;
     void writeSystemClipboard(serializePayload(payload));
-    notify(`Cut ${payload.nodes.length} stage${payload.nodes.length === 1 ? '' : 's'}`);
-  }, [actions, notify]);
+    notifyUndoable(`Cut ${stagesText(payload.nodes)}`, `cut ${stagesText(payload.nodes)}`, before);
+  }, [actions, notifyUndoable, store]);
 
   const pasteText = useCallback(
     (text: string | null, at?: { x: number; y: number }) => {
       const payload = (text && parsePayload(text)) || parsePayload(recalledClipboard() ?? '');
       if (!payload) return notify('Nothing to paste: copy stages first (from this or another pipeline).', 'error');
+      const before = store.getState().spec;
       const ids = actions.paste(payload, at);
-      if (ids.length) notify(`Pasted ${ids.length} stage${ids.length === 1 ? '' : 's'}`, 'success');
+      const pasted = store.getState().spec.nodes.filter((n) => ids.includes(n.id));
+      if (ids.length) notifyUndoable(`Pasted ${stagesText(pasted)}`, `paste ${stagesText(pasted)}`, before);
     },
-    [actions, notify],
+    [actions, notify, notifyUndoable, store],
   );
 
   const paste = useCallback((at?: { x: number; y: number }) => void readSystemClipboard().then((t) => pasteText(t, at)), [pasteText]);
 
   const duplicate = useCallback(() => {
+    const before = store.getState().spec;
     const ids = actions.duplicateSelection();
-    if (ids.length) notify(`Duplicated ${ids.length} stage${ids.length === 1 ? '' : 's'}`);
-  }, [actions, notify]);
+    const copies = store.getState().spec.nodes.filter((n) => ids.includes(n.id));
+    if (ids.length) notifyUndoable(`Duplicated ${stagesText(copies)}`, `duplicate ${stagesText(copies)}`, before);
+  }, [actions, notifyUndoable, store]);
 
   const autoLayout = useCallback(() => {
     const s = store.getState();
     if (!canEdit(s)) return;
     void layoutPositions(s.spec, s.measured).then((positions) => {
+      const before = store.getState().spec;
       actions.applyPositions(positions, 'Tidy up layout');
       requestAnimationFrame(() => showReadable(flow, 300));
-      notify('Layout tidied up (undo with Ctrl+Z)');
+      notifyUndoable('Layout tidied up', 'tidy up layout', before);
     });
-  }, [actions, flow, notify, store]);
+  }, [actions, flow, notifyUndoable, store]);
 
   const ui = useMemo<EditorUi>(
     () => ({ openConnect: setConnectFrom, jumpTo, copy, cut, paste, duplicate, autoLayout, notify, openShortcuts: () => setShortcuts(true) }),
@@ -481,11 +525,9 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
       } else if (!mod && (e.key === 'Delete' || e.key === 'Backspace')) {
         if (canEdit(s) && (s.selectedNodes.size || s.selectedEdges.size)) {
           e.preventDefault();
-          const what = [s.selectedNodes.size ? `${s.selectedNodes.size} stage${s.selectedNodes.size === 1 ? '' : 's'}` : '', s.selectedEdges.size ? `${s.selectedEdges.size} connection${s.selectedEdges.size === 1 ? '' : 's'}` : '']
-            .filter(Boolean)
-            .join(' and ');
+          const what = deletionText(s.spec, s.selectedNodes, s.selectedEdges);
           actions.removeSelection();
-          notify(`Deleted ${what} — Ctrl+Z brings ${s.selectedNodes.size + s.selectedEdges.size === 1 ? 'it' : 'them'} back`);
+          notifyUndoable(`Deleted ${what}`, `delete ${what}`, s.spec);
         }
       } else if (!mod && !e.altKey && key === 'c' && !e.shiftKey) {
         if (canEdit(s) && s.selectedNodes.size === 1) {
@@ -520,13 +562,14 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
     };
     const onCut = (e: ClipboardEvent) => {
       if (isTextTarget(e.target) || window.getSelection()?.toString() || !canEdit(store.getState())) return;
+      const before = store.getState().spec;
       const payload = actions.cutSelection();
       if (!payload) return;
       const text = serializePayload(payload);
       e.clipboardData?.setData('text/plain', text);
       e.preventDefault();
       rememberClipboard(text);
-      notify(`Cut ${payload.nodes.length} stage${payload.nodes.length === 1 ? '' : 's'}`);
+      notifyUndoable(`Cut ${stagesText(payload.nodes)}`, `cut ${stagesText(payload.nodes)}`, before);
     };
     const onPaste = (e: ClipboardEvent) => {
       pasteEventSeen.current = true;
@@ -544,7 +587,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
       document.removeEventListener('cut', onCut);
       document.removeEventListener('paste', onPaste);
     };
-  }, [actions, autoLayout, duplicate, flow, notify, openSave, pasteText, store]);
+  }, [actions, autoLayout, duplicate, flow, notify, notifyUndoable, openSave, pasteText, store]);
 
   useEffect(() => {
     const onBeforeUnload = (e: BeforeUnloadEvent) => {
@@ -850,6 +893,19 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
               )}
             >
               {t.message}
+              {t.action && (
+                <button
+                  type="button"
+                  data-testid="toast-action"
+                  className="ml-3 rounded px-1.5 py-0.5 font-semibold underline underline-offset-2 hover:bg-white/15 focus-visible:outline focus-visible:outline-2"
+                  onClick={() => {
+                    dismissToast(t.id);
+                    t.action!.run();
+                  }}
+                >
+                  {t.action.label}
+                </button>
+              )}
             </div>
           ))}
         </div>
@@ -865,7 +921,11 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
           nextVersion={baseVersion + 1}
           errors={errors}
         />
-        <ConnectDialog fromId={connectFrom} onClose={() => setConnectFrom(null)} onConnected={(m, ok) => notify(m, ok ? 'success' : 'error')} />
+        <ConnectDialog
+          fromId={connectFrom}
+          onClose={() => setConnectFrom(null)}
+          onConnected={(m, ok, before) => (ok ? notifyUndoable(m, m.replace(/^Connected/, 'connect'), before) : notify(m, 'error'))}
+        />
         <ImportDialog problem={importProblem} onClose={() => setImportProblem(null)} />
         <MergeDialog key={pendingMerge ? `${pendingMerge.latest}` : 'none'} merge={pendingMerge} onApply={(choices) => pendingMerge && applyMerge(pendingMerge, choices)} onClose={() => setPendingMerge(null)} />
         <ShortcutsDialog open={shortcuts} onClose={() => setShortcuts(false)} />

@@ -27,6 +27,7 @@ import {
 } from '@/workflows/model';
 import type { RunStatusDescription, ValidationIssue } from '@/workflows/model';
 import type { SpecDiff } from '@/workflows/model/diff';
+import { mergeSpecs } from '@/workflows/model/merge';
 import { copyPayload, pastePayload, remapOutputRefs, type ClipboardPayload } from './clipboard';
 import { edgeIdFor, slugify, uniqueId } from './ids';
 
@@ -104,6 +105,12 @@ export type EditorActions = {
   requestFocus(target: Omit<FocusRequest, 'seq'>): void;
   undo(): void;
   redo(): void;
+  /**
+   * Undoes exactly one earlier edit (`before` → `after`), as a toast's Undo button does: the plain undo while it
+   * is still the last edit; after later edits, those are kept and only this one is taken back (a three-way merge),
+   * unless later edits changed the same things — then nothing changes and the reason is returned.
+   */
+  undoEdit(before: PipelineSpec, after: PipelineSpec, label: string): { ok: true } | { ok: false; reason: string };
 };
 
 export type EditorState = {
@@ -482,6 +489,19 @@ export function createEditorStore(initial: PipelineSpec, opts: { readOnly?: bool
       },
       requestFocus(target) {
         set({ focus: { ...target, seq: (get().focus?.seq ?? 0) + 1 } });
+      },
+      undoEdit(before, after, label) {
+        const s = get();
+        if (!canEdit(s)) return { ok: false, reason: 'This pipeline cannot be edited now.' };
+        if (s.spec === before) return { ok: true };
+        if (s.spec === after && s.past.at(-1)?.spec === before) {
+          travel('past');
+          return { ok: true };
+        }
+        const merged = mergeSpecs(after, s.spec, before);
+        if (merged.conflicts.length > 0) return { ok: false, reason: `Cannot undo “${label}”: later edits changed the same stages. Use Ctrl+Z to step back.` };
+        commit(merged.spec, `Undo ${label}`);
+        return { ok: true };
       },
       undo() {
         travel('past');

@@ -31,6 +31,8 @@ export type ConditionEdgeData = {
   readOnly: boolean;
   fromName: string;
   toName: string;
+  /** Where along the curve the condition label sits (0…1; placed so labels do not cover each other: edge-labels.ts). */
+  labelAt: number;
 };
 export type ConditionFlowEdge = Edge<ConditionEdgeData, 'condition'>;
 
@@ -43,6 +45,8 @@ export type Overlays = {
   diffByNode?: ReadonlyMap<string, DiffStatus>;
   diffByEdge?: ReadonlyMap<string, Exclude<DiffStatus, 'moved'>>;
   statusByNode?: ReadonlyMap<string, string>;
+  /** Label positions along each connection (edge-labels.ts); 0.5 (the middle) when missing. */
+  labelAt?: ReadonlyMap<string, number>;
   readOnly: boolean;
 };
 
@@ -162,7 +166,8 @@ export function createFlowCache() {
       const diff = o.diffByEdge?.get(e.id);
       const fromName = names.get(e.from) ?? e.from;
       const toName = names.get(e.to) ?? e.to;
-      const sig = `${selected ? 1 : 0}|${summarySig(issues)}|${diff ?? ''}|${o.readOnly ? 1 : 0}|${fromName}|${toName}`;
+      const labelAt = o.labelAt?.get(e.id) ?? 0.5;
+      const sig = `${selected ? 1 : 0}|${summarySig(issues)}|${diff ?? ''}|${o.readOnly ? 1 : 0}|${fromName}|${toName}|${labelAt}`;
       const hit = edges.get(e.id);
       let rf: ConditionFlowEdge;
       if (hit && hit.src === e && hit.sig === sig) rf = hit.rf;
@@ -173,7 +178,7 @@ export function createFlowCache() {
           source: e.from,
           target: e.to,
           selected,
-          data: { on: e.on, issues, diff, readOnly: o.readOnly, fromName, toName },
+          data: { on: e.on, issues, diff, readOnly: o.readOnly, fromName, toName, labelAt },
           ariaLabel: `Connection from ${fromName} to ${toName}, runs on ${e.on}${issues?.errors ? `, ${issues.errors} error${issues.errors === 1 ? '' : 's'}` : ''}${diff ? `, ${diff}` : ''}`,
           deletable: !o.readOnly,
           zIndex: selected ? 1 : 0,

@@ -97,7 +97,9 @@ function DrillDown({ data, params }: { data: Data; params: InsightsParams }) {
     rows = rows.filter((d) => d.failure);
   } else if (show.startsWith('day:')) {
     title = `Deployments on ${show.slice(4)} (${data.window.timeZone})`;
-    rows = rows.filter((d) => new Intl.DateTimeFormat('en-CA', { timeZone: data.window.timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(d.at)) === show.slice(4));
+    // The day's deployments: the instants the chart counted for that day (no time-zone conversion per row).
+    const day = data.series.find((p) => p.day === show.slice(4));
+    rows = day ? rows.filter((d) => d.at >= day.start && d.at < day.end) : [];
   } else if (show.startsWith('flaky:')) {
     const f = data.flakyStages.find((s) => s.nodeId === show.slice(6));
     title = `Runs where ${f?.name ?? show.slice(6)} failed, then passed`;

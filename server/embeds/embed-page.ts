@@ -39,10 +39,28 @@ ${STATUS_KEYS.map((s) => `.pw-chip.s-${s}{--dot:var(--c-${s})}`).join('')}
 .pw-empty{padding:18px 12px;color:var(--muted)}
 `;
 
+/**
+ * Whether a run snapshot `n` is not older than what the page shows (`r` with its stages `s`): no stage of it
+ * went back (a lower attempt, or within one attempt an earlier status) and the run did not go back from
+ * finished to going. A run's rows only move forward, so a snapshot with anything behind was read before
+ * the one shown (the page's own HTML is newer than the stream's first, cached value, say) and is
+ * ignored: the embed never steps back to a gate waiting after the stage behind it has run.
+ * Plain ES5 source (the embed's script includes it as is; tests/unit/embeds evaluate the same text).
+ */
+export const NOT_OLDER_JS = `function notOlder(r,s,n){
+var R={pending:0,queued:1,running:2,waiting:2,succeeded:3,failed:3,skipped:3,cancelled:3},F={succeeded:1,failed:1,cancelled:1};
+if(F[r.status]&&!F[n.status])return false;
+var ns=n.stages||{};for(var k in s){if(!Object.prototype.hasOwnProperty.call(s,k))continue;var a=s[k],b=ns[k];
+if(!b){if((R[a.status]||0)>0)return false;continue}
+if((b.attempt||0)<(a.attempt||0))return false;
+if((b.attempt||0)===(a.attempt||0)&&(R[b.status]||0)<(R[a.status]||0))return false}
+return true}`;
+
 /** The embed's script (kept small: the page's only JavaScript). Reads its data from #pw-data. */
 const CLIENT_JS = `(function(){
 var D=JSON.parse(document.getElementById('pw-data').textContent),L=D.labels,SL=D.stageLabels,G=D.glyphs,K=D.kinds,S=D.stages||{},R=D.run,off=D.serverTime-Date.now(),es;
 function q(s,r){return (r||document).querySelector(s)}
+${NOT_OLDER_JS}
 function fmt(ms){if(!(ms>=0))return'';if(ms<1e3)return Math.round(ms)+' ms';var s=ms/1e3;if(s<60)return(s<10?s.toFixed(1):Math.floor(s))+' s';var t=Math.floor(s),m=Math.floor(t/60);if(m<60)return m+'m '+('0'+t%60).slice(-2)+'s';var h=Math.floor(m/60);if(h<48)return h+'h '+('0'+m%60).slice(-2)+'m';return Math.floor(h/24)+'d '+h%24+'h'}
 function dur(x){return x&&x.startedAt?fmt((x.endedAt||Date.now()+off)-x.startedAt):''}
 function st(s){return L[s]?s:'pending'}
@@ -51,11 +69,12 @@ function paint(){
 var gs=document.querySelectorAll('g.node');for(var i=0;i<gs.length;i++){var g=gs[i],id=g.getAttribute('data-stage'),x=S[id],s=st(x&&x.status);
 if(g.getAttribute('data-status')!==s){g.setAttribute('class','node s-'+s);g.setAttribute('data-status',s);set(q('.n-glyph',g),G[s]);set(q('.n-status',g),K[id]+' \\u00b7 '+SL[s]);}
 var d=dur(x);set(q('.n-dur',g),d?' \\u00b7 '+d:'')}
-var c=q('#pw-run-status');if(c&&R){var rs=R.status==='running'&&Object.keys(S).some(function(k){return S[k].status==='waiting'})?'waiting':st(R.status);c.className='pw-chip s-'+rs;c.setAttribute('data-status',rs);set(c,L[rs]);set(q('#pw-run-number'),(R.rehearsal?'Rehearsal #':'Run #')+R.number);set(q('#pw-run-dur'),dur(R))}}
+var c=q('#pw-run-status');if(c&&R){var rs=R.display?st(R.display.key):st(R.status);c.className='pw-chip s-'+rs;c.setAttribute('data-status',rs);set(c,R.display?R.display.text:L[rs]);set(q('#pw-run-number'),(R.rehearsal?'Rehearsal #':'Run #')+R.number);set(q('#pw-run-dur'),dur(R))}}
 function size(){try{parent.postMessage({type:'pipewright:embed:resize',pipelineId:D.pipelineId,height:Math.ceil(document.documentElement.getBoundingClientRect().height)},'*')}catch(e){}}
 function fail(m){if(es)es.close();document.body.innerHTML='';var b=document.createElement('main');b.className='pw-error';b.id='pw-error';b.setAttribute('role','alert');var h=document.createElement('strong');h.textContent='Pipewright';var p=document.createElement('p');p.textContent=m;b.appendChild(h);b.appendChild(p);document.body.appendChild(b);size()}
 if(D.stream&&window.EventSource){es=new EventSource(D.stream);
 es.addEventListener('snapshot',function(e){var m=JSON.parse(e.data),r=m.run;off=m.serverTime-Date.now();if(!r)return;
+if(R&&r.runId===R.runId&&!notOlder(R,S,r))return;
 if(r.pipelineVersion!==D.version){es.close();location.reload();return}
 if(!R){var n=q('#pw-no-run');if(n)n.remove();q('#pw-run-number').hidden=false;q('#pw-run-status').hidden=false}
 R=r;S=r.stages;paint();document.documentElement.setAttribute('data-live',r.status)});
@@ -80,14 +99,17 @@ export function renderEmbedPage(view: EmbedView, opts: EmbedPageOptions): string
   const kinds: Record<string, string> = {};
   for (const n of view.nodes) kinds[n.id] = truncate(getStageDefinition(n.kind)?.label ?? n.kind, SUBTITLE_KIND_CHARS);
   const run = view.run;
-  const waiting = run?.status === 'running' && Object.values(view.stages).some((s) => s.status === 'waiting');
-  const runStatus = waiting ? 'waiting' : statusKey(run?.status);
+  // The run's status in the app's words (describeRunStatus): "Waiting for approval — alan", "Waiting for a runner …".
+  const runStatus = statusKey(run ? run.display.key : undefined);
+  const runText = run ? run.display.text : STATUS_LABELS[runStatus];
   const data = {
     pipelineId: view.pipeline.id,
     version: view.version,
     serverTime: now,
     stream: opts.streamUrl,
-    run: run ? { runId: run.runId, number: run.number, rehearsal: run.rehearsal, status: run.status, startedAt: run.startedAt, endedAt: run.endedAt, pipelineVersion: run.pipelineVersion } : null,
+    run: run
+      ? { runId: run.runId, number: run.number, rehearsal: run.rehearsal, status: run.status, display: run.display, startedAt: run.startedAt, endedAt: run.endedAt, pipelineVersion: run.pipelineVersion }
+      : null,
     stages: view.stages,
     kinds,
     labels: STATUS_LABELS,
@@ -95,7 +117,7 @@ export function renderEmbedPage(view: EmbedView, opts: EmbedPageOptions): string
     glyphs: { pending: '○', queued: '◌', running: '●', waiting: '◷', succeeded: '✓', failed: '✕', skipped: '↷', cancelled: '⊘' },
   };
   // The run's elements are always there (hidden before the first run), so the script fills them in place.
-  const head = `<span class="pw-run">${run ? '' : '<span id="pw-no-run">No runs yet</span>'}<span id="pw-run-number"${run ? '' : ' hidden'}>${run ? `${run.rehearsal ? 'Rehearsal' : 'Run'} #${run.number}` : ''}</span>${run?.rehearsal ? '<span id="pw-rehearsal" class="pw-chip" title="A rehearsal: nothing was run, deployed or sent">rehearsal — nothing changed</span>' : ''}<span id="pw-run-status" class="pw-chip s-${runStatus}" data-status="${runStatus}"${run ? '' : ' hidden'}>${escapeHtml(STATUS_LABELS[runStatus])}</span><span id="pw-run-dur">${run?.startedAt ? formatDuration((run.endedAt ?? now) - run.startedAt) : ''}</span></span>`;
+  const head = `<span class="pw-run">${run ? '' : '<span id="pw-no-run">No runs yet</span>'}<span id="pw-run-number"${run ? '' : ' hidden'}>${run ? `${run.rehearsal ? 'Rehearsal' : 'Run'} #${run.number}` : ''}</span>${run?.rehearsal ? '<span id="pw-rehearsal" class="pw-chip" title="A rehearsal: nothing was run, deployed or sent">rehearsal — nothing changed</span>' : ''}<span id="pw-run-status" class="pw-chip s-${runStatus}" data-status="${runStatus}"${run ? '' : ' hidden'}>${escapeHtml(runText)}</span><span id="pw-run-dur">${run?.startedAt ? formatDuration((run.endedAt ?? now) - run.startedAt) : ''}</span></span>`;
   const params = run?.params ?? [];
   const foot = [
     ...params.map((p) => `<span${p.hidden ? ' title="hidden: looks like a secret"' : ''}>${escapeHtml(p.name)} = <code>${escapeHtml(p.value)}</code></span>`),

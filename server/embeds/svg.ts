@@ -130,6 +130,7 @@ export const GRAPH_CSS = `
 .pw .n-name{fill:var(--fg);font-size:13px;font-weight:600}
 .pw .n-sub{fill:var(--muted);font-size:11px}
 .pw .n-glyph{font-size:13px;font-weight:700}
+.pw .pw-caption{fill:var(--fg);font-size:12px;font-weight:600}
 .pw .e{fill:none;stroke:var(--edge);stroke-width:1.5}
 .pw .e-failure{stroke:var(--fail);stroke-dasharray:5 4}
 .pw .e-always{stroke-dasharray:2 3}
@@ -148,8 +149,13 @@ export type GraphSvgOptions = {
   theme?: 'light' | 'dark' | 'auto';
   /** Accessible title of the whole drawing. */
   title?: string;
+  /** A line of text drawn above the graph (the diagram image says the run's status there: "Run #3 · Waiting for approval — alan"). */
+  caption?: string;
   now?: number;
 };
+
+/** Height of the caption line above the graph. */
+const CAPTION_HEIGHT = 22;
 
 /** The pipeline graph as SVG markup, with its natural size. */
 export function renderGraphSvg(
@@ -175,10 +181,11 @@ export function renderGraphSvg(
     loopMaxX = Math.max(loopMaxX, a.x + NODE_WIDTH + bend);
     loopMinX = Math.min(loopMinX, b.x - 2 - bend);
   }
+  const capH = opts.caption ? CAPTION_HEIGHT : 0;
   const width = Math.ceil(loopMaxX - loopMinX + 2 * PAD);
-  const height = Math.ceil(maxY - minY + 2 * PAD);
+  const height = Math.ceil(maxY - minY + 2 * PAD + capH);
   const ox = PAD - loopMinX;
-  const oy = PAD - minY;
+  const oy = PAD + capH - minY;
   const r = (v: number) => Math.round(v * 10) / 10;
 
   const parts: string[] = [];
@@ -189,6 +196,11 @@ export function renderGraphSvg(
     `<title>${escapeXml(title)}</title>`,
   );
   if (opts.standalone) parts.push(`<style>${GRAPH_CSS}</style>`, `<rect width="100%" height="100%" rx="8" style="fill:var(--bg)"/>`);
+  if (opts.caption) {
+    // About 6.5 px a character at 12 px: cut to the drawing's width (the full text is in the title).
+    const fit = truncate(opts.caption, Math.max(12, Math.floor((width - 2 * PAD) / 6.5)));
+    parts.push(`<text class="pw-caption" x="${PAD}" y="${PAD + 10}">${escapeXml(fit)}</text>`);
+  }
   parts.push(
     '<defs>',
     '<marker id="pw-ah" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse"><path class="ah" d="M0 0L10 5L0 10z"/></marker>',
@@ -263,7 +275,7 @@ const BADGE_COLOURS: Record<string, string> = {
 /** A flat status badge: `label | message`, coloured by `status`. */
 export function renderBadgeSvg(label: string, message: string, status: string): string {
   const left = truncate(label, 40);
-  const right = truncate(message, 30);
+  const right = truncate(message, 60);
   const lw = textWidth(left) + 12;
   const rw = textWidth(right) + 12;
   const w = lw + rw;

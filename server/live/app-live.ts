@@ -23,7 +23,10 @@
  * Writers in this process (a decision, a cancel, a start) call `boostRun` /
  * `liveChanged`: the run is then polled every 20 ms for a few seconds, so the
  * next stage shows up as soon as the worker writes it instead of at the next
- * regular poll. Other processes' writes (the worker's) are seen by polling.
+ * regular poll. Runners report a stage's start, progress and end to this
+ * process (the runner API): those are pushed to the run's topics at once
+ * (`stageChangedHere`). Other processes' writes (the control worker's run-state
+ * records) are seen by polling.
  */
 import { and, count, desc, eq, gt, inArray, max, sql } from 'drizzle-orm';
 import superjson from 'superjson';
@@ -198,6 +201,12 @@ export function createAppLive(hub: RunHub) {
     /** Whether the Temporal server answers, at once and on every change. */
     subscribeTemporal: (l: Listener<TemporalStatus>) => f.temporal.subscribe('server', l),
     changed,
+    /** A write to one of the run's stages was just committed in this process (see `stageChangedHere`). */
+    stageChanged(runId: string) {
+      f.run.poke(runId);
+      f.runs.poke('all');
+      hub.pokeRun(runId);
+    },
     /**
      * A run is about to change (a decision or cancel just went through): poll it
      * every 20 ms for 3 s, so its next state reaches the pages at once.
@@ -239,6 +248,14 @@ export function getAppLive(): AppLive {
 /** After a decision or cancel on `runId` in this process (see the module comment). */
 export function boostRun(runId: string): void {
   getAppLive().boostRun(runId);
+}
+
+/**
+ * A runner told this process (the runner API) that a stage began, moved or finished: the run's
+ * pages (app and embeds) and its lists poll now instead of at their next interval.
+ */
+export function stageChangedHere(runId: string): void {
+  getAppLive().stageChanged(runId);
 }
 
 /** After a run was started in this process. */

@@ -19,6 +19,8 @@
 import { desc, eq } from 'drizzle-orm';
 import { getDb, type Db } from '../../db/client';
 import { pipelines, runs, shareTokens, stageRuns, type RunStatus } from '../../db/schema';
+import { describeRunStatus, runWaits, settleDecidedGates, type RunStatusKey } from '../../workflows/model/run-status';
+import { parsedPlan } from '../services/run-plans';
 
 export type StageSnapshot = { status: string; startedAt: number | null; endedAt: number | null; attempt: number };
 
@@ -31,6 +33,8 @@ export type RunSnapshot = {
   /** A rehearsal: nothing was run, deployed or sent (embeds say so). */
   rehearsal: boolean;
   status: RunStatus;
+  /** How the status reads (describeRunStatus): "Waiting for approval — alan", "Waiting for a runner with labels gpu", "Running", … */
+  display: { key: RunStatusKey; text: string };
   startedAt: number | null;
   endedAt: number | null;
   stages: Record<string, StageSnapshot>;
@@ -56,19 +60,34 @@ export async function fetchRunSnapshot(db: Db, runId: string): Promise<RunSnapsh
       status: runs.status,
       startedAt: runs.startedAt,
       endedAt: runs.endedAt,
+      plan: runs.plan,
+      planHash: runs.planHash,
     })
     .from(runs)
     .where(eq(runs.id, runId))
     .get();
   if (!run) return null;
   const rows = await db
-    .select({ nodeId: stageRuns.nodeId, status: stageRuns.status, startedAt: stageRuns.startedAt, endedAt: stageRuns.endedAt, attempt: stageRuns.attempt })
+    .select({
+      nodeId: stageRuns.nodeId,
+      status: stageRuns.status,
+      startedAt: stageRuns.startedAt,
+      endedAt: stageRuns.endedAt,
+      attempt: stageRuns.attempt,
+      runnerId: stageRuns.runnerId,
+    })
     .from(stageRuns)
     .where(eq(stageRuns.runId, runId));
+  const plan = parsedPlan(run.id, run.planHash, run.plan);
+  // A gate whose next stage has begun reads decided, even before the workflow's record of it lands.
+  const settled = settleDecidedGates(plan, rows);
   const stages: Record<string, StageSnapshot> = {};
-  for (const s of rows.sort((a, b) => a.nodeId.localeCompare(b.nodeId))) {
+  for (const s of [...settled].sort((a, b) => a.nodeId.localeCompare(b.nodeId))) {
     stages[s.nodeId] = { status: s.status, startedAt: time(s.startedAt), endedAt: time(s.endedAt), attempt: s.attempt };
   }
+  // Whom a running run waits for, worded as on every page of the app (workflows/model/run-status.ts).
+  const live = run.status === 'running' || run.status === 'queued';
+  const described = describeRunStatus(run.status, live ? runWaits(plan, settled) : []);
   return {
     runId: run.id,
     pipelineId: run.pipelineId,
@@ -76,6 +95,7 @@ export async function fetchRunSnapshot(db: Db, runId: string): Promise<RunSnapsh
     number: run.number,
     rehearsal: run.rehearsal,
     status: run.status,
+    display: { key: described.key, text: described.text },
     startedAt: time(run.startedAt),
     endedAt: time(run.endedAt),
     stages,

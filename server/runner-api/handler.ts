@@ -62,6 +62,12 @@ export type RunnerApiDeps = {
   queueBase: string;
   /** The artifact store (made on first use). */
   artifactStore: () => ArtifactStore;
+  /**
+   * Told after a stage began, reported progress or finished (the write is committed), so pages
+   * following the run hear of it at once instead of at their next poll (the web app pushes it to
+   * its live topics; tests and benchmarks may leave it out).
+   */
+  onStageChanged?: (runId: string, nodeId: string) => void;
 };
 
 const MAX_JSON_BYTES = 4 * 1024 * 1024;
@@ -109,6 +115,13 @@ function remember<K, V>(m: Map<K, V>, k: K, v: V, max = 500) {
 
 export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => Promise<Response> {
   const { db } = deps;
+  const changed = (key: StageKey) => {
+    try {
+      deps.onStageChanged?.(key.runId, key.nodeId);
+    } catch (err) {
+      console.error('[runner-api] telling the live pages failed:', err);
+    }
+  };
 
   async function runAndNode(runId: string, nodeId: string) {
     const [row] = await db.select({ pipelineId: runs.pipelineId, status: runs.status, plan: runs.plan, rehearsal: runs.rehearsal }).from(runs).where(eq(runs.id, runId));
@@ -184,6 +197,7 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
       });
     await db.update(runs).set({ status: 'running', startedAt: now }).where(and(eq(runs.id, key.runId), eq(runs.status, 'queued')));
     await touchRunner(db, runner.id, { currentStage: `${key.runId}/${key.nodeId}#${key.attempt}` });
+    changed(key);
     // Valid for the stage's own limit plus the slack the workflow gives the activity.
     const { id, token, expiresAt } = await issueStageCredential(db, runner.id, key, node.timeoutMs + 120_000);
     // The context comes with the credential: one round trip instead of two before the stage can start.
@@ -243,6 +257,7 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     await authStage(req, key);
     if (body.progress && typeof body.progress === 'object') {
       await db.update(stageRuns).set({ progress: body.progress }).where(and(eq(stageRuns.runId, key.runId), eq(stageRuns.nodeId, key.nodeId)));
+      changed(key);
     }
     return json({ ok: true });
   }
@@ -264,6 +279,7 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     await revokeStageCredential(db, cred.id);
     secretsByCredential.delete(cred.id);
     await touchRunner(db, cred.runnerId, { currentStage: null });
+    changed(key);
     return json({ ok: true });
   }
 

@@ -267,6 +267,7 @@ export async function loadEmbedView(db: Db, pipeline: { id: string; name: string
           number: snapshot.number,
           rehearsal: snapshot.rehearsal,
           status: snapshot.status,
+          display: snapshot.display,
           startedAt: snapshot.startedAt,
           endedAt: snapshot.endedAt,
           params,

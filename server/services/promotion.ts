@@ -21,7 +21,8 @@ import type { SessionUser } from '../auth/session';
 import { notFound } from '../errors';
 import { liveChanged } from '../live/app-live';
 import { buildStagesOf, deriveBoard, environmentsOf, promotionPlan, type Board, type BoardEnvironment, type BoardPlan, type BoardStage } from './promotion-board';
-import { startRun } from './runs';
+import { runStatuses, startRun } from './runs';
+import { describeRunStatus, type RunStatusDescription } from '../../workflows/model/run-status';
 
 type Actor = Pick<SessionUser, 'id' | 'username' | 'name' | 'role'>;
 
@@ -79,7 +80,7 @@ export async function getBoard(
   db: Db,
   pipelineId: string,
   opts: { limit?: number } = {},
-): Promise<FullBoard & { totalBuilds: number }> {
+): Promise<Omit<FullBoard, 'history'> & { totalBuilds: number; history: (FullBoard['history'][number] & { runDisplay: RunStatusDescription | null })[] }> {
   const fp = await boardFingerprint(db, pipelineId);
   let cached = boardCache.get(pipelineId);
   if (!cached || cached.fp !== fp) {
@@ -91,7 +92,15 @@ export async function getBoard(
   }
   const { board } = cached;
   const limit = opts.limit ?? Infinity;
-  return { ...board, builds: board.builds.slice(0, limit), totalBuilds: board.builds.length, history: board.history.slice(0, 200) };
+  // A promotion run still going says what it waits for, in the app's words ("Waiting for approval — alan"); read
+  // each time (the cached board does not follow gates).
+  const shown = board.history.slice(0, 200);
+  const displays = await runStatuses(
+    db,
+    shown.filter((p) => p.runStatus === 'running' || p.runStatus === 'queued').map((p) => ({ id: p.runId, status: p.runStatus! })),
+  );
+  const history = shown.map((p) => ({ ...p, runDisplay: displays.get(p.runId) ?? (p.runStatus ? describeRunStatus(p.runStatus) : null) }));
+  return { ...board, builds: board.builds.slice(0, limit), totalBuilds: board.builds.length, history };
 }
 
 async function deriveBoardFromDb(db: Db, pipelineId: string): Promise<FullBoard> {

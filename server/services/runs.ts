@@ -17,6 +17,7 @@ import {
   validatePipeline,
   describeRunStatus,
   runWaits,
+  settleDecidedGates,
   type RunStatusDescription,
   type EnvironmentProtection,
   type ExecutionPlan,
@@ -31,6 +32,7 @@ import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import { listRunArtifacts } from '../artifacts/service';
 import type { SessionUser } from '../auth/session';
 import { approverFacts } from './approver-facts';
+import { parsedPlan } from './run-plans';
 import { describeRollback } from './k8s-rollback-target';
 import { getEnv } from '../env';
 import { parseTriggerDetails, type TriggerDetails } from '../triggers/config';
@@ -601,28 +603,17 @@ export async function runStatuses(db: Db, list: readonly { id: string; status: s
     db
       .select({ runId: stageRuns.runId, nodeId: stageRuns.nodeId, status: stageRuns.status, runnerId: stageRuns.runnerId })
       .from(stageRuns)
-      .where(and(inArray(stageRuns.runId, live), inArray(stageRuns.status, ['running', 'waiting']))),
+      .where(and(inArray(stageRuns.runId, live), inArray(stageRuns.status, ['running', 'waiting', 'succeeded', 'failed']))),
   ]);
   for (const r of planRows) {
     const plan = parsedPlan(r.id, r.planHash, r.plan);
-    out.set(r.id, describeRunStatus(r.status, runWaits(plan, stageRows.filter((s) => s.runId === r.id))));
+    // A gate whose next stage has begun was decided, even before the workflow's record of it lands.
+    out.set(r.id, describeRunStatus(r.status, runWaits(plan, settleDecidedGates(plan, stageRows.filter((s) => s.runId === r.id)))));
   }
   return out;
 }
 
-/** Parsed plans by run id (a run's plan never changes; the live run page reads it twice a second). */
-const planCache = new Map<string, { hash: string; plan: ExecutionPlan }>();
-const PLAN_CACHE_SIZE = 500;
-
-/** A run's execution plan, parsed once per process. */
-export function parsedPlan(runId: string, hash: string, raw: unknown): ExecutionPlan {
-  const hit = planCache.get(runId);
-  if (hit && hit.hash === hash) return hit.plan;
-  const plan = executionPlanSchema.parse(raw);
-  if (planCache.size >= PLAN_CACHE_SIZE) planCache.delete(planCache.keys().next().value!);
-  planCache.set(runId, { hash, plan });
-  return plan;
-}
+export { parsedPlan } from './run-plans';
 
 export async function getRun(db: Db, runId: string) {
   const run = await db.select().from(runs).where(eq(runs.id, runId)).get();

@@ -149,10 +149,10 @@ export async function designScenario(page: Page, appUrl: string, api: Api, opts:
   mark('keyboard: focus, move, connect');
 
   // 8. Auto-layout: one step, positions change and stay stable.
-  const undoSteps = await page.getByRole('button', { name: /^Undo/ }).getAttribute('aria-label');
+  const undoSteps = await page.getByRole('button', { name: /^Undo.*\(Ctrl\+Z\)$/ }).getAttribute('aria-label');
   await page.getByRole('button', { name: 'Auto-layout' }).click();
   await page.getByTestId('toast').filter({ hasText: 'Layout tidied up' }).waitFor();
-  assert.equal(await page.getByRole('button', { name: /^Undo/ }).getAttribute('aria-label'), 'Undo: Tidy up layout (Ctrl+Z)');
+  assert.equal(await page.getByRole('button', { name: /^Undo.*\(Ctrl\+Z\)$/ }).getAttribute('aria-label'), 'Undo: Tidy up layout (Ctrl+Z)');
   assert.notEqual(undoSteps, 'Undo: Tidy up layout (Ctrl+Z)');
   const laidOut = await Promise.all(['build', 'test', 'command'].map((n) => nodePosition(page, n)));
   mark('auto-layout');
@@ -376,7 +376,9 @@ export async function conflictScenario(page: Page, appUrl: string, api: Api, mar
 /** The list: search, new from template, duplicate, delete with confirmation. */
 export async function listScenario(page: Page, appUrl: string, api: Api, mark: Mark) {
   await page.goto(`${appUrl}/`);
-  await page.getByTestId('new-from-template').click();
+  // Templates are a tab of the New pipeline dialog, beside the blank start and Import.
+  await page.getByRole('button', { name: 'New pipeline' }).first().click();
+  await page.getByTestId('np-tab-template').click();
   const options = page.getByTestId('template-option');
   assert.ok((await options.count()) >= 4);
   await options.filter({ hasText: 'Release process' }).click();

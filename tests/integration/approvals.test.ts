@@ -46,6 +46,19 @@ describe('approval gates', () => {
     expect(audit).toMatchObject([{ actorName: 'alan', outcome: 'ok' }]);
   });
 
+  it('records the approval while the stage after the gate already runs', async () => {
+    // The decision is recorded alongside the next stage's start, not before it: the run page must still
+    // show who approved while that stage runs (not only once the run has ended).
+    const runId = await h.run(spec('approve-then-run', [gate('qa', { groups: ['approvers'] }), cmd('deploy', 'sleep 600')], [['qa', 'deploy']]));
+    await h.waitForStage(runId, 'qa', 'waiting');
+    await h.as(h.users.alan).approvals.decide({ runId, gateId: 'qa', decision: 'approve' });
+    const r = await h.waitFor(runId, (v) => v.stages.find((s) => s.id === 'deploy')?.status === 'running' && v.stages.find((s) => s.id === 'qa')?.status === 'succeeded');
+    expect(h.stageOf(r, 'qa').gate).toMatchObject({ status: 'approved', decidedBy: 'alan' });
+    expect(r.status).toBe('running');
+    await h.as(h.users.author).runs.cancel({ runId });
+    expect((await h.waitForEnd(runId)).stages.find((s) => s.id === 'qa')?.gate?.status).toBe('approved');
+  });
+
   it('a rejection fails the gate and follows its failure edge', async () => {
     const runId = await h.run(gated('reject', { users: ['grace'] }));
     await h.waitForStage(runId, 'qa', 'waiting');

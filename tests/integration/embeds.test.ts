@@ -15,7 +15,8 @@ import { auditLog, shareTokens, stageRuns } from '../../db/schema';
 import { hashShareToken } from '../../server/embeds/token';
 import { getRunHub } from '../../server/live/run-hub';
 import { touchShareToken } from '../../server/services/embeds';
-import { cmd, spec, startHarness, type Harness } from './harness';
+import { fetchRunSnapshot } from '../../server/live/run-hub';
+import { cmd, gate, spec, startHarness, type Harness } from './harness';
 
 const BASE = 'http://localhost:3000';
 const WIKI = 'https://wiki.example.com';
@@ -318,6 +319,48 @@ describe('live updates over SSE', () => {
     const after = hub.stats();
     expect(after.run?.subscribers ?? 0).toBe(before.run?.subscribers ?? 0);
     expect(after.token?.subscribers ?? 0).toBe(before.token?.subscribers ?? 0);
+  });
+});
+
+describe('a run waiting at a gate', () => {
+  it('says whom it waits for on the embed, the diagram and the badge, and the gate reads decided before the stage behind it runs', async () => {
+    const pipelineId = await h.createPipeline(
+      spec(
+        'gated embed',
+        [
+          { ...cmd('build', 'true'), name: 'Build', position: { x: 0, y: 0 } },
+          { ...gate('qa', { users: ['alan'], groups: ['qa'] }), name: 'QA', position: { x: 260, y: 0 } },
+          { ...cmd('deploy', 'sleep 3'), name: 'Deploy', position: { x: 520, y: 0 } },
+        ],
+        [
+          ['build', 'qa'],
+          ['qa', 'deploy'],
+        ],
+      ),
+    );
+    const { token } = await share(pipelineId);
+    const runId = (await h.as(h.users.author).runs.start({ pipelineId })).id;
+    await h.waitForStage(runId, 'qa', 'waiting');
+
+    const page = await (await embed(pipelineId, token)).text();
+    expect(/<span id="pw-run-status"[^>]*>([^<]*)</.exec(page)?.[1]).toBe('Waiting for approval — alan, group qa');
+    const image = await (await diagram(pipelineId, token)).text();
+    expect(image).toContain('Waiting for approval — alan, group qa</text>');
+    expect(await (await badge(pipelineId, token)).text()).toContain('waiting for approval — alan, group qa');
+    expect((await fetchRunSnapshot(h.db, runId))?.display).toEqual({ key: 'waiting', text: 'Waiting for approval — alan, group qa' });
+
+    await h.as(h.users.alan).approvals.decide({ runId, gateId: 'qa', decision: 'approve' });
+    // Once the stage behind the gate has begun, the gate reads approved (not still waiting) in what embeds show.
+    const deadline = Date.now() + 60_000;
+    let snap = await fetchRunSnapshot(h.db, runId);
+    while (Date.now() < deadline && !['running', 'succeeded'].includes(snap?.stages.deploy?.status ?? '')) {
+      await new Promise((r) => setTimeout(r, 50));
+      snap = await fetchRunSnapshot(h.db, runId);
+    }
+    expect(snap?.stages.deploy?.status).toMatch(/^(running|succeeded)$/);
+    expect(snap?.stages.qa?.status).toBe('succeeded');
+    expect(snap?.display).toEqual({ key: 'running', text: 'Running' });
+    await h.waitForEnd(runId);
   });
 });
 

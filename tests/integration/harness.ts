@@ -6,6 +6,7 @@
  * called through `createCaller`.
  */
 import { NativeConnection, type Worker, type WorkflowBundle } from '@temporalio/worker';
+import { and, eq } from 'drizzle-orm';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import { inject } from 'vitest';
 import { closeAllDbs, getDb, type Db } from '../../db/client';
 import { migrate } from '../../db/migrate';
-import { groupMembers, user as userTable } from '../../db/schema';
+import { groupMembers, stageRuns, user as userTable } from '../../db/schema';
 import { createCaller } from '../../server/api/root';
 import type { SessionUser } from '../../server/auth/session';
 import { createArtifactStore } from '../../server/artifacts/store';
@@ -91,8 +92,24 @@ export async function startHarness(
   // The control plane's runner API on loopback, and one registered runner for the default pool.
   const runnerQueueBase = `${taskQueue}-runner`;
   let store: ReturnType<typeof createArtifactStore> | undefined;
+  /** What the runner API told the live pages (run, stage, and the stage's status in the database at that moment). */
+  const stageChanges: Promise<{ runId: string; nodeId: string; status: string | undefined }>[] = [];
   const runnerApi = await serveRunnerApi(
-    createRunnerApiHandler({ db, queueBase: runnerQueueBase, artifactStore: () => (store ??= createArtifactStore(getEnv())) }),
+    createRunnerApiHandler({
+      db,
+      queueBase: runnerQueueBase,
+      artifactStore: () => (store ??= createArtifactStore(getEnv())),
+      onStageChanged: (runId, nodeId) => {
+        stageChanges.push(
+          db
+            .select({ status: stageRuns.status })
+            .from(stageRuns)
+            .where(and(eq(stageRuns.runId, runId), eq(stageRuns.nodeId, nodeId)))
+            .get()
+            .then((row) => ({ runId, nodeId, status: row?.status })),
+        );
+      },
+    }),
   );
   const registerTestRunner = (name: string, labels: string[] = []) => registerRunner(db, users.admin, { name, labels });
   const localRunner = await registerTestRunner(opts.runnerName ?? 'harness-local');
@@ -232,6 +249,8 @@ export async function startHarness(
     waitForStage,
     waitForWorkflowIdle,
     stageOf,
+    /** What the runner API pushed to the live pages so far (see `onStageChanged`). */
+    stageChanges: () => Promise.all(stageChanges),
     startWorker,
     stopWorker,
     temporal: getTemporalClient,

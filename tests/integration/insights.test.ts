@@ -90,6 +90,33 @@ describe('metrics from real rows', () => {
     await expect(h.as(h.users.viewer).insights.metrics({ days: 7, pipelineId: otherId })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(h.as(null).insights.metrics({ days: 7 })).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
   });
+
+  it('the same question asked again right after new runs, a finished stage or a deleted pipeline sees them (nothing stale is kept)', async () => {
+    const ask = () => h.as(h.users.viewer).insights.metrics({ days: 7, pipelineId, environment: 'dev' });
+    const before = await ask();
+    expect((await ask()).current.deploymentFrequency.count).toBe(before.current.deploymentFrequency.count);
+    // A new deployment into dev (same minute, same question).
+    const later = await insertRun(pipelineId, 5, [['build', 'succeeded', T + 300 * MIN], ['deploy-dev', 'succeeded', T + 302 * MIN]]);
+    const after = await ask();
+    expect(after.current.deploymentFrequency.count).toBe(before.current.deploymentFrequency.count + 1);
+    // The same deployment's stage turns out failed (a row updated in place, counts unchanged).
+    await h.db.update(stageRuns).set({ status: 'failed' }).where(and(eq(stageRuns.runId, later), eq(stageRuns.nodeId, 'deploy-dev')));
+    const failed = await ask();
+    expect(failed.current.deploymentFrequency.count).toBe(before.current.deploymentFrequency.count);
+    expect(failed.current.changeFailureRate.failures).toBe(after.current.changeFailureRate.failures + 1);
+    // Runs of a pipeline deleted since are left out at once.
+    await h.db.update(stageRuns).set({ status: 'succeeded' }).where(and(eq(stageRuns.runId, later), eq(stageRuns.nodeId, 'deploy-dev')));
+    const all = await h.as(h.users.viewer).insights.metrics({ days: 7 });
+    const scratch = (await h.as(h.users.author).pipelines.create({ name: 'Scratch', spec: releaseTrainPipeline() })).id;
+    await insertRun(scratch, 1, [['deploy-dev', 'succeeded', T + 400 * MIN]]);
+    expect((await h.as(h.users.viewer).insights.metrics({ days: 7 })).current.deploymentFrequency.count).toBe(all.current.deploymentFrequency.count + 1);
+    await h.as(h.users.author).pipelines.delete({ id: scratch });
+    expect((await h.as(h.users.viewer).insights.metrics({ days: 7 })).current.deploymentFrequency.count).toBe(all.current.deploymentFrequency.count);
+    // Run #5 removed again (the tests below count on the history above): the numbers are back where they were.
+    await h.db.delete(stageRuns).where(eq(stageRuns.runId, later));
+    await h.db.delete(runs).where(eq(runs.id, later));
+    expect((await ask()).current.deploymentFrequency.count).toBe(before.current.deploymentFrequency.count);
+  });
 });
 
 describe('release plan', () => {

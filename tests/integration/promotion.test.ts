@@ -219,6 +219,8 @@ describe('build once, promote through the environments', () => {
     expect(h.stageOf(waiting, 'build').reusedFrom).toEqual({ id: b1.id, number: 1 });
     expect(h.stageOf(waiting, 'deploy-staging').reusedFrom).toEqual({ id: b1.id, number: 1 });
     expect((await buildOf(pipelineId, b1.id)).cells.production).toMatchObject({ status: 'waiting', runNumber: p.number });
+    // The promotion history says whom the promotion run waits for, as every page does.
+    expect((await board(pipelineId)).history.find((x) => x.runId === p.id)?.runDisplay).toMatchObject({ key: 'waiting', text: 'Waiting for approval — alan' });
     await h.as(h.users.alan).approvals.decide({ runId: p.id, gateId: 'gate-prod', decision: 'approve' });
     const promoted = await h.waitForEnd(p.id);
     expect(promoted.status).toBe('succeeded');

@@ -38,6 +38,11 @@ describe('running pipelines on a real Temporal server', () => {
     // Reading from an offset returns only what follows it.
     const tail = await h.as(h.users.viewer).runs.logs({ runId, nodeId: 'deploy', afterOffset: 10 });
     expect(tail.text).toBe(logs.text.slice(10));
+    // The runner's reports are pushed to the pages following the run once written: each stage's start and end.
+    const pushed = (await h.stageChanges()).filter((c) => c.runId === runId);
+    for (const node of ['build', 'deploy']) {
+      expect(pushed.filter((c) => c.nodeId === node).map((c) => c.status), node).toEqual(expect.arrayContaining(['running', 'succeeded']));
+    }
   });
 
   it('runs independent branches in parallel and joins them', async () => {

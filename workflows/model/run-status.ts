@@ -86,3 +86,27 @@ export function describeRunStatus(status: string, waits: readonly RunWait[] = []
   }
   return base(status as RunStatusKey);
 }
+
+/**
+ * Stage statuses with what the stages after a gate prove about it: a gate still recorded as waiting
+ * whose next stage has begun through a success connection was approved (through a failure connection:
+ * rejected). The workflow records a gate's decision alongside the next stage's start, and the runner
+ * that begins that stage writes its own row, so for a moment the rows can say "gate waiting" while
+ * the stage behind it already runs; nobody should ever be shown that. Returns the same array when
+ * nothing needs settling.
+ */
+export function settleDecidedGates<T extends { nodeId: string; status: string }>(plan: Pick<ExecutionPlan, 'nodes'>, stages: readonly T[]): readonly T[] {
+  const byNode = new Map(stages.map((s) => [s.nodeId, s]));
+  const gates = new Set(plan.nodes.filter((n) => n.runtime === 'gate').map((n) => n.id));
+  const settled = new Map<string, 'succeeded' | 'failed'>();
+  for (const node of plan.nodes) {
+    const status = byNode.get(node.id)?.status;
+    if (status !== 'running' && status !== 'succeeded' && status !== 'failed') continue;
+    for (const need of node.needs) {
+      if (!gates.has(need.from) || byNode.get(need.from)?.status !== 'waiting' || need.on === 'always') continue;
+      settled.set(need.from, need.on === 'success' ? 'succeeded' : 'failed');
+    }
+  }
+  if (settled.size === 0) return stages;
+  return stages.map((s) => (settled.has(s.nodeId) ? { ...s, status: settled.get(s.nodeId)! } : s));
+}

@@ -45,7 +45,7 @@ export type InsightStage = {
   attempt: number;
   startedAt: number | null;
   endedAt: number | null;
-  error: string | null;
+  error?: string | null;
   reusedFrom: string | null;
 };
 
@@ -79,6 +79,8 @@ export type Band = 'elite' | 'high' | 'medium' | 'low';
 export const HOUR = 3_600_000;
 export const DAY = 24 * HOUR;
 export const DEFAULT_ROLLBACK_WINDOW_MS = DAY;
+
+const NO_STAGES: InsightStage[] = [];
 
 const EXECUTING = (n: InsightPlanNode) => n.kind !== 'approval' && n.kind !== 'wait';
 
@@ -128,11 +130,12 @@ export function deriveDeployments(input: {
   rollbackWindowMs?: number;
 }): Deployment[] {
   const window = input.rollbackWindowMs ?? DEFAULT_ROLLBACK_WINDOW_MS;
-  const stagesByRun = new Map<string, Map<string, InsightStage>>();
+  // Each run's stages as a short list (a handful per run): cheaper than a map per run for 50,000 stage results.
+  const stagesByRun = new Map<string, InsightStage[]>();
   for (const s of input.stages) {
-    let m = stagesByRun.get(s.runId);
-    if (!m) stagesByRun.set(s.runId, (m = new Map()));
-    m.set(s.nodeId, s);
+    const list = stagesByRun.get(s.runId);
+    if (list) list.push(s);
+    else stagesByRun.set(s.runId, [s]);
   }
   const perPlan = new Map<string, Map<string, { deploy: InsightPlanNode[]; after: InsightPlanNode[]; viaFailure: Set<string> }>>();
   const infoOf = (hash: string) => {
@@ -154,16 +157,30 @@ export function deriveDeployments(input: {
   const deployments: Deployment[] = [];
   const rollbacks: { environment: string; at: number; runId: string; pipelineId: string }[] = [];
   for (const run of input.runs) {
-    const own = stagesByRun.get(run.id) ?? new Map<string, InsightStage>();
+    const list = stagesByRun.get(run.id) ?? NO_STAGES;
+    const own = (nodeId: string) => {
+      // The last result of a node wins (as a map keyed by node would have it).
+      for (let i = list.length - 1; i >= 0; i--) if (list[i]!.nodeId === nodeId) return list[i];
+      return undefined;
+    };
     if (run.rollbackOf) {
-      const at = Math.max(0, ...[...own.values()].map((s) => s.endedAt ?? s.startedAt ?? 0)) || run.createdAt;
+      let at = 0;
+      for (const s of list) at = Math.max(at, s.endedAt ?? s.startedAt ?? 0);
+      at ||= run.createdAt;
       rollbacks.push({ environment: run.rollbackOf, at, runId: run.id, pipelineId: run.pipelineId });
     }
     for (const [env, info] of infoOf(run.planHash)) {
-      const ran = info.deploy.map((n) => own.get(n.id)).filter((s): s is InsightStage => !!s && !s.reusedFrom && (s.status === 'succeeded' || s.status === 'failed'));
-      if (ran.length === 0) continue;
-      const failedDeploy = ran.find((s) => s.status === 'failed');
-      const at = Math.max(...ran.map((s) => s.endedAt ?? s.startedAt ?? run.createdAt));
+      let ranAny = false;
+      let failedDeploy: InsightStage | undefined;
+      let at = -Infinity;
+      for (const n of info.deploy) {
+        const s = own(n.id);
+        if (!s || s.reusedFrom || (s.status !== 'succeeded' && s.status !== 'failed')) continue;
+        ranAny = true;
+        if (!failedDeploy && s.status === 'failed') failedDeploy = s;
+        at = Math.max(at, s.endedAt ?? s.startedAt ?? run.createdAt);
+      }
+      if (!ranAny) continue;
       const ok = !failedDeploy;
       let failure: string | null = null;
       let failedStage: string | null = null;
@@ -172,7 +189,7 @@ export function deriveDeployments(input: {
         failedStage = failedDeploy.nodeId;
       } else {
         for (const n of info.after) {
-          const s = own.get(n.id);
+          const s = own(n.id);
           if (!s || s.reusedFrom) continue;
           if (n.kind === 'k8s-rollback' && (s.status === 'succeeded' || s.status === 'failed')) {
             failure = 'rolled back in the same run';
@@ -206,7 +223,11 @@ export function deriveDeployments(input: {
 
   // Rollbacks within the window after a live deployment make it a change failure.
   for (const rb of rollbacks) {
-    const previous = [...deployments].reverse().find((d) => d.environment === rb.environment && d.pipelineId === rb.pipelineId && d.ok && d.at <= rb.at && d.runId !== rb.runId);
+    let previous: Deployment | undefined;
+    for (let i = deployments.length - 1; i >= 0 && !previous; i--) {
+      const d = deployments[i]!;
+      if (d.environment === rb.environment && d.pipelineId === rb.pipelineId && d.ok && d.at <= rb.at && d.runId !== rb.runId) previous = d;
+    }
     if (previous && !previous.failure && rb.at - previous.at <= window) {
       previous.failure = 'rolled back';
       previous.failedStage = null;
@@ -323,25 +344,62 @@ export function dayKey(at: number, timeZone: string): string {
   return f.format(at);
 }
 
-export type DayPoint = { day: string; deployments: number; failures: number; runIds: string[] };
+/** A calendar day: its deployments and change failures, and the instants [start, end) it covers in the window. */
+export type DayPoint = { day: string; start: number; end: number; deployments: number; failures: number; runIds: string[] };
 
-/** Deployments and change failures per calendar day in `timeZone`, every day of [from, to) listed. */
+/**
+ * Deployments and change failures per calendar day in `timeZone`, every day of [from, to) listed.
+ * The instants where a new day starts are found once (hour by hour, then to the millisecond by halving), so each
+ * deployment costs a binary search instead of a time-zone conversion.
+ */
 export function dailySeries(deployments: Deployment[], from: number, to: number, timeZone: string): DayPoint[] {
-  const days = new Map<string, DayPoint>();
-  for (let t = from; t < to; t += HOUR) {
-    const k = dayKey(t, timeZone);
-    if (!days.has(k)) days.set(k, { day: k, deployments: 0, failures: 0, runIds: [] });
+  const starts: number[] = [from];
+  const keys: string[] = [dayKey(from, timeZone)];
+  for (let t = from + HOUR; ; t += HOUR) {
+    const end = Math.min(t, to - 1);
+    const k = dayKey(end, timeZone);
+    if (k !== keys[keys.length - 1]) {
+      // The day changed in (end - HOUR, end]: find its first millisecond.
+      let lo = Math.max(from, end - HOUR);
+      let hi = end;
+      while (hi - lo > 1) {
+        const mid = Math.floor((lo + hi) / 2);
+        if (dayKey(mid, timeZone) === k) hi = mid;
+        else lo = mid;
+      }
+      starts.push(hi);
+      keys.push(k);
+    }
+    if (end >= to - 1) break;
   }
+  const points: DayPoint[] = keys.map((day, i) => ({ day, start: starts[i]!, end: starts[i + 1] ?? to, deployments: 0, failures: 0, runIds: [] }));
   for (const d of deployments) {
     if (d.at < from || d.at >= to) continue;
-    const k = dayKey(d.at, timeZone);
-    let p = days.get(k);
-    if (!p) days.set(k, (p = { day: k, deployments: 0, failures: 0, runIds: [] }));
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= d.at) lo = mid;
+      else hi = mid - 1;
+    }
+    const p = points[lo]!;
     if (d.ok) p.deployments++;
     if (d.failure) p.failures++;
     p.runIds.push(d.runId);
   }
-  return [...days.values()].sort((a, b) => a.day.localeCompare(b.day));
+  // A day seen twice (a clock turned back across midnight) is one day.
+  const byDay = new Map<string, DayPoint>();
+  for (const p of points) {
+    const seen = byDay.get(p.day);
+    if (!seen) byDay.set(p.day, p);
+    else {
+      seen.end = Math.max(seen.end, p.end);
+      seen.deployments += p.deployments;
+      seen.failures += p.failures;
+      seen.runIds.push(...p.runIds);
+    }
+  }
+  return [...byDay.values()].sort((a, b) => a.day.localeCompare(b.day));
 }
 
 export type StageDuration = { nodeId: string; name: string; count: number; medianMs: number; p90Ms: number; slowestRunId: string };
@@ -401,8 +459,10 @@ export type FlakyStage = { nodeId: string; name: string; flaky: number; executed
  */
 export function flakyStages(runs: InsightRun[], stages: InsightStage[], reruns: ReadonlyMap<string, string>, names: ReadonlyMap<string, string>): FlakyStage[] {
   const runById = new Map(runs.map((r) => [r.id, r]));
+  // Statuses only of the runs that were re-run (the only ones looked up).
+  const sources = new Set(reruns.values());
   const status = new Map<string, string>();
-  for (const s of stages) status.set(`${s.runId}\n${s.nodeId}`, s.status);
+  for (const s of stages) if (sources.has(s.runId)) status.set(`${s.runId}\n${s.nodeId}`, s.status);
   const by = new Map<string, { flaky: number; executed: number; runIds: string[] }>();
   for (const s of stages) {
     if (s.reusedFrom || (s.status !== 'succeeded' && s.status !== 'failed')) continue;

@@ -241,3 +241,59 @@ describe('copy, paste and duplicate', () => {
     expect(store.getState().spec.nodes).toHaveLength(2);
   });
 });
+
+describe('editor store: a toast’s Undo takes back exactly its edit', () => {
+  it('is the plain undo while the edit is the last one', () => {
+    const { store, a } = setup();
+    const before = store.getState().spec;
+    a.remove(['deploy'], []);
+    const after = store.getState().spec;
+    expect(a.undoEdit(before, after, 'delete stage “Deploy”')).toEqual({ ok: true });
+    expect(store.getState().spec).toBe(before);
+    expect(store.getState().future).toHaveLength(1);
+  });
+
+  it('after later edits, brings back only the deleted stage and keeps the later edits', () => {
+    const { store, a, clock } = setup();
+    const before = store.getState().spec;
+    a.remove(['deploy'], []);
+    const after = store.getState().spec;
+    clock.advance(5000);
+    a.updateNode('build', { name: 'Compile' });
+    const id = a.addNode('wait', { x: 0, y: 200 });
+    expect(a.undoEdit(before, after, 'delete stage “Deploy”')).toEqual({ ok: true });
+    const s = store.getState().spec;
+    expect(s.nodes.map((n) => n.id).sort()).toEqual(['build', 'deploy', id].sort());
+    expect(s.nodes.find((n) => n.id === 'build')?.name).toBe('Compile');
+    expect(s.edges).toEqual([{ id: 'build-deploy', from: 'build', to: 'deploy', on: 'success' }]);
+    // The undo is itself one step.
+    expect(store.getState().past.at(-1)?.label).toBe('Undo delete stage “Deploy”');
+  });
+
+  it('takes back a connection added from the keyboard, not the edits after it', () => {
+    const { store, a, clock } = setup();
+    const id = a.addNode('wait', { x: 600, y: 0 });
+    const before = store.getState().spec;
+    expect(a.connect('deploy', id!, 'always').ok).toBe(true);
+    const after = store.getState().spec;
+    clock.advance(5000);
+    a.updateNode('deploy', { name: 'Ship' });
+    expect(a.undoEdit(before, after, 'connect')).toEqual({ ok: true });
+    const s = store.getState().spec;
+    expect(s.edges.some((e) => e.to === id)).toBe(false);
+    expect(s.nodes.find((n) => n.id === 'deploy')?.name).toBe('Ship');
+  });
+
+  it('refuses, changing nothing, when later edits changed what it would bring back', () => {
+    const { store, a, clock } = setup();
+    const before = store.getState().spec;
+    a.updateNode('deploy', { name: 'Release' });
+    const after = store.getState().spec;
+    clock.advance(5000);
+    a.updateNode('deploy', { name: 'Ship' });
+    const current = store.getState().spec;
+    const res = a.undoEdit(before, after, 'rename');
+    expect(res.ok).toBe(false);
+    expect(store.getState().spec).toBe(current);
+  });
+});

@@ -1,6 +1,6 @@
 /** Escaping and rendering of embeds: user text always comes out as text. */
 import { describe, expect, it } from 'vitest';
-import { renderEmbedPage } from '../../../server/embeds/embed-page';
+import { NOT_OLDER_JS, renderEmbedPage } from '../../../server/embeds/embed-page';
 import { escapeXml, jsonForScript, truncate } from '../../../server/embeds/escape';
 import { embedPageCsp, etagMatches, strongEtag } from '../../../server/embeds/http';
 import { displayParams, HIDDEN_VALUE, looksSecret } from '../../../server/embeds/secrets';
@@ -84,6 +84,15 @@ describe('graph SVG', () => {
     expect(svg).toContain('data-stage="qa" data-status="waiting"');
     expect(svg).toContain('Waiting for approval');
     expect(svg).toContain('e-failure');
+  });
+
+  it('draws a caption above the graph when asked (the diagram image says what the run waits for)', () => {
+    const plain = renderGraphSvg({ nodes, edges, states: {} }, { standalone: true, now: 0 });
+    const captioned = renderGraphSvg({ nodes, edges, states: {} }, { standalone: true, now: 0, caption: 'Run #3 · Waiting for approval — grace & <ops>' });
+    expect(captioned.svg).toContain('<text class="pw-caption" x="12" y="22">Run #3 · Waiting for approval — grace &amp; &lt;ops&gt;</text>');
+    expect(captioned.height).toBeGreaterThan(plain.height);
+    expect(plain.svg).not.toContain('pw-caption"');
+    assertWellFormedXml(captioned.svg.replace(/<style>[\s\S]*?<\/style>/, ''));
   });
 
   it('keeps a looping connection inside the image and stage subtitles inside their cards', () => {
@@ -205,6 +214,7 @@ describe('embed page', () => {
       number: 7,
       rehearsal: false,
       status: 'running',
+      display: { key: 'running', text: 'Running' },
       startedAt: 1000,
       endedAt: null,
       params: displayParams({ version: '</script><script>alert(x)</script>', password: 'hunter2' }),
@@ -247,6 +257,50 @@ describe('embed page', () => {
     expect(rehearsal).toContain('rehearsal — nothing changed');
     // Live updates keep the mark (the script names the run from the stream's snapshot).
     expect(rehearsal).toContain("R.rehearsal?'Rehearsal #':'Run #'");
+  });
+
+  it('says whom a waiting run waits for in its header, as the app does', () => {
+    const waiting = renderEmbedPage(
+      {
+        ...view,
+        run: { ...view.run!, display: { key: 'waiting', text: 'Waiting for approval — grace, group approvers' } },
+        stages: { build: { status: 'succeeded', startedAt: 1000, endedAt: 2000, attempt: 1 }, qa: { status: 'waiting', startedAt: 2000, endedAt: null, attempt: 1 } },
+      },
+      { theme: 'light', nonce: 'N', streamUrl: null, now: 5000 },
+    );
+    const chip = /<span id="pw-run-status"[^>]*>([^<]*)<\/span>/.exec(waiting);
+    expect(chip?.[0]).toContain('data-status="waiting"');
+    expect(chip?.[1]).toBe('Waiting for approval — grace, group approvers');
+    // The live script words it the same way (from the snapshot's display), not from a table of bare labels.
+    expect(waiting).toContain('R.display.text');
+  });
+});
+
+describe('embed snapshots apply in order', () => {
+  type Snap = { status: string; stages: Record<string, { status: string; attempt: number }> };
+  const notOlder = new Function(`${NOT_OLDER_JS};return notOlder`)() as (r: { status: string }, s: Snap['stages'], n: Snap) => boolean;
+  const shown: Snap = {
+    status: 'running',
+    stages: { build: { status: 'succeeded', attempt: 1 }, qa: { status: 'succeeded', attempt: 1 }, deploy: { status: 'running', attempt: 1 } },
+  };
+  const apply = (n: Snap) => notOlder(shown, shown.stages, n);
+
+  it('takes a snapshot that moved on', () => {
+    expect(apply({ status: 'running', stages: { ...shown.stages, deploy: { status: 'succeeded', attempt: 1 } } })).toBe(true);
+    expect(apply({ status: 'succeeded', stages: { ...shown.stages, deploy: { status: 'succeeded', attempt: 1 } } })).toBe(true);
+    expect(apply(shown)).toBe(true);
+  });
+
+  it('takes a new attempt of a stage even though it runs again', () => {
+    const retried = { status: 'running', stages: { ...shown.stages, deploy: { status: 'failed', attempt: 1 } } };
+    expect(notOlder(retried, retried.stages, { status: 'running', stages: { ...shown.stages, deploy: { status: 'running', attempt: 2 } } })).toBe(true);
+  });
+
+  it('ignores an older snapshot: the gate waiting again while the stage behind it runs', () => {
+    expect(apply({ status: 'running', stages: { build: { status: 'succeeded', attempt: 1 }, qa: { status: 'waiting', attempt: 1 } } })).toBe(false);
+    expect(apply({ status: 'running', stages: { ...shown.stages, deploy: { status: 'running', attempt: 0 } } })).toBe(false);
+    const done = { status: 'succeeded', stages: shown.stages };
+    expect(notOlder(done, done.stages, { status: 'running', stages: shown.stages })).toBe(false);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   HOUR,
   changeFailureBand,
   dailySeries,
+  dayKey,
   deployStagesOf,
   deriveDeployments,
   dora,
@@ -200,6 +201,37 @@ describe('calendar days', () => {
     expect(inNewYork).toEqual(['2026-11-03']);
     // Every day of the window is listed, with zeros.
     expect(dailySeries(deps, from, to, 'UTC').map((p) => p.day)).toEqual(['2026-11-02', '2026-11-03', '2026-11-04', '2026-11-05', '2026-11-06']);
+  });
+
+  it('deployments a minute either side of midnight land on their own day, in zones with odd offsets and across clock changes', () => {
+    const zones = ['UTC', 'Asia/Kathmandu', 'Australia/Lord_Howe', 'America/St_Johns', 'Europe/London'];
+    for (const tz of zones) {
+      // 40 days across the end of European and North American summer time (late Oct / early Nov 2026).
+      const from = Date.UTC(2026, 9, 1, 7, 13);
+      const to = Date.UTC(2026, 10, 10, 7, 13);
+      const deps = [];
+      // The minute before and after each local midnight, found by asking the time zone directly (every offset in
+      // use is a whole number of quarter hours, so midnight falls on a quarter hour in UTC).
+      for (let t = Date.UTC(2026, 9, 1, 7, 15); t < to; t += 15 * 60_000) {
+        if (dayKey(t, tz) !== dayKey(t - 60_000, tz)) {
+          for (const at of [t - 60_000, t]) {
+            if (at < from) continue;
+            const r = run({ createdAt: at - 1000 });
+            deps.push(...deriveDeployments({ runs: [r], plans, stages: [stage(r.id, 'deploy-staging', 'succeeded', at - MIN)] }));
+          }
+        }
+      }
+      const series = dailySeries(deps, from, to, tz);
+      expect(series.reduce((n, p) => n + p.deployments, 0)).toBe(deps.length);
+      for (const p of series) {
+        const expected = deps.filter((d) => dayKey(d.at, tz) === p.day);
+        expect([p.day, tz, p.deployments]).toEqual([p.day, tz, expected.length]);
+        // The day's instants (what its drill-down lists) hold exactly its deployments.
+        expect(deps.filter((d) => d.at >= p.start && d.at < p.end).length).toBe(expected.length);
+        expect(dayKey(p.start, tz)).toBe(p.day);
+        expect(dayKey(p.end - 1, tz)).toBe(p.day);
+      }
+    }
   });
 });
 

@@ -28,8 +28,8 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
     if (!access.ok) return svgResponse(req, renderBadgeSvg('pipewright', access.code === 'revoked' ? 'link revoked' : access.code === 'expired' ? 'link expired' : 'not found', 'none'), access.status);
     const last = await latestRunStatus(db, id);
     const status = last?.status ?? 'none';
-    // Badges end up in public READMEs: what the run waits for, not whom (the embed and the app name the people).
-    const message = last?.display.key === 'waiting' ? last.display.label.toLowerCase() : MESSAGES[status] ?? status;
+    // A waiting run says what it waits for and whom, in the app's words: "waiting for approval — alan".
+    const message = last?.display.key === 'waiting' ? last.display.text.charAt(0).toLowerCase() + last.display.text.slice(1) : MESSAGES[status] ?? status;
     return svgResponse(req, renderBadgeSvg(access.pipeline.name, last ? message : 'no runs', status));
   } catch (err) {
     console.error('[badge] failed:', err);

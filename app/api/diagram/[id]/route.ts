@@ -24,7 +24,13 @@ export async function GET(req: Request, { params }: { params: Promise<{ id: stri
     const states = Object.fromEntries(Object.entries(view.stages).map(([k, s]) => [k, s.endedAt ? s : { ...s, startedAt: null }]));
     const { svg } = renderGraphSvg(
       { nodes: view.nodes, edges: view.edges, states },
-      { standalone: true, theme: themeParam(url.searchParams.get('theme')), title: `${view.pipeline.name}${view.run ? ` · ${view.run.rehearsal ? 'rehearsal (nothing changed)' : 'run'} #${view.run.number}: ${view.run.status}` : ''}` },
+      {
+        standalone: true,
+        theme: themeParam(url.searchParams.get('theme')),
+        title: `${view.pipeline.name}${view.run ? ` · ${view.run.rehearsal ? 'rehearsal (nothing changed)' : 'run'} #${view.run.number}: ${view.run.display.text}` : ''}`,
+        // What the latest run is doing, in the app's words: "Run #3 · Waiting for approval — alan".
+        caption: view.run ? `${view.run.rehearsal ? 'Rehearsal' : 'Run'} #${view.run.number} · ${view.run.display.text}${view.run.rehearsal ? ' · nothing changed' : ''}` : 'No runs yet',
+      },
     );
     return svgResponse(req, svg);
   } catch (err) {

@@ -6,6 +6,7 @@
 import { getDb } from '@/db/client';
 import { createArtifactStore, type ArtifactStore } from '@/server/artifacts/store';
 import { getEnv } from '@/server/env';
+import { stageChangedHere } from '@/server/live/app-live';
 import { createRunnerApiHandler } from '@/server/runner-api/handler';
 
 export const dynamic = 'force-dynamic';
@@ -19,6 +20,8 @@ function getHandler() {
       db,
       queueBase: `${getEnv().TEMPORAL_TASK_QUEUE}-runner`,
       artifactStore: () => (store ??= createArtifactStore(getEnv())),
+      // Pages following the run hear of a stage's start and end at once (push), not at their next poll.
+      onStageChanged: stageChangedHere,
     }),
   );
   return handler;

@@ -12,7 +12,7 @@ import { keepPreviousData, useMutation, useQuery, useQueryClient } from '@tansta
 import Link from 'next/link';
 import { memo, useEffect, useMemo, useState } from 'react';
 import { Modal } from '@/app/components/modal';
-import { StatusChip, StatusDot, statusLabel } from '@/app/components/status';
+import { RunStatusChip, StatusChip, StatusDot, statusLabel } from '@/app/components/status';
 import { Ago } from '@/app/components/time';
 import { Button, Card, EmptyState, ErrorBox, Notice, PageHeader, SectionTitle, Tag, buttonStyles, cx } from '@/app/components/ui';
 import { formatUtc, pluralize } from '@/app/lib/format';
@@ -367,7 +367,7 @@ function History({ board, pipelineId }: { board: Board; pipelineId: string }) {
           <ul className="divide-y divide-line text-sm" aria-label="Promotions">
             {board.history.slice(0, 100).map((p) => (
               <li key={p.runId} className="flex flex-wrap items-center gap-x-3 gap-y-1 px-3 py-2">
-                {p.runStatus && <StatusChip status={p.runStatus} />}
+                {p.runDisplay ? <RunStatusChip display={p.runDisplay} /> : p.runStatus && <StatusChip status={p.runStatus} />}
                 <span className="text-fg">
                   {p.rollback ? 'Rolled back' : 'Promoted'} build #{p.buildNumber} {p.rollback ? 'in' : 'to'} <strong>{envName.get(p.environment) ?? p.environment}</strong>
                 </span>

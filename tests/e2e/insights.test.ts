@@ -1,0 +1,138 @@
+/**
+ * Delivery insight in real Chromium, on runs the real worker and runner executed:
+ * 1. a pipeline deploys to staging and smoke-tests it; three runs (two good, one whose smoke test fails) →
+ *    /insights for that pipeline shows the four measures with their DORA bands, and a day's bar in the chart
+ *    opens the deployments of that day (the runs behind the number), each linking to its run;
+ * 2. the seeded "Release train": the Markdown export of its release plan downloads and names its environments,
+ *    its gates with their approvers and its back-out path;
+ * 3. a viewer reads the written sections but has no way to edit them (and the API refuses); an author edits
+ *    one, and it is kept for the pipeline's version, with who wrote it.
+ */
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { apiAs, browserPeople } from './browser';
+
+const appUrl = inject('appUrl');
+const people = browserPeople(appUrl);
+const person = people.person;
+
+beforeAll(() => people.launch());
+afterAll(() => people.close());
+
+const spec = {
+  schemaVersion: 1 as const,
+  name: 'E2E insight',
+  nodes: [
+    { id: 'build', kind: 'command', name: 'Build', config: { command: 'echo built' } },
+    { id: 'deploy-staging', kind: 'command', name: 'Deploy staging', environment: 'staging', config: { command: 'echo "deploying to ${{ env.URL }}"' } },
+    { id: 'smoke', kind: 'command', name: 'Smoke test', environment: 'staging', config: { command: 'test "${{ params.smoke }}" = pass' } },
+  ],
+  edges: [
+    { id: 'e1', from: 'build', to: 'deploy-staging', on: 'success' as const },
+    { id: 'e2', from: 'deploy-staging', to: 'smoke', on: 'success' as const },
+  ],
+  parameters: [{ name: 'smoke', type: 'string' as const }],
+};
+
+describe('delivery insight in the browser', () => {
+  it('shows the four measures with bands for real runs, and a day in the chart opens the runs behind it', async () => {
+    const ada = await apiAs(appUrl, 'ada');
+    const { id: pipelineId } = await ada.pipelines.create.mutate({ name: spec.name, spec });
+    const outcomes: string[] = [];
+    for (const smoke of ['pass', 'fail', 'pass']) {
+      const { id } = await ada.runs.start.mutate({ pipelineId, params: { smoke } });
+      for (;;) {
+        const r = await ada.runs.get.query({ id });
+        if (['failed', 'cancelled', 'succeeded'].includes(r.status)) {
+          outcomes.push(r.status);
+          break;
+        }
+        await new Promise((res) => setTimeout(res, 100));
+      }
+    }
+    expect(outcomes).toEqual(['succeeded', 'failed', 'succeeded']);
+
+    const page = await person('ada');
+    await page.goto(`${appUrl}/insights?pipeline=${encodeURIComponent(pipelineId)}&days=7`);
+    await page.getByRole('heading', { name: 'Delivery insight' }).waitFor();
+    // Three deployments into staging, all went live; the second was followed by a failed smoke test.
+    const measures = ['frequency', 'lead', 'cfr', 'restore'] as const;
+    for (const key of measures) {
+      const card = page.locator(`[data-measure="${key}"]`);
+      await card.waitFor();
+      // Each card names its band (elite, high, medium or low) from the 2023 DORA report.
+      expect(await card.innerText()).toMatch(/\b(elite|high|medium|low)\b/i);
+    }
+    expect(await page.locator('[data-measure="frequency"]').innerText()).toContain('3 deployments');
+    expect(await page.getByTestId('measure-cfr').innerText()).toBe('33 %');
+    expect(await page.locator('[data-measure="cfr"]').innerText()).toContain('1 of 3 deployments');
+    expect(await page.locator('[data-measure="cfr"]').innerText()).toMatch(/LOW/i);
+    expect(await page.locator('[data-measure="restore"]').innerText()).toContain('0 not restored yet');
+
+    // The chart: today's bar opens today's deployments, each linking to its run.
+    const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
+    await page.locator(`[data-testid="day-bars"] [data-day="${today}"]`).click();
+    const drill = page.getByTestId('drill-down');
+    await drill.getByRole('heading', { name: `Deployments on ${today} (UTC)` }).waitFor();
+    // Newest first; the failed one says why and which run restored staging.
+    const links = drill.locator('tbody tr td:first-child a');
+    expect(await links.allInnerTexts()).toEqual(['E2E insight #3', 'E2E insight #2', 'E2E insight #1']);
+    expect(await drill.locator('tbody tr').nth(1).innerText()).toContain('E2E insight #3 after');
+    expect(await drill.getByText('smoke failed after the deployment (smoke)').count()).toBe(1);
+    await links.first().click();
+    await page.waitForURL(new RegExp(`/pipelines/${pipelineId}/runs/`));
+  });
+
+  it('downloads the Markdown release plan of the Release train with its environments, gates and rollback path', async () => {
+    const ada = await apiAs(appUrl, 'ada');
+    const train = (await ada.pipelines.list.query()).find((p: { name: string }) => p.name === 'Release train');
+    expect(train).toBeTruthy();
+    const page = await person('ada');
+    await page.goto(`${appUrl}/pipelines/${train!.id}/release-plan`);
+    await page.getByRole('heading', { name: 'Environments and how builds move through them' }).waitFor();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('link', { name: 'Export Markdown' }).click()]);
+    expect(download.suggestedFilename()).toMatch(/\.md$/);
+    const md = fs.readFileSync((await download.path())!, 'utf8');
+    expect(md).toContain('# Release plan: Release train');
+    for (const heading of ['## Environments and how builds move through them', '## Gates and who may pass them', '## Backing out a deployment']) expect(md).toContain(heading);
+    for (const env of ['Dev', 'Staging', 'Production']) expect(md).toContain(env);
+    // The gates and who approves them, and the way back.
+    expect(md).toContain('Go to production');
+    expect(md).toMatch(/group approvers/);
+    expect(md).toContain('Roll back to #N');
+  });
+
+  it('a viewer reads the written sections but cannot edit them; an author edits one and it is kept for the version', async () => {
+    const ada = await apiAs(appUrl, 'ada');
+    const { id: pipelineId } = await ada.pipelines.create.mutate({ name: 'E2E written sections', spec: { ...spec, name: 'E2E written sections' } });
+    await ada.insights.saveSection.mutate({ pipelineId, section: 'monitoring', body: 'Watch the checkout dashboard for 15 minutes.' });
+
+    const vera = await person('vera');
+    await vera.goto(`${appUrl}/pipelines/${pipelineId}/release-plan`);
+    const monitoring = vera.locator('[data-section="monitoring"]');
+    await monitoring.getByText('Watch the checkout dashboard for 15 minutes.').waitFor();
+    expect(await vera.getByRole('button', { name: /^Edit / }).count()).toBe(0);
+    expect(await vera.locator('textarea').count()).toBe(0);
+    const veraApi = await apiAs(appUrl, 'vera');
+    await expect(veraApi.insights.saveSection.mutate({ pipelineId, section: 'monitoring', body: 'changed by a viewer' })).rejects.toThrow();
+
+    const author = await person('ada');
+    await author.goto(`${appUrl}/pipelines/${pipelineId}/release-plan`);
+    await author.getByRole('button', { name: 'Edit monitoring' }).click();
+    await author.getByRole('textbox', { name: 'Monitoring' }).fill('Watch the checkout dashboard and the error budget for 30 minutes.');
+    await author.getByRole('button', { name: 'Save', exact: true }).click();
+    const section = author.locator('[data-section="monitoring"]');
+    await section.getByText('Watch the checkout dashboard and the error budget for 30 minutes.').waitFor();
+    await section.getByText(/Written by Ada.*for version 1\./).waitFor();
+
+    // Both texts are kept, newest first, each for the pipeline version it was written for.
+    const history = (await ada.insights.sectionHistory.query({ pipelineId })).filter((h) => h.section === 'monitoring');
+    expect(history.map((h) => [h.body, h.version])).toEqual([
+      ['Watch the checkout dashboard and the error budget for 30 minutes.', 1],
+      ['Watch the checkout dashboard for 15 minutes.', 1],
+    ]);
+    // The viewer sees the new text on reload.
+    await vera.reload();
+    await monitoring.getByText('Watch the checkout dashboard and the error budget for 30 minutes.').waitFor();
+  });
+});
