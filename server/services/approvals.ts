@@ -17,7 +17,7 @@ import { decideUpdate, type DecideResult, type Vote } from '../../workflows/run-
 import type { SessionUser } from '../auth/session';
 import { getEnv } from '../env';
 import { notFound, temporalUnreachable } from '../errors';
-import { noteTemporalDown, unavailableError } from '../temporal/health';
+import { isConnectionError, noteTemporalDown, unavailableError } from '../temporal/health';
 // eslint-disable-next-line import-x/no-restricted-paths -- known: the role→capability table lives in the API layer; it belongs in server/auth (left for later)
 import { hasCapability } from '../api/trpc';
 import { boostRun } from '../live/app-live';
@@ -286,9 +286,11 @@ export async function decideGate(db: Db, getClient: () => Promise<Client>, user:
   });
   if (!(await pollingP)) throw await unavailableError(new Error('no worker is polling'), getClient, 'Your decision was not recorded', 'no worker is polling');
   const handle = client.workflow.getHandle(run.workflowId);
+  const updateId = `${node.id}:${user.id}`;
+  const deadlineMs = getEnv().PIPEWRIGHT_UPDATE_DEADLINE_MS;
   let result: DecideResult;
   try {
-    result = await client.withDeadline(Date.now() + getEnv().PIPEWRIGHT_UPDATE_DEADLINE_MS, () =>
+    result = await client.withDeadline(Date.now() + deadlineMs, () =>
       handle.executeUpdate(decideUpdate, {
         // Signed for this run: the workflow refuses decisions the control plane did not vouch for.
         args: [
@@ -301,10 +303,24 @@ export async function decideGate(db: Db, getClient: () => Promise<Client>, user:
             comment: (input.comment ?? '').slice(0, 2000),
           }),
         ],
-        updateId: `${node.id}:${user.id}`,
+        updateId,
       }),
     );
-  } catch (err) {
+  } catch (first) {
+    // A busy worker may apply the decision just after the deadline: ask once more for the outcome of the same
+    // update (Temporal never applies one update id twice) before telling the person it was not recorded.
+    let err: unknown = first;
+    if (!(first instanceof WorkflowUpdateFailedError) && !isConnectionError(first)) {
+      const late = await client
+        .withDeadline(Date.now() + deadlineMs, () => handle.getUpdateHandle<DecideResult>(updateId).result())
+        .then((r): { result: DecideResult } => ({ result: r }), (e: unknown) => ({ error: e }));
+      if ('result' in late) {
+        await audit(db, user, input, run.pipelineId, 'ok');
+        boostRun(run.id);
+        return late.result;
+      }
+      if (late.error instanceof WorkflowUpdateFailedError) err = late.error;
+    }
     if (err instanceof WorkflowUpdateFailedError) {
       let reason = err.cause?.message ?? err.message;
       const decided = /already decided \((approved|rejected)\) by (.+)$/.exec(reason);
