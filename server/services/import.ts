@@ -17,6 +17,7 @@ import { clip, gateEnvironmentStages, importPipelineFile, type ImportFormat, typ
 import type { SessionUser } from '../auth/session';
 import { invalidPipeline, runnerOffline } from '../errors';
 import { branchPatternSchema, cronProblem } from '../triggers/config';
+import { approverFacts } from './approver-facts';
 import { createEnvironment, listEnvironments } from './environments';
 import { deletePipelineTriggersAfterFailedStart, insertPipelineTriggers, startScheduleTriggers, type NewPipelineTrigger } from './triggers';
 
@@ -61,13 +62,24 @@ function runImport(input: ImportInput) {
   return result;
 }
 
-/** The graph, the report and the issues; nothing is saved. */
+/**
+ * The graph, the report and the issues; nothing is saved. The graph is the one Import would save (gates put in
+ * front of stages of environments that require one), and the issues are the ones starting it would meet: the
+ * environments' protection (a Kubernetes stage needs an environment with a cluster connection, …) and gates
+ * nobody here can pass, checked against this installation's environments, people and groups.
+ */
 export async function previewImport(db: Db, input: ImportInput) {
   const result = runImport(input);
-  const existing = (await listEnvironments(db)).map((e) => e.name);
-  const { issues, ok } = validatePipeline(result.spec, { environments: existing });
+  const [environments, approvers] = await Promise.all([listEnvironments(db), approverFacts(db)]);
+  const existing = environments.map((e) => e.name);
+  const spec = gateEnvironmentStages(
+    result.spec,
+    environments.filter((e) => e.requireGate).map((e) => e.name),
+  );
+  const protection = environments.map((e) => ({ name: e.name, requireGate: e.requireGate, clusterConnection: e.clusterConnection, namespace: e.namespace }));
+  const { issues, ok } = validatePipeline(spec, { environments: existing, protection, approvers });
   const missingEnvironments = result.report.environments.filter((e) => !existing.includes(e.name));
-  return { format: result.format, spec: result.spec, report: result.report, issues, valid: ok, missingEnvironments, triggers: triggerProposals(result.format, result.report).map(({ index, label, trigger, cannot }) => ({ index, label, kind: trigger?.kind, cannot })) };
+  return { format: result.format, spec, report: result.report, issues, valid: ok, missingEnvironments, triggers: triggerProposals(result.format, result.report).map(({ index, label, trigger, cannot }) => ({ index, label, kind: trigger?.kind, cannot })) };
 }
 
 /** Creates the pipeline (version 1) from the file; with `createEnvironments`, first the environments it names that do not exist (admins only). */

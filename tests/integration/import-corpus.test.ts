@@ -90,6 +90,10 @@ describe('import corpus on Temporal', () => {
       code: 'BAD_REQUEST',
       cause: { issues: [expect.objectContaining({ code: 'cluster-not-bound', nodeId: 'Deploy_catalog' })] },
     });
+    // The import preview says so too, before anything is saved: the same protection check as the start's.
+    const again = await h.as(h.users.admin).pipelines.importPreview({ text: read(NEEDS_CLUSTER), fileName: 'manifest-text.json' });
+    expect(again.valid).toBe(false);
+    expect(again.issues).toEqual(expect.arrayContaining([expect.objectContaining({ code: 'cluster-not-bound', nodeId: 'Deploy_catalog' })]));
     const rest = imported.filter((i) => i !== cluster);
     for (let i = 0; i < rest.length; i += BATCH) {
       const batch = rest.slice(i, i + BATCH);
