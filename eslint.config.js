@@ -58,6 +58,14 @@ export default tseslint.config(
               from: ['./server', './db', './app'],
               message: 'Runner code (runner, stage executors) must not import the control plane (server, database, app): it talks to it over the runner API.',
             },
+            {
+              // Workflow (engine) code: the control worker that hosts it and its bookkeeping activities live in
+              // server/control-worker; workflows name those activities by their type only.
+              target: ['./workflows'],
+              from: ['./server', './db', './app'],
+              except: ['./control-worker/activities.ts'],
+              message: 'Workflow and runner code must not import the control plane (server, database, app); the control worker lives in server/control-worker.',
+            },
             { target: './workflows/model', from: ['./server', './db', './app', './scripts', './workflows/runner', './workflows/k8s'], message: 'The pure model imports nothing of the app.' },
             { target: './server/services', from: ['./server/api', './app'], message: 'Services are called by the API, not the other way round.' },
             // The client reads its URL from the one configuration module.

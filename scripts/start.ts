@@ -13,7 +13,7 @@
  *    Before all of it, checks that command stages can run in their sandbox
  *    (bubblewrap) and stops with how to install it when they cannot, unless
  *    PIPEWRIGHT_UNSAFE_NO_SANDBOX=true, which is then printed loudly.
- * 4. Starts the control worker (`node --import tsx workflows/worker.ts`) and restarts it
+ * 4. Starts the control worker (`node --import tsx server/control-worker/worker.ts`) and restarts it
  *    with backoff (1 s → 30 s) when it exits unexpectedly.
  * 4b. Registers a local runner on first start (token kept in `<data>/runner-token`,
  *    mode 0600) and, once the web app answers, supervises one runner process
@@ -342,7 +342,7 @@ function superviseWorker(env: NodeJS.ProcessEnv) {
   const loop = async () => {
     while (!shuttingDown) {
       const started = Date.now();
-      worker = startChild('the worker', TAGS.worker, process.execPath, ['--import', 'tsx', 'workflows/worker.ts'], env);
+      worker = startChild('the worker', TAGS.worker, process.execPath, ['--import', 'tsx', 'server/control-worker/worker.ts'], env);
       const { code, signal } = await worker.exited;
       if (shuttingDown) return;
       if (Date.now() - started > 60_000) delay = 1000;

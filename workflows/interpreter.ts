@@ -38,7 +38,7 @@ import {
   workflowInfo,
   type ActivityOptions,
 } from '@temporalio/workflow';
-import type { createActivities } from './activities';
+import type { createActivities } from '../server/control-worker/activities';
 import { cancelSignatureProblem, decisionSignatureProblem } from './decision-signature';
 import type { PlanNode } from './model/plan';
 import { resolveStageConfig, shellStageOf } from './model/shell-env';

@@ -7,7 +7,7 @@
  * workflow per delivery (its id names the delivery), so it is started once.
  */
 import { proxyActivities, sleep } from '@temporalio/workflow';
-import type { createActivities } from './activities';
+import type { createActivities } from '../server/control-worker/activities';
 
 type Activities = ReturnType<typeof createActivities>;
 

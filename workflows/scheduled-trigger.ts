@@ -6,7 +6,7 @@
  * appends the scheduled time), so a retried activity starts nothing twice.
  */
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
-import type { createActivities } from './activities';
+import type { createActivities } from '../server/control-worker/activities';
 
 type Activities = ReturnType<typeof createActivities>;
 

@@ -289,7 +289,7 @@ async function main() {
     const b = spawnSync(process.execPath, [NEXT_BIN, 'build'], { cwd: ROOT, env, encoding: 'utf8' });
     if (b.status !== 0) throw new Error(`next build failed:\n${b.stdout}\n${b.stderr}`);
   }
-  const worker = start('worker', ['--import', 'tsx', 'workflows/worker.ts'], env);
+  const worker = start('worker', ['--import', 'tsx', 'server/control-worker/worker.ts'], env);
   const web = start('web', [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], env);
   const deadline = Date.now() + 120_000;
   for (;;) {

@@ -335,8 +335,8 @@ async function main() {
   const schema = await import('../../db/schema');
   const { createCaller } = await import('../../server/api/root');
   const { getTemporalClient, resetTemporalClient } = await import('../../server/temporal/client');
-  const { buildWorkflowBundle, createPipewrightWorker } = await import('../../workflows/worker');
-  const { createActivities } = await import('../../workflows/activities');
+  const { buildWorkflowBundle, createPipewrightWorker } = await import('../../server/control-worker/worker');
+  const { createActivities } = await import('../../server/control-worker/activities');
   const { createRunnerApiHandler, serveRunnerApi } = await import('../../server/runner-api/handler');
   const { registerRunner } = await import('../../server/services/runners');
   const { createArtifactStore } = await import('../../server/artifacts/store');

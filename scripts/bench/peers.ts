@@ -288,7 +288,7 @@ async function startPipewright() {
   const schema = await import('../../db/schema');
   const { createCaller } = await import('../../server/api/root');
   const { getTemporalClient, resetTemporalClient } = await import('../../server/temporal/client');
-  const { buildWorkflowBundle, createPipewrightWorker } = await import('../../workflows/worker');
+  const { buildWorkflowBundle, createPipewrightWorker } = await import('../../server/control-worker/worker');
   const { createRunnerApiHandler, serveRunnerApi } = await import('../../server/runner-api/handler');
   const { registerRunner } = await import('../../server/services/runners');
   const { createArtifactStore } = await import('../../server/artifacts/store');

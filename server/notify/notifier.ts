@@ -2,7 +2,7 @@
  * Notifications: a webhook (Slack-compatible JSON, signed) when a gate starts
  * waiting, when it is decided, and when a run ends.
  *
- * 1. Sent from the worker, by `recordRunState` (workflows/activities.ts), the
+ * 1. Sent from the worker, by `recordRunState` (server/control-worker/activities.ts), the
  *    one place where gate and run transitions are written. The activity hands
  *    the state over and moves on: claiming and sending happen in the
  *    background, and nothing here can fail or slow down a run.

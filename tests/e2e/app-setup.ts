@@ -8,7 +8,7 @@
  * 2. migrations and the seed (demo users, example pipelines) in a child process;
  * 3. `next build` only when `.next/BUILD_ID` is missing or older than a source
  *    file, so repeated runs stay fast;
- * 4. the worker (`node --import tsx workflows/worker.ts`), the web app
+ * 4. the worker (`node --import tsx server/control-worker/worker.ts`), the web app
  *    (`next start`) and a runner (`workflows/runner/main.ts`, with only its
  *    token and addresses in its environment) as child processes, each in its
  *    own process group, with their output in test-results/e2e-logs/;
@@ -209,7 +209,7 @@ export default async function setup(project: TestProject) {
     building.catch(() => undefined); // awaited below; do not report it as unhandled meanwhile
     await run('prepare-db', ['--import', 'tsx', 'tests/e2e/prepare-db.ts'], env, 120_000);
 
-    worker = start('worker', ['--import', 'tsx', 'workflows/worker.ts'], env);
+    worker = start('worker', ['--import', 'tsx', 'server/control-worker/worker.ts'], env);
     await building;
     web = start('web', [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], env);
 

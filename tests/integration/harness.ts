@@ -26,7 +26,7 @@ import type { PipelineSpecInput } from '../../workflows/model';
 import { ControlPlaneClient } from '../../workflows/runner/client';
 import { createRunnerWorkers, type RunnerWorkers } from '../../workflows/runner/worker';
 import { workflowIdForRun } from '../../workflows/run-state';
-import { buildWorkflowBundle, createPipewrightWorker } from '../../workflows/worker';
+import { buildWorkflowBundle, createPipewrightWorker } from '../../server/control-worker/worker';
 
 let bundle: Promise<WorkflowBundle> | undefined;
 export function workflowBundle() {

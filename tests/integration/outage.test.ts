@@ -68,7 +68,7 @@ beforeAll(async () => {
       markRestarted();
     },
   });
-  worker = spawn(process.execPath, ['--import', 'tsx', 'workflows/worker.ts'], { env: { ...process.env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  worker = spawn(process.execPath, ['--import', 'tsx', 'server/control-worker/worker.ts'], { env: { ...process.env }, stdio: ['ignore', 'inherit', 'inherit'] });
   runner = h.spawnRunner();
   freshAuth();
   viewer = await signedIn(h.db, { username: 'outage_viewer', role: 'viewer' });

@@ -32,7 +32,7 @@ async function startServer() {
 }
 
 function startWorker() {
-  worker = spawn(process.execPath, ['--import', 'tsx', 'workflows/worker.ts'], {
+  worker = spawn(process.execPath, ['--import', 'tsx', 'server/control-worker/worker.ts'], {
     env: { ...process.env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

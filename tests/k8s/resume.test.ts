@@ -18,7 +18,7 @@ let runner: ChildProcess | undefined;
 
 /** The production control worker and a runner as real child processes (on the harness's database, task queue and runner API), so they can be killed. */
 function startWorker() {
-  worker = spawn(process.execPath, ['--import', 'tsx', 'workflows/worker.ts'], { env: { ...process.env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  worker = spawn(process.execPath, ['--import', 'tsx', 'server/control-worker/worker.ts'], { env: { ...process.env }, stdio: ['ignore', 'inherit', 'inherit'] });
   runner = h.spawnRunner();
 }
 async function kill9(p: ChildProcess | undefined) {

@@ -12,13 +12,13 @@
 import type { Client } from '@temporalio/client';
 import { eq, sql } from 'drizzle-orm';
 import type { BatchItem } from 'drizzle-orm/batch';
-import type { Db } from '../db/client';
-import { gates, runs, stageRuns } from '../db/schema';
-import { createNotifier, type Notifier } from '../server/notify/notifier';
-import { fireSchedule, startDownstreamRuns, startQueuedRun } from '../server/services/triggers';
-import { getTemporalClient } from '../server/temporal/client';
-import type { QueuedTriggerInput } from './queued-trigger';
-import type { RunState } from './run-state';
+import type { Db } from '../../db/client';
+import { gates, runs, stageRuns } from '../../db/schema';
+import { createNotifier, type Notifier } from '../notify/notifier';
+import { fireSchedule, startDownstreamRuns, startQueuedRun } from '../services/triggers';
+import { getTemporalClient } from '../temporal/client';
+import type { QueuedTriggerInput } from '../../workflows/queued-trigger';
+import type { RunState } from '../../workflows/run-state';
 
 export type ActivityDeps = {
   db: Db;

@@ -12,13 +12,13 @@
  */
 import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
-import type { Db } from '../db/client';
-import { syncSchedules } from '../server/services/triggers';
-import { getTemporalClient } from '../server/temporal/client';
-import { temporalConnectionOptions } from '../server/temporal/connection-options';
+import type { Db } from '../../db/client';
+import { syncSchedules } from '../services/triggers';
+import { getTemporalClient } from '../temporal/client';
+import { temporalConnectionOptions } from '../temporal/connection-options';
 import { createActivities } from './activities';
 
-export const WORKFLOWS_PATH = fileURLToPath(new URL('./index.ts', import.meta.url));
+export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.ts', import.meta.url));
 
 /** Bundles the workflow code (a few seconds). Production workers and replay tests use the same bundle. */
 export async function buildWorkflowBundle(): Promise<WorkflowBundle> {
@@ -57,8 +57,8 @@ export async function createPipewrightWorker(o: WorkerOptions): Promise<Worker> 
 }
 
 async function main() {
-  const { getEnv } = await import('../server/env');
-  const { getDb } = await import('../db/client');
+  const { getEnv } = await import('../env');
+  const { getDb } = await import('../../db/client');
   const env = getEnv();
   const opts = temporalConnectionOptions(env);
   const db = await getDb();
