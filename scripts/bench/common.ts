@@ -3,8 +3,10 @@
  * percentile, "is the production build older than the sources?", and
  * rewriting one generated section of docs/benchmarks.md.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -53,4 +55,38 @@ export function replaceDocSection(name: string, section: string) {
   if (start >= 0 && end > start) text = text.slice(0, start) + section + text.slice(end + endMarker.length);
   else text = `${text.trimEnd()}\n\n${section}\n`;
   fs.writeFileSync(DOC_FILE, text);
+}
+
+/** `next start` of the production build on 127.0.0.1:`port` in its own process group, once it answers /api/health. */
+export async function startNextServer(env: NodeJS.ProcessEnv, port: number): Promise<{ server: ChildProcess; output: string[] }> {
+  const nextBin = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
+  const output: string[] = [];
+  const server = spawn(process.execPath, [nextBin, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  for (const s of [server.stdout!, server.stderr!]) s.on('data', (buf: Buffer) => output.push(...buf.toString('utf8').split('\n').filter(Boolean)));
+  const deadline = Date.now() + 90_000;
+  for (;;) {
+    if (server.exitCode !== null) throw new Error(`next start exited (${server.exitCode}):\n${output.slice(-30).join('\n')}`);
+    const ok = await fetch(`http://127.0.0.1:${port}/api/health`, { signal: AbortSignal.timeout(3000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) return { server, output };
+    if (Date.now() > deadline) throw new Error('next start did not answer /api/health within 90 s');
+    await sleep(250);
+  }
+}
+
+/** Signs `username` in over HTTP and returns the session cookies in Playwright's shape. */
+export async function signInCookies(appUrl: string, username: string, password: string) {
+  const signIn = await fetch(`${appUrl}/api/auth/sign-in/username`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', origin: appUrl },
+    body: JSON.stringify({ username, password }),
+  });
+  if (!signIn.ok) throw new Error(`sign-in failed: HTTP ${signIn.status}`);
+  return signIn.headers.getSetCookie().map((c) => {
+    const [pair] = c.split(';');
+    const eq = pair!.indexOf('=');
+    return { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), url: appUrl };
+  });
 }

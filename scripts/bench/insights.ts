@@ -16,7 +16,7 @@
  *    contexts load the pipeline page (same app shell, no metrics).
  * 4. Prints the table and rewrites its section of docs/benchmarks.md (`--no-doc` skips).
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -24,7 +24,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chromium } from 'playwright-core';
 import { getFreePort } from '../ports';
-import { buildIsStale, replaceDocSection, ROOT } from './common';
+import { buildIsStale, replaceDocSection, ROOT, signInCookies, startNextServer } from './common';
 
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -153,32 +153,9 @@ async function measureRender(env: NodeJS.ProcessEnv, appUrl: string, pipelineId:
     const b = spawnSync(process.execPath, [NEXT_BIN, 'build'], { cwd: ROOT, env, encoding: 'utf8' });
     if (b.status !== 0) throw new Error(`next build failed:\n${(b.stdout + b.stderr).split('\n').slice(-40).join('\n')}`);
   }
-  const output: string[] = [];
-  const server: ChildProcess = spawn(process.execPath, [NEXT_BIN, 'start', '-p', String(env.PORT), '-H', '127.0.0.1'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  for (const s of [server.stdout!, server.stderr!]) s.on('data', (buf: Buffer) => output.push(...buf.toString('utf8').split('\n').filter(Boolean)));
+  const { server } = await startNextServer(env, Number(env.PORT));
   try {
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (server.exitCode !== null) throw new Error(`next start exited (${server.exitCode}):\n${output.slice(-30).join('\n')}`);
-      const ok = await fetch(`${appUrl}/api/health`, { signal: AbortSignal.timeout(3000) }).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error('next start did not answer /api/health within 90 s');
-      await sleep(250);
-    }
-    const signIn = await fetch(`${appUrl}/api/auth/sign-in/username`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: appUrl },
-      body: JSON.stringify({ username: 'bench', password: PASSWORD }),
-    });
-    if (!signIn.ok) throw new Error(`sign-in failed: HTTP ${signIn.status}`);
-    const cookies = signIn.headers.getSetCookie().map((c) => {
-      const [pair] = c.split(';');
-      const eq = pair!.indexOf('=');
-      return { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), url: appUrl };
-    });
+    const cookies = await signInCookies(appUrl, 'bench', PASSWORD);
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'] });
     const page: number[] = [];
     const ttfb: number[] = [];

@@ -24,7 +24,7 @@
  *
  * Options when run directly: `--builds=1000`, `--loads=3`, `--no-build`, `--no-doc`.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -32,7 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { getFreePort } from '../ports';
-import { buildIsStale, replaceDocSection } from './common';
+import { buildIsStale, replaceDocSection, signInCookies, startNextServer } from './common';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
@@ -248,31 +248,8 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
       const b = spawnSync(process.execPath, [NEXT_BIN, 'build'], { cwd: ROOT, env, encoding: 'utf8' });
       if (b.status !== 0) throw new Error(`next build failed:\n${(b.stdout + b.stderr).split('\n').slice(-40).join('\n')}`);
     }
-    const output: string[] = [];
-    server = spawn(process.execPath, [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-    for (const s of [server.stdout!, server.stderr!]) s.on('data', (buf: Buffer) => output.push(...buf.toString('utf8').split('\n').filter(Boolean)));
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (server.exitCode !== null) throw new Error(`next start exited (${server.exitCode}):\n${output.slice(-30).join('\n')}`);
-      const ok = await fetch(`${appUrl}/api/health`, { signal: AbortSignal.timeout(3000) }).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) break;
-      if (Date.now() > deadline) throw new Error('next start did not answer /api/health within 90 s');
-      await sleep(250);
-    }
-    const signIn = await fetch(`${appUrl}/api/auth/sign-in/username`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', origin: appUrl },
-      body: JSON.stringify({ username: 'bench', password: PASSWORD }),
-    });
-    if (!signIn.ok) throw new Error(`sign-in failed: HTTP ${signIn.status}`);
-    const cookies = signIn.headers.getSetCookie().map((c) => {
-      const [pair] = c.split(';');
-      const eq = pair!.indexOf('=');
-      return { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), url: appUrl };
-    });
+    ({ server } = await startNextServer(env, port));
+    const cookies = await signInCookies(appUrl, 'bench', PASSWORD);
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
