@@ -116,40 +116,48 @@ async function audit(db: Db, actor: Actor, action: string, details: Record<strin
 }
 
 export async function createEnvironment(db: Db, actor: Actor, raw: NewEnvironment): Promise<EnvironmentView> {
+  return view(await db.transaction((tx) => insertEnvironment(tx, actor, raw)));
+}
+
+/** A transaction of `db` (what `insertEnvironment` writes into, so a caller can create environments with other rows, all or nothing). */
+export type EnvironmentTransaction = Parameters<Parameters<Db['transaction']>[0]>[0];
+
+/**
+ * Writes one new environment and its audit row inside the caller's transaction
+ * (a CONFLICT when the name is taken): an import creates the environments its
+ * file names in the same transaction as the pipeline, so a failure leaves neither.
+ */
+export async function insertEnvironment(tx: EnvironmentTransaction, actor: Actor, raw: NewEnvironment) {
   const input = createEnvironmentSchema.parse(raw);
-  const existing = await db.select({ id: environments.id }).from(environments).where(eq(environments.name, input.name)).get();
+  const existing = await tx.select({ id: environments.id }).from(environments).where(eq(environments.name, input.name)).get();
   if (existing) throw new TRPCError({ code: 'CONFLICT', message: `An environment named "${input.name}" already exists.` });
-  const id = crypto.randomUUID();
-  const row = await db.transaction(async (tx) => {
-    const last = await tx.select({ p: sql<number | null>`max(${environments.position})` }).from(environments).get();
-    const [created] = await tx
-      .insert(environments)
-      .values({
-        id,
-        name: input.name,
-        displayName: input.displayName,
-        position: (last?.p ?? -1) + 1,
-        description: input.description,
-        variables: input.variables,
-        secrets: {},
-        promoteRoles: input.promoteRoles,
-        requireGate: input.requireGate,
-        clusterConnection: input.clusterConnection || null,
-        namespace: input.namespace || null,
-        createdBy: actor.username,
-        updatedBy: actor.username,
-      })
-      .returning();
-    await tx.insert(auditLog).values({
-      actorId: actor.id,
-      actorName: actor.username,
-      action: 'environment.create',
-      outcome: 'ok',
-      details: { name: input.name, promoteRoles: input.promoteRoles, requireGate: input.requireGate, variables: Object.keys(input.variables) },
-    });
-    return created!;
+  const last = await tx.select({ p: sql<number | null>`max(${environments.position})` }).from(environments).get();
+  const [created] = await tx
+    .insert(environments)
+    .values({
+      id: crypto.randomUUID(),
+      name: input.name,
+      displayName: input.displayName,
+      position: (last?.p ?? -1) + 1,
+      description: input.description,
+      variables: input.variables,
+      secrets: {},
+      promoteRoles: input.promoteRoles,
+      requireGate: input.requireGate,
+      clusterConnection: input.clusterConnection || null,
+      namespace: input.namespace || null,
+      createdBy: actor.username,
+      updatedBy: actor.username,
+    })
+    .returning();
+  await tx.insert(auditLog).values({
+    actorId: actor.id,
+    actorName: actor.username,
+    action: 'environment.create',
+    outcome: 'ok',
+    details: { name: input.name, promoteRoles: input.promoteRoles, requireGate: input.requireGate, variables: Object.keys(input.variables) },
   });
-  return view(row);
+  return created!;
 }
 
 export async function updateEnvironment(db: Db, actor: Actor, raw: z.input<typeof updateEnvironmentSchema>): Promise<EnvironmentView> {

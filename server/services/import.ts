@@ -18,7 +18,7 @@ import type { SessionUser } from '../auth/session';
 import { invalidPipeline, runnerOffline } from '../errors';
 import { branchPatternSchema, cronProblem } from '../triggers/config';
 import { approverFacts } from './approver-facts';
-import { createEnvironment, listEnvironments } from './environments';
+import { insertEnvironment, listEnvironments } from './environments';
 import { deletePipelineTriggersAfterFailedStart, insertPipelineTriggers, startScheduleTriggers, type NewPipelineTrigger } from './triggers';
 
 export type ImportInput = {
@@ -82,7 +82,7 @@ export async function previewImport(db: Db, input: ImportInput) {
   return { format: result.format, spec, report: result.report, issues, valid: ok, missingEnvironments, triggers: triggerProposals(result.format, result.report).map(({ index, label, trigger, cannot }) => ({ index, label, kind: trigger?.kind, cannot })) };
 }
 
-/** Creates the pipeline (version 1) from the file; with `createEnvironments`, first the environments it names that do not exist (admins only). */
+/** Creates the pipeline (version 1) from the file; with `createEnvironments`, also the environments it names that do not exist (admins only), in the same transaction. */
 export async function importPipeline(
   db: Db,
   getClient: () => Promise<Client>,
@@ -119,11 +119,6 @@ export async function importPipeline(
   const spec = gateEnvironmentStages(result.spec, gated);
   const checked = validatePipeline(spec, { environments: [...existing, ...(input.createEnvironments ? missing.map((e) => e.name) : [])] });
   if (!checked.spec) throw invalidPipeline(`The imported pipeline is malformed: ${checked.issues[0]?.message ?? 'unknown error'}`, checked.issues);
-  if (input.createEnvironments) {
-    for (const env of missing) {
-      await createEnvironment(db, actor, { name: env.name, displayName: env.source.slice(0, 80) || env.name, requireGate: env.protected, description: `Created by importing ${input.fileName ?? 'a pipeline file'}.` });
-    }
-  }
   const id = crypto.randomUUID();
   const source: ImportSourceRecord = {
     format: result.format,
@@ -134,6 +129,14 @@ export async function importPipeline(
   };
   const message = `Imported from ${input.fileName || 'a pasted file'} (${result.format})`;
   const created = await db.transaction(async (tx) => {
+    // The environments the file names are created with the pipeline: a failure later in this transaction leaves neither.
+    const createdEnvironments: string[] = [];
+    if (input.createEnvironments) {
+      for (const env of missing) {
+        const row = await insertEnvironment(tx, actor, { name: env.name, displayName: env.source.slice(0, 80) || env.name, requireGate: env.protected, description: `Created by importing ${input.fileName ?? 'a pipeline file'}.` });
+        createdEnvironments.push(row.id);
+      }
+    }
     await tx.insert(pipelines).values({ id, name: checked.spec!.name, description: checked.spec!.description ?? '', latestVersion: 1, createdBy: actor.id });
     await tx.insert(pipelineVersions).values({ pipelineId: id, version: 1, spec: checked.spec!, valid: checked.ok, message, importSource: source, createdBy: actor.id });
     await tx.insert(auditLog).values({
@@ -145,14 +148,14 @@ export async function importPipeline(
       details: { format: result.format, fileName: source.fileName, stages: checked.spec!.nodes.length, environmentsCreated: input.createEnvironments ? missing.map((e) => e.name) : [], triggers: chosen.length },
     });
     // The triggers are created with the pipeline, in the same transaction.
-    return insertPipelineTriggers(tx, actor, id, chosen);
+    return { ...(await insertPipelineTriggers(tx, actor, id, chosen)), createdEnvironments };
   });
   if (client && created.rows.some((r) => r.type === 'schedule')) {
     try {
       await startScheduleTriggers(client, created.rows);
     } catch (err) {
       // Temporal refused a schedule: the pipeline and its triggers are taken back, so nothing half-made stays.
-      await deletePipelineTriggersAfterFailedStart(db, id);
+      await deletePipelineTriggersAfterFailedStart(db, id, created.createdEnvironments);
       await db.insert(auditLog).values({
         actorId: actor.id,
         actorName: actor.username,

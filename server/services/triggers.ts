@@ -28,7 +28,7 @@ import { TRPCError } from '@trpc/server';
 import { and, desc, eq, inArray, or } from 'drizzle-orm';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client';
-import { auditLog, pipelines, pipelineVersions, runs, triggerDeliveries, triggers, user, type Role } from '../../db/schema';
+import { auditLog, environments, pipelines, pipelineVersions, runs, triggerDeliveries, triggers, user, type Role } from '../../db/schema';
 import type { SessionUser } from '../auth/session';
 import { open, resolveSecretKey, seal } from '../clusters/crypto';
 import { getEnv } from '../env';
@@ -333,11 +333,13 @@ export async function insertPipelineTriggers(tx: DbTransaction, actor: Actor, pi
 }
 
 /** Takes back a pipeline just created with its triggers when its schedules could not be started (nothing else refers to it yet). */
-export async function deletePipelineTriggersAfterFailedStart(db: Db, pipelineId: string): Promise<void> {
+export async function deletePipelineTriggersAfterFailedStart(db: Db, pipelineId: string, environmentIds: string[] = []): Promise<void> {
   await db.transaction(async (tx) => {
     await tx.delete(triggers).where(eq(triggers.pipelineId, pipelineId));
     await tx.delete(pipelineVersions).where(eq(pipelineVersions.pipelineId, pipelineId));
     await tx.delete(pipelines).where(eq(pipelines.id, pipelineId));
+    // Environments created for this pipeline alone (an import's), taken back with it.
+    if (environmentIds.length > 0) await tx.delete(environments).where(inArray(environments.id, environmentIds));
   });
 }
 

@@ -7,11 +7,13 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Client } from '@temporalio/client';
 import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditLog, pipelineVersions, runs } from '../../db/schema';
 import { latestRunStatus, loadEmbedView } from '../../server/services/embeds';
 import { getBoard } from '../../server/services/promotion';
+import { importPipeline } from '../../server/services/import';
 import { startHarness, type Harness } from './harness';
 
 const SAMPLES = new URL('../fixtures/import/samples/', import.meta.url);
@@ -229,5 +231,20 @@ describe('triggers carried over on import', () => {
     await expect(h.as(h.users.author).pipelines.importCreate({ text: tagsOnly, triggers: [0, 1] })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/cannot be created/) });
     await expect(h.as(h.users.author).pipelines.importCreate({ text: tagsOnly, triggers: [5] })).rejects.toMatchObject({ code: 'BAD_REQUEST', message: expect.stringMatching(/no trigger 6/) });
     expect((await h.as(h.users.admin).pipelines.list()).length).toBe(pipelinesBefore);
+  });
+
+  it('when Temporal refuses the schedule, the pipeline and the environments created for it are taken back together', async () => {
+    const withEnv = `on:\n  schedule:\n    - cron: '0 3 * * *'\njobs:\n  up:\n    runs-on: x\n    environment: qa-taken-back\n    steps: [{ run: echo up }]\n`;
+    const pipelinesBefore = (await h.as(h.users.admin).pipelines.list()).length;
+    // A real Temporal server that refuses the schedule: the namespace asked for does not exist there.
+    const real = await h.temporal();
+    const refusing = async () => new Client({ connection: real.connection, namespace: 'no-such-namespace' });
+    await expect(importPipeline(h.db, refusing, h.users.admin, { text: withEnv, fileName: 'nightly.yml', createEnvironments: true, triggers: [0] })).rejects.toThrow();
+    expect((await h.as(h.users.admin).environments.list()).map((e) => e.name)).not.toContain('qa-taken-back');
+    expect((await h.as(h.users.admin).pipelines.list()).length).toBe(pipelinesBefore);
+    // The same file imports once Temporal accepts it, creating the environment.
+    const created = await importPipeline(h.db, h.temporal, h.users.admin, { text: withEnv, fileName: 'nightly.yml', createEnvironments: true, triggers: [0] });
+    expect((await h.as(h.users.admin).environments.list()).map((e) => e.name)).toContain('qa-taken-back');
+    expect(await h.as(h.users.admin).triggers.list({ pipelineId: created.id })).toHaveLength(1);
   });
 });
