@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDiskStore, materialise, storeFile } from '@/server/artifacts/store';
 import { commandStage } from '@/workflows/stages/command/definition';
 import { executeCommand } from '@/workflows/stages/command/executor';
-import { assertSandboxAtStartup, UNSAFE_WARNING } from '@/workflows/stages/command/sandbox';
+import { assertSandboxAtStartup, sandboxedShell, sandboxInitPid, UNSAFE_WARNING } from '@/workflows/stages/command/sandbox';
 import { StageFailure, type ExecutorContext, type StageArtifacts } from '@/workflows/stages/executor-types';
 import { fakeContext, type FakeContext } from './fake-context';
 
@@ -297,5 +297,35 @@ describe('the command sandbox', () => {
       expect(error).toBeUndefined();
       expect(text).toContain(secrets['secret-key']);
     });
+  });
+});
+
+describe("the sandbox's init pid (so the end of a command is checked on one process, not by scanning all)", () => {
+  it('is read from what bwrap writes on its info fd, and is the init of the command that ran', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'pipewright-info-fd-'));
+    try {
+      const { spawn } = await import('node:child_process');
+      const program = sandboxedShell('echo inside', { workspace: dir, cwd: dir }, { infoFd: 3 });
+      const child = spawn(program.file, program.args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+      let info = '';
+      let out = '';
+      child.stdio[3]!.on('data', (d: Buffer) => (info += d.toString()));
+      child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      await new Promise((resolve) => child.once('close', resolve));
+      const pid = sandboxInitPid(info);
+      expect(out).toBe('inside\n');
+      // The init is bwrap's child: another process than bwrap itself.
+      expect(pid).toBeGreaterThan(1);
+      expect(pid).not.toBe(child.pid);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('is undefined for anything else written there', () => {
+    expect(sandboxInitPid('{"child-pid": 4242, "mnt-namespace": 1}')).toBe(4242);
+    for (const junk of ['', 'null', '{"child-pid": -3}', '{"child-pid": 1}', '{"child-pid": "12"}', `{"child-pid": ${'9'.repeat(30)}}`]) {
+      expect(sandboxInitPid(junk)).toBeUndefined();
+    }
   });
 });

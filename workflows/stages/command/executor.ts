@@ -18,13 +18,14 @@
  *    lines and GitHub-style `name<<DELIM` … `DELIM` blocks.
  */
 import { spawn } from 'node:child_process';
-import { constants as fsConstants, readdirSync, readFileSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, open, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { constants as fsConstants, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { lstat, mkdir, open, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 import { artifactOutputNames } from '../../model/template';
 import type { CommandConfig } from './definition';
-import { sandboxDisabled, sandboxedShell, SandboxUnavailable, type SandboxSpec } from './sandbox';
+import { sandboxDisabled, sandboxedShell, sandboxInitPid, SandboxUnavailable, type SandboxSpec } from './sandbox';
 import { StageFailure, type ExecutorContext, type StageExecutor } from '../executor-types';
 
 /** Variables of the worker's environment a command may see. */
@@ -57,10 +58,11 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
   throwIfAborted(ctx.signal);
   const { root, cwd } = await resolveCwd(config.cwd, ctx);
   await placeInputs(config, cwd, ctx);
-  const outputDir = await mkdtemp(path.join(tmpdir(), 'pipewright-output-'));
+  // Small synchronous file-system calls: each awaited one is a thread-pool round trip, which a busy machine makes cost milliseconds.
+  const outputDir = mkdtempSync(path.join(tmpdir(), 'pipewright-output-'));
   const outputFile = path.join(outputDir, 'outputs');
   try {
-    await writeFile(outputFile, '', { mode: 0o600 });
+    writeFileSync(outputFile, '', { mode: 0o600 });
     const sandbox: SandboxSpec | undefined = sandboxDisabled(ctx.env)
       ? undefined
       : { workspace: root, writable: [outputDir], env: ctx.env, cwd, hide: [ctx.env.TEMPORAL_TLS_KEY_PATH] };
@@ -96,7 +98,11 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
     Object.assign(outputs, stored.outputs);
     return { outputs, summary: `exited 0 in ${took}${stored.count > 0 ? `; stored ${stored.count} artifact${stored.count === 1 ? '' : 's'}` : ''}` };
   } finally {
-    await rm(outputDir, { recursive: true, force: true }).catch(() => {});
+    try {
+      rmSync(outputDir, { recursive: true, force: true });
+    } catch {
+      // a temporary folder; nothing to tell the stage
+    }
   }
 }
 
@@ -118,8 +124,8 @@ async function resolveCwd(cwd: string | undefined, ctx: ExecutorContext): Promis
   if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
     throw new StageFailure(`working directory "${cwd}" is outside the run's workspace`, 'InvalidConfig');
   }
-  await mkdir(rootPath, { recursive: true });
-  const root = await realpath(rootPath);
+  mkdirSync(rootPath, { recursive: true });
+  const root = realpathSync(rootPath);
   return { root, cwd: await ensureDirInside(root, rel, `working directory "${cwd}"`) };
 }
 
@@ -131,17 +137,19 @@ async function ensureDirInside(root: string, rel: string, what: string): Promise
   let dir = root;
   for (const part of rel.split(path.sep).filter((p) => p !== '' && p !== '.')) {
     dir = path.join(dir, part);
-    let info = await lstat(dir).catch(() => undefined);
+    let info = lstatSync(dir, { throwIfNoEntry: false });
     if (!info) {
-      await mkdir(dir).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
-      info = await lstat(dir);
+      try {
+        mkdirSync(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+      info = lstatSync(dir);
     }
     if (info.isSymbolicLink()) throw new StageFailure(`${what}: ${path.relative(root, dir)} is a symlink; it must be a folder inside the run's workspace`, 'InvalidConfig');
     if (!info.isDirectory()) throw new StageFailure(`${what}: ${path.relative(root, dir)} is not a folder`, 'InvalidConfig');
   }
-  if (!isInside(root, await realpath(dir))) throw new StageFailure(`${what} is outside the run's workspace`, 'InvalidConfig');
+  if (!isInside(root, realpathSync(dir))) throw new StageFailure(`${what} is outside the run's workspace`, 'InvalidConfig');
   return dir;
 }
 
@@ -278,12 +286,19 @@ async function runProcess(
 ): Promise<ProcessEnd> {
   let program: { file: string; args: string[] };
   try {
-    program = sandbox ? sandboxedShell(command, sandbox) : { file: '/bin/sh', args: ['-c', command] };
+    program = sandbox ? sandboxedShell(command, sandbox, { infoFd: 3 }) : { file: '/bin/sh', args: ['-c', command] };
   } catch (error) {
     return { reason: 'spawn-error', error: error as Error };
   }
   // `detached`: a new process group (and session) led by bwrap or the shell, which timeouts and cancellation kill whole.
-  const child = spawn(program.file, program.args, { cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  // In the sandbox a fourth pipe carries bwrap's info (the namespace init's pid).
+  const child = spawn(program.file, program.args, {
+    cwd,
+    env: env as NodeJS.ProcessEnv,
+    detached: true,
+    stdio: (sandbox ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe']) as ['ignore', 'pipe', 'pipe'],
+  });
+  const initPid = sandbox ? readSandboxInfo(child.stdio[3] as Readable | null) : Promise.resolve(undefined);
 
   // setEncoding decodes UTF-8 safely across chunk boundaries.
   child.stdout.setEncoding('utf8');
@@ -306,6 +321,8 @@ async function runProcess(
 
   let stopReason: 'timeout' | 'aborted' | undefined;
   let stopping: Promise<void> | undefined;
+  /** The sandbox's init has ended, so nothing of the command is left: no scan of the machine's processes needed. */
+  let sandboxEmpty = false;
   const stop = (reason: 'timeout' | 'aborted') => {
     if (stopping) return;
     stopReason = reason;
@@ -332,8 +349,9 @@ async function runProcess(
     // Once the shell has exited, a late timeout or cancellation no longer changes the outcome.
     stopTimers();
     if (end.reason === 'spawn-error') return end;
+    sandboxEmpty = sandbox !== undefined && !stopping && initEnded(pgid, await initPid);
     // The shell is gone; anything still in its group was left behind by it (`cmd &`).
-    if (!stopping && groupAlive(pgid) && !(sandbox && (await sandboxInitLeaves(pgid)))) {
+    if (!stopping && !sandboxEmpty && groupAlive(pgid) && !(sandbox && (await sandboxInitLeaves(pgid)))) {
       if (end.reason === 'exit') end.leftovers = true;
       stopping = terminateGroup(pgid);
     }
@@ -347,9 +365,41 @@ async function runProcess(
   } finally {
     stopTimers();
     // Never leave processes behind, whatever went wrong above.
-    if (groupAlive(pgid)) await terminateGroup(pgid);
+    if (!sandboxEmpty && groupAlive(pgid)) await terminateGroup(pgid);
     await registration.then((file) => (file ? rm(file, { force: true }) : undefined)).catch(() => undefined);
   }
+}
+
+/** The pid bwrap reports on its info pipe (read until bwrap closes it, which it does before the command runs). */
+function readSandboxInfo(stream: Readable | null): Promise<number | undefined> {
+  if (!stream) return Promise.resolve(undefined);
+  let text = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    if (text.length < 4096) text += chunk;
+  });
+  return new Promise((resolve) => {
+    stream.once('close', () => resolve(sandboxInitPid(text)));
+    stream.once('error', () => resolve(undefined));
+  });
+}
+
+/**
+ * Whether the sandbox's init (host pid `initPid`, in group `pgid`) has ended:
+ * gone, a zombie, or its pid now someone else's. The kernel ends every process
+ * of a pid namespace with its init, so then nothing the command started runs on.
+ * False when unknown (the caller falls back to scanning the group).
+ */
+function initEnded(pgid: number, initPid: number | undefined): boolean {
+  if (initPid === undefined || process.platform !== 'linux') return false;
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${initPid}/stat`, 'utf8');
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return fields[0] === 'Z' || fields[0] === 'X' || Number(fields[2]) !== pgid;
 }
 
 /**

@@ -190,11 +190,25 @@ function etcMounts(hide: (string | undefined)[]): string[] {
   return args;
 }
 
-/** The program and arguments that run `/bin/sh -c <command>` in the sandbox. */
-export function sandboxedShell(command: string, spec: SandboxSpec): { file: string; args: string[] } {
+/**
+ * The program and arguments that run `/bin/sh -c <command>` in the sandbox.
+ * With `infoFd`, bwrap writes `{"child-pid": N, …}` to that file descriptor as
+ * the sandbox starts: N is the host pid of the namespace's init, whose end
+ * means nothing is left inside (the executor checks that one process instead
+ * of scanning every process of the machine). bwrap closes it before the command runs.
+ */
+export function sandboxedShell(command: string, spec: SandboxSpec, opts: { infoFd?: number } = {}): { file: string; args: string[] } {
   const bwrap = findBwrap();
   if (!bwrap) throw new SandboxUnavailable(`bwrap was not found on PATH. ${SANDBOX_INSTALL_HINT}`);
-  return { file: bwrap, args: [...sandboxArgs(spec), '/bin/sh', '-c', command] };
+  const info = opts.infoFd === undefined ? [] : ['--info-fd', String(opts.infoFd)];
+  return { file: bwrap, args: [...sandboxArgs(spec), ...info, '/bin/sh', '-c', command] };
+}
+
+/** The namespace init's pid from what bwrap wrote to its info fd (undefined when absent or unreadable). */
+export function sandboxInitPid(info: string): number | undefined {
+  const match = /"child-pid"\s*:\s*(\d+)/.exec(info.slice(0, 4096));
+  const pid = match ? Number(match[1]) : NaN;
+  return Number.isSafeInteger(pid) && pid > 1 ? pid : undefined;
 }
 
 export class SandboxUnavailable extends Error {
