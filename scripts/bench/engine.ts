@@ -527,6 +527,39 @@ async function main() {
     return Object.fromEntries(Object.entries(gaps).map(([k, xs]) => [k, xs.length ? median(xs) : NaN])) as Record<keyof typeof pairs, number>;
   }
 
+  /**
+   * The same for one stage of the pipeline's run: its `executeStage` waiting for a runner
+   * (scheduled → started), on the runner (started → completed: begin, sandboxed command,
+   * finish), and from its completion to the next stage's activity being scheduled (the
+   * interpreter's workflow task). Medians over the run's stages.
+   */
+  async function stageBreakdown(workflowId: string) {
+    const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+    const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+    const scheduled = new Map<number, number>();
+    const started = new Map<number, number>();
+    const queued: number[] = [];
+    const ran: number[] = [];
+    const between: number[] = [];
+    let lastCompleted: number | undefined;
+    for (const e of events) {
+      const id = Number(e.eventId);
+      if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeStage') {
+        scheduled.set(id, at(e));
+        if (lastCompleted !== undefined) between.push(at(e) - lastCompleted);
+      } else if (e.activityTaskStartedEventAttributes && scheduled.has(Number(e.activityTaskStartedEventAttributes.scheduledEventId))) {
+        const from = Number(e.activityTaskStartedEventAttributes.scheduledEventId);
+        started.set(from, at(e));
+        queued.push(at(e) - scheduled.get(from)!);
+      } else if (e.activityTaskCompletedEventAttributes && started.has(Number(e.activityTaskCompletedEventAttributes.scheduledEventId))) {
+        ran.push(at(e) - started.get(Number(e.activityTaskCompletedEventAttributes.scheduledEventId))!);
+        lastCompleted = at(e);
+      }
+    }
+    const med = (xs: number[]) => (xs.length ? median(xs) : NaN);
+    return { queued: med(queued), ran: med(ran), between: med(between) };
+  }
+
   // ── a. engine overhead ────────────────────────────────────────────────────
   log(`engine overhead: ${CHAIN_STAGES}-stage chain vs. baselines, 1 warm-up + ${REPS} repetitions each`);
   const chainNodes = Array.from({ length: CHAIN_STAGES }, (_, i) => noop(`s${i + 1}`));
@@ -550,6 +583,7 @@ async function main() {
     times.tunedNoop.push(tunedNoopMs);
   }
   const steps = await historyBreakdown(lastNoopWorkflowId);
+  const stageSteps = await stageBreakdown(workflowIdForRun(lastRunId));
   // Sequential Temporal round trips are what a stage costs at least: which activities the run scheduled.
   const pipelineActivities = new Map<string, number>();
   for (const e of (await client.workflow.getHandle(workflowIdForRun(lastRunId)).fetchHistory()).events ?? []) {
@@ -868,6 +902,7 @@ async function main() {
   );
   notes.push(
     `One step of the no-op baseline (default-config server), from its history's event times (medians): workflow task queued ${ms(steps.wftQueued)}, workflow task processed ${ms(steps.wftRan)}, activity queued ${ms(steps.activityQueued)}, activity ran and reported ${ms(steps.activityRan)}.`,
+    `One stage of the pipeline's run, from its history (medians over its ${CHAIN_STAGES} stages): waiting for the runner (scheduled → started) ${ms(stageSteps.queued)}, on the runner (begin, sandboxed \`true\`, finish) ${ms(stageSteps.ran)}, completion → next stage scheduled (the interpreter's workflow task) ${ms(stageSteps.between)}.`,
   );
   if (failover) notes.push(`Failover, each kill (s): ${failover.samples.map((x) => (x / 1000).toFixed(2)).join(', ')}.`);
   if (approvals) {
