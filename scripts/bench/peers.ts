@@ -88,9 +88,23 @@ function installN8n() {
     path.join(N8N_DIR, 'package.json'),
     JSON.stringify({ name: 'n8n-bench', private: true, overrides: { xlsx: '0.18.5', 'isolated-vm': '5.0.4' } }, null, 2),
   );
-  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `n8n@${N8N_VERSION}`], { cwd: N8N_DIR, stdio: 'inherit' });
+  // Native modules are compiled against this Node's headers; where the system has them (Debian's
+  // nodejs-dev puts them under /usr/include/node) node-gyp uses those instead of downloading them.
+  const env = { ...process.env, ...(systemNodeHeaders() ? { npm_config_nodedir: '/usr' } : {}) };
+  const r = spawnSync('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', `n8n@${N8N_VERSION}`], { cwd: N8N_DIR, stdio: 'inherit', env });
   if (r.status !== 0 || !fs.existsSync(N8N_BIN)) throw new Error(`npm install n8n@${N8N_VERSION} failed (exit ${r.status}); see its output above`);
   fs.writeFileSync(done, `${new Date().toISOString()}\n`);
+}
+
+/** Whether /usr/include/node holds the headers of the Node running this script. */
+function systemNodeHeaders(): boolean {
+  try {
+    const h = fs.readFileSync('/usr/include/node/node_version.h', 'utf8');
+    const v = (name: string) => new RegExp(`define NODE_${name}_VERSION (\\d+)`).exec(h)?.[1];
+    return `v${v('MAJOR')}.${v('MINOR')}.${v('PATCH')}` === process.version;
+  } catch {
+    return false;
+  }
 }
 
 type N8nNode = { id: string; name: string; type: string; typeVersion: number; position: [number, number]; parameters: Record<string, unknown>; webhookId?: string; executeOnce?: boolean };
