@@ -13,6 +13,7 @@ import type { PipelineSpec, ValidationIssue } from '@/workflows/model';
 import { diffSpecs, formatValue, type FieldChange, type SpecDiff } from '@/workflows/model/diff';
 import { useEditor, useEditorActions, useEditorStore } from './editor-context';
 import { useEditorUi } from './editor-ui';
+import { WrittenSectionChanges, type VersionPick } from './section-changes';
 import { comparisonSpec } from './view-model';
 
 export function ProblemsPanel() {
@@ -82,7 +83,6 @@ export function ProblemsPanel() {
   );
 }
 
-type VersionPick = number | 'draft';
 
 export function HistoryPanel({ pipelineId, currentVersion, onCompared }: { pipelineId: string; currentVersion: number; onCompared?: () => void }) {
   const trpc = useTRPC();
@@ -122,7 +122,7 @@ export function HistoryPanel({ pipelineId, currentVersion, onCompared }: { pipel
     run(`compare:${a}:${b}`, async () => {
       const [before, after] = await Promise.all([specOf(a), specOf(b)]);
       const diff = diffSpecs(before, after);
-      actions.setMode({ kind: 'compare', fromLabel: labelOf(a), toLabel: labelOf(b), spec: comparisonSpec(before, after, diff), diff });
+      actions.setMode({ kind: 'compare', from: a, to: b, fromLabel: labelOf(a), toLabel: labelOf(b), spec: comparisonSpec(before, after, diff), diff });
       onCompared?.();
       ui.notify(diff.empty ? `No differences between ${labelOf(a)} and ${labelOf(b)}` : `Comparing ${labelOf(a)} with ${labelOf(b)}`);
     });
@@ -242,7 +242,7 @@ function Changes({ changes }: { changes: FieldChange[] }) {
   );
 }
 
-export function ChangesPanel({ diff, fromLabel, toLabel }: { diff: SpecDiff; fromLabel: string; toLabel: string }) {
+export function ChangesPanel({ pipelineId, from, to, diff, fromLabel, toLabel }: { pipelineId: string; from: VersionPick; to: VersionPick; diff: SpecDiff; fromLabel: string; toLabel: string }) {
   const ui = useEditorUi();
   const count = (s: string) => diff.nodes.filter((n) => n.status === s).length;
   return (
@@ -259,7 +259,7 @@ export function ChangesPanel({ diff, fromLabel, toLabel }: { diff: SpecDiff; fro
           <span className={cx('rounded px-1.5 py-0.5', STATUS_TAG.moved)}>{count('moved')} moved</span>
         </div>
       </div>
-      {diff.empty && <p className="p-4 text-sm text-muted">No differences.</p>}
+      {diff.empty && <p className="p-4 text-sm text-muted">No differences in the pipeline.</p>}
       {diff.nodes.length > 0 && (
         <section className="border-b border-line px-4 py-3">
           <h3 className="mb-1.5 text-xs font-semibold uppercase tracking-wide text-muted">Stages</h3>
@@ -316,6 +316,7 @@ export function ChangesPanel({ diff, fromLabel, toLabel }: { diff: SpecDiff; fro
           <Changes changes={diff.pipeline} />
         </section>
       )}
+      <WrittenSectionChanges pipelineId={pipelineId} from={from} to={to} />
     </div>
   );
 }

@@ -403,7 +403,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
     const [a, b] = await Promise.all([specOf(from), specOf(to)]);
     const diff = diffSpecs(a, b);
     const label = (v: number | 'draft') => (v === 'draft' ? 'your draft' : `version ${v}`);
-    actions.setMode({ kind: 'compare', fromLabel: label(from), toLabel: label(to), spec: comparisonSpec(a, b, diff), diff });
+    actions.setMode({ kind: 'compare', from, to, fromLabel: label(from), toLabel: label(to), spec: comparisonSpec(a, b, diff), diff });
     setView('canvas');
     setTab('inspect');
   };
@@ -873,7 +873,7 @@ function EditorFrame({ id, baseVersion, setBaseVersion, canRun }: { id: string; 
               ))}
             </div>
             <div className="min-h-0 flex-1 overflow-y-auto">
-              {tab === 'inspect' && (mode.kind === 'compare' ? <ChangesPanel diff={mode.diff} fromLabel={mode.fromLabel} toLabel={mode.toLabel} /> : <Inspector />)}
+              {tab === 'inspect' && (mode.kind === 'compare' ? <ChangesPanel pipelineId={id} from={mode.from} to={mode.to} diff={mode.diff} fromLabel={mode.fromLabel} toLabel={mode.toLabel} /> : <Inspector />)}
               {tab === 'problems' && <ProblemsPanel />}
               {tab === 'history' && <HistoryPanel pipelineId={id} currentVersion={baseVersion} onCompared={() => setTab('inspect')} />}
             </div>

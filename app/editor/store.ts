@@ -42,7 +42,7 @@ export type HistoryEntry = { spec: PipelineSpec; label: string };
 export type EditorMode =
   | { kind: 'edit' }
   | { kind: 'version'; version: number; spec: PipelineSpec; label: string }
-  | { kind: 'compare'; fromLabel: string; toLabel: string; spec: PipelineSpec; diff: SpecDiff };
+  | { kind: 'compare'; from: number | 'draft'; to: number | 'draft'; fromLabel: string; toLabel: string; spec: PipelineSpec; diff: SpecDiff };
 
 export type Size = { width: number; height: number };
 

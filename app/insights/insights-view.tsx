@@ -1,9 +1,11 @@
 /** The insights page body (a server component: no hooks, links and a GET form only). */
 import Link from 'next/link';
+import type { ReactNode } from 'react';
 import { Card, PageHeader, SectionTitle, Tag, buttonStyles, cx, inputClass } from '@/app/components/ui';
 import { formatDuration, formatUtc } from '@/app/lib/format';
 import type { RouterOutputs } from '@/server/api/root';
-import { DayBars } from './day-bars';
+import { dayBars, DAY_CHART_HEIGHT, gateBars, horizontalChartHeight, stageBars } from './chart-data';
+import { DayBarsChart, GateWaitsChart, StageDurationsChart } from './charts';
 import { insightsHref, type InsightsParams } from './params';
 
 type Data = RouterOutputs['insights']['metrics'];
@@ -65,6 +67,11 @@ function MeasureCard({ m, data, params }: { m: (typeof MEASURES)[number]; data: 
       </Link>
     </Card>
   );
+}
+
+/** The box a chart draws into, sized on the server so the page does not move when the chart arrives. */
+function ChartBox({ height, children }: { height: number; children: ReactNode }) {
+  return <div style={{ height }}>{children}</div>;
 }
 
 function RunLink({ data, runId }: { data: Data; runId: string }) {
@@ -187,6 +194,8 @@ function DeploymentsTable({ data, rows }: { data: Data; rows: Data['deployments'
 }
 
 export function InsightsView({ data, params }: { data: Data; params: InsightsParams }) {
+  const gates = gateBars(data.gateWaits, (nodeId) => insightsHref('/insights', params, { show: `gate:${nodeId}` }));
+  const stages = stageBars(data.stageDurations);
   const scope = data.pipelineId ? (data.pipelines.find((p) => p.id === data.pipelineId)?.name ?? 'this pipeline') : 'all pipelines';
   return (
     <>
@@ -268,7 +277,22 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
       <section className="mb-8">
         <SectionTitle>Deployments per day</SectionTitle>
         <Card className="p-4">
-          <DayBars series={data.series} hrefFor={(day) => insightsHref('/insights', params, { show: `day:${day}` })} />
+          <figure>
+            <ChartBox height={DAY_CHART_HEIGHT}>
+              <DayBarsChart bars={dayBars(data.series, (day) => insightsHref('/insights', params, { show: `day:${day}` }))} />
+            </ChartBox>
+            <figcaption className="mt-1 flex gap-4 text-xs text-muted">
+              <span>
+                <span className="mr-1 inline-block h-2 w-2 bg-emerald-500" aria-hidden />
+                went live and held
+              </span>
+              <span>
+                <span className="mr-1 inline-block h-2 w-2 bg-red-400" aria-hidden />
+                change failure
+              </span>
+              <span>Click a day for its deployments.</span>
+            </figcaption>
+          </figure>
           <details className="mt-3 text-sm">
             <summary className="cursor-pointer text-muted">The same as a table</summary>
             <table className="mt-2 w-full text-left">
@@ -305,7 +329,11 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
             {data.stageDurations.length === 0 ? (
               <p className="text-sm text-muted">No finished stages in this period.</p>
             ) : (
-              <table className="w-full text-left text-sm">
+              <>
+                <ChartBox height={horizontalChartHeight(stages.length)}>
+                  <StageDurationsChart bars={stages} />
+                </ChartBox>
+                <table className="mt-3 w-full text-left text-sm">
                 <caption className="sr-only">Stage durations, slowest first</caption>
                 <thead className="text-xs uppercase text-muted">
                   <tr>
@@ -330,6 +358,7 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
                   ))}
                 </tbody>
               </table>
+              </>
             )}
           </Card>
         </section>
@@ -339,7 +368,13 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
             {data.gateWaits.length === 0 ? (
               <p className="text-sm text-muted">No gates waited in this period.</p>
             ) : (
-              <table className="w-full text-left text-sm">
+              <>
+                {gates.length > 0 && (
+                  <ChartBox height={horizontalChartHeight(gates.length)}>
+                    <GateWaitsChart bars={gates} />
+                  </ChartBox>
+                )}
+                <table className="mt-3 w-full text-left text-sm">
                 <caption className="sr-only">How long each gate waited for a decision</caption>
                 <thead className="text-xs uppercase text-muted">
                   <tr>
@@ -369,6 +404,7 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
                   ))}
                 </tbody>
               </table>
+              </>
             )}
           </Card>
         </section>

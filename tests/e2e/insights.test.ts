@@ -6,7 +6,9 @@
  * 2. the seeded "Release train": the Markdown export of its release plan downloads and names its environments,
  *    its gates with their approvers and its back-out path;
  * 3. a viewer reads the written sections but has no way to edit them (and the API refuses); an author edits
- *    one, and it is kept for the pipeline's version, with who wrote it.
+ *    one, and it is kept for the pipeline's version, with who wrote it;
+ * 4. the editor's version compare lists the written sections that changed between the two versions (added,
+ *    removed, changed line by line, who wrote them) next to the graph's changes.
  */
 import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -69,9 +71,30 @@ describe('delivery insight in the browser', () => {
     expect(await page.locator('[data-measure="cfr"]').innerText()).toMatch(/LOW/i);
     expect(await page.locator('[data-measure="restore"]').innerText()).toContain('0 not restored yet');
 
-    // The chart: today's bar opens today's deployments, each linking to its run.
+    // The charts (Recharts, drawn in the browser after the numbers): today's column has two deployments that held
+    // (green) under one change failure (red), twice as tall; the stage durations are charted too.
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
-    await page.locator(`[data-testid="day-bars"] [data-day="${today}"]`).click();
+    const chart = page.getByTestId('day-bars');
+    await chart.locator('svg.recharts-surface').waitFor();
+    expect(await chart.getAttribute('aria-label')).toContain('3 went live');
+    const held = chart.locator(`a[data-bar="held"][data-day="${today}"] rect`);
+    const failed = chart.locator(`a[data-bar="failed"][data-day="${today}"] rect`);
+    const heldHeight = Number(await held.getAttribute('height'));
+    const failedHeight = Number(await failed.getAttribute('height'));
+    expect(heldHeight).toBeGreaterThan(0);
+    expect(heldHeight / failedHeight).toBeCloseTo(2, 1);
+    // Other days had no deployments: no bars, only their (empty) columns.
+    expect(await chart.locator('a[data-bar="held"], a[data-bar="failed"]').count()).toBe(2);
+    const stagesChart = page.getByTestId('stage-durations-chart');
+    await stagesChart.locator('.recharts-bar-rectangle').first().waitFor();
+    expect(await stagesChart.locator('.recharts-bar-rectangle').count()).toBe(6); // median and p90 of three stages
+    for (const stage of ['Build', 'Deploy staging', 'Smoke test']) expect(await stagesChart.getAttribute('aria-label')).toContain(`${stage} median`);
+    // The same numbers as tables, for screen readers.
+    expect(await page.locator('table', { has: page.locator('caption', { hasText: 'Deployments and change failures per day' }) }).count()).toBe(1);
+    expect(await page.locator('table', { has: page.locator('caption', { hasText: 'Stage durations, slowest first' }) }).count()).toBe(1);
+
+    // Today's red bar opens today's deployments: exactly the runs behind it, each linking to its run.
+    await failed.click();
     const drill = page.getByTestId('drill-down');
     await drill.getByRole('heading', { name: `Deployments on ${today} (UTC)` }).waitFor();
     // Newest first; the failed one says why and which run restored staging.
@@ -134,5 +157,36 @@ describe('delivery insight in the browser', () => {
     // The viewer sees the new text on reload.
     await vera.reload();
     await monitoring.getByText('Watch the checkout dashboard and the error budget for 30 minutes.').waitFor();
+  });
+
+  it("the editor's version compare lists the written sections that changed between the two versions", async () => {
+    const ada = await apiAs(appUrl, 'ada');
+    const { id: pipelineId } = await ada.pipelines.create.mutate({ name: 'E2E compare sections', spec: { ...spec, name: 'E2E compare sections' } });
+    // Version 1: monitoring and capacity written.
+    await ada.insights.saveSection.mutate({ pipelineId, section: 'monitoring', body: 'Watch the checkout dashboard.\nPage on-call on errors.' });
+    await ada.insights.saveSection.mutate({ pipelineId, section: 'capacity', body: 'Two replicas are enough.' });
+    // Version 2: monitoring changed, support written, capacity unchanged.
+    const { version } = await ada.pipelines.get.query({ id: pipelineId });
+    await ada.pipelines.save.mutate({ id: pipelineId, baseVersion: 1, spec: { ...version.spec, description: 'second version' }, message: 'v2' });
+    await ada.insights.saveSection.mutate({ pipelineId, section: 'monitoring', body: 'Watch the checkout dashboard for 30 minutes.\nPage on-call on errors.' });
+    await ada.insights.saveSection.mutate({ pipelineId, section: 'support', body: 'Team Payments, #payments on chat.' });
+
+    const page = await person('ada');
+    await page.goto(`${appUrl}/pipelines/${pipelineId}/edit`);
+    await page.getByTestId('tab-history').click();
+    await page.locator('[data-testid="version"][data-version="2"]').getByRole('button', { name: 'Changes from v1' }).click();
+    await page.getByTestId('compare-banner').waitFor();
+    const sections = page.getByTestId('section-changes');
+    const monitoring = sections.locator('[data-testid="section-change"][data-section="monitoring"]');
+    await monitoring.waitFor();
+    expect(await monitoring.getAttribute('data-status')).toBe('changed');
+    expect(await monitoring.locator('[data-op="removed"]').allInnerTexts()).toEqual([expect.stringContaining('Watch the checkout dashboard.')]);
+    expect(await monitoring.locator('[data-op="added"]').allInnerTexts()).toEqual([expect.stringContaining('Watch the checkout dashboard for 30 minutes.')]);
+    expect(await monitoring.innerText()).toMatch(/Written by Ada.* for version 2/);
+    const support = sections.locator('[data-testid="section-change"][data-section="support"]');
+    expect(await support.getAttribute('data-status')).toBe('added');
+    expect(await support.innerText()).toContain('Team Payments, #payments on chat.');
+    // Capacity did not change between the two versions: not listed.
+    expect(await sections.locator('[data-testid="section-change"]').evaluateAll((els) => els.map((e) => e.getAttribute('data-section')))).toEqual(['monitoring', 'support']);
   });
 });

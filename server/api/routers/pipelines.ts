@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { approverFacts } from '../../services/approver-facts';
 import { MAX_IMPORT_BYTES } from '../../../workflows/model/import';
 import * as importSvc from '../../services/import';
+import * as releasePlans from '../../services/insights/release-plans';
 import * as svc from '../../services/pipelines';
 import { retirePipelineTriggers } from '../../services/triggers';
 import { getTemporalClient } from '../../temporal/client';
@@ -10,6 +11,9 @@ import { authedProcedure, capabilityProcedure, createTRPCRouter } from '../trpc'
 const id = z.string().min(1).max(64);
 /** A document of unknown shape: the validator checks it and returns issues instead of a parse error. */
 const specDocument = z.unknown();
+/** A version number, or the editor's unsaved draft. */
+const versionPick = z.union([z.number().int().min(1), z.literal('draft')]);
+
 /** A file to import: size and content are checked by the importer, which answers with a clear refusal. */
 const importInput = z.object({
   text: z.string().max(MAX_IMPORT_BYTES + 1, `files up to ${MAX_IMPORT_BYTES / 1_000_000} MB can be imported`),
@@ -30,6 +34,10 @@ export const pipelinesRouter = createTRPCRouter({
     .input(z.object({ id, version: z.number().int().min(1).optional() }))
     .query(({ ctx, input }) => svc.getPipeline(ctx.db, input.id, input.version)),
   versions: authedProcedure.input(z.object({ id })).query(({ ctx, input }) => svc.listVersions(ctx.db, input.id)),
+  /** The release plan's written sections that differ between two versions (or a version and the draft): the version compare lists them. */
+  writtenSectionChanges: authedProcedure
+    .input(z.object({ id, from: versionPick, to: versionPick }))
+    .query(({ ctx, input }) => releasePlans.writtenSectionChanges(ctx.db, input.id, input.from, input.to)),
   /** Runs the same validator as the editor and the runner; never throws on bad documents. */
   validate: authedProcedure.input(z.object({ spec: specDocument })).mutation(async ({ ctx, input }) => {
     const { issues, ok } = await svc.validateDocument(ctx.db, input.spec);

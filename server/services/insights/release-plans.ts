@@ -17,6 +17,7 @@ import { notFound } from '../../errors';
 import { getPipeline } from '../pipelines';
 import { getInsights } from '.';
 import { deriveReleasePlan, releasePlanMarkdown, WRITTEN_SECTIONS, type IssueLogEntry, type WrittenSection } from './release-plan';
+import { compareWrittenSections } from './section-changes';
 
 type Actor = Pick<SessionUser, 'id' | 'username' | 'name'>;
 
@@ -130,6 +131,22 @@ export async function sectionHistory(db: Db, pipelineId: string) {
     .where(eq(releasePlanSections.pipelineId, pipelineId))
     .orderBy(desc(releasePlanSections.id))
     .limit(200);
+}
+
+/**
+ * The written sections that changed between two versions of a pipeline, for the editor's version compare
+ * (section-changes.ts). `'draft'` is the editor's unsaved draft: it carries the sections of the newest version.
+ * Readable by whoever may read the versions themselves; a deleted pipeline or an unknown version is not found.
+ */
+export async function writtenSectionChanges(db: Db, pipelineId: string, from: number | 'draft', to: number | 'draft') {
+  const { pipeline } = await getPipeline(db, pipelineId);
+  const resolve = async (v: number | 'draft') => (v === 'draft' ? pipeline.latestVersion : (await getPipeline(db, pipelineId, v)).version.version);
+  const [a, b] = [await resolve(from), await resolve(to)];
+  const edits = await db
+    .select({ id: releasePlanSections.id, section: releasePlanSections.section, version: releasePlanSections.pipelineVersion, body: releasePlanSections.body, by: releasePlanSections.createdByName, at: releasePlanSections.createdAt })
+    .from(releasePlanSections)
+    .where(and(eq(releasePlanSections.pipelineId, pipelineId), lte(releasePlanSections.pipelineVersion, Math.max(a, b))));
+  return { from: a, to: b, sections: compareWrittenSections(edits.map((e) => ({ ...e, at: e.at.getTime() })), a, b) };
 }
 
 export async function saveSection(db: Db, actor: Actor, input: { pipelineId: string; section: string; body: string }) {
