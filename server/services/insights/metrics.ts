@@ -133,6 +133,11 @@ export function planDeployInfo(plan: InsightPlan): PlanDeployInfo {
   return info;
 }
 
+/** Lead time of a deployment: from its change entering the pipeline to going live (none when it did not). */
+export function leadTimeOf(ok: boolean, at: number, changeAt: number): number | null {
+  return ok ? Math.max(0, at - changeAt) : null;
+}
+
 /** A run that rolled an environment back, and when (its last stage's end, else its creation). */
 export type Rollback = { environment: string; at: number; runId: string; pipelineId: string };
 
@@ -196,7 +201,7 @@ export function runDeployments(run: InsightRun, info: PlanDeployInfo, stages: re
       environment: env,
       at,
       ok,
-      leadTimeMs: ok ? Math.max(0, at - run.changeAt) : null,
+      leadTimeMs: leadTimeOf(ok, at, run.changeAt),
       failure,
       failedStage,
       restoredAt: null,
