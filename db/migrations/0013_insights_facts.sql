@@ -16,11 +16,12 @@ CREATE TABLE `insight_deployments` (
 	`change_at` integer NOT NULL,
 	`failure` text,
 	`failed_stage` text,
+	`row` text NOT NULL,
 	PRIMARY KEY(`run_id`, `environment`, `kind`),
 	FOREIGN KEY (`run_id`) REFERENCES `runs`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `insight_deployments_read_idx` ON `insight_deployments` (`pipeline_id`,`run_created_at`,`environment`,`kind`,`run_number`,`ord`,`at`,`ok`,`change_at`,`run_id`,`failure`,`failed_stage`);--> statement-breakpoint
+CREATE INDEX `insight_deployments_read_idx` ON `insight_deployments` (`pipeline_id`,`run_created_at`,`environment`,`row`);--> statement-breakpoint
 CREATE TABLE `insight_run_facts` (
 	`run_id` text PRIMARY KEY NOT NULL,
 	`pipeline_id` text NOT NULL,
@@ -41,7 +42,7 @@ CREATE TABLE `insight_stages` (
 	FOREIGN KEY (`run_id`) REFERENCES `runs`(`id`) ON UPDATE no action ON DELETE cascade
 );
 --> statement-breakpoint
-CREATE INDEX `insight_stages_read_idx` ON `insight_stages` (`pipeline_id`,`run_created_at`,`node_id`,`duration_ms`,`flaky`,`run_id`);--> statement-breakpoint
+CREATE INDEX `insight_stages_read_idx` ON `insight_stages` (`pipeline_id`,`node_id`,`run_created_at`,`duration_ms`,`flaky`,`run_id`);--> statement-breakpoint
 -- Delivery insight facts (server/services/insights/facts.ts). Hand-written below the generated tables: the triggers
 -- mark a run's facts behind (`changes`) and raise the change counters in the same transaction as the write, whoever
 -- writes (control worker, runner API, run start, promotion, restore, a test).

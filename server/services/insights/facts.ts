@@ -59,6 +59,22 @@ export async function loadPlans(db: Db, hashes: string[]): Promise<Map<string, F
 
 type Seen = { runId: string; changes: number };
 
+/** `insight_deployments.row`: what the metrics read of a deployment or rollback, as one JSON array. */
+export type FactRow = [
+  kind: 'deploy' | 'rollback',
+  runId: string,
+  runNumber: number,
+  pipelineId: string,
+  environment: string,
+  at: number,
+  ok: 0 | 1,
+  changeAt: number,
+  failure: string | null,
+  failedStage: string | null,
+  runCreatedAt: number,
+  ord: number,
+];
+
 /** Derives and stores the facts of these runs (chunks of 500), each as of the state read. */
 async function deriveAndStore(db: Db, seen: Seen[]): Promise<void> {
   for (let i = 0; i < seen.length; i += 500) {
@@ -131,10 +147,12 @@ async function deriveAndStore(db: Db, seen: Seen[]): Promise<void> {
       const list = stagesByRun.get(r.id) ?? [];
       const own = runDeployments(run, plan.deploy, list);
       const envOrder = [...plan.deploy.keys()];
-      for (const d of own.deployments) {
-        deployments.push([r.id, d.environment, 'deploy', r.pipelineId, r.number, createdAt, envOrder.indexOf(d.environment), d.at, d.ok ? 1 : 0, run.changeAt, d.failure, d.failedStage, changes]);
-      }
-      if (own.rollback) deployments.push([r.id, own.rollback.environment, 'rollback', r.pipelineId, r.number, createdAt, -1, own.rollback.at, 1, run.changeAt, null, null, changes]);
+      const fact = (kind: 'deploy' | 'rollback', environment: string, ord: number, at: number, ok: 0 | 1, failure: string | null, failedStage: string | null) => {
+        const row: FactRow = [kind, r.id, r.number, r.pipelineId, environment, at, ok, run.changeAt, failure, failedStage, createdAt, ord];
+        deployments.push([r.id, environment, kind, r.pipelineId, r.number, createdAt, ord, at, ok, run.changeAt, failure, failedStage, changes, JSON.stringify(row)]);
+      };
+      for (const d of own.deployments) fact('deploy', d.environment, envOrder.indexOf(d.environment), d.at, d.ok ? 1 : 0, d.failure, d.failedStage);
+      if (own.rollback) fact('rollback', own.rollback.environment, -1, own.rollback.at, 1, null, null);
       const source = r.trigger === 'rerun' && r.reusedFromRunId ? sourceById.get(r.reusedFromRunId) : undefined;
       const sameSource = source && !source.rehearsal && source.planHash === r.planHash;
       for (const s of list) {
@@ -150,8 +168,8 @@ async function deriveAndStore(db: Db, seen: Seen[]): Promise<void> {
     await db.batch([
       db.run(sql`delete from insight_deployments where run_id in ${current}`),
       db.run(sql`delete from insight_stages where run_id in ${current}`),
-      db.run(sql`insert into insight_deployments (run_id, environment, kind, pipeline_id, run_number, run_created_at, ord, at, ok, change_at, failure, failed_stage)
-        select j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11
+      db.run(sql`insert into insight_deployments (run_id, environment, kind, pipeline_id, run_number, run_created_at, ord, at, ok, change_at, failure, failed_stage, row)
+        select j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value ->> 11, j.value ->> 13
         from json_each(${JSON.stringify(deployments)}) j where ${stillCurrent(sql`j.value ->> 0`, sql`j.value ->> 12`)}`),
       db.run(sql`insert into insight_stages (run_id, node_id, pipeline_id, run_created_at, duration_ms, flaky)
         select j.value ->> 0, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5

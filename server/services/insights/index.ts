@@ -14,7 +14,7 @@ import { and, eq, gte, isNull, sql } from 'drizzle-orm';
 import type { Db } from '../../../db/client';
 import { environments, gates, pipelines, runs } from '../../../db/schema';
 import { notFound } from '../../errors';
-import { loadPlans, refreshFactsBehind } from './facts';
+import { loadPlans, refreshFactsBehind, type FactRow } from './facts';
 import {
   DAY,
   dailySeries,
@@ -89,7 +89,6 @@ export async function getInsights(db: Db, q: InsightsQuery) {
   return result;
 }
 
-type DeploymentTuple = [kind: 'deploy' | 'rollback', runId: string, runNumber: number, pipelineId: string, environment: string, at: number, ok: 0 | 1, changeAt: number, failure: string | null, failedStage: string | null, runCreatedAt: number, ord: number];
 type StageRow = { nodeId: string; mx: number | null; slowest: string; ds: string | null; executed: number; flaky: number; fr: string | null };
 
 async function deriveInsights(db: Db, q: InsightsQuery, now: number, timeZone: string) {
@@ -102,12 +101,12 @@ async function deriveInsights(db: Db, q: InsightsQuery, now: number, timeZone: s
   // handed over by SQLite as one JSON document each instead of tens of thousands of row objects.
   const runScope = and(eq(runs.rehearsal, false), isNull(pipelines.deletedAt), gte(runs.createdAt, new Date(prevFrom)), q.pipelineId ? eq(runs.pipelineId, q.pipelineId) : undefined);
   const [deploymentJson, stageRows, runJson, hashRows, gateRows, envRows, pipelineRows] = await Promise.all([
-    db.get<{ j: string }>(sql`select json_group_array(json_array(d.kind, d.run_id, d.run_number, d.pipeline_id, d.environment, d.at, d.ok, d.change_at, d.failure, d.failed_stage, d.run_created_at, d.ord)) as j
+    db.get<{ j: string | null }>(sql`select '[' || group_concat(d.row) || ']' as j
       from insight_deployments d join pipelines p on p.id = d.pipeline_id
       where p.deleted_at is null and d.run_created_at >= ${prevFrom}${ofPipeline(sql.raw('d.pipeline_id'))}${q.environment ? sql` and d.environment = ${q.environment}` : sql``}`),
-    // Per stage of the window's runs: durations in order (median, p90), the slowest run, executed and flaky counts.
+    // Per stage of the window's runs (in index order, no sort): durations (median, p90), the slowest run, executed and flaky counts.
     db.all<StageRow>(sql`select s.node_id as nodeId, max(s.duration_ms) as mx, s.run_id as slowest,
-        json_group_array(s.duration_ms order by s.duration_ms) filter (where s.duration_ms is not null) as ds,
+        json_group_array(s.duration_ms) filter (where s.duration_ms is not null) as ds,
         count(*) as executed, sum(s.flaky) as flaky, json_group_array(s.run_id order by s.run_created_at, s.run_id) filter (where s.flaky) as fr
       from insight_stages s join pipelines p on p.id = s.pipeline_id
       where p.deleted_at is null and s.run_created_at >= ${from}${ofPipeline(sql.raw('s.pipeline_id'))}
@@ -130,7 +129,7 @@ async function deriveInsights(db: Db, q: InsightsQuery, now: number, timeZone: s
   for (const [id, number, pipelineId, pipelineName] of JSON.parse(runJson?.j ?? '[]') as [string, number, string, string][]) runInfo[id] = { number, pipelineId, pipelineName };
 
   // The runs' own deployments (in run order, as they were derived) and rollbacks, linked across runs.
-  const tuples = (JSON.parse(deploymentJson?.j ?? '[]') as DeploymentTuple[]).sort((a, b) => a[5] - b[5] || a[2] - b[2] || a[10] - b[10] || a[11] - b[11]);
+  const tuples = (JSON.parse(deploymentJson?.j ?? '[]') as FactRow[]).sort((a, b) => a[5] - b[5] || a[2] - b[2] || a[10] - b[10] || a[11] - b[11]);
   const own: Deployment[] = [];
   const rollbacks: (Rollback & { createdAt: number; number: number })[] = [];
   for (const [kind, runId, runNumber, pipelineId, environment, at, ok, changeAt, failure, failedStage, createdAt] of tuples) {
@@ -163,7 +162,7 @@ async function deriveInsights(db: Db, q: InsightsQuery, now: number, timeZone: s
     previous: dora(deployments, prevFrom, from),
     series: dailySeries(deployments, from, to, timeZone),
     deployments: windowDeployments(deployments, from, to, runInfo),
-    stageDurations: sortDurations(perStage.filter((s) => s.mx !== null).map((s) => durationOf(s.nodeId, names.get(s.nodeId) ?? s.nodeId, JSON.parse(s.ds!) as number[], s.slowest))).slice(0, 50),
+    stageDurations: sortDurations(perStage.filter((s) => s.mx !== null).map((s) => durationOf(s.nodeId, names.get(s.nodeId) ?? s.nodeId, Float64Array.from(JSON.parse(s.ds!) as number[]).sort() as unknown as number[], s.slowest))).slice(0, 50),
     gateWaits: gateWaits(
       gateRows.filter((g) => !envNodes || envNodes.has(g.nodeId)).map((g) => ({ ...g, waitingSince: g.waitingSince.getTime(), decidedAt: g.decidedAt?.getTime() ?? null })),
       gateInfo,
