@@ -192,13 +192,22 @@ export async function refreshRunFacts(db: Db, runIds: string[]): Promise<void> {
   await deriveAndStore(db, seen);
 }
 
+/** Databases whose runs from before the facts are marked (see `refreshFactsBehind`). */
+const backFilled = new WeakSet<Db>();
+
 /**
  * Derives every run whose facts are behind (found in a partial index of exactly those): after a write whose
  * writer did not derive them (it crashed, or wrote rows directly), and, once, the runs recorded before the
- * migration. Returns how many were derived. A few rounds at most: a run written to again while it is derived
+ * migration (found once per process: runs without a facts row). Returns how many were derived. A few rounds at most: a run written to again while it is derived
  * stays behind for the next read.
  */
 export async function refreshFactsBehind(db: Db): Promise<number> {
+  if (!backFilled.has(db)) {
+    // Runs recorded before the facts existed (migration 0013 writes no rows): behind from now on. Once per process.
+    await db.run(sql`insert or ignore into insight_run_facts (run_id, pipeline_id, changes, derived_at)
+      select r.id, r.pipeline_id, 1, 0 from runs r where not exists (select 1 from insight_run_facts f where f.run_id = r.id)`);
+    backFilled.add(db);
+  }
   let done = 0;
   for (let round = 0; round < 3; round++) {
     const seen = await db.all<Seen>(sql`select run_id as runId, changes from insight_run_facts where changes <> derived_at limit 5000`);
