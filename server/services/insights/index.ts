@@ -111,7 +111,8 @@ async function deriveInsights(db: Db, q: InsightsQuery, now: number, timeZone: s
       from insight_stages s join pipelines p on p.id = s.pipeline_id
       where p.deleted_at is null and s.run_created_at >= ${from}${ofPipeline(sql.raw('s.pipeline_id'))}
       group by s.node_id`),
-    db.get<{ j: string }>(sql`select json_group_array(json_array(${runs.id}, ${runs.number}, ${runs.pipelineId}, ${pipelines.name})) as j
+    // The run references of the page, parsed straight into the object the result carries.
+    db.get<{ j: string }>(sql`select json_group_object(${runs.id}, json_object('number', ${runs.number}, 'pipelineId', ${runs.pipelineId}, 'pipelineName', ${pipelines.name})) as j
       from ${runs} join ${pipelines} on ${pipelines.id} = ${runs.pipelineId} where ${runScope}`),
     db.selectDistinct({ hash: runs.planHash }).from(runs).innerJoin(pipelines, eq(pipelines.id, runs.pipelineId)).where(runScope),
     db
@@ -125,19 +126,37 @@ async function deriveInsights(db: Db, q: InsightsQuery, now: number, timeZone: s
   ]);
 
   const plans = await loadPlans(db, hashRows.map((r) => r.hash));
-  const runInfo: Record<string, RunRef> = {};
-  for (const [id, number, pipelineId, pipelineName] of JSON.parse(runJson?.j ?? '[]') as [string, number, string, string][]) runInfo[id] = { number, pipelineId, pipelineName };
+  const runInfo = JSON.parse(runJson?.j ?? '{}') as Record<string, RunRef>;
+  const pipelineName = new Map(pipelineRows.map((p) => [p.id, p.name]));
 
   // The runs' own deployments (in run order, as they were derived) and rollbacks, linked across runs.
   const tuples = (JSON.parse(deploymentJson?.j ?? '[]') as FactRow[]).sort((a, b) => a[5] - b[5] || a[2] - b[2] || a[10] - b[10] || a[11] - b[11]);
-  const own: Deployment[] = [];
+  // Made in the shape the page gets (windowDeployments hands the window's ones over as they are).
+  const own: ListedDeployment[] = [];
   const rollbacks: (Rollback & { createdAt: number; number: number })[] = [];
   for (const [kind, runId, runNumber, pipelineId, environment, at, ok, changeAt, failure, failedStage, createdAt] of tuples) {
     if (kind === 'rollback') rollbacks.push({ environment, at, runId, pipelineId, createdAt, number: runNumber });
-    else own.push({ runId, runNumber, pipelineId, environment, at, ok: ok === 1, leadTimeMs: leadTimeOf(ok === 1, at, changeAt), failure, failedStage, restoredAt: null, restoredByRunId: null });
+    else {
+      own.push({
+        runId,
+        runNumber,
+        pipelineId,
+        environment,
+        at,
+        ok: ok === 1,
+        leadTimeMs: leadTimeOf(ok === 1, at, changeAt),
+        failure,
+        failedStage,
+        restoredAt: null,
+        restoredByRunId: null,
+        number: runNumber,
+        pipelineName: pipelineName.get(pipelineId) ?? '',
+        restoredByRunNumber: null,
+      });
+    }
   }
   rollbacks.sort((a, b) => a.createdAt - b.createdAt || a.number - b.number);
-  const deployments = linkDeployments(own, rollbacks);
+  const deployments = linkDeployments(own, rollbacks) as ListedDeployment[];
 
   const names = new Map<string, string>();
   const gateInfo = new Map<string, { name: string; approvers: string }>();
@@ -174,29 +193,16 @@ async function deriveInsights(db: Db, q: InsightsQuery, now: number, timeZone: s
 
 type RunRef = { number: number; pipelineId: string; pipelineName: string };
 
-/** The deployments of [from, to), newest first, with their run's number and pipeline name. */
-function windowDeployments(deployments: Deployment[], from: number, to: number, runInfo: Record<string, RunRef>) {
-  const out: (Deployment & RunRef & { restoredByRunNumber: number | null })[] = [];
+type ListedDeployment = Deployment & RunRef & { restoredByRunNumber: number | null };
+
+/** The deployments of [from, to), newest first, with the number of the run that restored them. */
+function windowDeployments(deployments: ListedDeployment[], from: number, to: number, runInfo: Record<string, RunRef>) {
+  const out: ListedDeployment[] = [];
   for (let i = deployments.length - 1; i >= 0; i--) {
     const d = deployments[i]!;
     if (d.at < from || d.at >= to) continue;
-    const r = runInfo[d.runId];
-    out.push({
-      runId: d.runId,
-      runNumber: d.runNumber,
-      pipelineId: r?.pipelineId ?? d.pipelineId,
-      environment: d.environment,
-      at: d.at,
-      ok: d.ok,
-      leadTimeMs: d.leadTimeMs,
-      failure: d.failure,
-      failedStage: d.failedStage,
-      restoredAt: d.restoredAt,
-      restoredByRunId: d.restoredByRunId,
-      number: r?.number ?? 0,
-      pipelineName: r?.pipelineName ?? '',
-      restoredByRunNumber: d.restoredByRunId ? (runInfo[d.restoredByRunId]?.number ?? null) : null,
-    });
+    d.restoredByRunNumber = d.restoredByRunId ? (runInfo[d.restoredByRunId]?.number ?? null) : null;
+    out.push(d);
   }
   return out;
 }
