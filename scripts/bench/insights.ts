@@ -142,7 +142,7 @@ async function main() {
     `| On write: one run's facts derived again after a stage result changed (median of ${sample.length} runs) | ${median(perRun).toFixed(1)} ms |`,
     `| Metrics query, server (\`getInsights\`, 90 days), first call | ${cold.toFixed(0)} ms |`,
     `| Metrics query, server, nothing kept: facts read and linked again (median of ${REPS}) | ${m.toFixed(0)} ms (${(m / b).toFixed(1)}× the baseline; goal ≤ 300 ms) |`,
-    `| Metrics query, server, data unchanged since the last call: fingerprint + kept result (median of ${REPS}) | ${c.toFixed(1)} ms (${(c / b).toFixed(1)}× the baseline) |`,
+    `| Metrics query, server, data unchanged since the last call: fingerprint + kept result (median of ${REPS}) | ${c.toFixed(1)} ms (${(c / b).toFixed(2)}× the baseline) |`,
     ...(render
       ? [
           `| Page: navigation → \`/insights\` for the pipeline, 90 days, rendered (median of ${LOADS} cold loads) | ${render.page.toFixed(0)} ms (${(render.page / render.shell).toFixed(2)}× the pipeline page; goal ≤ ${GOAL_RENDER_MS} ms) |`,
