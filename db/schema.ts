@@ -643,3 +643,90 @@ export const issueLogEntries = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.runId, t.environment] }), index('issue_log_pipeline_idx').on(t.pipelineId)],
 );
+
+// ── Delivery insight facts (kept by the control plane; read by the metrics) ────
+
+/**
+ * Per run: whether its delivery facts below are current. `changes` is raised by triggers (migration
+ * 0013_insights_facts) in the same transaction as any write to what the facts derive from — the run, its
+ * stage results, its promotion — and the facts count only while `derivedAt` equals it; the control plane
+ * derives them right after recording a run's state, and the metrics derive any run still behind before
+ * reading (also how runs recorded before the migration are back-filled, once).
+ */
+export const insightRunFacts = sqliteTable(
+  'insight_run_facts',
+  {
+    runId: text('run_id')
+      .primaryKey()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    pipelineId: text('pipeline_id').notNull(),
+    changes: integer('changes').notNull().default(1),
+    derivedAt: integer('derived_at').notNull().default(0),
+  },
+  (t) => [index('insight_run_facts_behind_idx').on(t.runId).where(sql`changes <> derived_at`)],
+);
+
+/**
+ * A run's deployments into environments and its rollback (kind `deploy` | `rollback`), as
+ * server/services/insights/metrics.ts `runDeployments` derives them from the run alone (rehearsals have none).
+ * Times in ms. Restores and rollbacks across runs are linked when the metrics are read.
+ */
+export const insightDeployments = sqliteTable(
+  'insight_deployments',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    environment: text('environment').notNull(),
+    kind: text('kind', { enum: ['deploy', 'rollback'] }).notNull(),
+    pipelineId: text('pipeline_id').notNull(),
+    runNumber: integer('run_number').notNull(),
+    runCreatedAt: integer('run_created_at').notNull(),
+    /** The environment's position in the run's plan (orders a run's deployments that end at the same time). */
+    ord: integer('ord').notNull(),
+    at: integer('at').notNull(),
+    ok: integer('ok', { mode: 'boolean' }).notNull(),
+    /** When the change entered the pipeline (the build run's creation). */
+    changeAt: integer('change_at').notNull(),
+    failure: text('failure'),
+    failedStage: text('failed_stage'),
+    /**
+     * The columns above as the JSON array the metrics read (server/services/insights/index.ts), built once when
+     * written: 20,000 deployments are then handed over as one string concatenated by SQLite from the index.
+     */
+    row: text('row').notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.environment, t.kind] }),
+    index('insight_deployments_read_idx').on(t.pipelineId, t.runCreatedAt, t.environment, t.row),
+  ],
+);
+
+/** A run's executed stage results (succeeded or failed, not reused; rehearsals have none): duration and flakiness. */
+export const insightStages = sqliteTable(
+  'insight_stages',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    nodeId: text('node_id').notNull(),
+    pipelineId: text('pipeline_id').notNull(),
+    runCreatedAt: integer('run_created_at').notNull(),
+    durationMs: integer('duration_ms'),
+    flaky: integer('flaky', { mode: 'boolean' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.nodeId] }),
+    // By stage first: the metrics group by stage, in index order.
+    index('insight_stages_read_idx').on(t.pipelineId, t.nodeId, t.runCreatedAt, t.durationMs, t.flaky, t.runId),
+  ],
+);
+
+/**
+ * Change counters raised by triggers on every write the metrics can see: per pipeline (its runs, stage results,
+ * promotions, gates), `*` (any of those), `catalog` (pipelines, environments). The metrics' data fingerprint.
+ */
+export const insightChanges = sqliteTable('insight_changes', {
+  scope: text('scope').primaryKey(),
+  seq: integer('seq').notNull().default(0),
+});

@@ -4,8 +4,11 @@
  * 1. A temporary app database (migrated), the "Release train" pipeline, and `--runs` (10,000) runs over the
  *    last 90 days with 5 stage results each (50,000), written directly as the worker would have written them
  *    (one in ten with a failed smoke test, one in twenty a rehearsal); no Temporal: the metrics only read.
- * 2. Measures, in this process on that file: `getInsights` for the pipeline over 90 days (the biggest window),
- *    first (cold: plans parsed) and the median of `--reps` (7) warm calls; and, as the baseline of the same run,
+ *    Written directly, the runs are what an upgrade finds: recorded before their delivery facts existed.
+ * 2. Measures, in this process on that file: the back-fill of those runs' facts (once, what the first read after
+ *    the upgrade does); the facts of one run derived again after a stage result changed (what the control plane
+ *    does on every write, median of 50 runs); `getInsights` for the pipeline over 90 days (the biggest window),
+ *    first call and the median of `--reps` (7) calls with nothing kept; and, as the baseline of the same run,
  *    a plain `SELECT count(*)` over the same runs joined to their stage results, median of the same number of
  *    calls. The ratio says what the metrics cost beyond reading the rows once.
  * 3. The page render: the production build (rebuilt with `next build` when a source file is newer, unless
@@ -62,6 +65,7 @@ async function main() {
   const { releaseTrainPipeline } = await import('../../db/seed');
   const { compileValidSpec, validatePipeline } = await import('../../workflows/model');
   const { clearInsightsCache, getInsights } = await import('../../server/services/insights');
+  const { refreshFactsBehind, refreshRunFacts } = await import('../../server/services/insights/facts');
   const { sql } = await import('drizzle-orm');
   const { createUser } = await import('../../server/auth/users');
   await migrate();
@@ -99,6 +103,16 @@ async function main() {
     await f();
     return performance.now() - t;
   };
+  // The back-fill (runs recorded before the facts), then the control plane's work per write: one run's facts again.
+  const backfill = await time(async () => log(`back-filled the facts of ${await refreshFactsBehind(db)} runs`));
+  const sample = await db.select({ id: runs.id }).from(runs).where(sql`${runs.rehearsal} = 0`).limit(50);
+  const perRun: number[] = [];
+  for (const { id } of sample) {
+    await db.update(stageRuns).set({ attempt: 3 }).where(sql`${stageRuns.runId} = ${id} and ${stageRuns.nodeId} = 'unit'`);
+    perRun.push(await time(() => refreshRunFacts(db, [id])));
+    await db.update(stageRuns).set({ attempt: 1 }).where(sql`${stageRuns.runId} = ${id} and ${stageRuns.nodeId} = 'unit'`);
+    await refreshRunFacts(db, [id]);
+  }
   const metrics = () => getInsights(db, { pipelineId, days: 90 });
   const baseline = () => db.get(sql`select count(*) from stage_runs s join runs r on r.id = s.run_id where r.pipeline_id = ${pipelineId}`);
   const cold = await time(metrics);
@@ -114,6 +128,7 @@ async function main() {
     cached.push(await time(metrics));
   }
   const check = await metrics();
+  const factRows = (await db.get<{ n: number }>(sql`select count(*) as n from insight_deployments where pipeline_id = ${pipelineId}`))?.n ?? 0;
   const m = median(warm);
   const c = median(cached);
   const b = median(base);
@@ -123,9 +138,11 @@ async function main() {
     `| Measure (${RUNS.toLocaleString('en')} runs, ${(RUNS * 5).toLocaleString('en')} stage results, 90 days) | Time |`,
     '| --- | --- |',
     `| Baseline: \`SELECT count(*)\` over the same runs × stage results (median of ${REPS}) | ${b.toFixed(1)} ms |`,
+    `| Back-fill: facts of ${RUNS.toLocaleString('en')} runs recorded before them, derived once (the first read after the upgrade) | ${backfill.toFixed(0)} ms |`,
+    `| On write: one run's facts derived again after a stage result changed (median of ${sample.length} runs) | ${median(perRun).toFixed(1)} ms |`,
     `| Metrics query, server (\`getInsights\`, 90 days), first call | ${cold.toFixed(0)} ms |`,
-    `| Metrics query, server, derived again (median of ${REPS}) | ${m.toFixed(0)} ms (${(m / b).toFixed(1)}× the baseline; goal ≤ 300 ms) |`,
-    `| Metrics query, server, data unchanged since the last call: fingerprint + kept result (median of ${REPS}) | ${c.toFixed(1)} ms (${(c / b).toFixed(1)}× the baseline) |`,
+    `| Metrics query, server, nothing kept: facts read and linked again (median of ${REPS}) | ${m.toFixed(0)} ms (${(m / b).toFixed(1)}× the baseline; goal ≤ 300 ms) |`,
+    `| Metrics query, server, data unchanged since the last call: fingerprint + kept result (median of ${REPS}) | ${c.toFixed(1)} ms (${(c / b).toFixed(2)}× the baseline) |`,
     ...(render
       ? [
           `| Page: navigation → \`/insights\` for the pipeline, 90 days, rendered (median of ${LOADS} cold loads) | ${render.page.toFixed(0)} ms (${(render.page / render.shell).toFixed(2)}× the pipeline page; goal ≤ ${GOAL_RENDER_MS} ms) |`,
@@ -139,7 +156,7 @@ async function main() {
   if (!process.argv.includes('--no-doc')) {
     replaceDocSection(
       'insights',
-      `<!-- bench:insights:start (generated by \`npm run bench:insights\`; edits inside are overwritten) -->\n## Delivery insight (\`npm run bench:insights\`)\n\n${table}\n\nMeasured on this 2-core machine (shared with other work, 1-min load average ${load} at the end, so absolute times move with its load: compare the ratios) in one process against a temporary SQLite file seeded as the worker writes rows (one run in ten with a failed smoke test, one in twenty a rehearsal, which the query leaves out). What makes the query fast: covering indexes for the columns the metrics read (migration 0012_insights_indexes: the runs' large plan JSON and the stages' outputs are never touched), runs and stage results handed over by SQLite as one JSON document each instead of 60,000 row objects, each plan read once per hash, and calendar days found by binary search over the day starts instead of a time-zone conversion per deployment. A result is kept per question for the minute it was asked in while a one-query fingerprint of the data (runs, stage results, promotions, gates, environments, pipelines) stays the same, so reloads and refetches of unchanged data skip the derivation; the *derived again* row clears it before each call. Before this (same script, earlier run): 5,867 ms median, 50× a 117 ms baseline. The page is the production build (\`next start\`) in headless Chromium (${CHROMIUM}), 1440×900, a fresh browser context per load after one warm-up, from the start of the navigation until the four measures and the chart are in the DOM and a task queued after the next animation frame has run; it shows the newest 20 deployments (the drill-downs up to 500, the CSV all of them) and, since this round, is rendered from a direct server call instead of the request's query client, which handed the whole result (every deployment) to the browser with the page (then: 5,247 ms, 5.7× the pipeline page, 2.2 s to first byte). The warm-up load derives the metrics on the server; the measured loads find them kept (same data) unless the minute turned between loads, so *first byte* is mostly the fingerprint query and the server render.\n<!-- bench:insights:end -->`,
+      `<!-- bench:insights:start (generated by \`npm run bench:insights\`; edits inside are overwritten) -->\n## Delivery insight (\`npm run bench:insights\`)\n\n${table}\n\nMeasured on this 2-core machine (shared with other work, 1-min load average ${load} at the end, so absolute times move with its load: compare the ratios) in one process against a temporary SQLite file seeded as the worker writes rows (one run in ten with a failed smoke test, one in twenty a rehearsal, which the query leaves out). What makes the query fast: each run's delivery facts — its deployments (environment, when it went live or failed, when its change entered the pipeline, a change failure seen in the run itself), its rollback and its executed stage results (duration, flaky) — are derived once, when the control plane records the run (migration 0013_insights_facts: tables \`insight_deployments\`, \`insight_stages\`; triggers mark a run's facts behind in the same transaction as any write to it, and nothing behind is ever read), so a query reads ${factRows.toLocaleString('en')} compact deployment rows concatenated by SQLite from a covering index as one JSON string, and stage durations and flaky stages come aggregated per stage from SQLite; only what spans runs (rollbacks that make a change failure, restores) is linked in JS, with the definitions of server/services/insights/metrics.ts. The data fingerprint is two change counters kept by the same triggers (primary-key reads), instead of an aggregate over every run and stage result. Before this (same script, earlier runs at load 7–12): 845 ms nothing kept (18.7× a 45 ms baseline), 214 ms for fingerprint + kept result (the fingerprint aggregated all 50,000 stage results: ~90 ms alone at rest), 1,390 ms first call; profiled then at rest, of ~600 ms: ~170 ms SQLite building a 4.7 MB JSON of every stage result, ~50 ms parsing it, ~30 ms for the runs, the rest deriving every deployment of every run again in JS plus garbage collection; and earlier still 5,867 ms, 50× a 117 ms baseline. A result is still kept per question for the minute it was asked in while the fingerprint stays the same. The page is the production build (\`next start\`) in headless Chromium (${CHROMIUM}), 1440×900, a fresh browser context per load after one warm-up, from the start of the navigation until the four measures and the chart are in the DOM and a task queued after the next animation frame has run; it shows the newest 20 deployments (the drill-downs up to 500, the CSV all of them) and, since this round, is rendered from a direct server call instead of the request's query client, which handed the whole result (every deployment) to the browser with the page (then: 5,247 ms, 5.7× the pipeline page, 2.2 s to first byte). The warm-up load reads the metrics on the server; the measured loads find them kept (same data) unless the minute turned between loads, so *first byte* is mostly the server render.\n<!-- bench:insights:end -->`,
     );
   }
   fs.rmSync(dir, { recursive: true, force: true });

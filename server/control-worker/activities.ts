@@ -15,6 +15,7 @@ import type { BatchItem } from 'drizzle-orm/batch';
 import type { Db } from '../../db/client';
 import { gates, runs, stageRuns } from '../../db/schema';
 import { createNotifier, type Notifier } from '../notify/notifier';
+import { refreshRunFactsQuietly } from '../services/insights/facts';
 import { fireSchedule, startDownstreamRuns, startQueuedRun } from '../services/triggers';
 import { getTemporalClient } from '../temporal/client';
 import type { QueuedTriggerInput } from '../../workflows/queued-trigger';
@@ -129,6 +130,8 @@ export function createActivities(deps: ActivityDeps) {
       .where(eq(runs.id, state.runId)),
     );
     await db.batch(writes as [BatchItem<'sqlite'>, ...BatchItem<'sqlite'>[]]);
+    // The run's delivery facts (deployments, stage durations) for the metrics: the batch above marked them behind.
+    await refreshRunFactsQuietly(db, [state.runId]);
     // Notifications (gate waiting/decided, run ended) go out in the background: never awaited, never failing the run.
     void notifier.onRunState(state, final).catch(() => undefined);
     if (final && state.status === 'succeeded') {

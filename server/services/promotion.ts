@@ -17,6 +17,7 @@ import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client';
 import { auditLog, environments, pipelines, pipelineVersions, promotions, runs, stageRuns, user } from '../../db/schema';
 import type { ExecutionPlan } from '../../workflows/model/plan';
+import { refreshRunFactsQuietly } from './insights/facts';
 import type { SessionUser } from '../auth/session';
 import { notFound } from '../errors';
 import { liveChanged } from '../live/app-live';
@@ -291,6 +292,8 @@ export async function promote(
     promotedByName: actor.name || actor.username,
     rollback,
   });
+  // The promotion names the build (lead time from its creation) and whether it rolls back: the run's facts follow.
+  await refreshRunFactsQuietly(db, [started.id]);
   await db.insert(auditLog).values({
     actorId: actor.id,
     actorName: actor.username,

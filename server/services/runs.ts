@@ -32,6 +32,7 @@ import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import { listRunArtifacts } from '../artifacts/service';
 import type { SessionUser } from '../auth/session';
 import { approverFacts } from './approver-facts';
+import { refreshRunFactsQuietly } from './insights/facts';
 import { parsedPlan } from './run-plans';
 import { describeRollback } from './k8s-rollback-target';
 import { getEnv } from '../env';
@@ -320,6 +321,8 @@ export async function launchRun(
       : []),
   ]);
   const number = (await db.select({ n: runs.number }).from(runs).where(eq(runs.id, id)).get())!.n;
+  // Its delivery facts (a rollback run counts from its start; stages reused by a re-run or promotion never deploy).
+  await refreshRunFactsQuietly(db, [id]);
 
   const runInput: RunInput = {
     runId: id,

@@ -119,6 +119,98 @@ function downstream(plan: InsightPlan, roots: Set<string>): { after: Set<string>
   return { after, viaFailure };
 }
 
+/** What a plan says about each of its environments: deploy stages, what follows them, what is reached only by failure. */
+export type PlanDeployInfo = Map<string, { deploy: InsightPlanNode[]; after: InsightPlanNode[]; viaFailure: Set<string> }>;
+
+export function planDeployInfo(plan: InsightPlan): PlanDeployInfo {
+  const info: PlanDeployInfo = new Map();
+  for (const env of new Set(plan.nodes.map((n) => n.environment).filter((e): e is string => !!e))) {
+    const deploy = deployStagesOf(plan, env);
+    const { after, viaFailure } = downstream(plan, new Set(deploy.map((n) => n.id)));
+    // What follows the deploy in the same environment (smoke tests), and any rollback stage after it.
+    info.set(env, { deploy, after: plan.nodes.filter((n) => after.has(n.id) && (n.environment === env || n.kind === 'k8s-rollback')), viaFailure });
+  }
+  return info;
+}
+
+/** Lead time of a deployment: from its change entering the pipeline to going live (none when it did not). */
+export function leadTimeOf(ok: boolean, at: number, changeAt: number): number | null {
+  return ok ? Math.max(0, at - changeAt) : null;
+}
+
+/** A run that rolled an environment back, and when (its last stage's end, else its creation). */
+export type Rollback = { environment: string; at: number; runId: string; pipelineId: string };
+
+/**
+ * What one run contributes, from its own rows alone (the facts kept per run, server/services/insights/facts.ts):
+ * its deployments (change failures seen in the run itself, no restores yet) and, for a rollback run, the
+ * rollback. `stages` are the run's stage results (the last result of a node wins).
+ */
+export function runDeployments(run: InsightRun, info: PlanDeployInfo, stages: readonly InsightStage[]): { deployments: Deployment[]; rollback: Rollback | null } {
+  const own = (nodeId: string) => {
+    for (let i = stages.length - 1; i >= 0; i--) if (stages[i]!.nodeId === nodeId) return stages[i];
+    return undefined;
+  };
+  let rollback: Rollback | null = null;
+  if (run.rollbackOf) {
+    let at = 0;
+    for (const s of stages) at = Math.max(at, s.endedAt ?? s.startedAt ?? 0);
+    at ||= run.createdAt;
+    rollback = { environment: run.rollbackOf, at, runId: run.id, pipelineId: run.pipelineId };
+  }
+  const deployments: Deployment[] = [];
+  for (const [env, e] of info) {
+    let ranAny = false;
+    let failedDeploy: InsightStage | undefined;
+    let at = -Infinity;
+    for (const n of e.deploy) {
+      const s = own(n.id);
+      if (!s || s.reusedFrom || (s.status !== 'succeeded' && s.status !== 'failed')) continue;
+      ranAny = true;
+      if (!failedDeploy && s.status === 'failed') failedDeploy = s;
+      at = Math.max(at, s.endedAt ?? s.startedAt ?? run.createdAt);
+    }
+    if (!ranAny) continue;
+    const ok = !failedDeploy;
+    let failure: string | null = null;
+    let failedStage: string | null = null;
+    if (failedDeploy) {
+      failure = 'deployment failed';
+      failedStage = failedDeploy.nodeId;
+    } else {
+      for (const n of e.after) {
+        const s = own(n.id);
+        if (!s || s.reusedFrom) continue;
+        if (n.kind === 'k8s-rollback' && (s.status === 'succeeded' || s.status === 'failed')) {
+          failure = 'rolled back in the same run';
+        } else if (e.viaFailure.has(n.id) && (s.status === 'succeeded' || s.status === 'failed')) {
+          failure = 'back-out branch ran';
+        } else if (s.status === 'failed') {
+          failure = `${n.id} failed after the deployment`;
+        }
+        if (failure) {
+          failedStage = n.id;
+          break;
+        }
+      }
+    }
+    deployments.push({
+      runId: run.id,
+      runNumber: run.number,
+      pipelineId: run.pipelineId,
+      environment: env,
+      at,
+      ok,
+      leadTimeMs: leadTimeOf(ok, at, run.changeAt),
+      failure,
+      failedStage,
+      restoredAt: null,
+      restoredByRunId: null,
+    });
+  }
+  return { deployments, rollback };
+}
+
 /**
  * Every deployment in the runs, oldest first, with change failures and restores worked out.
  * `stages` may hold stages of runs not in `runs` (ignored).
@@ -129,7 +221,6 @@ export function deriveDeployments(input: {
   stages: InsightStage[];
   rollbackWindowMs?: number;
 }): Deployment[] {
-  const window = input.rollbackWindowMs ?? DEFAULT_ROLLBACK_WINDOW_MS;
   // Each run's stages as a short list (a handful per run): cheaper than a map per run for 50,000 stage results.
   const stagesByRun = new Map<string, InsightStage[]>();
   for (const s of input.stages) {
@@ -137,90 +228,27 @@ export function deriveDeployments(input: {
     if (list) list.push(s);
     else stagesByRun.set(s.runId, [s]);
   }
-  const perPlan = new Map<string, Map<string, { deploy: InsightPlanNode[]; after: InsightPlanNode[]; viaFailure: Set<string> }>>();
-  const infoOf = (hash: string) => {
-    let info = perPlan.get(hash);
-    if (!info) {
-      info = new Map();
-      const plan = input.plans.get(hash) ?? { nodes: [] };
-      for (const env of new Set(plan.nodes.map((n) => n.environment).filter((e): e is string => !!e))) {
-        const deploy = deployStagesOf(plan, env);
-        const { after, viaFailure } = downstream(plan, new Set(deploy.map((n) => n.id)));
-        // What follows the deploy in the same environment (smoke tests), and any rollback stage after it.
-        info.set(env, { deploy, after: plan.nodes.filter((n) => after.has(n.id) && (n.environment === env || n.kind === 'k8s-rollback')), viaFailure });
-      }
-      perPlan.set(hash, info);
-    }
-    return info;
-  };
-
+  const perPlan = new Map<string, PlanDeployInfo>();
   const deployments: Deployment[] = [];
-  const rollbacks: { environment: string; at: number; runId: string; pipelineId: string }[] = [];
+  const rollbacks: Rollback[] = [];
   for (const run of input.runs) {
-    const list = stagesByRun.get(run.id) ?? NO_STAGES;
-    const own = (nodeId: string) => {
-      // The last result of a node wins (as a map keyed by node would have it).
-      for (let i = list.length - 1; i >= 0; i--) if (list[i]!.nodeId === nodeId) return list[i];
-      return undefined;
-    };
-    if (run.rollbackOf) {
-      let at = 0;
-      for (const s of list) at = Math.max(at, s.endedAt ?? s.startedAt ?? 0);
-      at ||= run.createdAt;
-      rollbacks.push({ environment: run.rollbackOf, at, runId: run.id, pipelineId: run.pipelineId });
-    }
-    for (const [env, info] of infoOf(run.planHash)) {
-      let ranAny = false;
-      let failedDeploy: InsightStage | undefined;
-      let at = -Infinity;
-      for (const n of info.deploy) {
-        const s = own(n.id);
-        if (!s || s.reusedFrom || (s.status !== 'succeeded' && s.status !== 'failed')) continue;
-        ranAny = true;
-        if (!failedDeploy && s.status === 'failed') failedDeploy = s;
-        at = Math.max(at, s.endedAt ?? s.startedAt ?? run.createdAt);
-      }
-      if (!ranAny) continue;
-      const ok = !failedDeploy;
-      let failure: string | null = null;
-      let failedStage: string | null = null;
-      if (failedDeploy) {
-        failure = 'deployment failed';
-        failedStage = failedDeploy.nodeId;
-      } else {
-        for (const n of info.after) {
-          const s = own(n.id);
-          if (!s || s.reusedFrom) continue;
-          if (n.kind === 'k8s-rollback' && (s.status === 'succeeded' || s.status === 'failed')) {
-            failure = 'rolled back in the same run';
-          } else if (info.viaFailure.has(n.id) && (s.status === 'succeeded' || s.status === 'failed')) {
-            failure = 'back-out branch ran';
-          } else if (s.status === 'failed') {
-            failure = `${n.id} failed after the deployment`;
-          }
-          if (failure) {
-            failedStage = n.id;
-            break;
-          }
-        }
-      }
-      deployments.push({
-        runId: run.id,
-        runNumber: run.number,
-        pipelineId: run.pipelineId,
-        environment: env,
-        at,
-        ok,
-        leadTimeMs: ok ? Math.max(0, at - run.changeAt) : null,
-        failure,
-        failedStage,
-        restoredAt: null,
-        restoredByRunId: null,
-      });
-    }
+    let info = perPlan.get(run.planHash);
+    if (!info) perPlan.set(run.planHash, (info = planDeployInfo(input.plans.get(run.planHash) ?? { nodes: [] })));
+    const own = runDeployments(run, info, stagesByRun.get(run.id) ?? NO_STAGES);
+    deployments.push(...own.deployments);
+    if (own.rollback) rollbacks.push(own.rollback);
   }
-  deployments.sort((a, b) => a.at - b.at || a.runNumber - b.runNumber);
+  return linkDeployments(deployments, rollbacks, input.rollbackWindowMs);
+}
 
+/**
+ * What needs more than one run: rollbacks into E within the window after a live deployment make it a change
+ * failure, and each change failure is restored by the next deployment into E that went live and held, or a
+ * rollback run. `deployments` in run order (sorted here by time, stable), `rollbacks` in run order.
+ */
+export function linkDeployments(deployments: Deployment[], rollbacks: readonly Rollback[], rollbackWindowMs = DEFAULT_ROLLBACK_WINDOW_MS): Deployment[] {
+  const window = rollbackWindowMs;
+  deployments.sort((a, b) => a.at - b.at || a.runNumber - b.runNumber);
   // Rollbacks within the window after a live deployment make it a change failure.
   for (const rb of rollbacks) {
     let previous: Deployment | undefined;
@@ -413,13 +441,41 @@ export function stageDurations(stages: InsightStage[], names: ReadonlyMap<string
     if (!xs) by.set(s.nodeId, (xs = []));
     xs.push({ ms: Math.max(0, s.endedAt - s.startedAt), runId: s.runId });
   }
-  return [...by.entries()]
-    .map(([nodeId, xs]) => {
-      const sorted = xs.map((x) => x.ms).sort((a, b) => a - b);
+  return sortDurations(
+    [...by.entries()].map(([nodeId, xs]) => {
       const slowest = xs.reduce((a, b) => (b.ms > a.ms ? b : a));
-      return { nodeId, name: names.get(nodeId) ?? nodeId, count: xs.length, medianMs: quantile(sorted, 0.5)!, p90Ms: quantile(sorted, 0.9)!, slowestRunId: slowest.runId };
-    })
-    .sort((a, b) => b.p90Ms - a.p90Ms || a.nodeId.localeCompare(b.nodeId));
+      return durationOf(nodeId, names.get(nodeId) ?? nodeId, xs.map((x) => x.ms).sort((a, b) => a - b), slowest.runId);
+    }),
+  );
+}
+
+/** One stage's duration figures from its durations, sorted ascending (non-empty). */
+export function durationOf(nodeId: string, name: string, sortedMs: readonly number[], slowestRunId: string): StageDuration {
+  const sorted = sortedMs as number[];
+  return { nodeId, name, count: sorted.length, medianMs: quantile(sorted, 0.5)!, p90Ms: quantile(sorted, 0.9)!, slowestRunId };
+}
+
+/** Slowest p90 first. */
+export function sortDurations(rows: StageDuration[]): StageDuration[] {
+  return rows.sort((a, b) => b.p90Ms - a.p90Ms || a.nodeId.localeCompare(b.nodeId));
+}
+
+/**
+ * A stage result's own facts (kept per stage result, server/services/insights/facts.ts), or null when it did not
+ * execute here (not succeeded or failed, or reused): its duration when it has both ends, and whether it was flaky —
+ * succeeded on attempt 2 or later, or succeeded in a re-run (same plan) of a run where it had failed
+ * (`rerunSourceStatus`: the node's status in that run; undefined when this run is no such re-run).
+ */
+export function stageFact(s: InsightStage, rerunSourceStatus: string | undefined): { durationMs: number | null; flaky: boolean } | null {
+  if (s.reusedFrom || (s.status !== 'succeeded' && s.status !== 'failed')) return null;
+  const durationMs = s.startedAt === null || s.endedAt === null ? null : Math.max(0, s.endedAt - s.startedAt);
+  const flaky = s.status === 'succeeded' && (s.attempt > 1 || rerunSourceStatus === 'failed');
+  return { durationMs, flaky };
+}
+
+/** Most flaky first. */
+export function sortFlaky(rows: FlakyStage[]): FlakyStage[] {
+  return rows.sort((a, b) => b.flaky - a.flaky || a.nodeId.localeCompare(b.nodeId));
 }
 
 export type GateWait = { nodeId: string; name: string; approvers: string; decided: number; waiting: number; medianMs: number | null; p90Ms: number | null; runIds: string[] };
@@ -465,22 +521,19 @@ export function flakyStages(runs: InsightRun[], stages: InsightStage[], reruns: 
   for (const s of stages) if (sources.has(s.runId)) status.set(`${s.runId}\n${s.nodeId}`, s.status);
   const by = new Map<string, { flaky: number; executed: number; runIds: string[] }>();
   for (const s of stages) {
-    if (s.reusedFrom || (s.status !== 'succeeded' && s.status !== 'failed')) continue;
+    const source = reruns.get(s.runId);
+    const sameSource = source && runById.get(source)?.planHash === runById.get(s.runId)?.planHash;
+    const fact = stageFact(s, sameSource ? status.get(`${source}\n${s.nodeId}`) : undefined);
+    if (!fact) continue;
     const e = by.get(s.nodeId) ?? { flaky: 0, executed: 0, runIds: [] };
     e.executed++;
-    let flaky = s.status === 'succeeded' && s.attempt > 1;
-    const source = reruns.get(s.runId);
-    if (!flaky && s.status === 'succeeded' && source && runById.get(source)?.planHash === runById.get(s.runId)?.planHash) {
-      flaky = status.get(`${source}\n${s.nodeId}`) === 'failed';
-    }
-    if (flaky) {
+    if (fact.flaky) {
       e.flaky++;
       e.runIds.push(s.runId);
     }
     by.set(s.nodeId, e);
   }
-  return [...by.entries()]
-    .filter(([, e]) => e.flaky > 0)
-    .map(([nodeId, e]) => ({ nodeId, name: names.get(nodeId) ?? nodeId, ...e }))
-    .sort((a, b) => b.flaky - a.flaky || a.nodeId.localeCompare(b.nodeId));
+  return sortFlaky(
+    [...by.entries()].filter(([, e]) => e.flaky > 0).map(([nodeId, e]) => ({ nodeId, name: names.get(nodeId) ?? nodeId, ...e })),
+  );
 }
