@@ -45,7 +45,7 @@ import { createStageArtifacts } from '../artifacts/stage-artifacts';
 import { hashFile, type ArtifactStore } from '../artifacts/store';
 import { getConnectionSecret } from '../clusters/connections';
 import { EnvironmentUnavailableError, loadEnvironmentScope } from '../services/environments';
-import { refreshRunFactsQuietly } from '../services/insights/facts';
+import { refreshRunFactsSoon } from '../services/insights/facts';
 import { bindClustersToEnvironment, type EnvironmentClusterBinding } from '../../workflows/k8s/environment-binding';
 import {
   issueStageCredential,
@@ -197,8 +197,8 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
         },
       });
     await db.update(runs).set({ status: 'running', startedAt: now }).where(and(eq(runs.id, key.runId), eq(runs.status, 'queued')));
-    // A new attempt of a deploy stage is no deployment (yet): the run's delivery facts follow.
-    await refreshRunFactsQuietly(db, [key.runId]);
+    // A new attempt of a deploy stage is no deployment (yet): the run's delivery facts follow, off the stage's path.
+    refreshRunFactsSoon(db, key.runId);
     await touchRunner(db, runner.id, { currentStage: `${key.runId}/${key.nodeId}#${key.attempt}` });
     changed(key);
     // Valid for the stage's own limit plus the slack the workflow gives the activity.
@@ -279,8 +279,8 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
       .update(stageRuns)
       .set({ status: body.status, endedAt: new Date(), summary: m(body.summary), error: m(body.error), outputs })
       .where(and(eq(stageRuns.runId, key.runId), eq(stageRuns.nodeId, key.nodeId), eq(stageRuns.attempt, key.attempt)));
-    // The run's delivery facts (a deployment live or failed, a smoke test, the stage's duration).
-    await refreshRunFactsQuietly(db, [key.runId]);
+    // The run's delivery facts (a deployment live or failed, a smoke test, the stage's duration), off the stage's path.
+    refreshRunFactsSoon(db, key.runId);
     await revokeStageCredential(db, cred.id);
     secretsByCredential.delete(cred.id);
     await touchRunner(db, cred.runnerId, { currentStage: null });

@@ -229,3 +229,32 @@ export async function refreshRunFactsQuietly(db: Db, runIds: string[]): Promise<
     console.error(`[insights] facts of ${runIds.join(', ')} are derived at the next read:`, err instanceof Error ? err.message : err);
   }
 }
+
+/** Runs whose facts are being derived in the background, and whether they were written again meanwhile. */
+const pendingRefresh = new Map<string, { again: boolean }>();
+
+/**
+ * `refreshRunFactsQuietly` off the caller's path (the runner API's stage begun/finished, where a stage
+ * waits for the answer): not awaited, and a run written again while its facts are being derived is
+ * derived once more afterwards instead of once per write. Nothing is lost if the process stops first:
+ * the write marked the run behind, and the metrics derive it when next read.
+ */
+export function refreshRunFactsSoon(db: Db, runId: string): void {
+  const pending = pendingRefresh.get(runId);
+  if (pending) {
+    pending.again = true;
+    return;
+  }
+  const entry = { again: false };
+  pendingRefresh.set(runId, entry);
+  void (async () => {
+    try {
+      do {
+        entry.again = false;
+        await refreshRunFactsQuietly(db, [runId]);
+      } while (entry.again);
+    } finally {
+      pendingRefresh.delete(runId);
+    }
+  })();
+}
