@@ -291,11 +291,24 @@ async function main() {
   }
   const worker = start('worker', ['--import', 'tsx', 'server/control-worker/worker.ts'], env);
   const web = start('web', [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], env);
-  const deadline = Date.now() + 120_000;
+  // Command stages run on a runner, as `npm start` starts its local one: only its token, the app's URL and Temporal.
+  const runner = start(
+    'runner',
+    ['--import', 'tsx', 'workflows/runner/main.ts', '--url', appUrl, '--temporal', temporal.address, '--namespace', 'default', '--workspace', path.join(dir, 'workspaces')],
+    {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      PIPEWRIGHT_RUNNER_TOKEN: fs.readFileSync(path.join(dir, 'runner-token'), 'utf8').trim(),
+    } as unknown as NodeJS.ProcessEnv,
+  );
+  const deadline = Date.now() + 180_000;
   for (;;) {
-    if (Date.now() > deadline) throw new Error(`the app did not come up:\n${web.output.slice(-20).join('\n')}\n${worker.output.slice(-20).join('\n')}`);
+    if (Date.now() > deadline) {
+      throw new Error(`the app did not come up:\n${web.output.slice(-20).join('\n')}\n${worker.output.slice(-20).join('\n')}\n${runner.output.slice(-20).join('\n')}`);
+    }
     const up = await fetch(`${appUrl}/api/health`).then((r) => r.ok).catch(() => false);
-    if (up && worker.output.some((l) => l.includes('Worker polling task queue'))) break;
+    if (up && worker.output.some((l) => l.includes('Worker polling task queue')) && runner.output.some((l) => l.includes('polling'))) break;
     await sleep(300);
   }
   log(`app at ${appUrl}`);
