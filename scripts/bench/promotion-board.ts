@@ -67,7 +67,7 @@ function boardSpec() {
       edges.push({ id: `e-${previous}-gate`, from: previous, to: 'gate-production', on: 'success' });
       previous = 'gate-production';
     }
-    nodes.push({ id: `deploy-${env}`, kind: 'command', name: `Deploy ${env}`, environment: env, config: { command: 'echo ${{ env.URL }}' } });
+    nodes.push({ id: `deploy-${env}`, kind: 'command', name: `Deploy ${env}`, environment: env, config: { command: 'echo "$PW_ENV_URL"' } });
     edges.push({ id: `e-${previous}-${env}`, from: previous, to: `deploy-${env}`, on: 'success' });
     previous = `deploy-${env}`;
   }
