@@ -216,6 +216,8 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
     await migrate();
     const db = await getDb();
     await createUser(db, { username: 'bench', name: 'Bench', email: 'bench@example.com', password: PASSWORD, role: 'author' });
+    // The production gate's approver group must exist (someone in it) for the pipeline to validate.
+    await createUser(db, { username: 'benchapprover', name: 'Bench Approver', email: 'benchapprover@example.com', password: PASSWORD, role: 'approver', groups: ['approvers'] });
     const { pipelineId, promotionRuns, stageResults } = await seedBoardData(db, BUILDS);
     const created = { id: pipelineId };
     const promotionRows = { length: promotionRuns };
