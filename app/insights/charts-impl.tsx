@@ -69,39 +69,46 @@ function durationTooltip(value: unknown) {
   return typeof value === 'number' ? formatDuration(value) : String(value);
 }
 
-/** Slowest stages: median and p90 duration side by side, slowest p90 first. */
-export function StageDurationsChart({ bars }: { bars: StageBar[] }) {
+/**
+ * Median and p90 durations side by side, one row per name (stages, gates): the two charts below differ only
+ * in their words and whether a row's bars link somewhere.
+ */
+function MedianP90Chart({
+  bars,
+  testId,
+  title,
+  medianName,
+  shapes,
+}: {
+  bars: { name: string; medianMs: number; p90Ms: number }[];
+  testId: string;
+  title: string;
+  medianName: string;
+  shapes?: { median: ReturnType<typeof linked>; p90: ReturnType<typeof linked> };
+}) {
   return (
-    <Frame testId="stage-durations-chart" label={`Slowest stages: ${bars.map((b) => `${b.name} median ${formatDuration(b.medianMs)}, p90 ${formatDuration(b.p90Ms)}`).join('; ')}.`}>
+    <Frame testId={testId} label={`${title}: ${bars.map((b) => `${b.name} median ${formatDuration(b.medianMs)}, p90 ${formatDuration(b.p90Ms)}`).join('; ')}.`}>
       <BarChart responsive layout="vertical" data={bars} margin={{ top: 0, right: 12, bottom: 0, left: 0 }} style={{ width: '100%', height: '100%' }} barGap={1}>
         <CartesianGrid horizontal={false} stroke="var(--pw-line)" />
         <XAxis type="number" tick={tick} tickFormatter={(v: number) => formatDuration(v)} axisLine={false} tickLine={false} />
         <YAxis type="category" dataKey="name" tick={tick} width={110} tickLine={false} axisLine={{ stroke: 'var(--pw-line)' }} />
         <Tooltip cursor={{ fill: 'var(--pw-subtle)' }} contentStyle={tooltipStyle} formatter={durationTooltip} />
         <Legend wrapperStyle={{ fontSize: 12 }} />
-        <Bar dataKey="medianMs" name="median" fill={MEDIAN} isAnimationActive={false} />
-        <Bar dataKey="p90Ms" name="p90" fill={P90} isAnimationActive={false} />
+        <Bar dataKey="medianMs" name={medianName} fill={MEDIAN} isAnimationActive={false} {...(shapes ? { shape: shapes.median } : {})} />
+        <Bar dataKey="p90Ms" name="p90" fill={P90} isAnimationActive={false} {...(shapes ? { shape: shapes.p90 } : {})} />
       </BarChart>
     </Frame>
   );
 }
 
-const medianGateBar = linked(MEDIAN, 'median');
-const p90GateBar = linked(P90, 'p90');
+/** Slowest stages: median and p90 duration side by side, slowest p90 first. */
+export function StageDurationsChart({ bars }: { bars: StageBar[] }) {
+  return <MedianP90Chart bars={bars} testId="stage-durations-chart" title="Slowest stages" medianName="median" />;
+}
+
+const gateShapes = { median: linked(MEDIAN, 'median'), p90: linked(P90, 'p90') };
 
 /** Waiting for approval: median and p90 wait per gate; a gate's bars open the runs that waited there. */
 export function GateWaitsChart({ bars }: { bars: GateBar[] }) {
-  return (
-    <Frame testId="gate-waits-chart" label={`Waiting for approval: ${bars.map((b) => `${b.name} median ${formatDuration(b.medianMs)}, p90 ${formatDuration(b.p90Ms)}`).join('; ')}.`}>
-      <BarChart responsive layout="vertical" data={bars} margin={{ top: 0, right: 12, bottom: 0, left: 0 }} style={{ width: '100%', height: '100%' }} barGap={1}>
-        <CartesianGrid horizontal={false} stroke="var(--pw-line)" />
-        <XAxis type="number" tick={tick} tickFormatter={(v: number) => formatDuration(v)} axisLine={false} tickLine={false} />
-        <YAxis type="category" dataKey="name" tick={tick} width={110} tickLine={false} axisLine={{ stroke: 'var(--pw-line)' }} />
-        <Tooltip cursor={{ fill: 'var(--pw-subtle)' }} contentStyle={tooltipStyle} formatter={durationTooltip} />
-        <Legend wrapperStyle={{ fontSize: 12 }} />
-        <Bar dataKey="medianMs" name="median wait" fill={MEDIAN} isAnimationActive={false} shape={medianGateBar} />
-        <Bar dataKey="p90Ms" name="p90" fill={P90} isAnimationActive={false} shape={p90GateBar} />
-      </BarChart>
-    </Frame>
-  );
+  return <MedianP90Chart bars={bars} testId="gate-waits-chart" title="Waiting for approval" medianName="median wait" shapes={gateShapes} />;
 }

@@ -40,7 +40,7 @@ import type { AppRouter } from '../../server/api/root';
 import { getFreePort } from '../ports';
 import { ensureTemporalCli } from '../temporal-cli';
 import { registerSearchAttributes, startDevServer, type DevServer } from '../temporal-dev-server';
-import { buildIsStale, percentile, replaceDocSection } from './common';
+import { buildIsStale, localRunnerCommand, percentile, replaceDocSection } from './common';
 
 // ── Options ─────────────────────────────────────────────────────────────────
 const args = process.argv.slice(2);
@@ -291,17 +291,9 @@ async function main() {
   }
   const worker = start('worker', ['--import', 'tsx', 'server/control-worker/worker.ts'], env);
   const web = start('web', [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], env);
-  // Command stages run on a runner, as `npm start` starts its local one: only its token, the app's URL and Temporal.
-  const runner = start(
-    'runner',
-    ['--import', 'tsx', 'workflows/runner/main.ts', '--url', appUrl, '--temporal', temporal.address, '--namespace', 'default', '--workspace', path.join(dir, 'workspaces')],
-    {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      NODE_ENV: 'production',
-      PIPEWRIGHT_RUNNER_TOKEN: fs.readFileSync(path.join(dir, 'runner-token'), 'utf8').trim(),
-    } as unknown as NodeJS.ProcessEnv,
-  );
+  // Command stages run on a runner, as `npm start` starts its local one.
+  const local = localRunnerCommand({ appUrl, temporalAddress: temporal.address, dataDir: dir });
+  const runner = start('runner', local.argv, local.env);
   const deadline = Date.now() + 180_000;
   for (;;) {
     if (Date.now() > deadline) {

@@ -90,3 +90,20 @@ export async function signInCookies(appUrl: string, username: string, password: 
     return { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), url: appUrl };
   });
 }
+
+/**
+ * How the benches start the runner `npm start` starts beside the app: `workflows/runner/main.ts` with only
+ * its token (written by tests/e2e/prepare-db.ts into the data folder), the app's URL and Temporal.
+ * Pass to the bench's own `start(name, argv, env)`; the runner says "polling" once it takes stages.
+ */
+export function localRunnerCommand(o: { appUrl: string; temporalAddress: string; dataDir: string }): { argv: string[]; env: NodeJS.ProcessEnv } {
+  return {
+    argv: ['--import', 'tsx', 'workflows/runner/main.ts', '--url', o.appUrl, '--temporal', o.temporalAddress, '--namespace', 'default', '--workspace', path.join(o.dataDir, 'workspaces')],
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      NODE_ENV: 'production',
+      PIPEWRIGHT_RUNNER_TOKEN: fs.readFileSync(path.join(o.dataDir, 'runner-token'), 'utf8').trim(),
+    } as unknown as NodeJS.ProcessEnv,
+  };
+}

@@ -42,7 +42,7 @@ import { runPromotionBoardBench, writeBoardSection } from './promotion-board';
 import { getFreePort } from '../ports';
 import { ensureTemporalCli } from '../temporal-cli';
 import { registerSearchAttributes, startDevServer, type DevServer } from '../temporal-dev-server';
-import { buildIsStale, percentile, replaceDocSection } from './common';
+import { buildIsStale, localRunnerCommand, percentile, replaceDocSection } from './common';
 
 /** Re-exported for measurements added to this benchmark. */
 export { percentile };
@@ -175,17 +175,9 @@ export async function startStack(opts: { build: boolean }): Promise<Stack> {
     }
     const worker = start('worker', ['--import', 'tsx', 'server/control-worker/worker.ts'], env);
     const web = start('web', [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], env);
-    // Command stages run on a runner, as `npm start` starts its local one: only its token, the app's URL and Temporal.
-    const runner = start(
-      'runner',
-      ['--import', 'tsx', 'workflows/runner/main.ts', '--url', appUrl, '--temporal', env.TEMPORAL_ADDRESS!, '--namespace', 'default', '--workspace', path.join(dir, 'workspaces')],
-      {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: 'production',
-        PIPEWRIGHT_RUNNER_TOKEN: fs.readFileSync(path.join(dir, 'runner-token'), 'utf8').trim(),
-      } as unknown as NodeJS.ProcessEnv,
-    );
+    // Command stages run on a runner, as `npm start` starts its local one.
+    const local = localRunnerCommand({ appUrl, temporalAddress: env.TEMPORAL_ADDRESS!, dataDir: dir });
+    const runner = start('runner', local.argv, local.env);
     const deadline = Date.now() + 180_000;
     for (;;) {
       if (Date.now() > deadline) {

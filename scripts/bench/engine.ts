@@ -509,12 +509,14 @@ async function main() {
     if (activity === 'noop' && on === 'default') lastNoopWorkflowId = workflowId;
     return performance.now() - t0;
   }
+  /** A history event's time in ms. */
+  const eventMs = (e: { eventTime?: { seconds?: unknown; nanos?: number | null } | null }) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
   /** Medians of the gaps between history events of one workflow: where a bare activity step spends its time. */
   async function historyBreakdown(workflowId: string) {
     const history = await baseClient.workflow.getHandle(workflowId).fetchHistory();
     const events = (history.events ?? []).map((e) => ({
       type: Number(e.eventType),
-      at: Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6),
+      at: eventMs(e),
     }));
     // Event types: 5/6/7 workflow task scheduled/started/completed, 10/11/12 activity task scheduled/started/completed.
     const pairs = { wftQueued: [5, 6], wftRan: [6, 7], activityQueued: [10, 11], activityRan: [11, 12] } as const;
@@ -535,7 +537,7 @@ async function main() {
    */
   async function stageBreakdown(workflowId: string) {
     const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    const at = (e: (typeof events)[number]) => Number(e.eventTime?.seconds ?? 0) * 1000 + Math.round((e.eventTime?.nanos ?? 0) / 1e6);
+    const at = eventMs;
     const scheduled = new Map<number, number>();
     const started = new Map<number, number>();
     const queued: number[] = [];
