@@ -1,10 +1,9 @@
 /** The insights page body (a server component: no hooks, links and a GET form only). */
 import Link from 'next/link';
-import type { ReactNode } from 'react';
 import { Card, PageHeader, SectionTitle, Tag, buttonStyles, cx, inputClass } from '@/app/components/ui';
 import { formatDuration, formatUtc } from '@/app/lib/format';
 import type { RouterOutputs } from '@/server/api/root';
-import { dayBars, DAY_CHART_HEIGHT, gateBars, horizontalChartHeight, stageBars } from './chart-data';
+import { dayBars, gateBars, stageBars } from './chart-data';
 import { DayBarsChart, GateWaitsChart, StageDurationsChart } from './charts';
 import { insightsHref, type InsightsParams } from './params';
 
@@ -55,7 +54,8 @@ function MeasureCard({ m, data, params }: { m: (typeof MEASURES)[number]; data: 
         <h3 className="text-sm font-medium text-muted">{m.label}</h3>
         <Band band={cur.band} />
       </div>
-      <p className="mt-2 text-2xl font-semibold tabular-nums" data-testid={`measure-${m.key}`}>
+      {/* elementtiming: the browser records when this number was painted (Element Timing API; bench:insights reads it). */}
+      <p className="mt-2 text-2xl font-semibold tabular-nums" data-testid={`measure-${m.key}`} {...{ elementtiming: `measure-${m.key}` }}>
         {m.format(cur.value)}
       </p>
       <p className="mt-1 text-xs text-muted">
@@ -69,18 +69,13 @@ function MeasureCard({ m, data, params }: { m: (typeof MEASURES)[number]; data: 
   );
 }
 
-/** The box a chart draws into, sized on the server so the page does not move when the chart arrives. */
-function ChartBox({ height, children }: { height: number; children: ReactNode }) {
-  return <div style={{ height }}>{children}</div>;
-}
-
 function RunLink({ data, runId }: { data: Data; runId: string }) {
   const r = data.runs[runId];
   if (!r) return <span>—</span>;
   return (
-    <Link href={`/pipelines/${encodeURIComponent(r.pipelineId)}/runs/${encodeURIComponent(runId)}`} className="text-accent hover:underline">
+    <a href={`/pipelines/${encodeURIComponent(r.pipelineId)}/runs/${encodeURIComponent(runId)}`} className="text-accent hover:underline">
       {r.pipelineName} #{r.number}
-    </Link>
+    </a>
   );
 }
 
@@ -278,9 +273,7 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
         <SectionTitle>Deployments per day</SectionTitle>
         <Card className="p-4">
           <figure>
-            <ChartBox height={DAY_CHART_HEIGHT}>
-              <DayBarsChart bars={dayBars(data.series, (day) => insightsHref('/insights', params, { show: `day:${day}` }))} />
-            </ChartBox>
+            <DayBarsChart bars={dayBars(data.series, (day) => insightsHref('/insights', params, { show: `day:${day}` }))} />
             <figcaption className="mt-1 flex gap-4 text-xs text-muted">
               <span>
                 <span className="mr-1 inline-block h-2 w-2 bg-emerald-500" aria-hidden />
@@ -290,7 +283,8 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
                 <span className="mr-1 inline-block h-2 w-2 bg-red-400" aria-hidden />
                 change failure
               </span>
-              <span>Click a day for its deployments.</span>
+              {/* After the chart in the page: when this is painted, so is the chart (bench:insights reads it). */}
+              <span {...{ elementtiming: 'day-chart-caption' }}>Click a day for its deployments.</span>
             </figcaption>
           </figure>
           <details className="mt-3 text-sm">
@@ -308,9 +302,9 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
                 {data.series.map((p) => (
                   <tr key={p.day} className="border-t border-line">
                     <td className="pr-3 tabular-nums">
-                      <Link href={insightsHref('/insights', params, { show: `day:${p.day}` })} className="hover:underline">
+                      <a href={insightsHref('/insights', params, { show: `day:${p.day}` })} className="hover:underline">
                         {p.day}
-                      </Link>
+                      </a>
                     </td>
                     <td className="pr-3 tabular-nums">{p.deployments}</td>
                     <td className="pr-3 tabular-nums">{p.failures}</td>
@@ -330,9 +324,7 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
               <p className="text-sm text-muted">No finished stages in this period.</p>
             ) : (
               <>
-                <ChartBox height={horizontalChartHeight(stages.length)}>
-                  <StageDurationsChart bars={stages} />
-                </ChartBox>
+                <StageDurationsChart bars={stages} />
                 <table className="mt-3 w-full text-left text-sm">
                 <caption className="sr-only">Stage durations, slowest first</caption>
                 <thead className="text-xs uppercase text-muted">
@@ -370,9 +362,7 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
             ) : (
               <>
                 {gates.length > 0 && (
-                  <ChartBox height={horizontalChartHeight(gates.length)}>
-                    <GateWaitsChart bars={gates} />
-                  </ChartBox>
+                  <GateWaitsChart bars={gates} />
                 )}
                 <table className="mt-3 w-full text-left text-sm">
                 <caption className="sr-only">How long each gate waited for a decision</caption>
@@ -389,9 +379,9 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
                   {data.gateWaits.map((g) => (
                     <tr key={g.nodeId} className="border-t border-line">
                       <td className="pr-3">
-                        <Link href={insightsHref('/insights', params, { show: `gate:${g.nodeId}` })} className="text-accent hover:underline">
+                        <a href={insightsHref('/insights', params, { show: `gate:${g.nodeId}` })} className="text-accent hover:underline">
                           {g.name}
-                        </Link>
+                        </a>
                       </td>
                       <td className="pr-3">{g.approvers}</td>
                       <td className="pr-3 tabular-nums">
@@ -427,9 +417,9 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
                   {data.flakyStages.map((f) => (
                     <tr key={f.nodeId} className="border-t border-line">
                       <td className="pr-3">
-                        <Link href={insightsHref('/insights', params, { show: `flaky:${f.nodeId}` })} className="text-accent hover:underline">
+                        <a href={insightsHref('/insights', params, { show: `flaky:${f.nodeId}` })} className="text-accent hover:underline">
                           {f.name}
-                        </Link>
+                        </a>
                       </td>
                       <td className="pr-3 tabular-nums">{f.flaky}</td>
                       <td className="pr-3 tabular-nums">{f.executed}</td>

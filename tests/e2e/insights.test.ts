@@ -71,23 +71,24 @@ describe('delivery insight in the browser', () => {
     expect(await page.locator('[data-measure="cfr"]').innerText()).toMatch(/LOW/i);
     expect(await page.locator('[data-measure="restore"]').innerText()).toContain('0 not restored yet');
 
-    // The charts (Recharts, drawn in the browser after the numbers): today's column has two deployments that held
-    // (green) under one change failure (red), twice as tall; the stage durations are charted too.
+    // The charts (SVG drawn on the server with visx, in the page's HTML): today's column has two deployments that
+    // held (green) under one change failure (red), twice as tall; the stage durations are charted too.
     const today = new Intl.DateTimeFormat('en-CA', { timeZone: 'UTC', year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date());
     const chart = page.getByTestId('day-bars');
-    await chart.locator('svg.recharts-surface').waitFor();
+    await chart.waitFor();
     expect(await chart.getAttribute('aria-label')).toContain('3 went live');
-    const held = chart.locator(`a[data-bar="held"][data-day="${today}"] rect`);
-    const failed = chart.locator(`a[data-bar="failed"][data-day="${today}"] rect`);
+    const held = chart.locator(`a[data-day="${today}"] rect[data-bar="held"]`);
+    const failed = chart.locator(`a[data-day="${today}"] rect[data-bar="failed"]`);
     const heldHeight = Number(await held.getAttribute('height'));
     const failedHeight = Number(await failed.getAttribute('height'));
     expect(heldHeight).toBeGreaterThan(0);
     expect(heldHeight / failedHeight).toBeCloseTo(2, 1);
     // Other days had no deployments: no bars, only their (empty) columns.
-    expect(await chart.locator('a[data-bar="held"], a[data-bar="failed"]').count()).toBe(2);
+    expect(await chart.locator('rect[data-bar="held"], rect[data-bar="failed"]').count()).toBe(2);
     const stagesChart = page.getByTestId('stage-durations-chart');
-    await stagesChart.locator('.recharts-bar-rectangle').first().waitFor();
-    expect(await stagesChart.locator('.recharts-bar-rectangle').count()).toBe(6); // median and p90 of three stages
+    const stageBarRects = stagesChart.locator('[data-bar="median"] rect, [data-bar="p90"] rect');
+    expect(await stageBarRects.count()).toBe(6); // median and p90 of three stages
+    for (const width of await stageBarRects.evaluateAll((rects) => rects.map((r) => Number(r.getAttribute('width'))))) expect(width).toBeGreaterThan(0);
     for (const stage of ['Build', 'Deploy staging', 'Smoke test']) expect(await stagesChart.getAttribute('aria-label')).toContain(`${stage} median`);
     // The same numbers as tables, for screen readers.
     expect(await page.locator('table', { has: page.locator('caption', { hasText: 'Deployments and change failures per day' }) }).count()).toBe(1);
