@@ -162,7 +162,7 @@ export function PromotionBoard({ pipelineId, role }: { pipelineId: string; role:
                   </thead>
                   <tbody className="divide-y divide-line">
                     {board.builds.map((b, i) => (
-                      <BuildRow key={b.runId} build={b} recent={i < 50} columns={columns} pipelineId={pipelineId} role={role} onPromote={open} />
+                      <BuildRow key={b.runId} build={b} recent={i < 50} first={i === 0} columns={columns} pipelineId={pipelineId} role={role} onPromote={open} />
                     ))}
                   </tbody>
                 </table>
@@ -219,7 +219,8 @@ function LiveCard({ env, index, canPromote, onRollback }: { env: Column; index: 
         </p>
         {env.requireGate && <Tag title="Promotion into it passes an approval gate">needs approval</Tag>}
       </div>
-      <p className="mt-1 text-lg font-semibold text-fg" aria-label={`Live in ${env.displayName}`}>
+      {/* elementtiming: the browser records when this was painted (Element Timing; bench:board reads it). */}
+      <p className="mt-1 text-lg font-semibold text-fg" aria-label={`Live in ${env.displayName}`} {...{ elementtiming: `live-${env.name}` }}>
         {liveBuild ? buildLabel(liveBuild) : <span className="text-sm font-normal text-muted">nothing deployed yet</span>}
       </p>
       {env.live && (
@@ -243,12 +244,15 @@ function LiveCard({ env, index, canPromote, onRollback }: { env: Column; index: 
 const BuildRow = memo(function BuildRow({
   build,
   recent,
+  first,
   columns,
   pipelineId,
   role,
   onPromote,
 }: {
   build: Build;
+  /** The newest build: its number is marked for Element Timing (bench:board reads when it was painted). */
+  first: boolean;
   /** Recent builds say "3 min ago" (ticking); older ones a fixed date, so a long board does not re-render every second. */
   recent: boolean;
   columns: Column[];
@@ -260,9 +264,9 @@ const BuildRow = memo(function BuildRow({
     <tr className="align-top" data-testid={`build-${build.number}`}>
       <th scope="row" className="px-3 py-2 font-normal">
         <div className="flex flex-wrap items-center gap-2">
-          <Link href={`/pipelines/${pipelineId}/runs/${build.runId}`} className="font-semibold text-fg hover:underline">
+          <a href={`/pipelines/${pipelineId}/runs/${build.runId}`} className="font-semibold text-fg hover:underline" {...(first ? { elementtiming: 'newest-build' } : {})}>
             #{build.number}
-          </Link>
+          </a>
           {build.version && <Tag mono>{build.version}</Tag>}
           {build.commit && <Tag mono title="commit">{build.commit.slice(0, 10)}</Tag>}
         </div>
@@ -318,10 +322,10 @@ function BoardCell({
         <span className={cx('inline-flex items-center gap-1 rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset', style.chip)} title={cell.detail}>
           <span aria-hidden>{style.glyph}</span>
           {cell.runId && cell.status !== 'none' ? (
-            <Link href={`/pipelines/${pipelineId}/runs/${cell.runId}`} className="hover:underline" aria-label={`${env.displayName}: ${style.label.toLowerCase()} (${cell.detail})`}>
+            <a href={`/pipelines/${pipelineId}/runs/${cell.runId}`} className="hover:underline" aria-label={`${env.displayName}: ${style.label.toLowerCase()} (${cell.detail})`}>
               {style.label}
               {cell.runNumber !== build.number ? ` · #${cell.runNumber}` : ''}
-            </Link>
+            </a>
           ) : (
             style.label
           )}
@@ -375,9 +379,9 @@ function History({ board, pipelineId }: { board: Board; pipelineId: string }) {
                   by {p.promotedByName} · <Ago date={new Date(p.createdAt)} />
                 </span>
                 {p.runNumber !== null && (
-                  <Link href={`/pipelines/${pipelineId}/runs/${p.runId}`} className="text-accent hover:underline">
+                  <a href={`/pipelines/${pipelineId}/runs/${p.runId}`} className="text-accent hover:underline">
                     run #{p.runNumber}
-                  </Link>
+                  </a>
                 )}
               </li>
             ))}
