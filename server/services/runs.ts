@@ -32,7 +32,7 @@ import { SA_PIPELINE_ID, SA_STATUS } from '../../workflows/search-attributes';
 import { listRunArtifacts } from '../artifacts/service';
 import type { SessionUser } from '../auth/session';
 import { approverFacts } from './approver-facts';
-import { refreshRunFactsQuietly } from './insights/facts';
+import { refreshRunFactsSoon } from './insights/facts';
 import { parsedPlan } from './run-plans';
 import { describeRollback } from './k8s-rollback-target';
 import { getEnv } from '../env';
@@ -321,8 +321,6 @@ export async function launchRun(
       : []),
   ]);
   const number = (await db.select({ n: runs.number }).from(runs).where(eq(runs.id, id)).get())!.n;
-  // Its delivery facts (a rollback run counts from its start; stages reused by a re-run or promotion never deploy).
-  await refreshRunFactsQuietly(db, [id]);
 
   const runInput: RunInput = {
     runId: id,
@@ -358,6 +356,9 @@ export async function launchRun(
     ]);
     throw await unavailableError(err, getClient, 'The run was not started', err instanceof Error ? err.message : undefined);
   }
+  // Its delivery facts (a rollback run counts from its start; stages reused by a re-run or promotion never deploy),
+  // derived off the path to the first stage: the run's rows marked it behind, so no metric reads it stale meanwhile.
+  refreshRunFactsSoon(db, id);
   await db.insert(auditLog).values({
     actorId: actor.id,
     actorName: actor.username,
