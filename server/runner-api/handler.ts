@@ -48,11 +48,12 @@ import { EnvironmentUnavailableError, loadEnvironmentScope } from '../services/e
 import { refreshRunFactsSoon } from '../services/insights/facts';
 import { bindClustersToEnvironment, type EnvironmentClusterBinding } from '../../workflows/k8s/environment-binding';
 import {
-  issueStageCredential,
-  revokeStageCredential,
+  revokeStageCredentialStatement,
   runnerByToken,
   stageCredentialByToken,
+  stageCredentialStatements,
   touchRunner,
+  touchRunnerStatement,
   type AuthenticatedRunner,
   type StageCredential,
 } from '../services/runners';
@@ -181,28 +182,34 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     if (runStatus !== 'queued' && runStatus !== 'running') throw new HttpError(409, `the run is ${runStatus}`);
     if (body.kind !== node.kind) throw new HttpError(400, `stage ${key.nodeId} is a ${node.kind} stage, not ${String(body.kind)}`);
     const now = new Date();
-    await db
-      .insert(stageRuns)
-      .values({ ...key, status: 'running', startedAt: now, executions: 1, runnerId: runner.id })
-      .onConflictDoUpdate({
-        target: [stageRuns.runId, stageRuns.nodeId],
-        set: {
-          status: 'running',
-          attempt: key.attempt,
-          startedAt: sql`case when ${stageRuns.attempt} = ${key.attempt} and ${stageRuns.startedAt} is not null then ${stageRuns.startedAt} else ${now.getTime()} end`,
-          endedAt: null,
-          error: null,
-          executions: sql`${stageRuns.executions} + 1`,
-          runnerId: runner.id,
-        },
-      });
-    await db.update(runs).set({ status: 'running', startedAt: now }).where(and(eq(runs.id, key.runId), eq(runs.status, 'queued')));
+    // Valid for the stage's own limit plus the slack the workflow gives the activity.
+    const credential = stageCredentialStatements(db, runner.id, key, node.timeoutMs + 120_000);
+    // One batch, one commit: the stage running, the run started, the runner's current stage and the stage's
+    // credential (five statements, each its own commit and its own turn at the write lock before).
+    await db.batch([
+      db
+        .insert(stageRuns)
+        .values({ ...key, status: 'running', startedAt: now, executions: 1, runnerId: runner.id })
+        .onConflictDoUpdate({
+          target: [stageRuns.runId, stageRuns.nodeId],
+          set: {
+            status: 'running',
+            attempt: key.attempt,
+            startedAt: sql`case when ${stageRuns.attempt} = ${key.attempt} and ${stageRuns.startedAt} is not null then ${stageRuns.startedAt} else ${now.getTime()} end`,
+            endedAt: null,
+            error: null,
+            executions: sql`${stageRuns.executions} + 1`,
+            runnerId: runner.id,
+          },
+        }),
+      db.update(runs).set({ status: 'running', startedAt: now }).where(and(eq(runs.id, key.runId), eq(runs.status, 'queued'))),
+      touchRunnerStatement(db, runner.id, { currentStage: `${key.runId}/${key.nodeId}#${key.attempt}` }),
+      ...credential.statements,
+    ]);
+    changed(key);
     // A new attempt of a deploy stage is no deployment (yet): the run's delivery facts follow, off the stage's path.
     refreshRunFactsSoon(db, key.runId);
-    await touchRunner(db, runner.id, { currentStage: `${key.runId}/${key.nodeId}#${key.attempt}` });
-    changed(key);
-    // Valid for the stage's own limit plus the slack the workflow gives the activity.
-    const { id, token, expiresAt } = await issueStageCredential(db, runner.id, key, node.timeoutMs + 120_000);
+    const { id, token, expiresAt } = credential;
     // The context comes with the credential: one round trip instead of two before the stage can start.
     const out: BeginResponse = { credential: token, expiresAt: expiresAt.getTime(), context: await stageContext(key, id) };
     return json(out);
@@ -247,10 +254,14 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     return json({ ok: true });
   }
 
-  async function storeLog(key: StageKey, credId: string, chunks: unknown) {
-    const rows = (Array.isArray(chunks) ? (chunks as LogRequest['chunks']) : [])
+  function logRowsOf(key: StageKey, credId: string, chunks: unknown) {
+    return (Array.isArray(chunks) ? (chunks as LogRequest['chunks']) : [])
       .filter((c) => typeof c.text === 'string' && c.text && Number.isInteger(c.offset) && ['stdout', 'stderr', 'system'].includes(c.stream))
       .map((c) => ({ ...key, stream: c.stream, offset: c.offset, text: mask(credId, c.text) }));
+  }
+
+  async function storeLog(key: StageKey, credId: string, chunks: unknown) {
+    const rows = logRowsOf(key, credId, chunks);
     if (rows.length > 0) await db.insert(logChunks).values(rows);
   }
 
@@ -273,18 +284,22 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     const m = (t: string | undefined) => (typeof t === 'string' ? mask(cred.id, t) : undefined);
     const outputs =
       body.outputs && typeof body.outputs === 'object' ? Object.fromEntries(Object.entries(body.outputs).map(([k, v]) => [k, mask(cred.id, String(v))])) : undefined;
-    // The log's tail first: whoever sees the stage finished sees its whole log.
-    await storeLog(key, cred.id, body.chunks);
-    await db
-      .update(stageRuns)
-      .set({ status: body.status, endedAt: new Date(), summary: m(body.summary), error: m(body.error), outputs })
-      .where(and(eq(stageRuns.runId, key.runId), eq(stageRuns.nodeId, key.nodeId), eq(stageRuns.attempt, key.attempt)));
+    // One batch, one commit: the log's tail (listed first: whoever sees the stage finished sees its whole log), the
+    // stage's end, its credential revoked and the runner free again.
+    const logRows = logRowsOf(key, cred.id, body.chunks);
+    const ended = [
+      db
+        .update(stageRuns)
+        .set({ status: body.status, endedAt: new Date(), summary: m(body.summary), error: m(body.error), outputs })
+        .where(and(eq(stageRuns.runId, key.runId), eq(stageRuns.nodeId, key.nodeId), eq(stageRuns.attempt, key.attempt))),
+      revokeStageCredentialStatement(db, cred.id),
+      touchRunnerStatement(db, cred.runnerId, { currentStage: null }),
+    ] as const;
+    await (logRows.length > 0 ? db.batch([db.insert(logChunks).values(logRows), ...ended]) : db.batch(ended));
+    secretsByCredential.delete(cred.id);
+    changed(key);
     // The run's delivery facts (a deployment live or failed, a smoke test, the stage's duration), off the stage's path.
     refreshRunFactsSoon(db, key.runId);
-    await revokeStageCredential(db, cred.id);
-    secretsByCredential.delete(cred.id);
-    await touchRunner(db, cred.runnerId, { currentStage: null });
-    changed(key);
     return json({ ok: true });
   }
 

@@ -130,7 +130,12 @@ export async function runnerByToken(db: Db, token: string): Promise<Authenticate
 
 /** Records a runner's heartbeat (last seen, version, host, what it runs). */
 export async function touchRunner(db: Db, id: string, info: { version?: string; host?: string; currentStage?: string | null }) {
-  await db
+  await touchRunnerStatement(db, id, info);
+}
+
+/** `touchRunner`'s statement, not run yet: to write it in one batch with others (`db.batch`). */
+export function touchRunnerStatement(db: Db, id: string, info: { version?: string; host?: string; currentStage?: string | null }) {
+  return db
     .update(runners)
     .set({
       lastSeenAt: new Date(),
@@ -145,16 +150,28 @@ export type StageKey = { runId: string; nodeId: string; attempt: number };
 
 /** Issues a credential for one stage attempt (earlier credentials of the same stage are revoked). */
 export async function issueStageCredential(db: Db, runnerId: string, key: StageKey, ttlMs: number): Promise<{ id: string; token: string; expiresAt: Date }> {
+  const { statements, ...issued } = stageCredentialStatements(db, runnerId, key, ttlMs);
+  await db.batch(statements);
+  return issued;
+}
+
+/**
+ * `issueStageCredential`'s statements, not run yet (revoke the stage's earlier credentials, insert the new one),
+ * with the credential they write: to write them in one batch with others (`db.batch`).
+ */
+export function stageCredentialStatements(db: Db, runnerId: string, key: StageKey, ttlMs: number) {
   const now = new Date();
-  await db
-    .update(stageCredentials)
-    .set({ revokedAt: now })
-    .where(and(eq(stageCredentials.runId, key.runId), eq(stageCredentials.nodeId, key.nodeId), isNull(stageCredentials.revokedAt)));
   const token = newToken('pws');
   const expiresAt = new Date(now.getTime() + ttlMs);
   const id = crypto.randomUUID();
-  await db.insert(stageCredentials).values({ id, tokenHash: sha256(token), ...key, runnerId, expiresAt });
-  return { id, token, expiresAt };
+  const statements = [
+    db
+      .update(stageCredentials)
+      .set({ revokedAt: now })
+      .where(and(eq(stageCredentials.runId, key.runId), eq(stageCredentials.nodeId, key.nodeId), isNull(stageCredentials.revokedAt))),
+    db.insert(stageCredentials).values({ id, tokenHash: sha256(token), ...key, runnerId, expiresAt }),
+  ] as const;
+  return { statements, id, token, expiresAt };
 }
 
 export type StageCredential = typeof stageCredentials.$inferSelect;
@@ -171,7 +188,12 @@ export async function stageCredentialByToken(db: Db, token: string): Promise<Sta
 }
 
 export async function revokeStageCredential(db: Db, id: string) {
-  await db.update(stageCredentials).set({ revokedAt: new Date() }).where(eq(stageCredentials.id, id));
+  await revokeStageCredentialStatement(db, id);
+}
+
+/** `revokeStageCredential`'s statement, not run yet: to write it in one batch with others (`db.batch`). */
+export function revokeStageCredentialStatement(db: Db, id: string) {
+  return db.update(stageCredentials).set({ revokedAt: new Date() }).where(eq(stageCredentials.id, id));
 }
 
 /**
