@@ -267,7 +267,6 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
         const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
         await context.addCookies(cookies);
         const page = await context.newPage();
-        if (process.env.TRACE && i === 2) await browser.startTracing(page, { categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'v8', 'loading'] });
         await page.goto(`${appUrl}/pipelines/${created.id}/promotion`, { waitUntil: 'commit' });
         // The newest build's row and the live card of the last environment are in the DOM, then one frame.
         await page.waitForSelector(`[data-testid="build-${newest}"]`, { state: 'attached', timeout: 60_000 });
@@ -283,7 +282,6 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
           });
           obs.observe({ type: 'element', buffered: true });
         })`)) as number;
-        if (process.env.TRACE && i === 2) fs.writeFileSync('/tmp/board-trace.json', await browser.stopTracing());
         // Interactive: its script ran (hydration) and the main thread is free again.
         const at = (await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)))')) as number;
         const rows = (await page.evaluate('document.querySelectorAll("tbody tr").length')) as number;
