@@ -360,7 +360,9 @@ function BoardCell({
 function History({ board, pipelineId }: { board: Board; pipelineId: string }) {
   const envName = new Map(board.environments.map((e) => [e.name, e.displayName]));
   return (
-    <section aria-labelledby="history-title">
+    // Below the builds, off screen when the page opens: the browser lays it out and paints it when it is scrolled
+    // near (content-visibility), not before the board's first paint.
+    <section aria-labelledby="history-title" className="[content-visibility:auto] [contain-intrinsic-size:auto_1200px]">
       <SectionTitle>
         <span id="history-title">Promotion history</span>
       </SectionTitle>
