@@ -107,3 +107,21 @@ export function localRunnerCommand(o: { appUrl: string; temporalAddress: string;
     } as unknown as NodeJS.ProcessEnv,
   };
 }
+
+/**
+ * When the browser painted every element marked `elementtiming="<identifier>"` for `identifiers` (the Element
+ * Timing API's renderTime of their text, on the page's clock): the latest of them. Pass the result to the
+ * page's `evaluate`. Used by the benches of pages rendered on the server, whose HTML is painted before their
+ * script has run.
+ */
+export function paintedAtScript(identifiers: readonly string[]): string {
+  return `new Promise((resolve) => {
+    const want = ${JSON.stringify(identifiers)};
+    const seen = new Map();
+    const obs = new PerformanceObserver((list) => {
+      for (const e of list.getEntries()) if (want.includes(e.identifier)) seen.set(e.identifier, e.renderTime || e.loadTime);
+      if (seen.size === want.length) { obs.disconnect(); resolve(Math.max(...seen.values())); }
+    });
+    obs.observe({ type: 'element', buffered: true });
+  })`;
+}

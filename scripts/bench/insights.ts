@@ -27,7 +27,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chromium } from 'playwright-core';
 import { getFreePort } from '../ports';
-import { buildIsStale, replaceDocSection, ROOT, signInCookies, startNextServer } from './common';
+import { buildIsStale, paintedAtScript, replaceDocSection, ROOT, signInCookies, startNextServer } from './common';
 
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -192,15 +192,7 @@ async function measureRender(env: NodeJS.ProcessEnv, appUrl: string, pipelineId:
         // Painted: when the browser painted the four numbers and the caption under the deployments chart (Element
         // Timing, the renderTime of their text; the chart's SVG comes before the caption in the HTML, so it is on
         // screen by then). The measures, tables and charts all come in the server's HTML.
-        const paintedAt = (await tab.evaluate(`new Promise((resolve) => {
-          const want = ['measure-frequency', 'measure-lead', 'measure-cfr', 'measure-restore', 'day-chart-caption'];
-          const seen = new Map();
-          const obs = new PerformanceObserver((list) => {
-            for (const e of list.getEntries()) if (want.includes(e.identifier)) seen.set(e.identifier, e.renderTime || e.loadTime);
-            if (seen.size === want.length) { obs.disconnect(); resolve(Math.max(...seen.values())); }
-          });
-          obs.observe({ type: 'element', buffered: true });
-        })`)) as number;
+        const paintedAt = (await tab.evaluate(paintedAtScript(['measure-frequency', 'measure-lead', 'measure-cfr', 'measure-restore', 'day-chart-caption']))) as number;
         // Interactive: the page's script has run (hydration) and the main thread is free again.
         const interactiveAt = (await tab.evaluate(rendered)) as number;
         const nav = (await tab.evaluate('performance.getEntriesByType("navigation")[0].responseStart')) as number;

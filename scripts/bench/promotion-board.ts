@@ -32,7 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { getFreePort } from '../ports';
-import { buildIsStale, replaceDocSection, signInCookies, startNextServer } from './common';
+import { buildIsStale, paintedAtScript, replaceDocSection, signInCookies, startNextServer } from './common';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
@@ -273,15 +273,7 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
         await page.waitForSelector('[data-testid="live-production"]', { state: 'attached', timeout: 60_000 });
         // Painted: when the browser painted the five live cards and the newest build's number (Element Timing,
         // the renderTime of their text; the page is rendered on the server, so this is before its script runs).
-        const paintedAt = (await page.evaluate(`new Promise((resolve) => {
-          const want = ${JSON.stringify([...ENVIRONMENTS.map((e) => `live-${e}`), 'newest-build'])};
-          const seen = new Map();
-          const obs = new PerformanceObserver((list) => {
-            for (const e of list.getEntries()) if (want.includes(e.identifier)) seen.set(e.identifier, e.renderTime || e.loadTime);
-            if (seen.size === want.length) { obs.disconnect(); resolve(Math.max(...seen.values())); }
-          });
-          obs.observe({ type: 'element', buffered: true });
-        })`)) as number;
+        const paintedAt = (await page.evaluate(paintedAtScript([...ENVIRONMENTS.map((e) => `live-${e}`), 'newest-build']))) as number;
         // Interactive: its script ran (hydration) and the main thread is free again.
         const at = (await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)))')) as number;
         const rows = (await page.evaluate('document.querySelectorAll("tbody tr").length')) as number;
