@@ -1,6 +1,6 @@
 /**
- * What the insights charts draw, derived on the server from getInsights' result (pure: no React, no chart code),
- * so the browser receives only the few numbers and links each chart needs, not the result itself.
+ * What the insights charts draw (./charts.tsx, drawn on the server), derived from getInsights' result: pure, no
+ * React and no chart code, so it is tested on its own (tests/unit/insights/chart-data.test.ts).
  */
 import type { RouterOutputs } from '@/server/api/root';
 
@@ -41,9 +41,3 @@ export type GateBar = { name: string; medianMs: number; p90Ms: number; decided: 
 export function gateBars(gates: Data['gateWaits'], hrefFor: (nodeId: string) => string, limit = 8): GateBar[] {
   return gates.flatMap((g) => (g.medianMs === null ? [] : [{ name: g.name, medianMs: g.medianMs, p90Ms: g.p90Ms ?? g.medianMs, decided: g.decided, waiting: g.waiting, href: hrefFor(g.nodeId) }])).slice(0, limit);
 }
-
-/** Height (px) of a horizontal bar chart with `n` categories: room for the axis and legend, and two bars each. */
-export const horizontalChartHeight = (n: number) => 56 + n * 34;
-
-/** Height (px) of the deployments-per-day chart. */
-export const DAY_CHART_HEIGHT = 176;

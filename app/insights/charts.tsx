@@ -12,8 +12,8 @@ import { AxisBottom, AxisLeft } from '@visx/axis';
 import { GridColumns, GridRows } from '@visx/grid';
 import { Group } from '@visx/group';
 import { scaleBand, scaleLinear } from '@visx/scale';
-import { formatDuration } from '@/app/lib/format';
-import { DAY_CHART_HEIGHT, horizontalChartHeight, type DayBar, type GateBar, type StageBar } from './chart-data';
+import { formatDuration, pluralize } from '@/app/lib/format';
+import type { DayBar, GateBar, StageBar } from './chart-data';
 
 const HELD = '#10b981'; // emerald-500, as the "went live" marks elsewhere
 const FAILED = '#f87171'; // red-400
@@ -41,7 +41,10 @@ function Frame({ testId, label, width, height, minWidth, children }: { testId: s
   );
 }
 
-const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+/** View-box height of the deployments-per-day chart. */
+const DAY_CHART_HEIGHT = 176;
+/** View-box height of a horizontal bar chart with `n` rows: room for the axis and legend, and two bars each. */
+const horizontalChartHeight = (n: number) => 56 + n * 34;
 /** Coordinates to a tenth of a unit: the page carries every number twice (HTML and React's payload). */
 const r = (v: number) => Math.round(v * 10) / 10;
 
@@ -69,7 +72,7 @@ export function DayBarsChart({ bars }: { bars: DayBar[] }) {
         const failedTop = y(b.held + b.failed);
         return (
           // One link per day: its whole column (so a day without bars is a target too) and both parts of its bar.
-          <a key={b.day} href={b.href} data-day={b.day} className="chart-day" aria-label={`${b.day}: ${plural(b.held, 'deployment', 'deployments')} went live and held, ${plural(b.failed, 'change failure', 'change failures')}`}>
+          <a key={b.day} href={b.href} data-day={b.day} className="chart-day" aria-label={`${b.day}: ${pluralize(b.held, 'deployment')} went live and held, ${pluralize(b.failed, 'change failure')}`}>
             <title>{`${b.day}: ${b.held} held, ${b.failed} failed`}</title>
             <rect data-bar="slot" x={r(left - (band * 0.2) / 2)} y={margin.top} width={r(band * 1.2)} height={height - margin.bottom - margin.top} fill="transparent" />
             {b.held > 0 && <rect data-bar="held" x={r(left)} y={r(heldTop)} width={r(band)} height={r(y(0) - heldTop)} fill={HELD} />}
@@ -115,27 +118,13 @@ function MedianP90Chart({ bars, testId, title, medianName, hrefOf }: { bars: { n
         const tip = `${b.name}: ${medianName} ${formatDuration(b.medianMs)}, p90 ${formatDuration(b.p90Ms)}`;
         return (
           <Group key={i} top={top}>
+            {/* One tooltip for the row: its name and both bars. */}
+            <title>{tip}</title>
             <text x={margin.left - 6} y={rows.bandwidth() / 2} dy="0.33em" textAnchor="end" {...tickLabel}>
               {b.name.length > 16 ? `${b.name.slice(0, 15)}…` : b.name}
             </text>
-            {wrap(
-              i,
-              'median',
-              `${b.name}: ${medianName}`,
-              <>
-                <title>{tip}</title>
-                <rect x={margin.left} y={0} width={r(Math.max(0, x(b.medianMs) - margin.left))} height={r(bar)} fill={MEDIAN} />
-              </>,
-            )}
-            {wrap(
-              i,
-              'p90',
-              `${b.name}: p90`,
-              <>
-                <title>{tip}</title>
-                <rect x={margin.left} y={r(bar + 1)} width={r(Math.max(0, x(b.p90Ms) - margin.left))} height={r(bar)} fill={P90} />
-              </>,
-            )}
+            {wrap(i, 'median', `${b.name}: ${medianName}`, <rect x={margin.left} y={0} width={r(Math.max(0, x(b.medianMs) - margin.left))} height={r(bar)} fill={MEDIAN} />)}
+            {wrap(i, 'p90', `${b.name}: p90`, <rect x={margin.left} y={r(bar + 1)} width={r(Math.max(0, x(b.p90Ms) - margin.left))} height={r(bar)} fill={P90} />)}
           </Group>
         );
       })}

@@ -55,7 +55,7 @@ function MeasureCard({ m, data, params }: { m: (typeof MEASURES)[number]; data: 
         <Band band={cur.band} />
       </div>
       {/* elementtiming: the browser records when this number was painted (Element Timing API; bench:insights reads it). */}
-      <p className="mt-2 text-2xl font-semibold tabular-nums" data-testid={`measure-${m.key}`} {...{ elementtiming: `measure-${m.key}` }}>
+      <p className="mt-2 text-2xl font-semibold tabular-nums" data-testid={`measure-${m.key}`} elementtiming={`measure-${m.key}`}>
         {m.format(cur.value)}
       </p>
       <p className="mt-1 text-xs text-muted">
@@ -284,7 +284,7 @@ export function InsightsView({ data, params }: { data: Data; params: InsightsPar
                 change failure
               </span>
               {/* After the chart in the page: when this is painted, so is the chart (bench:insights reads it). */}
-              <span {...{ elementtiming: 'day-chart-caption' }}>Click a day for its deployments.</span>
+              <span elementtiming="day-chart-caption">Click a day for its deployments.</span>
             </figcaption>
           </figure>
           <details className="mt-3 text-sm">

@@ -220,7 +220,7 @@ function LiveCard({ env, index, canPromote, onRollback }: { env: Column; index: 
         {env.requireGate && <Tag title="Promotion into it passes an approval gate">needs approval</Tag>}
       </div>
       {/* elementtiming: the browser records when this was painted (Element Timing; bench:board reads it). */}
-      <p className="mt-1 text-lg font-semibold text-fg" aria-label={`Live in ${env.displayName}`} {...{ elementtiming: `live-${env.name}` }}>
+      <p className="mt-1 text-lg font-semibold text-fg" aria-label={`Live in ${env.displayName}`} elementtiming={`live-${env.name}`}>
         {liveBuild ? buildLabel(liveBuild) : <span className="text-sm font-normal text-muted">nothing deployed yet</span>}
       </p>
       {env.live && (
@@ -264,7 +264,7 @@ const BuildRow = memo(function BuildRow({
     <tr className="align-top" data-testid={`build-${build.number}`}>
       <th scope="row" className="px-3 py-2 font-normal">
         <div className="flex flex-wrap items-center gap-2">
-          <a href={`/pipelines/${pipelineId}/runs/${build.runId}`} className="font-semibold text-fg hover:underline" {...(first ? { elementtiming: 'newest-build' } : {})}>
+          <a href={`/pipelines/${pipelineId}/runs/${build.runId}`} className="font-semibold text-fg hover:underline" elementtiming={first ? 'newest-build' : undefined}>
             #{build.number}
           </a>
           {build.version && <Tag mono>{build.version}</Tag>}
