@@ -148,16 +148,10 @@ export function touchRunnerStatement(db: Db, id: string, info: { version?: strin
 
 export type StageKey = { runId: string; nodeId: string; attempt: number };
 
-/** Issues a credential for one stage attempt (earlier credentials of the same stage are revoked). */
-export async function issueStageCredential(db: Db, runnerId: string, key: StageKey, ttlMs: number): Promise<{ id: string; token: string; expiresAt: Date }> {
-  const { statements, ...issued } = stageCredentialStatements(db, runnerId, key, ttlMs);
-  await db.batch(statements);
-  return issued;
-}
-
 /**
- * `issueStageCredential`'s statements, not run yet (revoke the stage's earlier credentials, insert the new one),
- * with the credential they write: to write them in one batch with others (`db.batch`).
+ * A credential for one stage attempt, as statements not run yet (the stage's earlier credentials revoked, the
+ * new one inserted) with the credential they write: the runner API writes them in one batch with the stage's
+ * start (`db.batch`).
  */
 export function stageCredentialStatements(db: Db, runnerId: string, key: StageKey, ttlMs: number) {
   const now = new Date();
@@ -187,11 +181,7 @@ export async function stageCredentialByToken(db: Db, token: string): Promise<Sta
   return row && !row.runnerRevokedAt ? row.cred : undefined;
 }
 
-export async function revokeStageCredential(db: Db, id: string) {
-  await revokeStageCredentialStatement(db, id);
-}
-
-/** `revokeStageCredential`'s statement, not run yet: to write it in one batch with others (`db.batch`). */
+/** A credential revoked (its attempt finished), as a statement not run yet: written in one batch with the stage's end. */
 export function revokeStageCredentialStatement(db: Db, id: string) {
   return db.update(stageCredentials).set({ revokedAt: new Date() }).where(eq(stageCredentials.id, id));
 }
