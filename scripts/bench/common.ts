@@ -109,6 +109,12 @@ export function localRunnerCommand(o: { appUrl: string; temporalAddress: string;
 }
 
 /**
+ * The page's clock once the main thread is free after the next frame (a task queued after the next animation
+ * frame has run): for "interactive", and for what a page draws with its own script. Pass to `evaluate`.
+ */
+export const nextFreeFrameScript = 'new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)))';
+
+/**
  * When the browser painted every element marked `elementtiming="<identifier>"` for `identifiers` (the Element
  * Timing API's renderTime of their text, on the page's clock): the latest of them. Pass the result to the
  * page's `evaluate`. Used by the benches of pages rendered on the server, whose HTML is painted before their

@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { getFreePort } from '../ports';
-import { buildIsStale, percentile, replaceDocSection } from './common';
+import { buildIsStale, nextFreeFrameScript, percentile, replaceDocSection } from './common';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split('=')[1];
@@ -237,7 +237,7 @@ async function main() {
         // Stages visible *and* React Flow initialised (hydrated, viewport set: it answers input), then one frame.
         await page.waitForSelector('.react-flow__node', { state: 'visible', timeout: 120_000 });
         await page.waitForFunction('performance.getEntriesByName("pw-editor-canvas-ready").length > 0', undefined, { timeout: 120_000, polling: 'raf' });
-        const at = (await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)))')) as number;
+        const at = (await page.evaluate(nextFreeFrameScript)) as number;
         const nav = (await page.evaluate(
           '(() => { const n = performance.getEntriesByType("navigation")[0]; const m = (k) => performance.getEntriesByName(k)[0]?.startTime ?? NaN; return { ttfb: n.responseStart, dcl: n.domContentLoadedEventEnd, mounted: m("pw-editor-mounted"), canvas: m("pw-editor-canvas-ready") }; })()',
         )) as { ttfb: number; dcl: number; mounted: number; canvas: number };

@@ -537,7 +537,6 @@ async function main() {
    */
   async function stageBreakdown(workflowId: string) {
     const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
-    const at = eventMs;
     const scheduled = new Map<number, number>();
     const started = new Map<number, number>();
     const queued: number[] = [];
@@ -547,15 +546,15 @@ async function main() {
     for (const e of events) {
       const id = Number(e.eventId);
       if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeStage') {
-        scheduled.set(id, at(e));
-        if (lastCompleted !== undefined) between.push(at(e) - lastCompleted);
+        scheduled.set(id, eventMs(e));
+        if (lastCompleted !== undefined) between.push(eventMs(e) - lastCompleted);
       } else if (e.activityTaskStartedEventAttributes && scheduled.has(Number(e.activityTaskStartedEventAttributes.scheduledEventId))) {
         const from = Number(e.activityTaskStartedEventAttributes.scheduledEventId);
-        started.set(from, at(e));
-        queued.push(at(e) - scheduled.get(from)!);
+        started.set(from, eventMs(e));
+        queued.push(eventMs(e) - scheduled.get(from)!);
       } else if (e.activityTaskCompletedEventAttributes && started.has(Number(e.activityTaskCompletedEventAttributes.scheduledEventId))) {
-        ran.push(at(e) - started.get(Number(e.activityTaskCompletedEventAttributes.scheduledEventId))!);
-        lastCompleted = at(e);
+        ran.push(eventMs(e) - started.get(Number(e.activityTaskCompletedEventAttributes.scheduledEventId))!);
+        lastCompleted = eventMs(e);
       }
     }
     const med = (xs: number[]) => (xs.length ? median(xs) : NaN);

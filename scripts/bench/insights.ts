@@ -27,7 +27,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { chromium } from 'playwright-core';
 import { getFreePort } from '../ports';
-import { buildIsStale, paintedAtScript, replaceDocSection, ROOT, signInCookies, startNextServer } from './common';
+import { buildIsStale, nextFreeFrameScript, paintedAtScript, replaceDocSection, ROOT, signInCookies, startNextServer } from './common';
 
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -180,7 +180,6 @@ async function measureRender(env: NodeJS.ProcessEnv, appUrl: string, pipelineId:
     const ttfb: number[] = [];
     const shell: number[] = [];
     const shellPaint: number[] = [];
-    const rendered = 'new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)))';
     try {
       for (let i = 0; i <= LOADS; i++) {
         const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -194,11 +193,11 @@ async function measureRender(env: NodeJS.ProcessEnv, appUrl: string, pipelineId:
         // screen by then). The measures, tables and charts all come in the server's HTML.
         const paintedAt = (await tab.evaluate(paintedAtScript(['measure-frequency', 'measure-lead', 'measure-cfr', 'measure-restore', 'day-chart-caption']))) as number;
         // Interactive: the page's script has run (hydration) and the main thread is free again.
-        const interactiveAt = (await tab.evaluate(rendered)) as number;
+        const interactiveAt = (await tab.evaluate(nextFreeFrameScript)) as number;
         const nav = (await tab.evaluate('performance.getEntriesByType("navigation")[0].responseStart')) as number;
         await tab.goto(`${appUrl}/pipelines/${encodeURIComponent(pipelineId)}`, { waitUntil: 'commit' });
         await tab.waitForSelector('main h1', { state: 'attached', timeout: 60_000 });
-        const base = (await tab.evaluate(rendered)) as number;
+        const base = (await tab.evaluate(nextFreeFrameScript)) as number;
         const baseFcp = (await tab.evaluate(`new Promise((resolve) => new PerformanceObserver((list, obs) => { const e = list.getEntries().find((x) => x.name === 'first-contentful-paint'); if (e) { obs.disconnect(); resolve(e.startTime); } }).observe({ type: 'paint', buffered: true }))`)) as number;
         log(`  load ${i}: insights painted (measures, tables, charts) after ${paintedAt.toFixed(0)} ms, interactive after ${interactiveAt.toFixed(0)} ms (first byte ${nav.toFixed(0)} ms); pipeline page first paint ${baseFcp.toFixed(0)} ms, interactive ${base.toFixed(0)} ms${i === 0 ? ' (warm-up)' : ''}`);
         if (i > 0) {

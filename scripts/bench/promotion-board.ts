@@ -32,7 +32,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { getFreePort } from '../ports';
-import { buildIsStale, paintedAtScript, replaceDocSection, signInCookies, startNextServer } from './common';
+import { buildIsStale, nextFreeFrameScript, paintedAtScript, replaceDocSection, signInCookies, startNextServer } from './common';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NEXT_BIN = path.join(ROOT, 'node_modules', 'next', 'dist', 'bin', 'next');
@@ -275,7 +275,7 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
         // the renderTime of their text; the page is rendered on the server, so this is before its script runs).
         const paintedAt = (await page.evaluate(paintedAtScript([...ENVIRONMENTS.map((e) => `live-${e}`), 'newest-build']))) as number;
         // Interactive: its script ran (hydration) and the main thread is free again.
-        const at = (await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)))')) as number;
+        const at = (await page.evaluate(nextFreeFrameScript)) as number;
         const rows = (await page.evaluate('document.querySelectorAll("tbody tr").length')) as number;
         const summary = await page.getByText(`of ${BUILDS} builds`).count();
         if (rows !== Math.min(PAGE_SIZE, BUILDS) || summary !== 1) throw new Error(`the page shows ${rows} rows (expected ${PAGE_SIZE}) and ${summary} "of ${BUILDS} builds" summaries`);
@@ -294,14 +294,14 @@ export async function runPromotionBoardBench(opts: { builds?: number; loads?: nu
             .waitForSelector(`[data-testid="build-${hundredMore}"]`, { state: 'attached', timeout: 30_000 })
             .then(() => true)
             .catch(() => false);
-          if (shown) moreMs = ((await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)))')) as number) - clicked;
+          if (shown) moreMs = ((await page.evaluate(nextFreeFrameScript)) as number) - clicked;
           log(`  show older builds: ${shown ? `+100 rows after ${ms(moreMs)}` : 'not shown within 30 s'}`);
         }
         // For comparison: the pipeline page (same shell, no board), in the same context.
         if (i > 0) {
           await page.goto(`${appUrl}/pipelines/${created.id}`, { waitUntil: 'commit' });
           await page.waitForSelector(`a[href="/pipelines/${created.id}/promotion"]`, { state: 'attached', timeout: 60_000 });
-          const base = (await page.evaluate('new Promise((r) => requestAnimationFrame(() => setTimeout(() => r(performance.now()), 0)))')) as number;
+          const base = (await page.evaluate(nextFreeFrameScript)) as number;
           baselineMs.push(base);
           log(`  pipeline page (for comparison): ${ms(base)}`);
         }
