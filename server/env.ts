@@ -15,6 +15,11 @@ const bool = z
   .enum(['true', 'false', '1', '0', ''])
   .optional()
   .transform((v) => v === 'true' || v === '1');
+/** A switch that is on unless set to `false` or `0`. */
+const boolDefaultOn = z
+  .enum(['true', 'false', '1', '0', ''])
+  .optional()
+  .transform((v) => v !== 'false' && v !== '0');
 
 export const envSchema = z.object({
   /** Node environment. Default `development` for `npm run dev`, `production` for `npm start`. */
@@ -80,6 +85,13 @@ export const envSchema = z.object({
    * Example `/var/cache/pipewright-npm`.
    */
   PIPEWRIGHT_SANDBOX_SHARED_DIRS: z.string().optional(),
+  /**
+   * Pre-start the next command's sandbox. Default `true`: after a command stage a runner starts the sandbox for the
+   * next command of the same run in the background (the same mounts, holding no command or value until one is handed
+   * to it), so the next stage does not wait for bubblewrap (15–50 ms). Needs `/usr/bin/perl` (Debian: always there);
+   * without it, or with `false`, every command's sandbox starts when the command does.
+   */
+  PIPEWRIGHT_SANDBOX_PRESTART: boolDefaultOn,
   /**
    * Key for HMAC signatures of webhook stages (the stage names the variable; this is the default one). Other keys
    * go in variables named `PIPEWRIGHT_WEBHOOK_KEY_<NAME>`; a stage may name no other variable.

@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { labelsSatisfy, describeLabels } from '../model/runners';
 import { sweepOrphanedCommands } from '../stages/command/executor';
 import { assertSandboxAtStartup } from '../stages/command/sandbox';
+import { discardWarmSandbox } from '../stages/command/warm-sandbox';
 import { ControlPlaneClient, RunnerRevokedError } from './client';
 import { parseRunnerConfig, RunnerConfigError, scrubbedEnv } from './config';
 import type { HeartbeatResponse } from './protocol';
@@ -128,6 +129,7 @@ async function main() {
     }
   }
   clearInterval(beat);
+  discardWarmSandbox();
   console.log('Runner stopped.');
   process.exit(exitCode);
 }

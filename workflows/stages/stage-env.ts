@@ -11,10 +11,11 @@ import { ENV_ALLOW_LIST } from './command/executor';
 import { isWebhookKeyEnv } from './webhook/definition';
 import { EGRESS_ALLOW_VAR } from './egress';
 import { UNSAFE_NO_SANDBOX_VAR } from './command/sandbox';
+import { PRESTART_VAR } from './command/warm-sandbox';
 
 /** Read by the egress policy (egress.ts) to keep stages away from Temporal's ports. */
 /** Read by the command sandbox (command/sandbox.ts): paths and switches, no secrets. */
-const SANDBOX_SETTINGS = [UNSAFE_NO_SANDBOX_VAR, 'PIPEWRIGHT_SANDBOX_SHARED_DIRS', 'PIPEWRIGHT_DATA_DIR', 'TEMPORAL_TLS_KEY_PATH'];
+const SANDBOX_SETTINGS = [UNSAFE_NO_SANDBOX_VAR, PRESTART_VAR, 'PIPEWRIGHT_SANDBOX_SHARED_DIRS', 'PIPEWRIGHT_DATA_DIR', 'TEMPORAL_TLS_KEY_PATH'];
 
 const EGRESS_SETTINGS = [EGRESS_ALLOW_VAR, 'TEMPORAL_ADDRESS', 'TEMPORAL_UI_URL', 'TEMPORAL_DEV_PORT', 'TEMPORAL_DEV_UI_PORT', 'TEMPORAL_DEV_HTTP_PORT'];
 

@@ -22,10 +22,10 @@ import { constants as fsConstants, lstatSync, mkdirSync, mkdtempSync, readdirSyn
 import { lstat, mkdir, open, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
 import { artifactOutputNames } from '../../model/template';
 import type { CommandConfig } from './definition';
-import { sandboxDisabled, sandboxedShell, sandboxInitPid, SandboxUnavailable, type SandboxSpec } from './sandbox';
+import { sandboxDisabled, sandboxedShell, SandboxUnavailable, type SandboxSpec } from './sandbox';
+import { handOffPossible, prestartSandbox, spawnSandboxed, takeWarmSandbox, type SandboxProcess, type WarmSandbox } from './warm-sandbox';
 import { StageFailure, type ExecutorContext, type StageExecutor } from '../executor-types';
 
 /** Variables of the worker's environment a command may see. */
@@ -58,17 +58,25 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
   throwIfAborted(ctx.signal);
   const { root, cwd } = await resolveCwd(config.cwd, ctx);
   await placeInputs(config, cwd, ctx);
+  const sandbox: SandboxSpec | undefined = sandboxDisabled(ctx.env)
+    ? undefined
+    : { workspace: root, env: ctx.env, cwd, hide: [ctx.env.TEMPORAL_TLS_KEY_PATH] };
+  // A sandbox pre-started for this workspace after the previous command (warm-sandbox.ts) comes with its outputs folder.
+  let warm = sandbox ? takeWarmSandbox(sandbox) : undefined;
   // Small synchronous file-system calls: each awaited one is a thread-pool round trip, which a busy machine makes cost milliseconds.
-  const outputDir = mkdtempSync(path.join(tmpdir(), 'pipewright-output-'));
+  const outputDir = warm?.outputDir ?? mkdtempSync(path.join(tmpdir(), 'pipewright-output-'));
   const outputFile = path.join(outputDir, 'outputs');
   try {
-    writeFileSync(outputFile, '', { mode: 0o600 });
-    const sandbox: SandboxSpec | undefined = sandboxDisabled(ctx.env)
-      ? undefined
-      : { workspace: root, writable: [outputDir], env: ctx.env, cwd, hide: [ctx.env.TEMPORAL_TLS_KEY_PATH] };
+    if (!warm) writeFileSync(outputFile, '', { mode: 0o600 });
+    if (sandbox) sandbox.writable = [outputDir];
     const env = buildEnv(config, ctx, outputFile, sandbox !== undefined);
+    if (warm && !handOffPossible(config.command, cwd, env)) {
+      // Not expressible through the pipe (a NUL byte); a cold start reports it as spawn does.
+      warm.discard();
+      warm = undefined;
+    }
     const started = Date.now();
-    const end = await runProcess(config.command, cwd, env, ctx, sandbox);
+    const end = await runProcess(config.command, cwd, env, ctx, sandbox, warm);
     const took = formatSeconds(Date.now() - started);
 
     if (end.reason === 'aborted') {
@@ -103,6 +111,8 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
     } catch {
       // a temporary folder; nothing to tell the stage
     }
+    // The next command of this run most likely comes next: have its sandbox ready.
+    if (sandbox) prestartSandbox({ ...sandbox, writable: undefined, cwd: root });
   }
 }
 
@@ -283,34 +293,46 @@ async function runProcess(
   env: Record<string, string>,
   ctx: ExecutorContext,
   sandbox: SandboxSpec | undefined,
+  warm: WarmSandbox | undefined,
 ): Promise<ProcessEnd> {
-  let program: { file: string; args: string[] };
+  let started: SandboxProcess;
   try {
-    program = sandbox ? sandboxedShell(command, sandbox, { infoFd: 3 }) : { file: '/bin/sh', args: ['-c', command] };
+    if (warm) {
+      // Pre-started for this workspace (warm-sandbox.ts): the command goes in through its pipe.
+      warm.start(command, cwd, env);
+      started = warm;
+    } else if (sandbox) {
+      const program = sandboxedShell(command, sandbox, { infoFd: 3 });
+      started = spawnSandboxed(program.file, program.args, env, 'ignore', cwd);
+    } else {
+      // `detached`: a new process group (and session) led by the shell, which timeouts and cancellation kill whole.
+      const child = spawn('/bin/sh', ['-c', command], { cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      started = {
+        child,
+        initPid: Promise.resolve(undefined),
+        closed: new Promise<void>((resolve) => child.once('close', () => resolve())),
+        exited: new Promise((resolve) => {
+          child.once('exit', (code, signal) => resolve({ code, signal }));
+          child.once('error', (error) => resolve({ error }));
+        }),
+      };
+    }
   } catch (error) {
     return { reason: 'spawn-error', error: error as Error };
   }
-  // `detached`: a new process group (and session) led by bwrap or the shell, which timeouts and cancellation kill whole.
-  // In the sandbox a fourth pipe carries bwrap's info (the namespace init's pid).
-  const child = spawn(program.file, program.args, {
-    cwd,
-    env: env as NodeJS.ProcessEnv,
-    detached: true,
-    stdio: (sandbox ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe']) as ['ignore', 'pipe', 'pipe'],
-  });
-  const initPid = sandbox ? readSandboxInfo(child.stdio[3] as Readable | null) : Promise.resolve(undefined);
+  const { child, initPid, closed } = started;
 
   // setEncoding decodes UTF-8 safely across chunk boundaries.
-  child.stdout.setEncoding('utf8');
-  child.stderr.setEncoding('utf8');
-  child.stdout.on('data', (text: string) => ctx.log.write('stdout', text));
-  child.stderr.on('data', (text: string) => ctx.log.write('stderr', text));
+  child.stdout!.setEncoding('utf8');
+  child.stderr!.setEncoding('utf8');
+  child.stdout!.on('data', (text: string) => ctx.log.write('stdout', text));
+  child.stderr!.on('data', (text: string) => ctx.log.write('stderr', text));
 
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const exited = new Promise<ProcessEnd>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ reason: 'exit', ...(sandbox ? unwrapSandboxStatus(code, signal) : { code, signal }), leftovers: false }));
-    child.once('error', (error) => resolve({ reason: 'spawn-error', error }));
-  });
+  const exited: Promise<ProcessEnd> = started.exited.then((end) =>
+    'error' in end
+      ? { reason: 'spawn-error', error: end.error }
+      : { reason: 'exit', ...(sandbox ? unwrapSandboxStatus(end.code, end.signal) : end), leftovers: false },
+  );
 
   const pgid = child.pid;
   if (pgid === undefined) {
@@ -359,8 +381,8 @@ async function runProcess(
     // Read everything the processes wrote; a process that escaped the group
     // (setsid) may still hold the pipes, so do not wait for it forever.
     await Promise.race([closed, delay(STDIO_CLOSE_CAP_MS)]);
-    child.stdout.destroy();
-    child.stderr.destroy();
+    child.stdout!.destroy();
+    child.stderr!.destroy();
     return stopReason ? { reason: stopReason } : end;
   } finally {
     stopTimers();
@@ -368,20 +390,6 @@ async function runProcess(
     if (!sandboxEmpty && groupAlive(pgid)) await terminateGroup(pgid);
     await registration.then((file) => (file ? rm(file, { force: true }) : undefined)).catch(() => undefined);
   }
-}
-
-/** The pid bwrap reports on its info pipe (read until bwrap closes it, which it does before the command runs). */
-function readSandboxInfo(stream: Readable | null): Promise<number | undefined> {
-  if (!stream) return Promise.resolve(undefined);
-  let text = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    if (text.length < 4096) text += chunk;
-  });
-  return new Promise((resolve) => {
-    stream.once('close', () => resolve(sandboxInitPid(text)));
-    stream.once('error', () => resolve(undefined));
-  });
 }
 
 /**

@@ -27,6 +27,9 @@
  * 6. Without a working sandbox the worker refuses to start
  *    (`assertSandboxAtStartup`) unless `PIPEWRIGHT_UNSAFE_NO_SANDBOX=true`,
  *    which is then announced on every start and in the app.
+ * 7. The next command's sandbox is started ahead of it, with exactly these
+ *    mounts and nothing of any stage until the command is handed over
+ *    (./warm-sandbox.ts).
  */
 import { execFile } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';

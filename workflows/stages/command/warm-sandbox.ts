@@ -1,0 +1,300 @@
+/**
+ * Pre-started sandboxes (Node only): after a sandboxed command, the executor
+ * starts the next stage's sandbox for the same run's workspace in the
+ * background, so the next command of that run does not wait for bubblewrap to
+ * build its namespaces and mounts (15 ms at rest, 30–50 ms on a busy machine;
+ * most of what a short stage costs on the runner).
+ *
+ * 1. A warm sandbox is bwrap with exactly the mounts a command of that
+ *    workspace gets (`sandboxArgs`), plus its own fresh outputs folder, running
+ *    a small Perl stub that waits on a pipe. It holds nothing of any stage:
+ *    no command, no environment (bwrap and the stub start with an empty one),
+ *    no secret. Debian's `perl` (essential, always in /usr) runs the stub;
+ *    without it every command starts cold.
+ * 2. A stage takes it only when its sandbox would be identical: the same
+ *    bwrap arguments (workspace, shared folders, hidden files, outputs folder)
+ *    and the same workspace folder (held open since: a workspace removed and
+ *    made again is a different folder, which the warm sandbox cannot see).
+ *    Anything else, and a sandbox that died meanwhile, is discarded and the
+ *    stage starts cold, exactly as before.
+ * 3. The hand-off writes the working directory, the command and the
+ *    environment to the pipe as NUL-separated fields and closes it; the stub
+ *    clears its environment, sets the given one, points stdin at /dev/null,
+ *    changes directory and `exec`s `/bin/sh -c <command>`. Values never pass
+ *    through a shell's parser and never appear on a command line (which any
+ *    user of the host can read in /proc); a field with a NUL byte (which no
+ *    environment can hold) makes the stage start cold, where spawn refuses it.
+ * 4. One sandbox is kept warm per runner process, for the workspace of the
+ *    last command it ran; idle for `WARM_IDLE_MS` it is closed. When the
+ *    runner dies, the pipe closes, the stub reads end-of-file and exits.
+ * 5. `PIPEWRIGHT_SANDBOX_PRESTART=false` turns it off.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, constants as fsConstants, fstatSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+import { findBwrap, sandboxArgs, sandboxInitPid, type SandboxSpec } from './sandbox';
+
+/** The variable that turns pre-started sandboxes off (`false` or `0`). */
+export const PRESTART_VAR = 'PIPEWRIGHT_SANDBOX_PRESTART';
+
+/** How long a warm sandbox waits for a command before it is closed. */
+export const WARM_IDLE_MS = 30_000;
+
+const PERL = '/usr/bin/perl';
+
+/**
+ * The stub: reads `cwd\0command\0NAME=value\0…` until end-of-file, then runs the
+ * command as a cold sandbox would. End-of-file with nothing read (the sandbox was
+ * discarded) exits quietly. Exit 126 with a message when it cannot hand over.
+ */
+const STUB = [
+  'binmode STDIN; local $/; my $in = <STDIN>; exit 0 unless defined $in && length $in;',
+  'my @f = split /\\0/, $in, -1; pop @f if @f && $f[-1] eq "";',
+  'if (@f < 2) { print STDERR "pipewright sandbox: incomplete hand-off\\n"; exit 126 }',
+  'my ($cwd, $cmd) = splice @f, 0, 2; %ENV = ();',
+  'for (@f) { my ($k, $v) = split /=/, $_, 2; $ENV{$k} = $v if defined $v && length $k }',
+  'open STDIN, "<", "/dev/null" or do { print STDERR "pipewright sandbox: stdin: $!\\n"; exit 126 };',
+  'chdir $cwd or do { print STDERR "pipewright sandbox: cd $cwd: $!\\n"; exit 126 };',
+  'exec { "/bin/sh" } "sh", "-c", $cmd; print STDERR "pipewright sandbox: /bin/sh: $!\\n"; exit 126;',
+].join(' ');
+
+/** What a prepared process looks like to the executor, whether it was started cold or warm. */
+export type SandboxProcess = {
+  child: ChildProcess;
+  /** The namespace init's host pid (from bwrap's info pipe). */
+  initPid: Promise<number | undefined>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>;
+  closed: Promise<void>;
+};
+
+export type WarmSandbox = SandboxProcess & {
+  /** The outputs folder bound into it (the stage writes `outputs` there). */
+  outputDir: string;
+  /** Hands the command over; the sandbox runs it at once. */
+  start(command: string, cwd: string, env: Record<string, string>): void;
+  /** Closes it unused (its outputs folder stays, for the caller to remove). */
+  discard(): void;
+};
+
+type Slot = SandboxProcess & {
+  key: string;
+  workspace: string;
+  /** The workspace folder, held open (see sameFolder). */
+  workspaceFd: number;
+  outputDir: string;
+  idle: NodeJS.Timeout;
+};
+
+let slot: Slot | undefined;
+let perlPresent: boolean | undefined;
+const counts = { prestarted: 0, handedOver: 0, discarded: 0 };
+
+/** How many sandboxes this process pre-started, handed a command, and closed unused (for the runner's status and tests). */
+export function warmSandboxCounts(): Readonly<typeof counts> {
+  return { ...counts };
+}
+
+/** The warm sandbox's bwrap pid and workspace, if one is waiting. */
+export function warmSandbox(): { pid: number | undefined; workspace: string } | undefined {
+  return slot ? { pid: slot.child.pid, workspace: slot.workspace } : undefined;
+}
+
+/** Whether sandboxes may be pre-started in this environment. */
+export function prestartEnabled(env: Readonly<Record<string, string | undefined>>): boolean {
+  const v = env[PRESTART_VAR];
+  if (v === 'false' || v === '0') return false;
+  perlPresent ??= isFile(PERL);
+  return perlPresent && findBwrap() !== undefined;
+}
+
+/**
+ * Whether `dir` is still the folder open as `fd`: not removed (a removed folder has no links, and its
+ * mounts in other namespaces are dropped), and the path not taken by another folder since. Holding
+ * the folder open keeps its inode number from being given to a new folder made at the same path.
+ */
+function sameFolder(fd: number, dir: string): boolean {
+  try {
+    const held = fstatSync(fd);
+    const now = statSync(dir);
+    return held.nlink > 0 && now.isDirectory() && held.dev === now.dev && held.ino === now.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** The key two sandboxes must share to be interchangeable: their bwrap arguments (working directory at the workspace). */
+function keyOf(spec: SandboxSpec, outputDir: string): string {
+  return sandboxArgs({ ...spec, writable: [outputDir], cwd: spec.workspace }).join('\0');
+}
+
+/** Spawns bwrap for `args` + `program` the way the executor needs it: its own process group, bwrap's info on fd 3. */
+export function spawnSandboxed(file: string, args: string[], env: Record<string, string>, stdin: 'ignore' | 'pipe', cwd?: string): SandboxProcess {
+  const child = spawn(file, args, {
+    cwd,
+    env: env as NodeJS.ProcessEnv,
+    // A new process group led by bwrap, which timeouts and cancellation kill whole.
+    detached: true,
+    stdio: [stdin, 'pipe', 'pipe', 'pipe'],
+  });
+  const info = child.stdio[3] as Readable | null;
+  const initPid = readSandboxInfo(info);
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => resolve({ error }));
+  });
+  return { child, initPid, exited, closed };
+}
+
+/** The pid bwrap reports on its info pipe (read until bwrap closes it, which it does before the program runs). */
+function readSandboxInfo(stream: Readable | null): Promise<number | undefined> {
+  if (!stream) return Promise.resolve(undefined);
+  let text = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    if (text.length < 4096) text += chunk;
+  });
+  return new Promise((resolve) => {
+    stream.once('close', () => resolve(sandboxInitPid(text)));
+    stream.once('error', () => resolve(undefined));
+  });
+}
+
+/**
+ * The warm sandbox for `spec` if there is one that is exactly what a cold start
+ * would give (see 2. above), taken out of the slot; otherwise undefined (and a
+ * mismatching one is closed).
+ */
+export function takeWarmSandbox(spec: SandboxSpec): WarmSandbox | undefined {
+  const s = slot;
+  if (!s) return undefined;
+  slot = undefined;
+  clearTimeout(s.idle);
+  const alive = s.child.exitCode === null && s.child.signalCode === null && !s.child.killed;
+  let same = false;
+  try {
+    same = alive && sameFolder(s.workspaceFd, spec.workspace) && keyOf(spec, s.outputDir) === s.key;
+  } catch {
+    same = false;
+  }
+  if (!same) {
+    close(s);
+    return undefined;
+  }
+  closeFd(s);
+  for (const stream of [s.child.stdin, s.child.stdout, s.child.stderr]) (stream as { ref?: () => void } | null)?.ref?.();
+  s.child.ref();
+  return {
+    child: s.child,
+    initPid: s.initPid,
+    exited: s.exited,
+    closed: s.closed,
+    outputDir: s.outputDir,
+    start(command, cwd, env) {
+      counts.handedOver++;
+      const fields = [cwd, command, ...Object.entries(env).map(([k, v]) => `${k}=${v}`)];
+      s.child.stdin!.on('error', () => undefined);
+      s.child.stdin!.end(Buffer.from(`${fields.join('\0')}\0`, 'utf8'));
+    },
+    discard: () => close(s, { keepOutputs: true }),
+  };
+}
+
+/** Whether a command and its environment can go through the hand-off (no NUL bytes, names without `=`). */
+export function handOffPossible(command: string, cwd: string, env: Record<string, string>): boolean {
+  if (command.includes('\0') || cwd.includes('\0')) return false;
+  for (const [k, v] of Object.entries(env)) {
+    if (k === '' || k.includes('=') || k.includes('\0') || v.includes('\0')) return false;
+  }
+  return true;
+}
+
+/**
+ * Starts a sandbox for the next command of `spec.workspace` in the background,
+ * replacing any warm one. Does nothing when pre-starting is off or bwrap fails
+ * to start (the next command then starts cold).
+ */
+export function prestartSandbox(spec: SandboxSpec): void {
+  if (!prestartEnabled(spec.env ?? {})) return;
+  discardWarmSandbox();
+  let outputDir: string | undefined;
+  let workspaceFd: number | undefined;
+  try {
+    workspaceFd = openSync(spec.workspace, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY);
+    outputDir = mkdtempSync(path.join(tmpdir(), 'pipewright-output-'));
+    writeFileSync(path.join(outputDir, 'outputs'), '', { mode: 0o600 });
+    const key = keyOf(spec, outputDir);
+    const args = [...key.split('\0'), '--info-fd', '3', PERL, '-e', STUB];
+    const started = spawnSandboxed(findBwrap()!, args, {}, 'pipe');
+    const { child } = started;
+    child.stdin!.on('error', () => undefined);
+    // A warm sandbox keeps neither the runner process nor its event loop alive.
+    child.unref();
+    for (const stream of [child.stdin, child.stdout, child.stderr, child.stdio[3]]) (stream as { unref?: () => void } | null)?.unref?.();
+    const s: Slot = {
+      ...started,
+      key,
+      workspace: spec.workspace,
+      workspaceFd,
+      outputDir,
+      idle: setTimeout(() => {
+        if (slot === s) discardWarmSandbox();
+      }, WARM_IDLE_MS),
+    };
+    s.idle.unref();
+    slot = s;
+    counts.prestarted++;
+    // Died before it was needed (bwrap refused, killed): forget it.
+    void started.exited.then(() => {
+      if (slot === s) discardWarmSandbox();
+    });
+  } catch {
+    if (outputDir) rmSync(outputDir, { recursive: true, force: true });
+    if (workspaceFd !== undefined) closeSync(workspaceFd);
+  }
+}
+
+/** Closes the warm sandbox, if any (its stub reads end-of-file and exits), and removes its outputs folder. */
+export function discardWarmSandbox(): void {
+  const s = slot;
+  slot = undefined;
+  if (s) close(s);
+}
+
+function closeFd(s: Slot): void {
+  if (s.workspaceFd < 0) return;
+  try {
+    closeSync(s.workspaceFd);
+  } catch {
+    // already closed
+  }
+  s.workspaceFd = -1;
+}
+
+function close(s: Slot, o: { keepOutputs?: boolean } = {}): void {
+  clearTimeout(s.idle);
+  closeFd(s);
+  counts.discarded++;
+  s.child.stdin?.end();
+  // The stub exits at end-of-file; should it not (stopped), the group goes with it.
+  const kill = setTimeout(() => {
+    try {
+      if (s.child.pid) process.kill(-s.child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }, 2000);
+  kill.unref();
+  void s.exited.then(() => clearTimeout(kill));
+  if (!o.keepOutputs) rmSync(s.outputDir, { recursive: true, force: true });
+}
+
+function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
