@@ -558,7 +558,8 @@ async function main() {
       }
     }
     const med = (xs: number[]) => (xs.length ? median(xs) : NaN);
-    return { queued: med(queued), ran: med(ran), between: med(between) };
+    const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
+    return { queued: med(queued), ran: med(ran), between: med(between), mean: { queued: mean(queued), ran: mean(ran), between: mean(between) } };
   }
 
   // ── a. engine overhead ────────────────────────────────────────────────────
@@ -903,7 +904,7 @@ async function main() {
   );
   notes.push(
     `One step of the no-op baseline (default-config server), from its history's event times (medians): workflow task queued ${ms(steps.wftQueued)}, workflow task processed ${ms(steps.wftRan)}, activity queued ${ms(steps.activityQueued)}, activity ran and reported ${ms(steps.activityRan)}.`,
-    `One stage of the pipeline's run, from its history (medians over its ${CHAIN_STAGES} stages): waiting for the runner (scheduled → started) ${ms(stageSteps.queued)}, on the runner (begin, sandboxed \`true\`, finish) ${ms(stageSteps.ran)}, completion → next stage scheduled (the interpreter's workflow task) ${ms(stageSteps.between)}.`,
+    `One stage of the pipeline's run, from its history (medians over its ${CHAIN_STAGES} stages, means in brackets): waiting for the runner (scheduled → started) ${ms(stageSteps.queued)} (${ms(stageSteps.mean.queued)}), on the runner (begin, sandboxed \`true\`, finish) ${ms(stageSteps.ran)} (${ms(stageSteps.mean.ran)}), completion → next stage scheduled (the interpreter's workflow task) ${ms(stageSteps.between)} (${ms(stageSteps.mean.between)}).`,
   );
   if (failover) notes.push(`Failover, each kill (s): ${failover.samples.map((x) => (x / 1000).toFixed(2)).join(', ')}.`);
   if (approvals) {

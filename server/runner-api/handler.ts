@@ -106,7 +106,7 @@ function stageKeyOf(body: Partial<StageKey>): StageKey {
 }
 
 /** Plans by run id (a run's plan never changes). */
-const planCache = new Map<string, { pipelineId: string; status: string; nodes: Map<string, PlanNode> }>();
+const planCache = new Map<string, { pipelineId: string; nodes: Map<string, PlanNode> }>();
 /** Secret values by stage credential id, for masking what that stage sends (best effort: per process). */
 const secretsByCredential = new Map<string, string[]>();
 
@@ -125,17 +125,22 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     }
   };
 
+  /** The run's current status and the stage's plan node (the plan is read and parsed once per run, then kept). */
   async function runAndNode(runId: string, nodeId: string) {
-    const [row] = await db.select({ pipelineId: runs.pipelineId, status: runs.status, plan: runs.plan, rehearsal: runs.rehearsal }).from(runs).where(eq(runs.id, runId));
-    if (!row) throw new HttpError(404, `no run ${runId}`);
     let cached = planCache.get(runId);
+    const where = eq(runs.id, runId);
+    const [row] = cached
+      ? await db.select({ status: runs.status, rehearsal: runs.rehearsal }).from(runs).where(where)
+      : await db.select({ status: runs.status, rehearsal: runs.rehearsal, pipelineId: runs.pipelineId, plan: runs.plan }).from(runs).where(where);
+    if (!row) throw new HttpError(404, `no run ${runId}`);
     if (!cached) {
-      cached = { pipelineId: row.pipelineId, status: row.status, nodes: new Map((row.plan as ExecutionPlan).nodes.map((n) => [n.id, n])) };
+      const full = row as typeof row & { pipelineId: string; plan: unknown };
+      cached = { pipelineId: full.pipelineId, nodes: new Map((full.plan as ExecutionPlan).nodes.map((n) => [n.id, n])) };
       remember(planCache, runId, cached, 200);
     }
     const node = cached.nodes.get(nodeId);
     if (!node) throw new HttpError(404, `run ${runId} has no stage ${nodeId}`);
-    return { pipelineId: row.pipelineId, runStatus: row.status, node, rehearsal: row.rehearsal };
+    return { pipelineId: cached.pipelineId, runStatus: row.status, node, rehearsal: row.rehearsal };
   }
 
   async function authRunner(req: Request): Promise<AuthenticatedRunner> {
@@ -175,7 +180,8 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     const runner = await authRunner(req);
     const body = await readJson<Partial<BeginRequest>>(req);
     const key = stageKeyOf(body);
-    const { runStatus, node } = await runAndNode(key.runId, key.nodeId);
+    const found = await runAndNode(key.runId, key.nodeId);
+    const { runStatus, node } = found;
     if (!labelsSatisfy(runner.labels, node.runsOn)) {
       throw new HttpError(403, `runner "${runner.name}" (labels ${describeLabels(runner.labels)}) may not run a stage that needs ${describeLabels(node.runsOn)}`);
     }
@@ -211,7 +217,7 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     refreshRunFactsSoon(db, key.runId);
     const { id, token, expiresAt } = credential;
     // The context comes with the credential: one round trip instead of two before the stage can start.
-    const out: BeginResponse = { credential: token, expiresAt: expiresAt.getTime(), context: await stageContext(key, id) };
+    const out: BeginResponse = { credential: token, expiresAt: expiresAt.getTime(), context: await stageContext(key, id, found) };
     return json(out);
   }
 
@@ -224,8 +230,8 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
   }
 
   /** What a stage attempt needs to start: its plan config, where its log continues, its environment (secrets only when released). */
-  async function stageContext(key: StageKey, credId: string): Promise<StageContextResponse> {
-    const { pipelineId, node, rehearsal } = await runAndNode(key.runId, key.nodeId);
+  async function stageContext(key: StageKey, credId: string, found?: Awaited<ReturnType<typeof runAndNode>>): Promise<StageContextResponse> {
+    const { pipelineId, node, rehearsal } = found ?? (await runAndNode(key.runId, key.nodeId));
     const [len] = await db
       .select({ end: sql<number | null>`max(${logChunks.offset} + length(${logChunks.text}))` })
       .from(logChunks)
@@ -393,16 +399,24 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
       switch (route) {
         case 'POST heartbeat':
           return await heartbeat(req);
-        case 'POST stage/begin':
-          return await begin(req);
+        case 'POST stage/begin': {
+          const t0 = performance.now();
+          const r = await begin(req);
+          process.getBuiltinModule('node:fs').appendFileSync('/tmp/api-trace.log', `begin ${(performance.now() - t0).toFixed(2)}\n`);
+          return r;
+        }
         case 'POST stage/context':
           return await context(req);
         case 'POST stage/log':
           return await log(req);
         case 'POST stage/progress':
           return await progress(req);
-        case 'POST stage/finish':
-          return await finish(req);
+        case 'POST stage/finish': {
+          const t0 = performance.now();
+          const r = await finish(req);
+          process.getBuiltinModule('node:fs').appendFileSync('/tmp/api-trace.log', `finish ${(performance.now() - t0).toFixed(2)}\n`);
+          return r;
+        }
         case 'GET stage/cluster':
           return await cluster(req, url);
         case 'PUT stage/artifact':

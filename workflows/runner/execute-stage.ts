@@ -73,10 +73,13 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     alive();
     deps.onStage?.(`${runId}/${nodeId}#${attempt}`);
     const stage = client.stage(key, credential);
+    const later: (() => void)[] = [];
     try {
-      return await runAttempt(input, ctx, stage, alive, given);
+      return await runAttempt(input, ctx, stage, alive, given, (work) => later.push(work));
     } finally {
       deps.onStage?.(null);
+      // After the result goes back to Temporal (its completion is sent before timers run).
+      if (later.length > 0) setTimeout(() => later.forEach((work) => work()), 0);
     }
   }
 
@@ -86,6 +89,7 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     stage: ReturnType<ControlPlaneClient['stage']>,
     alive: () => void,
     given: StageContextResponse | undefined,
+    afterReport: (work: () => void) => void,
   ): Promise<ExecuteStageResult> {
     const { runId, nodeId, attempt } = input;
     // A control plane that sent the context with `begin` also takes the log's tail with `finish`.
@@ -171,6 +175,7 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
         lastHeartbeat: ctx.info.heartbeatDetails,
         clusters: { get: (name) => stage.cluster(name) },
         artifacts: stage.artifacts(),
+        afterReport,
       });
       await finish('succeeded', { summary: result.summary, outputs: result.outputs });
       // What goes back to the workflow (and so into its history) is masked too.

@@ -45,6 +45,11 @@ export interface ExecutorContext {
   clusters?: ClusterConnections;
   /** The artifact store, scoped to this run and stage (absent on workers without one). */
   artifacts?: StageArtifacts;
+  /**
+   * Runs `work` once this stage's result has been reported (preparing for the next stage, e.g. its sandbox),
+   * so it does not delay the report. Without it (tests), executors run such work on the next turn of the event loop.
+   */
+  afterReport?: (work: () => void) => void;
 }
 
 /** What a stage may do with artifacts: store files it produced, fetch files earlier stages stored. */

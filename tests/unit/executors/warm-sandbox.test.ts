@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { commandStage } from '@/workflows/stages/command/definition';
 import { executeCommand } from '@/workflows/stages/command/executor';
-import { discardWarmSandbox, warmSandbox, warmSandboxCounts } from '@/workflows/stages/command/warm-sandbox';
+import { discardWarmSandbox, WARM_MAX, warmSandbox, warmSandboxCounts } from '@/workflows/stages/command/warm-sandbox';
 import { StageFailure, type ExecutorContext } from '@/workflows/stages/executor-types';
 import { fakeContext, type FakeContext } from './fake-context';
 
@@ -51,8 +51,8 @@ async function stage(config: Record<string, unknown>, overrides: Partial<Executo
 /** Resolves once the warm sandbox for `workspace` is waiting (it is started in the background). */
 async function warmFor(runId: string) {
   const dir = path.join(workspaces, runId);
-  await expect.poll(() => warmSandbox()?.workspace, { timeout: 10_000 }).toBe(dir);
-  return warmSandbox()!;
+  await expect.poll(() => warmSandbox(dir)?.pid, { timeout: 10_000 }).toBeGreaterThan(0);
+  return warmSandbox(dir)!;
 }
 
 const alive = (pid: number) => {
@@ -118,13 +118,28 @@ describe('pre-started sandboxes', () => {
 
   it('are never used for another run: that run starts cold and cannot see the first run’s workspace', async () => {
     await stage({ command: 'echo mine > private.txt' }, { runId: 'run-one' });
-    await warmFor('run-one');
-    const discarded = warmSandboxCounts().discarded;
+    const one = await warmFor('run-one');
     const other = await stage({ command: `cat ${path.join(workspaces, 'run-one', 'private.txt')} || echo unseen` }, { runId: 'run-two' });
     expect(other.warm).toBe(false);
     expect(other.log).toContain('unseen');
     expect(other.log).not.toContain('mine');
-    expect(warmSandboxCounts().discarded).toBe(discarded + 1);
+    // Each run keeps its own: run-one's is still waiting for run-one.
+    expect(warmSandbox(path.join(workspaces, 'run-one'))?.pid).toBe(one.pid);
+    expect((await warmFor('run-two')).pid).not.toBe(one.pid);
+    const back = await stage({ command: 'cat private.txt' }, { runId: 'run-one' });
+    expect(back.warm).toBe(true);
+    expect(back.log).toBe('mine\n');
+  });
+
+  it(`keep at most ${WARM_MAX} waiting, closing the one that waited longest`, async () => {
+    const runIds = Array.from({ length: WARM_MAX + 1 }, (_, i) => `run-many-${i}`);
+    for (const runId of runIds) {
+      await stage({ command: 'true' }, { runId });
+      await warmFor(runId);
+    }
+    const first = path.join(workspaces, runIds[0]!);
+    expect(warmSandbox(first)).toBeUndefined();
+    expect(runIds.slice(1).every((runId) => warmSandbox(path.join(workspaces, runId)) !== undefined)).toBe(true);
   });
 
   it('are not used when the workspace was removed and made again (they would see the old folder)', async () => {

@@ -18,7 +18,7 @@
  *    lines and GitHub-style `name<<DELIM` … `DELIM` blocks.
  */
 import { spawn } from 'node:child_process';
-import { constants as fsConstants, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants as fsConstants, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -97,11 +97,16 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
     }
     if (end.code !== 0) {
       // Outputs written before the failure are still useful (e.g. a report path).
-      const outputs = await readOutputs(outputFile).catch(() => ({}));
+      let outputs: Record<string, string> = {};
+      try {
+        outputs = readOutputs(outputFile);
+      } catch {
+        // unreadable outputs do not change why the stage failed
+      }
       const msg = end.code === null ? `killed by signal ${end.signal ?? 'unknown'}` : `exited with code ${end.code}`;
       throw new StageFailure(msg, 'StageFailed', outputs);
     }
-    const outputs = await readOutputs(outputFile);
+    const outputs = readOutputs(outputFile);
     const stored = await storeArtifacts(config, cwd, ctx);
     Object.assign(outputs, stored.outputs);
     return { outputs, summary: `exited 0 in ${took}${stored.count > 0 ? `; stored ${stored.count} artifact${stored.count === 1 ? '' : 's'}` : ''}` };
@@ -111,8 +116,13 @@ async function run(config: CommandConfig, ctx: ExecutorContext) {
     } catch {
       // a temporary folder; nothing to tell the stage
     }
-    // The next command of this run most likely comes next: have its sandbox ready.
-    if (sandbox) prestartSandbox({ ...sandbox, writable: undefined, cwd: root });
+    // The next command of this run most likely comes next: have its sandbox ready, once this stage's
+    // result is on its way (spawning is synchronous work for this process).
+    if (sandbox) {
+      const prestart = () => prestartSandbox({ ...sandbox, writable: undefined, cwd: root });
+      if (ctx.afterReport) ctx.afterReport(prestart);
+      else setTimeout(prestart, 0);
+    }
   }
 }
 
@@ -552,21 +562,24 @@ function groupAlive(pgid: number, exceptCommand?: string): boolean {
  * Reads the outputs file without following a symlink: the command can replace
  * it, and must not make the worker read (and echo back) a file it cannot see.
  */
-async function readOutputs(file: string): Promise<Record<string, string>> {
-  const handle = await open(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    if (err.code === 'ELOOP') throw new StageFailure('$PIPEWRIGHT_OUTPUT was replaced by a symlink; append to the file instead');
-    throw err;
-  });
-  if (!handle) return {};
+function readOutputs(file: string): Record<string, string> {
+  // Synchronous: a small file, and each awaited call would be a thread-pool round trip on the stage's path.
+  let fd: number;
   try {
-    const info = await handle.stat();
+    fd = openSync(file, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw new StageFailure('$PIPEWRIGHT_OUTPUT was replaced by a symlink; append to the file instead');
+    throw err;
+  }
+  try {
+    const info = fstatSync(fd);
     if (!info.isFile()) throw new StageFailure('$PIPEWRIGHT_OUTPUT is no longer a regular file; append to it instead');
     // The file also holds names, `=` and delimiters; allow some slack before reading it at all.
     if (info.size > MAX_OUTPUTS_BYTES * 2) throw outputsTooLarge();
-    return parseOutputs(await handle.readFile('utf8'));
+    return parseOutputs(readFileSync(fd, 'utf8'));
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }
 

@@ -24,9 +24,10 @@
  *    through a shell's parser and never appear on a command line (which any
  *    user of the host can read in /proc); a field with a NUL byte (which no
  *    environment can hold) makes the stage start cold, where spawn refuses it.
- * 4. One sandbox is kept warm per runner process, for the workspace of the
- *    last command it ran; idle for `WARM_IDLE_MS` it is closed. When the
- *    runner dies, the pipe closes, the stub reads end-of-file and exits.
+ * 4. One sandbox is kept warm per run's workspace, for up to `WARM_MAX` runs
+ *    (a runner running several runs at once); idle for `WARM_IDLE_MS` it is
+ *    closed. When the runner dies, the pipe closes, the stub reads
+ *    end-of-file and exits.
  * 5. `PIPEWRIGHT_SANDBOX_PRESTART=false` turns it off.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -40,7 +41,12 @@ import { findBwrap, sandboxArgs, sandboxInitPid, type SandboxSpec } from './sand
 export const PRESTART_VAR = 'PIPEWRIGHT_SANDBOX_PRESTART';
 
 /** How long a warm sandbox waits for a command before it is closed. */
-export const WARM_IDLE_MS = 30_000;
+export const WARM_IDLE_MS = 15_000;
+/**
+ * How many wait at most (one per run's workspace; the longest-waiting is closed for a new one). Each is
+ * three small idle processes (bwrap, its init, perl); a runner running many runs at once keeps one per run.
+ */
+export const WARM_MAX = 16;
 
 const PERL = '/usr/bin/perl';
 
@@ -87,7 +93,8 @@ type Slot = SandboxProcess & {
   idle: NodeJS.Timeout;
 };
 
-let slot: Slot | undefined;
+/** Warm sandboxes by workspace, oldest first (a Map keeps insertion order). */
+const pool = new Map<string, Slot>();
 let perlPresent: boolean | undefined;
 const counts = { prestarted: 0, handedOver: 0, discarded: 0 };
 
@@ -96,9 +103,10 @@ export function warmSandboxCounts(): Readonly<typeof counts> {
   return { ...counts };
 }
 
-/** The warm sandbox's bwrap pid and workspace, if one is waiting. */
-export function warmSandbox(): { pid: number | undefined; workspace: string } | undefined {
-  return slot ? { pid: slot.child.pid, workspace: slot.workspace } : undefined;
+/** The bwrap pid of the sandbox waiting for `workspace`'s next command, if one is. */
+export function warmSandbox(workspace: string): { pid: number | undefined } | undefined {
+  const s = pool.get(workspace);
+  return s ? { pid: s.child.pid } : undefined;
 }
 
 /** Whether sandboxes may be pre-started in this environment. */
@@ -164,13 +172,13 @@ function readSandboxInfo(stream: Readable | null): Promise<number | undefined> {
 
 /**
  * The warm sandbox for `spec` if there is one that is exactly what a cold start
- * would give (see 2. above), taken out of the slot; otherwise undefined (and a
+ * would give (see 2. above), taken out of the pool; otherwise undefined (and a
  * mismatching one is closed).
  */
 export function takeWarmSandbox(spec: SandboxSpec): WarmSandbox | undefined {
-  const s = slot;
+  const s = pool.get(spec.workspace);
   if (!s) return undefined;
-  slot = undefined;
+  pool.delete(spec.workspace);
   clearTimeout(s.idle);
   const alive = s.child.exitCode === null && s.child.signalCode === null && !s.child.killed;
   let same = false;
@@ -218,7 +226,9 @@ export function handOffPossible(command: string, cwd: string, env: Record<string
  */
 export function prestartSandbox(spec: SandboxSpec): void {
   if (!prestartEnabled(spec.env ?? {})) return;
-  discardWarmSandbox();
+  discardWarmSandbox(spec.workspace);
+  // Room for it: the sandbox that waited longest goes first.
+  while (pool.size >= WARM_MAX) discardWarmSandbox(pool.keys().next().value!);
   let outputDir: string | undefined;
   let workspaceFd: number | undefined;
   try {
@@ -240,15 +250,15 @@ export function prestartSandbox(spec: SandboxSpec): void {
       workspaceFd,
       outputDir,
       idle: setTimeout(() => {
-        if (slot === s) discardWarmSandbox();
+        if (pool.get(s.workspace) === s) discardWarmSandbox(s.workspace);
       }, WARM_IDLE_MS),
     };
     s.idle.unref();
-    slot = s;
+    pool.set(spec.workspace, s);
     counts.prestarted++;
     // Died before it was needed (bwrap refused, killed): forget it.
     void started.exited.then(() => {
-      if (slot === s) discardWarmSandbox();
+      if (pool.get(s.workspace) === s) discardWarmSandbox(s.workspace);
     });
   } catch {
     if (outputDir) rmSync(outputDir, { recursive: true, force: true });
@@ -256,11 +266,12 @@ export function prestartSandbox(spec: SandboxSpec): void {
   }
 }
 
-/** Closes the warm sandbox, if any (its stub reads end-of-file and exits), and removes its outputs folder. */
-export function discardWarmSandbox(): void {
-  const s = slot;
-  slot = undefined;
-  if (s) close(s);
+/** Closes the warm sandbox of `workspace` (or all of them), if any: its stub reads end-of-file and exits; its outputs folder is removed. */
+export function discardWarmSandbox(workspace?: string): void {
+  for (const [key, s] of workspace === undefined ? [...pool] : pool.has(workspace) ? [[workspace, pool.get(workspace)!] as const] : []) {
+    pool.delete(key);
+    close(s);
+  }
 }
 
 function closeFd(s: Slot): void {
