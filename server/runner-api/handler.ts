@@ -434,19 +434,35 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
   };
 }
 
+/** A request's body, read whole; at most `max` bytes are kept (more makes the handler answer 413). */
+async function readCapped(req: NodeJS.ReadableStream, max: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    if (size >= max) continue;
+    chunks.push(chunk);
+    size += chunk.length;
+  }
+  return Buffer.concat(chunks);
+}
+
 /** The handler on its own HTTP server (tests, or a control plane without Next). */
 export async function serveRunnerApi(handler: (req: Request) => Promise<Response>, port = 0, host = '127.0.0.1'): Promise<{ url: string; server: Server; close: () => Promise<void> }> {
   const server = createServer((req, res) => {
     void (async () => {
       try {
-        const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : (Readable.toWeb(req) as ReadableStream);
         const headers = new Headers();
         for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers.set(k, v);
+        // JSON calls (every call but an artifact upload) are read whole: a web stream per small body costs more than the call.
+        let body: ReadableStream | Buffer | undefined;
+        if (req.method === 'PUT') body = Readable.toWeb(req) as ReadableStream;
+        else if (req.method !== 'GET' && req.method !== 'HEAD') body = await readCapped(req, MAX_JSON_BYTES + 1);
         const request = new Request(`http://${req.headers.host ?? host}${req.url ?? '/'}`, { method: req.method, headers, body, duplex: 'half' } as RequestInit);
         const response = await handler(request);
         res.writeHead(response.status, Object.fromEntries(response.headers));
-        if (response.body) await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), res);
-        else res.end();
+        if (!response.body) res.end();
+        else if (response.headers.get('content-type')?.startsWith('application/json')) res.end(Buffer.from(await response.arrayBuffer()));
+        else await pipeline(Readable.fromWeb(response.body as import('node:stream/web').ReadableStream), res);
       } catch (err) {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: err instanceof Error ? err.message : 'internal error' }));

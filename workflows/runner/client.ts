@@ -1,9 +1,11 @@
 /**
  * The runner's client of the control plane API (see protocol.ts): the only
  * way a runner reaches the database, secrets, cluster credentials and the
- * artifact store. Plain fetch; every call authenticated.
+ * artifact store. JSON calls over undici, artifacts over fetch (streams); every call authenticated.
  */
 import { createHash } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import { Agent, request as undiciRequest } from 'undici';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -59,6 +61,8 @@ async function sha256File(file: string): Promise<{ digest: string; size: number 
 export class ControlPlaneClient {
   /** Called once when the control plane refuses the runner's token. */
   onRevoked?: (message: string) => void;
+  /** Connections to the control plane, kept alive between calls. */
+  private readonly agent = new Agent({ keepAliveTimeout: 30_000 });
 
   constructor(
     readonly baseUrl: string,
@@ -83,17 +87,38 @@ export class ControlPlaneClient {
     } catch {
       // not JSON
     }
-    if (res.status === 401 && auth === this.token) {
-      const message = `the control plane refused this runner's token: ${err.error}`;
-      this.onRevoked?.(message);
-      throw new RunnerRevokedError(message);
-    }
-    throw new ControlPlaneError(res.status, err.error, err.type);
+    throw this.failure(res.status, err, auth);
   }
 
+  /**
+   * A JSON call (every call but artifacts): undici's `request` on a kept-alive connection, which costs
+   * less per call than `fetch` (no WHATWG streams) — two of them sit on every stage's path.
+   */
   private async post<T>(route: string, auth: string, body: unknown): Promise<T> {
-    const res = await this.call(route, auth, { method: 'POST', body: JSON.stringify(body) });
-    return (await res.json()) as T;
+    const res = await undiciRequest(this.url(route), {
+      method: 'POST',
+      body: JSON.stringify(body),
+      headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' },
+      dispatcher: this.agent,
+    });
+    const text = await res.body.text();
+    if (res.statusCode >= 200 && res.statusCode < 300) return JSON.parse(text) as T;
+    let err: ApiError = { error: `${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`.trim() };
+    try {
+      err = JSON.parse(text) as ApiError;
+    } catch {
+      // not JSON
+    }
+    throw this.failure(res.statusCode, err, auth);
+  }
+
+  private failure(status: number, err: ApiError, auth: string): Error {
+    if (status === 401 && auth === this.token) {
+      const message = `the control plane refused this runner's token: ${err.error}`;
+      this.onRevoked?.(message);
+      return new RunnerRevokedError(message);
+    }
+    return new ControlPlaneError(status, err.error, err.type);
   }
 
   heartbeat(body: HeartbeatRequest): Promise<HeartbeatResponse> {
