@@ -61,10 +61,25 @@ import type { RunState } from '../../workflows/run-state';
  * A run's final state once its workflow closed. A failed or cancelled run's workflow ends Failed or Cancelled
  * in Temporal (its result is an error then), so the state is read through the workflow's query.
  */
-async function runEnd(handle: WorkflowHandle): Promise<RunState> {
+/**
+ * The run's final state once its workflow has ended, and when it ended (`endedAt`, performance.now(): the
+ * moment its result arrived, as the baseline is timed; the query that reads the state afterwards replays the
+ * whole history on the worker, which is the benchmark's check, not part of the run).
+ */
+async function runEnd(handle: WorkflowHandle): Promise<RunState & { endedAt: number }> {
+  const endedAt = await runResult(handle);
+  return { ...(await runState(handle)), endedAt };
+}
+
+/** When the run's workflow ended (performance.now(), when its result arrived). */
+async function runResult(handle: WorkflowHandle): Promise<number> {
   await handle.result().catch((err: unknown) => {
     if (!(err instanceof WorkflowFailedError)) throw err;
   });
+  return performance.now();
+}
+
+async function runState(handle: WorkflowHandle): Promise<RunState> {
   const { getStateQuery } = await import('../../workflows/run-state');
   return handle.query(getStateQuery);
 }
@@ -491,8 +506,9 @@ async function main() {
     const { id } = await guard(asAda.runs.start({ pipelineId })).catch((err: unknown) => {
       throw new Error(`runs.start refused: ${err instanceof Error ? err.message : String(err)}`);
     });
+    const startMs = performance.now() - t0;
     const state = await guard(runEnd(client.workflow.getHandle(workflowIdForRun(id))));
-    return { id, ms: performance.now() - t0, status: state.status, error: state.error };
+    return { id, ms: state.endedAt - t0, startMs, status: state.status, error: state.error };
   }
   let lastNoopWorkflowId = '';
   /** The bare chain; on the default-config server unless `on` is 'pipewright' (the app's dev server). */
@@ -543,8 +559,14 @@ async function main() {
     const ran: number[] = [];
     const between: number[] = [];
     let lastCompleted: number | undefined;
+    let firstScheduled: number | undefined;
+    let workflowStarted: number | undefined;
+    let workflowEnded: number | undefined;
     for (const e of events) {
       const id = Number(e.eventId);
+      if (e.workflowExecutionStartedEventAttributes) workflowStarted = eventMs(e);
+      if (e.workflowExecutionCompletedEventAttributes) workflowEnded = eventMs(e);
+      if (firstScheduled === undefined && e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeStage') firstScheduled = eventMs(e);
       if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeStage') {
         scheduled.set(id, eventMs(e));
         if (lastCompleted !== undefined) between.push(eventMs(e) - lastCompleted);
@@ -559,14 +581,22 @@ async function main() {
     }
     const med = (xs: number[]) => (xs.length ? median(xs) : NaN);
     const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN);
-    return { queued: med(queued), ran: med(ran), between: med(between), mean: { queued: mean(queued), ran: mean(ran), between: mean(between) } };
+    return {
+      queued: med(queued),
+      ran: med(ran),
+      between: med(between),
+      mean: { queued: mean(queued), ran: mean(ran), between: mean(between) },
+      /** Workflow started → first stage scheduled; last stage completed → workflow completed. */
+      before: firstScheduled !== undefined && workflowStarted !== undefined ? firstScheduled - workflowStarted : NaN,
+      after: lastCompleted !== undefined && workflowEnded !== undefined ? workflowEnded - lastCompleted : NaN,
+    };
   }
 
   // ── a. engine overhead ────────────────────────────────────────────────────
   log(`engine overhead: ${CHAIN_STAGES}-stage chain vs. baselines, 1 warm-up + ${REPS} repetitions each`);
   const chainNodes = Array.from({ length: CHAIN_STAGES }, (_, i) => noop(`s${i + 1}`));
   const chainId = await createPipeline(doc(`bench-chain-${CHAIN_STAGES}`, chainNodes, chain(chainNodes)));
-  const times = { pipeline: [] as number[], spawn: [] as number[], noop: [] as number[], tunedNoop: [] as number[] };
+  const times = { pipeline: [] as number[], spawn: [] as number[], noop: [] as number[], tunedNoop: [] as number[], start: [] as number[] };
   let lastRunId = '';
   for (let rep = 0; rep <= REPS; rep++) {
     const r = await runPipeline(chainId);
@@ -580,6 +610,7 @@ async function main() {
     );
     if (rep === 0) continue;
     times.pipeline.push(r.ms);
+    times.start.push(r.startMs);
     times.spawn.push(spawnMs);
     times.noop.push(noopMs);
     times.tunedNoop.push(tunedNoopMs);
@@ -794,14 +825,16 @@ async function main() {
           throw new Error(`runs.start refused: ${err instanceof Error ? err.message : String(err)}`);
         },
       );
+      // Only the result here: the state is read once every run has ended (a query replays the run's history on the
+      // worker, work that would otherwise compete with the runs still going).
       const done = id.then(async (runId) => {
-        const state = await guard(beforeDeadline(runEnd(client.workflow.getHandle(workflowIdForRun(runId))), deadline));
+        const endedAt = await guard(beforeDeadline(runResult(client.workflow.getHandle(workflowIdForRun(runId))), deadline));
         finished.add(runId);
-        return { id: runId, ms: performance.now() - t, status: state.status, error: state.error };
+        return { id: runId, ms: endedAt - t, endedAt };
       });
       return { id, done };
     };
-    let dones: Promise<Awaited<ReturnType<typeof runPipeline>>>[];
+    let dones: Promise<{ id: string; ms: number; endedAt: number }>[];
     if (mode === 'burst') {
       dones = Array.from({ length: THROUGHPUT_RUNS }, () => launch().done);
     } else {
@@ -816,8 +849,16 @@ async function main() {
         await l.id.catch(() => undefined);
       }
     }
-    const outcomes = await Promise.allSettled(dones);
-    const wall = performance.now() - t0;
+    const ended = await Promise.allSettled(dones);
+    const endings = ended.flatMap((o) => (o.status === 'fulfilled' ? [o.value.endedAt] : []));
+    const wall = (endings.length === ended.length ? Math.max(...endings) : performance.now()) - t0;
+    const outcomes = await Promise.allSettled(
+      ended.map(async (o) => {
+        if (o.status === 'rejected') throw o.reason;
+        const state = await guard(runState(client.workflow.getHandle(workflowIdForRun(o.value.id))));
+        return { ...o.value, status: state.status, error: state.error };
+      }),
+    );
     loop.disable();
     // Runs cut off by the phase's time limit must not slow down what follows.
     for (const runId of started.filter((r) => !finished.has(r))) {
@@ -904,7 +945,7 @@ async function main() {
   );
   notes.push(
     `One step of the no-op baseline (default-config server), from its history's event times (medians): workflow task queued ${ms(steps.wftQueued)}, workflow task processed ${ms(steps.wftRan)}, activity queued ${ms(steps.activityQueued)}, activity ran and reported ${ms(steps.activityRan)}.`,
-    `One stage of the pipeline's run, from its history (medians over its ${CHAIN_STAGES} stages, means in brackets): waiting for the runner (scheduled → started) ${ms(stageSteps.queued)} (${ms(stageSteps.mean.queued)}), on the runner (begin, sandboxed \`true\`, finish) ${ms(stageSteps.ran)} (${ms(stageSteps.mean.ran)}), completion → next stage scheduled (the interpreter's workflow task) ${ms(stageSteps.between)} (${ms(stageSteps.mean.between)}).`,
+    `One stage of the pipeline's run, from its history (medians over its ${CHAIN_STAGES} stages, means in brackets): waiting for the runner (scheduled → started) ${ms(stageSteps.queued)} (${ms(stageSteps.mean.queued)}), on the runner (begin, sandboxed \`true\`, finish) ${ms(stageSteps.ran)} (${ms(stageSteps.mean.ran)}), completion → next stage scheduled (the interpreter's workflow task) ${ms(stageSteps.between)} (${ms(stageSteps.mean.between)}). Once per run: \`runs.start\` answered in ${ms(median(times.start))} (median), workflow started → first stage scheduled ${ms(stageSteps.before)}, last stage completed → workflow completed ${ms(stageSteps.after)} (the final run-state record).`,
   );
   if (failover) notes.push(`Failover, each kill (s): ${failover.samples.map((x) => (x / 1000).toFixed(2)).join(', ')}.`);
   if (approvals) {
