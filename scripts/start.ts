@@ -44,7 +44,7 @@ import { getEnv } from '../server/env';
 import { nextTelemetryEnv } from './next-telemetry';
 import { assertSandboxAtStartup } from '../workflows/stages/command/sandbox';
 import { stageEnvironment } from '../workflows/stages/stage-env';
-import { canConnect, isPortFree } from './ports';
+import { canConnect, getFreePort, isPortFree } from './ports';
 import { ensureTemporalCli, REPO_ROOT } from './temporal-cli';
 import { supervise, type Supervisor } from './supervisor';
 import { embeddedUiPort, isTemporalServer, startDevServer, type DevServer } from './temporal-dev-server';
@@ -591,8 +591,16 @@ async function main() {
   step(local.created ? `Registered the local runner "${local.name}" (token in ${rel(path.join(dataDir, 'runner-token'))})` : `Using the local runner "${local.name}"`);
   if (shuttingDown) return;
 
+  // The runner API on its own port beside the web app (server/runner-api/listener.ts): the local runner's calls skip Next's routing.
+  const runnerApiPort = env.PIPEWRIGHT_RUNNER_API_PORT ?? (await getFreePort());
+  if (env.PIPEWRIGHT_RUNNER_API_PORT && !(await isPortFree(runnerApiPort))) {
+    fail(`Port ${runnerApiPort} (PIPEWRIGHT_RUNNER_API_PORT, the runner API) is already in use. Stop what uses it, or set another port.`);
+    process.exit(1);
+  }
+
   const childEnv: NodeJS.ProcessEnv = {
     ...process.env,
+    PIPEWRIGHT_RUNNER_API_PORT: String(runnerApiPort),
     PIPEWRIGHT_STAGE_EGRESS_ALLOW: stageEgressAllow(env),
     NODE_ENV: DEV ? 'development' : 'production',
     PORT: String(env.PORT),
@@ -642,7 +650,7 @@ async function main() {
   step('Starting the local runner (default pool)');
   superviseRunner(runnerEnv(local.token, childEnv), [
     '--url',
-    `http://127.0.0.1:${env.PORT}`,
+    `http://${env.PIPEWRIGHT_RUNNER_API_HOST === '0.0.0.0' ? '127.0.0.1' : env.PIPEWRIGHT_RUNNER_API_HOST}:${runnerApiPort}`,
     '--temporal',
     temporalAddress,
     '--namespace',

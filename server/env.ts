@@ -30,6 +30,14 @@ export const envSchema = z.object({
   PIPEWRIGHT_URL: z.string().url().optional(),
   /** Folder for everything the embedded stack writes (databases, logs, workspaces). Default `./data`. */
   PIPEWRIGHT_DATA_DIR: z.string().default('data'),
+  /**
+   * Port on which the web app also serves the runner API (`/api/runner/*`) directly, without Next's routing (a stage
+   * waits for two runner-API calls). `npm start` picks a free one for its local runner when unset. Runners elsewhere
+   * may use it or the app's own URL. Default: not served apart (only under the app's URL). Example `3100`.
+   */
+  PIPEWRIGHT_RUNNER_API_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  /** Address the runner-API port listens on. Default `127.0.0.1` (only runners on this machine); `0.0.0.0` for all. */
+  PIPEWRIGHT_RUNNER_API_HOST: z.string().default('127.0.0.1'),
   /** App database. Default `file:data/pipewright.db`. Example `file:/var/lib/pipewright/app.db`. */
   DATABASE_URL: z.string().optional(),
   /** Temporal frontend. When set, `npm start` uses that cluster instead of starting the embedded dev server. Example `temporal.example.com:7233`. */

@@ -52,6 +52,8 @@ const BUILD = !args.includes('--no-build');
 const WRITE_DOC = !args.includes('--no-doc');
 /** Turn on the Temporal server's eager activity execution (not what `npm start` runs; for comparison). */
 const EAGER = args.includes('--eager-activities');
+/** The runner calls the app's own `/api/runner/*` through Next (before the runner-API port), for comparison. */
+const RUNNER_VIA_NEXT = args.includes('--runner-via-next');
 const TIME_LIMIT_MS = 30 * 60_000;
 /** Stages per run in part b, each `sleep STAGE_SECONDS`. */
 const LIVE_STAGES = 12;
@@ -261,11 +263,14 @@ async function main() {
 
   const port = await getFreePort();
   const appUrl = `http://127.0.0.1:${port}`;
+  // As `npm start`: the runner API also on its own port (server/runner-api/listener.ts), where the runner calls it.
+  const runnerApiUrl = RUNNER_VIA_NEXT ? appUrl : `http://127.0.0.1:${await getFreePort()}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
     NEXT_TELEMETRY_DISABLED: '1',
     PORT: String(port),
+    ...(RUNNER_VIA_NEXT ? {} : { PIPEWRIGHT_RUNNER_API_PORT: new URL(runnerApiUrl).port }),
     PIPEWRIGHT_URL: appUrl,
     PIPEWRIGHT_DATA_DIR: dir,
     DATABASE_URL: `file:${path.join(dir, 'app.db')}`,
@@ -292,7 +297,7 @@ async function main() {
   const worker = start('worker', ['--import', 'tsx', 'server/control-worker/worker.ts'], env);
   const web = start('web', [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], env);
   // Command stages run on a runner, as `npm start` starts its local one.
-  const local = localRunnerCommand({ appUrl, temporalAddress: temporal.address, dataDir: dir });
+  const local = localRunnerCommand({ runnerApiUrl, temporalAddress: temporal.address, dataDir: dir });
   const runner = start('runner', local.argv, local.env);
   const deadline = Date.now() + 180_000;
   for (;;) {

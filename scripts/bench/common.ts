@@ -93,12 +93,13 @@ export async function signInCookies(appUrl: string, username: string, password: 
 
 /**
  * How the benches start the runner `npm start` starts beside the app: `workflows/runner/main.ts` with only
- * its token (written by tests/e2e/prepare-db.ts into the data folder), the app's URL and Temporal.
+ * its token (written by tests/e2e/prepare-db.ts into the data folder), the runner API's URL (the app's own
+ * runner-API port, `PIPEWRIGHT_RUNNER_API_PORT`, as `npm start` gives it) and Temporal.
  * Pass to the bench's own `start(name, argv, env)`; the runner says "polling" once it takes stages.
  */
-export function localRunnerCommand(o: { appUrl: string; temporalAddress: string; dataDir: string }): { argv: string[]; env: NodeJS.ProcessEnv } {
+export function localRunnerCommand(o: { runnerApiUrl: string; temporalAddress: string; dataDir: string }): { argv: string[]; env: NodeJS.ProcessEnv } {
   return {
-    argv: ['--import', 'tsx', 'workflows/runner/main.ts', '--url', o.appUrl, '--temporal', o.temporalAddress, '--namespace', 'default', '--workspace', path.join(o.dataDir, 'workspaces')],
+    argv: ['--import', 'tsx', 'workflows/runner/main.ts', '--url', o.runnerApiUrl, '--temporal', o.temporalAddress, '--namespace', 'default', '--workspace', path.join(o.dataDir, 'workspaces')],
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -147,11 +147,14 @@ export async function startStack(opts: { build: boolean }): Promise<Stack> {
 
     const port = await getFreePort();
     const appUrl = `http://127.0.0.1:${port}`;
+    // As `npm start`: the runner API also on its own port (server/runner-api/listener.ts), where the runner calls it.
+    const runnerApiUrl = `http://127.0.0.1:${await getFreePort()}`;
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       NODE_ENV: 'production',
       NEXT_TELEMETRY_DISABLED: '1',
       PORT: String(port),
+      PIPEWRIGHT_RUNNER_API_PORT: new URL(runnerApiUrl).port,
       PIPEWRIGHT_URL: appUrl,
       PIPEWRIGHT_DATA_DIR: dir,
       DATABASE_URL: `file:${path.join(dir, 'app.db')}`,
@@ -176,7 +179,7 @@ export async function startStack(opts: { build: boolean }): Promise<Stack> {
     const worker = start('worker', ['--import', 'tsx', 'server/control-worker/worker.ts'], env);
     const web = start('web', [NEXT_BIN, 'start', '-p', String(port), '-H', '127.0.0.1'], env);
     // Command stages run on a runner, as `npm start` starts its local one.
-    const local = localRunnerCommand({ appUrl, temporalAddress: env.TEMPORAL_ADDRESS!, dataDir: dir });
+    const local = localRunnerCommand({ runnerApiUrl, temporalAddress: env.TEMPORAL_ADDRESS!, dataDir: dir });
     const runner = start('runner', local.argv, local.env);
     const deadline = Date.now() + 180_000;
     for (;;) {

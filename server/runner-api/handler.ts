@@ -351,7 +351,8 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
     if (Number(req.headers.get('content-length') ?? '0') > MAX_ARTIFACT_BYTES) throw new HttpError(413, 'artifact too large');
     const dir = await mkdtemp(path.join(tmpdir(), 'pipewright-upload-'));
     try {
-      const file = path.join(dir, fileName);
+      // A temporary folder of the upload, never a project file: not something for the build to trace.
+      const file = path.join(/*turbopackIgnore: true*/ dir, fileName);
       await pipeline(req.body ? Readable.fromWeb(req.body as import('node:stream/web').ReadableStream) : Readable.from([]), createWriteStream(file));
       const got = await hashFile(file);
       if (got.digest !== digest) {

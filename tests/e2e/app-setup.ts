@@ -33,6 +33,8 @@ declare module 'vitest' {
     adminPassword: string;
     /** A folder the tests and the app's sandboxed command stages share (PIPEWRIGHT_SANDBOX_SHARED_DIRS). */
     sharedDir: string;
+    /** The web app's runner-API port (PIPEWRIGHT_RUNNER_API_PORT), where the runner calls it, e.g. `http://127.0.0.1:41235`. */
+    runnerApiUrl: string;
   }
 }
 
@@ -163,11 +165,14 @@ export default async function setup(project: TestProject) {
   const sharedDir = fs.mkdtempSync(path.join(os.tmpdir(), 'pipewright-e2e-shared-'));
   const port = await getFreePort();
   const appUrl = `http://127.0.0.1:${port}`;
+  // As `npm start`: the runner API also on its own port (server/runner-api/listener.ts), where the runner calls it.
+  const runnerApiUrl = `http://127.0.0.1:${await getFreePort()}`;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_ENV: 'production',
     NEXT_TELEMETRY_DISABLED: '1',
     PORT: String(port),
+    PIPEWRIGHT_RUNNER_API_PORT: new URL(runnerApiUrl).port,
     PIPEWRIGHT_URL: appUrl,
     PIPEWRIGHT_DATA_DIR: dir,
     DATABASE_URL: `file:${path.join(dir, 'app.db')}`,
@@ -217,7 +222,7 @@ export default async function setup(project: TestProject) {
     const runnerToken = fs.readFileSync(path.join(dir, 'runner-token'), 'utf8').trim();
     runner = start(
       'runner',
-      ['--import', 'tsx', 'workflows/runner/main.ts', '--url', appUrl, '--temporal', temporalAddress, '--namespace', namespace, '--workspace', path.join(dir, 'workspaces')],
+      ['--import', 'tsx', 'workflows/runner/main.ts', '--url', runnerApiUrl, '--temporal', temporalAddress, '--namespace', namespace, '--workspace', path.join(dir, 'workspaces')],
       {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -260,5 +265,6 @@ export default async function setup(project: TestProject) {
   project.provide('appUrl', appUrl);
   project.provide('adminPassword', env.PIPEWRIGHT_ADMIN_PASSWORD!);
   project.provide('sharedDir', sharedDir);
+  project.provide('runnerApiUrl', runnerApiUrl);
   return teardown;
 }

@@ -1,34 +1,14 @@
 /**
  * The runner API (`/api/runner/*`): how runners reach the control plane
  * (server/runner-api/handler.ts). No session and no CSRF check: callers
- * authenticate with a runner token or a stage credential (Bearer).
+ * authenticate with a runner token or a stage credential (Bearer). The same
+ * handler also answers on the runner-API port when one is set
+ * (`PIPEWRIGHT_RUNNER_API_PORT`, server/runner-api/listener.ts).
  */
-import { getDb } from '@/db/client';
-import { createArtifactStore, type ArtifactStore } from '@/server/artifacts/store';
-import { getEnv } from '@/server/env';
-import { stageChangedHere } from '@/server/live/app-live';
-import { createRunnerApiHandler } from '@/server/runner-api/handler';
+import { handleRunnerApi } from '@/server/runner-api/app-handler';
 
 export const dynamic = 'force-dynamic';
 
-let handler: Promise<(req: Request) => Promise<Response>> | undefined;
-let store: ArtifactStore | undefined;
-
-function getHandler() {
-  handler ??= getDb().then((db) =>
-    createRunnerApiHandler({
-      db,
-      queueBase: `${getEnv().TEMPORAL_TASK_QUEUE}-runner`,
-      artifactStore: () => (store ??= createArtifactStore(getEnv())),
-      // Pages following the run hear of a stage's start and end at once (push), not at their next poll.
-      onStageChanged: stageChangedHere,
-    }),
-  );
-  return handler;
-}
-
-const handle = async (req: Request) => (await getHandler())(req);
-
-export const GET = handle;
-export const POST = handle;
-export const PUT = handle;
+export const GET = handleRunnerApi;
+export const POST = handleRunnerApi;
+export const PUT = handleRunnerApi;
