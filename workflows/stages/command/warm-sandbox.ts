@@ -25,8 +25,8 @@
  *    user of the host can read in /proc); a field with a NUL byte (which no
  *    environment can hold) makes the stage start cold, where spawn refuses it.
  * 4. One sandbox is kept warm per run's workspace, for up to `WARM_MAX` runs
- *    (a runner running several runs at once); idle for `WARM_IDLE_MS` it is
- *    closed. When the runner dies, the pipe closes, the stub reads
+ *    (a runner running several runs at once; more runs than that start cold);
+ *    idle for `WARM_IDLE_MS` it is closed. When the runner dies, the pipe closes, the stub reads
  *    end-of-file and exits.
  * 5. `PIPEWRIGHT_SANDBOX_PRESTART=false` turns it off.
  */
@@ -43,10 +43,10 @@ export const PRESTART_VAR = 'PIPEWRIGHT_SANDBOX_PRESTART';
 /** How long a warm sandbox waits for a command before it is closed. */
 export const WARM_IDLE_MS = 15_000;
 /**
- * How many wait at most (one per run's workspace; the longest-waiting is closed for a new one). Each is
- * three small idle processes (bwrap, its init, perl); a runner running many runs at once keeps one per run.
+ * How many wait at most (one per run's workspace; when all are taken, further runs start cold). Each is
+ * three small idle processes (bwrap, its init, perl: ≈ 4.3 MB of memory of their own together).
  */
-export const WARM_MAX = 16;
+export const WARM_MAX = 32;
 
 const PERL = '/usr/bin/perl';
 
@@ -227,8 +227,8 @@ export function handOffPossible(command: string, cwd: string, env: Record<string
 export function prestartSandbox(spec: SandboxSpec): void {
   if (!prestartEnabled(spec.env ?? {})) return;
   discardWarmSandbox(spec.workspace);
-  // Room for it: the sandbox that waited longest goes first.
-  while (pool.size >= WARM_MAX) discardWarmSandbox(pool.keys().next().value!);
+  // Full: the waiting ones stay (closing one for another would waste both when more runs take turns than fit).
+  if (pool.size >= WARM_MAX) return;
   let outputDir: string | undefined;
   let workspaceFd: number | undefined;
   try {
