@@ -48,6 +48,9 @@ export type RunnerActivityDeps = {
 const maskOutputs = (outputs: Record<string, string> | undefined, secrets: readonly string[]): Record<string, string> | undefined =>
   outputs && secrets.length > 0 ? Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, maskSecrets(v, secrets)])) : outputs;
 
+/** How often a stage that is still being set up tells Temporal it is alive (its heartbeat timeout is 15 s by default). */
+const SETUP_HEARTBEAT_MS = 1000;
+
 export function createRunnerActivities(deps: RunnerActivityDeps) {
   const { client } = deps;
 
@@ -55,10 +58,21 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     const ctx = Context.current();
     const { runId, nodeId, attempt } = input;
     const key = { runId, nodeId, attempt };
-    // Alive while setting up (calls to the control plane can take a while on a busy machine); the
-    // previous try's details are passed on so a resumable stage still finds them after a crash here.
-    const alive = () => ctx.heartbeat(ctx.info.heartbeatDetails);
-    alive();
+    // Alive while setting up (calls to the control plane can take a while on a busy machine): a heartbeat
+    // each second until the executor heartbeats for itself. A stage set up within a second sends none (each
+    // one is a write on the Temporal server). The previous try's details are passed on, so a resumable stage
+    // still finds them after a crash here.
+    const setupBeat = setInterval(() => ctx.heartbeat(ctx.info.heartbeatDetails), SETUP_HEARTBEAT_MS);
+    const alive = () => clearInterval(setupBeat);
+    try {
+      return await beginAndRun(input, ctx, key, alive);
+    } finally {
+      clearInterval(setupBeat);
+    }
+  }
+
+  async function beginAndRun(input: ExecuteStageInput, ctx: Context, key: { runId: string; nodeId: string; attempt: number }, setupDone: () => void) {
+    const { runId, nodeId, attempt } = key;
     let credential: string;
     let given: StageContextResponse | undefined;
     try {
@@ -70,12 +84,11 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
       }
       throw err;
     }
-    alive();
     deps.onStage?.(`${runId}/${nodeId}#${attempt}`);
     const stage = client.stage(key, credential);
     const later: (() => void)[] = [];
     try {
-      return await runAttempt(input, ctx, stage, alive, given, (work) => later.push(work));
+      return await runAttempt(input, ctx, stage, setupDone, given, (work) => later.push(work));
     } finally {
       deps.onStage?.(null);
       // After the result goes back to Temporal (its completion is sent before timers run).
@@ -87,7 +100,7 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     input: ExecuteStageInput,
     ctx: Context,
     stage: ReturnType<ControlPlaneClient['stage']>,
-    alive: () => void,
+    setupDone: () => void,
     given: StageContextResponse | undefined,
     afterReport: (work: () => void) => void,
   ): Promise<ExecuteStageResult> {
@@ -95,7 +108,6 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     // A control plane that sent the context with `begin` also takes the log's tail with `finish`.
     const context = given ?? (await stage.context());
     const tailWithFinish = given !== undefined;
-    alive();
     const scope = context.environment;
     const secretValues = scope ? Object.values(scope.secrets).filter(Boolean) : [];
     const sent = new BatchingStageLog((chunks) => stage.log(chunks), context.logOffset, deps.logFlushMs ?? 200);
@@ -155,6 +167,8 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     }
 
     try {
+      // The executor heartbeats for itself from here on (with its own details).
+      setupDone();
       const run = context.rehearsal ? (data: unknown, c: Parameters<typeof executor.execute>[1]) => rehearseStage(input.kind, data as Record<string, unknown>, c) : executor.execute;
       const result = await run(parsed.data, {
         runId,

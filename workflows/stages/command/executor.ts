@@ -361,8 +361,9 @@ async function runProcess(
     stopping = terminateGroup(pgid);
   };
 
+  // Every second while it runs, not at once: a command done within a second sends none (each heartbeat is a write
+  // on the Temporal server, and most build steps of a chain are short).
   const heartbeat = () => ctx.heartbeat({ logOffset: ctx.log.offset });
-  heartbeat();
   const heartbeatTimer = setInterval(heartbeat, HEARTBEAT_MS);
   const timeoutTimer =
     ctx.timeoutMs > 0 && ctx.timeoutMs <= MAX_TIMER_MS ? setTimeout(() => stop('timeout'), ctx.timeoutMs) : undefined;
