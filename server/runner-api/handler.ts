@@ -410,24 +410,16 @@ export function createRunnerApiHandler(deps: RunnerApiDeps): (req: Request) => P
       switch (route) {
         case 'POST heartbeat':
           return await heartbeat(req);
-        case 'POST stage/begin': {
-          const t0 = performance.now();
-          const r = await begin(req);
-          process.getBuiltinModule('node:fs').appendFileSync('/tmp/api-trace.log', `begin ${(performance.now() - t0).toFixed(2)}\n`);
-          return r;
-        }
+        case 'POST stage/begin':
+          return await begin(req);
         case 'POST stage/context':
           return await context(req);
         case 'POST stage/log':
           return await log(req);
         case 'POST stage/progress':
           return await progress(req);
-        case 'POST stage/finish': {
-          const t0 = performance.now();
-          const r = await finish(req);
-          process.getBuiltinModule('node:fs').appendFileSync('/tmp/api-trace.log', `finish ${(performance.now() - t0).toFixed(2)}\n`);
-          return r;
-        }
+        case 'POST stage/finish':
+          return await finish(req);
         case 'GET stage/cluster':
           return await cluster(req, url);
         case 'PUT stage/artifact':
