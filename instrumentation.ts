@@ -4,9 +4,8 @@
  * set (server/runner-api/listener.ts).
  */
 export async function register() {
-  if (process.env.NEXT_RUNTIME !== 'nodejs') return;
-  const port = Number(process.env.PIPEWRIGHT_RUNNER_API_PORT ?? '');
-  if (!Number.isInteger(port) || port <= 0) return;
+  // Without the port, nothing of the control plane is loaded here (Next loads it on the first request).
+  if (process.env.NEXT_RUNTIME !== 'nodejs' || !process.env.PIPEWRIGHT_RUNNER_API_PORT) return;
   const { startRunnerApiListener } = await import('./server/runner-api/listener');
-  await startRunnerApiListener(port, process.env.PIPEWRIGHT_RUNNER_API_HOST || '127.0.0.1');
+  await startRunnerApiListener();
 }

@@ -16,16 +16,16 @@ type Handler = (req: Request) => Promise<Response>;
 const globalForRunnerApi = globalThis as unknown as { pipewrightRunnerApi?: Promise<Handler> };
 
 export function appRunnerApiHandler(): Promise<Handler> {
-  let store: ArtifactStore | undefined;
-  globalForRunnerApi.pipewrightRunnerApi ??= getDb().then((db) =>
-    createRunnerApiHandler({
+  globalForRunnerApi.pipewrightRunnerApi ??= getDb().then((db) => {
+    let store: ArtifactStore | undefined;
+    return createRunnerApiHandler({
       db,
       queueBase: `${getEnv().TEMPORAL_TASK_QUEUE}-runner`,
       artifactStore: () => (store ??= createArtifactStore(getEnv())),
       // Pages following the run hear of a stage's start and end at once (push), not at their next poll.
       onStageChanged: stageChangedHere,
-    }),
-  );
+    });
+  });
   return globalForRunnerApi.pipewrightRunnerApi;
 }
 

@@ -11,13 +11,16 @@
  * same API (`/api/runner/*`), so a runner works against either URL.
  */
 import type { Server } from 'node:http';
+import { getEnv } from '../env';
 import { handleRunnerApi } from './app-handler';
 import { serveRunnerApi } from './handler';
 
 const globalForListener = globalThis as unknown as { pipewrightRunnerApiListener?: Promise<{ url: string; server: Server }> };
 
-/** Starts the listener once per process; resolves with its URL. */
-export function startRunnerApiListener(port: number, host: string): Promise<{ url: string; server: Server }> {
+/** Starts the listener once per process on `PIPEWRIGHT_RUNNER_API_PORT` and `_HOST`; resolves with its URL, or undefined when no port is set. */
+export function startRunnerApiListener(): Promise<{ url: string; server: Server } | undefined> {
+  const { PIPEWRIGHT_RUNNER_API_PORT: port, PIPEWRIGHT_RUNNER_API_HOST: host } = getEnv();
+  if (!port) return Promise.resolve(undefined);
   globalForListener.pipewrightRunnerApiListener ??= serveRunnerApi(handleRunnerApi, port, host).then(({ url, server }) => {
     console.log(`Runner API listening on ${url}/api/runner/ (beside the web app's own /api/runner/).`);
     return { url, server };
