@@ -75,19 +75,11 @@ export class ControlPlaneClient {
     return u;
   }
 
+  /** A streamed call (artifacts, cluster connections) over fetch; JSON calls go through `post`. */
   private async call(route: string, auth: string, init: RequestInit & { query?: Record<string, string | number> } = {}): Promise<Response> {
-    const res = await fetch(this.url(route, init.query), {
-      ...init,
-      headers: { authorization: `Bearer ${auth}`, ...(init.body && typeof init.body === 'string' ? { 'content-type': 'application/json' } : {}), ...init.headers },
-    });
+    const res = await fetch(this.url(route, init.query), { ...init, headers: { authorization: `Bearer ${auth}`, ...init.headers } });
     if (res.ok) return res;
-    let err: ApiError = { error: `${res.status} ${res.statusText}` };
-    try {
-      err = (await res.json()) as ApiError;
-    } catch {
-      // not JSON
-    }
-    throw this.failure(res.status, err, auth);
+    throw this.failure(res.status, await res.text().catch(() => ''), auth);
   }
 
   /**
@@ -103,16 +95,17 @@ export class ControlPlaneClient {
     });
     const text = await res.body.text();
     if (res.statusCode >= 200 && res.statusCode < 300) return JSON.parse(text) as T;
-    let err: ApiError = { error: `${res.statusCode} ${STATUS_CODES[res.statusCode] ?? ''}`.trim() };
+    throw this.failure(res.statusCode, text, auth);
+  }
+
+  /** The error for a refused call, from its status and body (the API's `{ error, type }`, or the status line). */
+  private failure(status: number, body: string, auth: string): Error {
+    let err: ApiError = { error: `${status} ${STATUS_CODES[status] ?? ''}`.trim() };
     try {
-      err = JSON.parse(text) as ApiError;
+      err = JSON.parse(body) as ApiError;
     } catch {
       // not JSON
     }
-    throw this.failure(res.statusCode, err, auth);
-  }
-
-  private failure(status: number, err: ApiError, auth: string): Error {
     if (status === 401 && auth === this.token) {
       const message = `the control plane refused this runner's token: ${err.error}`;
       this.onRevoked?.(message);

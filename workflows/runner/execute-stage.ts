@@ -19,7 +19,7 @@ import { createThrottledWriter, progressOf } from '../progress-writer';
 import { getExecutor } from '../stages/executors';
 import { StageFailure, type StageLog } from '../stages/executor-types';
 import { ControlPlaneClient, ControlPlaneError } from './client';
-import type { StageContextResponse } from './protocol';
+import type { StageContextResponse, StageKey } from './protocol';
 import { rehearseStage } from './rehearsal';
 import { BatchingStageLog, MaskingStageLog } from './stage-log';
 
@@ -63,15 +63,14 @@ export function createRunnerActivities(deps: RunnerActivityDeps) {
     // one is a write on the Temporal server). The previous try's details are passed on, so a resumable stage
     // still finds them after a crash here.
     const setupBeat = setInterval(() => ctx.heartbeat(ctx.info.heartbeatDetails), SETUP_HEARTBEAT_MS);
-    const alive = () => clearInterval(setupBeat);
     try {
-      return await beginAndRun(input, ctx, key, alive);
+      return await beginAndRun(input, ctx, key, () => clearInterval(setupBeat));
     } finally {
       clearInterval(setupBeat);
     }
   }
 
-  async function beginAndRun(input: ExecuteStageInput, ctx: Context, key: { runId: string; nodeId: string; attempt: number }, setupDone: () => void) {
+  async function beginAndRun(input: ExecuteStageInput, ctx: Context, key: StageKey, setupDone: () => void) {
     const { runId, nodeId, attempt } = key;
     let credential: string;
     let given: StageContextResponse | undefined;
