@@ -58,13 +58,10 @@ import type { BaselineInput } from './baseline-workflow';
 import type { RunState } from '../../workflows/run-state';
 
 /**
- * A run's final state once its workflow closed. A failed or cancelled run's workflow ends Failed or Cancelled
- * in Temporal (its result is an error then), so the state is read through the workflow's query.
- */
-/**
- * The run's final state once its workflow has ended, and when it ended (`endedAt`, performance.now(): the
- * moment its result arrived, as the baseline is timed; the query that reads the state afterwards replays the
- * whole history on the worker, which is the benchmark's check, not part of the run).
+ * A run's final state once its workflow closed, and when it closed (`endedAt`, performance.now(): the moment its
+ * result arrived, as the baseline is timed). A failed or cancelled run's workflow ends Failed or Cancelled in
+ * Temporal (its result is an error then), so the state is read through the workflow's query afterwards; that
+ * query replays the whole history on the worker, which is the benchmark's check, not part of the run.
  */
 async function runEnd(handle: WorkflowHandle): Promise<RunState & { endedAt: number }> {
   const endedAt = await runResult(handle);
@@ -566,8 +563,8 @@ async function main() {
       const id = Number(e.eventId);
       if (e.workflowExecutionStartedEventAttributes) workflowStarted = eventMs(e);
       if (e.workflowExecutionCompletedEventAttributes) workflowEnded = eventMs(e);
-      if (firstScheduled === undefined && e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeStage') firstScheduled = eventMs(e);
       if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeStage') {
+        firstScheduled ??= eventMs(e);
         scheduled.set(id, eventMs(e));
         if (lastCompleted !== undefined) between.push(eventMs(e) - lastCompleted);
       } else if (e.activityTaskStartedEventAttributes && scheduled.has(Number(e.activityTaskStartedEventAttributes.scheduledEventId))) {

@@ -170,9 +170,12 @@ describe('pre-started sandboxes', () => {
     await warmFor('run-ps');
     const secret = `s3cr3t-${Date.now()}`;
     const { ctx } = context({ runId: 'run-ps' });
+    const handedOver = warmSandboxCounts().handedOver;
     const running = executeCommand(parse({ command: `sleep 30 # ${secret.slice(0, 4)}`, env: { TOKEN: secret } }), ctx);
     const sleeping = () => readdirSync('/proc').some((p) => /^\d+$/.test(p) && readCmdline(p).includes('sleep 30'));
     await expect.poll(sleeping, { timeout: 10_000 }).toBe(true);
+    // The command went through the warm sandbox's pipe (a cold start would pass this check too).
+    expect(warmSandboxCounts().handedOver).toBe(handedOver + 1);
     const lines = readdirSync('/proc').filter((p) => /^\d+$/.test(p)).map(readCmdline);
     expect(lines.some((l) => l.includes(secret))).toBe(false);
     contexts.at(-1)!.controller.abort();

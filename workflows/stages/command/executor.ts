@@ -17,15 +17,14 @@
  * 4. Outputs are read from the file named by `PIPEWRIGHT_OUTPUT`: `name=value`
  *    lines and GitHub-style `name<<DELIM` … `DELIM` blocks.
  */
-import { spawn } from 'node:child_process';
 import { closeSync, constants as fsConstants, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
 import { constants as osConstants, tmpdir } from 'node:os';
 import path from 'node:path';
 import { artifactOutputNames } from '../../model/template';
 import type { CommandConfig } from './definition';
-import { sandboxDisabled, sandboxedShell, SandboxUnavailable, type SandboxSpec } from './sandbox';
-import { handOffPossible, prestartSandbox, spawnSandboxed, takeWarmSandbox, type SandboxProcess, type WarmSandbox } from './warm-sandbox';
+import { sandboxDisabled, sandboxedShell, SandboxUnavailable, startProcess, type SandboxProcess, type SandboxSpec } from './sandbox';
+import { handOffPossible, prestartSandbox, takeWarmSandbox, type WarmSandbox } from './warm-sandbox';
 import { StageFailure, type ExecutorContext, type StageExecutor } from '../executor-types';
 
 /** Variables of the worker's environment a command may see. */
@@ -313,19 +312,9 @@ async function runProcess(
       started = warm;
     } else if (sandbox) {
       const program = sandboxedShell(command, sandbox, { infoFd: 3 });
-      started = spawnSandboxed(program.file, program.args, env, 'ignore', cwd);
+      started = startProcess(program.file, program.args, { env, cwd, stdin: 'ignore', info: true });
     } else {
-      // `detached`: a new process group (and session) led by the shell, which timeouts and cancellation kill whole.
-      const child = spawn('/bin/sh', ['-c', command], { cwd, env: env as NodeJS.ProcessEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      started = {
-        child,
-        initPid: Promise.resolve(undefined),
-        closed: new Promise<void>((resolve) => child.once('close', () => resolve())),
-        exited: new Promise((resolve) => {
-          child.once('exit', (code, signal) => resolve({ code, signal }));
-          child.once('error', (error) => resolve({ error }));
-        }),
-      };
+      started = startProcess('/bin/sh', ['-c', command], { env, cwd, stdin: 'ignore', info: false });
     }
   } catch (error) {
     return { reason: 'spawn-error', error: error as Error };

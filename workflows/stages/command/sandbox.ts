@@ -31,10 +31,11 @@
  *    mounts and nothing of any stage until the command is handed over
  *    (./warm-sandbox.ts).
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readlinkSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Readable } from 'node:stream';
 
 /** The variable that lets commands run without the sandbox (never on a shared instance). */
 export const UNSAFE_NO_SANDBOX_VAR = 'PIPEWRIGHT_UNSAFE_NO_SANDBOX';
@@ -214,6 +215,49 @@ export function sandboxInitPid(info: string): number | undefined {
   return Number.isSafeInteger(pid) && pid > 1 ? pid : undefined;
 }
 
+/** A command's process as the executor follows it, whether bwrap started it just now or ahead of time (./warm-sandbox.ts). */
+export type SandboxProcess = {
+  child: ChildProcess;
+  /** The namespace init's host pid (from bwrap's info pipe; undefined without one). */
+  initPid: Promise<number | undefined>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>;
+  closed: Promise<void>;
+};
+
+/**
+ * Spawns `file` in a new process group (and session) it leads, which timeouts and cancellation kill whole, with
+ * stdout and stderr piped; with `info`, bwrap's info pipe on fd 3 (`--info-fd 3` among its arguments).
+ */
+export function startProcess(file: string, args: string[], o: { env: Record<string, string>; cwd?: string; stdin: 'ignore' | 'pipe'; info: boolean }): SandboxProcess {
+  const child = spawn(file, args, {
+    cwd: o.cwd,
+    env: o.env as NodeJS.ProcessEnv,
+    detached: true,
+    stdio: o.info ? [o.stdin, 'pipe', 'pipe', 'pipe'] : [o.stdin, 'pipe', 'pipe'],
+  });
+  const initPid = o.info ? readSandboxInfo(child.stdio[3] as Readable | null) : Promise.resolve(undefined);
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => resolve({ error }));
+  });
+  return { child, initPid, exited, closed };
+}
+
+/** The pid bwrap reports on its info pipe (read until bwrap closes it, which it does before the program runs). */
+function readSandboxInfo(stream: Readable | null): Promise<number | undefined> {
+  if (!stream) return Promise.resolve(undefined);
+  let text = '';
+  stream.setEncoding('utf8');
+  stream.on('data', (chunk: string) => {
+    if (text.length < 4096) text += chunk;
+  });
+  return new Promise((resolve) => {
+    stream.once('close', () => resolve(sandboxInitPid(text)));
+    stream.once('error', () => resolve(undefined));
+  });
+}
+
 export class SandboxUnavailable extends Error {
   override name = 'SandboxUnavailable';
 }
@@ -257,7 +301,7 @@ export async function assertSandboxAtStartup(env: Readonly<Record<string, string
   return undefined;
 }
 
-function isFile(p: string): boolean {
+export function isFile(p: string): boolean {
   try {
     return statSync(p).isFile();
   } catch {

@@ -30,12 +30,10 @@
  *    end-of-file and exits.
  * 5. `PIPEWRIGHT_SANDBOX_PRESTART=false` turns it off.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, constants as fsConstants, fstatSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Readable } from 'node:stream';
-import { findBwrap, sandboxArgs, sandboxInitPid, type SandboxSpec } from './sandbox';
+import { findBwrap, isFile, sandboxArgs, startProcess, type SandboxProcess, type SandboxSpec } from './sandbox';
 
 /** The variable that turns pre-started sandboxes off (`false` or `0`). */
 export const PRESTART_VAR = 'PIPEWRIGHT_SANDBOX_PRESTART';
@@ -66,15 +64,6 @@ const STUB = [
   'exec { "/bin/sh" } "sh", "-c", $cmd; print STDERR "pipewright sandbox: /bin/sh: $!\\n"; exit 126;',
 ].join(' ');
 
-/** What a prepared process looks like to the executor, whether it was started cold or warm. */
-export type SandboxProcess = {
-  child: ChildProcess;
-  /** The namespace init's host pid (from bwrap's info pipe). */
-  initPid: Promise<number | undefined>;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>;
-  closed: Promise<void>;
-};
-
 export type WarmSandbox = SandboxProcess & {
   /** The outputs folder bound into it (the stage writes `outputs` there). */
   outputDir: string;
@@ -93,12 +82,12 @@ type Slot = SandboxProcess & {
   idle: NodeJS.Timeout;
 };
 
-/** Warm sandboxes by workspace, oldest first (a Map keeps insertion order). */
+/** Warm sandboxes by workspace. */
 const pool = new Map<string, Slot>();
 let perlPresent: boolean | undefined;
 const counts = { prestarted: 0, handedOver: 0, discarded: 0 };
 
-/** How many sandboxes this process pre-started, handed a command, and closed unused (for the runner's status and tests). */
+/** How many sandboxes this process pre-started, handed a command, and closed unused (what the tests observe). */
 export function warmSandboxCounts(): Readonly<typeof counts> {
   return { ...counts };
 }
@@ -135,39 +124,6 @@ function sameFolder(fd: number, dir: string): boolean {
 /** The key two sandboxes must share to be interchangeable: their bwrap arguments (working directory at the workspace). */
 function keyOf(spec: SandboxSpec, outputDir: string): string {
   return sandboxArgs({ ...spec, writable: [outputDir], cwd: spec.workspace }).join('\0');
-}
-
-/** Spawns bwrap for `args` + `program` the way the executor needs it: its own process group, bwrap's info on fd 3. */
-export function spawnSandboxed(file: string, args: string[], env: Record<string, string>, stdin: 'ignore' | 'pipe', cwd?: string): SandboxProcess {
-  const child = spawn(file, args, {
-    cwd,
-    env: env as NodeJS.ProcessEnv,
-    // A new process group led by bwrap, which timeouts and cancellation kill whole.
-    detached: true,
-    stdio: [stdin, 'pipe', 'pipe', 'pipe'],
-  });
-  const info = child.stdio[3] as Readable | null;
-  const initPid = readSandboxInfo(info);
-  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | { error: Error }>((resolve) => {
-    child.once('exit', (code, signal) => resolve({ code, signal }));
-    child.once('error', (error) => resolve({ error }));
-  });
-  return { child, initPid, exited, closed };
-}
-
-/** The pid bwrap reports on its info pipe (read until bwrap closes it, which it does before the program runs). */
-function readSandboxInfo(stream: Readable | null): Promise<number | undefined> {
-  if (!stream) return Promise.resolve(undefined);
-  let text = '';
-  stream.setEncoding('utf8');
-  stream.on('data', (chunk: string) => {
-    if (text.length < 4096) text += chunk;
-  });
-  return new Promise((resolve) => {
-    stream.once('close', () => resolve(sandboxInitPid(text)));
-    stream.once('error', () => resolve(undefined));
-  });
 }
 
 /**
@@ -237,7 +193,7 @@ export function prestartSandbox(spec: SandboxSpec): void {
     writeFileSync(path.join(outputDir, 'outputs'), '', { mode: 0o600 });
     const key = keyOf(spec, outputDir);
     const args = [...key.split('\0'), '--info-fd', '3', PERL, '-e', STUB];
-    const started = spawnSandboxed(findBwrap()!, args, {}, 'pipe');
+    const started = startProcess(findBwrap()!, args, { env: {}, stdin: 'pipe', info: true });
     const { child } = started;
     child.stdin!.on('error', () => undefined);
     // A warm sandbox keeps neither the runner process nor its event loop alive.
@@ -268,8 +224,9 @@ export function prestartSandbox(spec: SandboxSpec): void {
 
 /** Closes the warm sandbox of `workspace` (or all of them), if any: its stub reads end-of-file and exits; its outputs folder is removed. */
 export function discardWarmSandbox(workspace?: string): void {
-  for (const [key, s] of workspace === undefined ? [...pool] : pool.has(workspace) ? [[workspace, pool.get(workspace)!] as const] : []) {
-    pool.delete(key);
+  for (const s of workspace === undefined ? [...pool.values()] : [pool.get(workspace)]) {
+    if (!s) continue;
+    pool.delete(s.workspace);
     close(s);
   }
 }
@@ -302,10 +259,3 @@ function close(s: Slot, o: { keepOutputs?: boolean } = {}): void {
   if (!o.keepOutputs) rmSync(s.outputDir, { recursive: true, force: true });
 }
 
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
