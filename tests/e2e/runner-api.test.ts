@@ -23,12 +23,12 @@ describe('the runner API port', () => {
   });
 
   it('refuses a stage call without a valid stage credential, and a body that is not JSON', async () => {
-    const begin = await fetch(`${runnerApiUrl}/api/runner/stage/finish`, {
+    const forged = await fetch(`${runnerApiUrl}/api/runner/stage/finish`, {
       method: 'POST',
       headers: { authorization: 'Bearer forged', 'content-type': 'application/json' },
       body: JSON.stringify({ runId: 'r', nodeId: 'n', attempt: 1, status: 'succeeded' }),
     });
-    expect(begin.status).toBe(401);
+    expect(forged.status).toBe(401);
     const broken = await fetch(`${runnerApiUrl}/api/runner/stage/finish`, { method: 'POST', headers: { authorization: 'Bearer forged' }, body: '{not json' });
     expect(broken.status).toBe(400);
     expect((await broken.json()).error).toBe('the body is not JSON');
