@@ -41,6 +41,8 @@ const HEARTBEAT_MS = 1000;
 const STDIO_CLOSE_CAP_MS = 2000;
 /** How long the sandbox's init may take to exit after the command when nothing is left running. */
 const SANDBOX_INIT_EXIT_MS = 500;
+/** How long the sandbox's init is watched by its pid before every process is scanned instead (`cmd &` left something). */
+const INIT_EXIT_WATCH_MS = 20;
 /** Largest timer Node accepts (about 24.8 days); a longer limit is no limit in practice. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -371,7 +373,7 @@ async function runProcess(
     // Once the shell has exited, a late timeout or cancellation no longer changes the outcome.
     stopTimers();
     if (end.reason === 'spawn-error') return end;
-    sandboxEmpty = sandbox !== undefined && !stopping && initEnded(pgid, await initPid);
+    sandboxEmpty = sandbox !== undefined && !stopping && (await initEnds(pgid, await initPid));
     // The shell is gone; anything still in its group was left behind by it (`cmd &`).
     if (!stopping && !sandboxEmpty && groupAlive(pgid) && !(sandbox && (await sandboxInitLeaves(pgid)))) {
       if (end.reason === 'exit') end.leftovers = true;
@@ -388,7 +390,9 @@ async function runProcess(
     stopTimers();
     // Never leave processes behind, whatever went wrong above.
     if (!sandboxEmpty && groupAlive(pgid)) await terminateGroup(pgid);
-    await registration.then((file) => (file ? rm(file, { force: true }) : undefined)).catch(() => undefined);
+    // The group's record goes once the group is gone, off the stage's path (one a crash leaves in between
+    // names a group that is gone: the sweep only removes it).
+    void registration.then((file) => (file ? rm(file, { force: true }) : undefined)).catch(() => undefined);
   }
 }
 
@@ -408,6 +412,21 @@ function initEnded(pgid: number, initPid: number | undefined): boolean {
   }
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return fields[0] === 'Z' || fields[0] === 'X' || Number(fields[2]) !== pgid;
+}
+
+/**
+ * Whether the sandbox's init ends by itself within a moment of the command. bwrap's monitor exits with the
+ * command's status as soon as its init reports it, so the init is often still exiting when the monitor's exit
+ * is seen: watching its one /proc entry for a few milliseconds costs far less than scanning every process.
+ */
+async function initEnds(pgid: number, initPid: number | undefined): Promise<boolean> {
+  if (initPid === undefined) return false;
+  const until = Date.now() + INIT_EXIT_WATCH_MS;
+  while (!initEnded(pgid, initPid)) {
+    if (Date.now() >= until) return false;
+    await delay(1);
+  }
+  return true;
 }
 
 /**
