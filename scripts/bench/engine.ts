@@ -555,6 +555,11 @@ async function main() {
     const queued: number[] = [];
     const ran: number[] = [];
     const between: number[] = [];
+    // The workflow task after each stage's completion: queued (scheduled → started) and processed (started → completed).
+    const wftQueued: number[] = [];
+    const wftProcessed: number[] = [];
+    let wftScheduled: number | undefined;
+    let wftStarted: number | undefined;
     let lastCompleted: number | undefined;
     let firstScheduled: number | undefined;
     let workflowStarted: number | undefined;
@@ -563,6 +568,12 @@ async function main() {
       const id = Number(e.eventId);
       if (e.workflowExecutionStartedEventAttributes) workflowStarted = eventMs(e);
       if (e.workflowExecutionCompletedEventAttributes) workflowEnded = eventMs(e);
+      if (e.workflowTaskScheduledEventAttributes) wftScheduled = eventMs(e);
+      if (e.workflowTaskStartedEventAttributes) wftStarted = eventMs(e);
+      if (e.workflowTaskCompletedEventAttributes && lastCompleted !== undefined && wftScheduled !== undefined && wftStarted !== undefined && wftScheduled >= lastCompleted) {
+        wftQueued.push(wftStarted - wftScheduled);
+        wftProcessed.push(eventMs(e) - wftStarted);
+      }
       if (e.activityTaskScheduledEventAttributes?.activityType?.name === 'executeStage') {
         firstScheduled ??= eventMs(e);
         scheduled.set(id, eventMs(e));
@@ -582,6 +593,8 @@ async function main() {
       queued: med(queued),
       ran: med(ran),
       between: med(between),
+      wftQueued: med(wftQueued),
+      wftProcessed: med(wftProcessed),
       mean: { queued: mean(queued), ran: mean(ran), between: mean(between) },
       /** Workflow started → first stage scheduled; last stage completed → workflow completed. */
       before: firstScheduled !== undefined && workflowStarted !== undefined ? firstScheduled - workflowStarted : NaN,
@@ -942,7 +955,7 @@ async function main() {
   );
   notes.push(
     `One step of the no-op baseline (default-config server), from its history's event times (medians): workflow task queued ${ms(steps.wftQueued)}, workflow task processed ${ms(steps.wftRan)}, activity queued ${ms(steps.activityQueued)}, activity ran and reported ${ms(steps.activityRan)}.`,
-    `One stage of the pipeline's run, from its history (medians over its ${CHAIN_STAGES} stages, means in brackets): waiting for the runner (scheduled → started) ${ms(stageSteps.queued)} (${ms(stageSteps.mean.queued)}), on the runner (begin, sandboxed \`true\`, finish) ${ms(stageSteps.ran)} (${ms(stageSteps.mean.ran)}), completion → next stage scheduled (the interpreter's workflow task) ${ms(stageSteps.between)} (${ms(stageSteps.mean.between)}). Once per run: \`runs.start\` answered in ${ms(median(times.start))} (median), workflow started → first stage scheduled ${ms(stageSteps.before)}, last stage completed → workflow completed ${ms(stageSteps.after)} (the final run-state record).`,
+    `One stage of the pipeline's run, from its history (medians over its ${CHAIN_STAGES} stages, means in brackets): waiting for the runner (scheduled → started) ${ms(stageSteps.queued)} (${ms(stageSteps.mean.queued)}), on the runner (begin, sandboxed \`true\`, finish) ${ms(stageSteps.ran)} (${ms(stageSteps.mean.ran)}), completion → next stage scheduled (the interpreter's workflow task) ${ms(stageSteps.between)} (${ms(stageSteps.mean.between)}; the task queued ${ms(stageSteps.wftQueued)}, processed by the worker ${ms(stageSteps.wftProcessed)}). Once per run: \`runs.start\` answered in ${ms(median(times.start))} (median), workflow started → first stage scheduled ${ms(stageSteps.before)}, last stage completed → workflow completed ${ms(stageSteps.after)} (the final run-state record).`,
   );
   if (failover) notes.push(`Failover, each kill (s): ${failover.samples.map((x) => (x / 1000).toFixed(2)).join(', ')}.`);
   if (approvals) {
