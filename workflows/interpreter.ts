@@ -40,7 +40,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../server/control-worker/activities';
 import { cancelSignatureProblem, decisionSignatureProblem } from './decision-signature';
-import type { PlanNode } from './model/plan';
+import { retryDelayMs, type PlanNode } from './model/plan';
 import { resolveStageConfig, shellStageOf } from './model/shell-env';
 import { describeLabels, runnerQueue } from './model/runners';
 import type { createRunnerActivities } from './runner/execute-stage';
@@ -71,8 +71,14 @@ const DEFAULT_RUNNER_WAIT_MS = 10 * 60_000;
  * `recordRunState` first: a second activity per stage, half the engine's speed).
  */
 const RECORD_ONLY_WHEN_WAITING_PATCH = 'record-runner-wait-only-when-waiting';
-/** How long a stage may go without a runner before the run page is told it is waiting for one. */
+/** How long a stage may go without a runner before the run page is told it is waiting for one (histories recorded with the patch above). */
 const RUNNER_WAIT_NOTICE_MS = 1000;
+/**
+ * Patch id: the workflow records nothing while a stage waits for a runner. The control plane reads the wait from the
+ * stage rows instead (a stage whose needs are met and that no runner has begun: `runWaits`), so a stage costs no
+ * timer: the one per stage above was started and cancelled on every stage, a quarter of the workflow's own work.
+ */
+const RUNNER_WAIT_READ_BY_CONTROL_PLANE_PATCH = 'runner-wait-read-by-the-control-plane';
 
 /**
  * Patch id: the workflow ends Failed for a failed run and Cancelled for a cancelled one, instead of
@@ -418,11 +424,13 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
       s.attempt = attempt;
       s.status = 'running';
       s.error = undefined;
-      // The run page shows a stage that is running with no runner yet as "waiting for a runner". Older
-      // histories recorded that before every attempt; now only when no runner has finished the stage within
-      // a moment (a runner that begins it marks it running itself, with its id, through the runner API).
-      const recordOnlyWhenWaiting = onRunners && patched(RECORD_ONLY_WHEN_WAITING_PATCH);
-      if (onRunners && !recordOnlyWhenWaiting) await record();
+      // The run page shows a stage no runner has begun yet as "waiting for a runner". The oldest histories
+      // recorded that before every attempt; later ones only when no runner had finished the stage within a
+      // moment; now the control plane reads it from the stage rows (a runner that begins the stage marks it
+      // running itself, with its id, through the runner API).
+      const waitReadByControlPlane = onRunners && patched(RUNNER_WAIT_READ_BY_CONTROL_PLANE_PATCH);
+      const recordOnlyWhenWaiting = onRunners && !waitReadByControlPlane && patched(RECORD_ONLY_WHEN_WAITING_PATCH);
+      if (onRunners && !waitReadByControlPlane && !recordOnlyWhenWaiting) await record();
       try {
         const pending = executeStage({
           runId,
@@ -451,7 +459,7 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
         }
         if (isCancellation(err) || attempt >= retry.maxAttempts) throw err;
         s.error = errorMessage(err);
-        const wait = Math.min(retry.maxIntervalMs, retry.initialIntervalMs * retry.backoffCoefficient ** (attempt - 1));
+        const wait = retryDelayMs(retry, attempt);
         if (wait > 0) await sleep(wait);
       }
     }

@@ -62,6 +62,7 @@ export async function fetchRunSnapshot(db: Db, runId: string): Promise<RunSnapsh
       endedAt: runs.endedAt,
       plan: runs.plan,
       planHash: runs.planHash,
+      createdAt: runs.createdAt,
     })
     .from(runs)
     .where(eq(runs.id, runId))
@@ -87,7 +88,14 @@ export async function fetchRunSnapshot(db: Db, runId: string): Promise<RunSnapsh
   }
   // Whom a running run waits for, worded as on every page of the app (workflows/model/run-status.ts).
   const live = run.status === 'running' || run.status === 'queued';
-  const described = describeRunStatus(run.status, live ? runWaits(plan, settled) : []);
+  const waits = live ? runWaits(plan, settled, { now: Date.now(), runCreatedAt: run.createdAt }) : [];
+  // A stage waiting for a runner reads queued, as on the run page.
+  for (const w of waits) {
+    if (w.kind !== 'runner') continue;
+    const s = stages[w.stageId];
+    stages[w.stageId] = { status: 'queued', startedAt: null, endedAt: null, attempt: s?.attempt ?? 0 };
+  }
+  const described = describeRunStatus(run.status, waits);
   return {
     runId: run.id,
     pipelineId: run.pipelineId,

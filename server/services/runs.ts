@@ -603,16 +603,25 @@ export async function runStatuses(db: Db, list: readonly { id: string; status: s
   for (const r of list) out.set(r.id, describeRunStatus(r.status));
   if (live.length === 0) return out;
   const [planRows, stageRows] = await Promise.all([
-    db.select({ id: runs.id, status: runs.status, plan: runs.plan, planHash: runs.planHash }).from(runs).where(inArray(runs.id, live)),
+    db.select({ id: runs.id, status: runs.status, plan: runs.plan, planHash: runs.planHash, createdAt: runs.createdAt }).from(runs).where(inArray(runs.id, live)),
     db
-      .select({ runId: stageRuns.runId, nodeId: stageRuns.nodeId, status: stageRuns.status, runnerId: stageRuns.runnerId })
+      .select({
+        runId: stageRuns.runId,
+        nodeId: stageRuns.nodeId,
+        status: stageRuns.status,
+        runnerId: stageRuns.runnerId,
+        attempt: stageRuns.attempt,
+        endedAt: stageRuns.endedAt,
+      })
       .from(stageRuns)
-      .where(and(inArray(stageRuns.runId, live), inArray(stageRuns.status, ['running', 'waiting', 'succeeded', 'failed']))),
+      .where(and(inArray(stageRuns.runId, live), inArray(stageRuns.status, ['running', 'waiting', 'succeeded', 'failed', 'cancelled']))),
   ]);
+  const now = Date.now();
   for (const r of planRows) {
     const plan = parsedPlan(r.id, r.planHash, r.plan);
     // A gate whose next stage has begun was decided, even before the workflow's record of it lands.
-    out.set(r.id, describeRunStatus(r.status, runWaits(plan, settleDecidedGates(plan, stageRows.filter((s) => s.runId === r.id)))));
+    const stages = settleDecidedGates(plan, stageRows.filter((s) => s.runId === r.id));
+    out.set(r.id, describeRunStatus(r.status, runWaits(plan, stages, { now, runCreatedAt: r.createdAt })));
   }
   return out;
 }
@@ -651,6 +660,8 @@ export async function getRun(db: Db, runId: string) {
   const runRef = (id: string | null | undefined) => (id ? { id, number: sourceNumbers.get(id) ?? null } : null);
   const stageOutputs = Object.fromEntries(stages.map((s) => [s.nodeId, (s.outputs ?? {}) as Record<string, string>]));
   const runFinished = run.status !== 'queued' && run.status !== 'running';
+  const waits = runFinished ? [] : runWaits(plan, stages, { now: Date.now(), runCreatedAt: run.createdAt });
+  const waitingForARunner = new Set(waits.filter((w) => w.kind === 'runner').map((w) => w.stageId));
   return {
     id: run.id,
     pipelineId: run.pipelineId,
@@ -659,7 +670,7 @@ export async function getRun(db: Db, runId: string) {
     number: run.number,
     status: run.status,
     /** The status in words, with who or what the run waits for (one function for every page). */
-    display: describeRunStatus(run.status, runFinished ? [] : runWaits(plan, stages)),
+    display: describeRunStatus(run.status, waits),
     /** Commands printed instead of run, deploys only checked, webhooks not sent. */
     rehearsal: run.rehearsal,
     params: run.params as Record<string, string | number | boolean>,
@@ -681,8 +692,8 @@ export async function getRun(db: Db, runId: string) {
     stages: plan.nodes.map((node) => {
       const s = byNode.get(node.id);
       const g = gateByNode.get(node.id);
-      // An executing stage the workflow started that no runner has begun yet is waiting for one.
-      const waitingForRunner = node.runtime === 'activity' && s?.status === 'running' && !s.runnerId && !runFinished;
+      // An executing stage that is ready and that no runner has begun yet is waiting for one (runWaits).
+      const waitingForRunner = waitingForARunner.has(node.id);
       return {
         id: node.id,
         name: node.name,

@@ -20,6 +20,8 @@ import { and, eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stageRuns } from '../../db/schema';
 import { resetEnvCache } from '../../server/env';
+import { fetchRunSnapshot } from '../../server/live/run-hub';
+import { runStatuses } from '../../server/services/runs';
 import { revokeRunner } from '../../server/services/runners';
 import { ControlPlaneClient, ControlPlaneError } from '../../workflows/runner/client';
 import { cmd, spec, startHarness, type Harness } from './harness';
@@ -147,6 +149,13 @@ describe('runners', () => {
     const runId = await h.run(spec('no runner', [cmd('gpu', 'echo never', { runsOn: ['gpu'] })]));
     const waiting = await h.waitFor(runId, (r) => h.stageOf(r, 'gpu').status === 'queued', 30_000);
     expect(h.stageOf(waiting, 'gpu').waitingFor).toBe('waiting for a runner with labels gpu');
+    expect(waiting.display.text).toBe('Waiting for a runner with labels gpu');
+    // The interpreter records nothing while a stage waits: the lists and the embeds read the wait from the rows too.
+    expect((await runStatuses(h.db, [{ id: runId, status: 'queued' }])).get(runId)?.text).toBe('Waiting for a runner with labels gpu');
+    const snapshot = await fetchRunSnapshot(h.db, runId);
+    expect(snapshot?.display.text).toBe('Waiting for a runner with labels gpu');
+    expect(snapshot?.stages.gpu?.status).toBe('queued');
+    expect(await stageRow(runId, 'gpu')).toMatchObject({ status: 'pending', runnerId: null });
     const r = await h.waitForEnd(runId, 60_000);
     expect(r.status).toBe('failed');
     expect(h.stageOf(r, 'gpu').status).toBe('failed');

@@ -18,6 +18,11 @@ export const resolvedRetrySchema = z.object({
 });
 export type ResolvedRetry = z.infer<typeof resolvedRetrySchema>;
 
+/** How long a stage waits before its next attempt, after attempt `attempt` failed (the interpreter waits this long). */
+export function retryDelayMs(retry: ResolvedRetry, attempt: number): number {
+  return Math.min(retry.maxIntervalMs, retry.initialIntervalMs * retry.backoffCoefficient ** (attempt - 1));
+}
+
 export const gateRulesSchema = z.object({
   users: z.array(z.string()),
   groups: z.array(z.string()),

@@ -5,7 +5,7 @@
  * for a runner with labels gpu" through `describeRunStatus`, never a bare
  * "Running" for a run that waits for someone. Pure (model layer).
  */
-import type { ExecutionPlan } from './plan';
+import { retryDelayMs, type ExecutionPlan, type PlanNode } from './plan';
 import { describeLabels } from './runners';
 
 /** Something a running run waits for: people to decide a gate, or a runner to pick a stage up. */
@@ -42,22 +42,83 @@ export function approvalWait(stage: { id: string; name: string }, gate: { users:
 }
 
 /**
+ * How long a stage whose needs are met may go without a runner beginning it before it reads "waiting for a
+ * runner". In a chain the next stage is begun a few milliseconds after the last one finished: never shown then.
+ */
+export const RUNNER_WAIT_NOTICE_MS = 1000;
+
+/** A stage's recorded row, as much of it as `runWaits` reads. */
+export type StageRowForWaits = {
+  nodeId: string;
+  status: string;
+  runnerId?: string | null;
+  attempt?: number | null;
+  endedAt?: Date | number | null;
+};
+
+/** The run's start and the time of the reading: with them, `runWaits` also sees stages no runner has begun yet. */
+export type WaitTiming = { now: number; runCreatedAt: Date | number };
+
+const msOf = (t: Date | number | null | undefined) => (t === null || t === undefined ? undefined : typeof t === 'number' ? t : t.getTime());
+
+/** Failed with no attempt left: the interpreter will not run it again. */
+const failedForGood = (node: PlanNode | undefined, row: StageRowForWaits | undefined) =>
+  row?.status === 'failed' && (row.attempt ?? 1) >= (node?.retry.maxAttempts ?? 1);
+
+/**
+ * When an executing stage became ready to run, from the rows: every need met (its stage succeeded, or failed for
+ * good for a failure or always connection), or, for a failed attempt with attempts left, when its retry was due.
+ * Undefined while it is not ready, is running, or has ended.
+ */
+function readySince(node: PlanNode, row: StageRowForWaits | undefined, nodes: Map<string, PlanNode>, rows: Map<string, StageRowForWaits>, timing: WaitTiming): number | undefined {
+  const created = msOf(timing.runCreatedAt) ?? timing.now;
+  if (row?.status === 'failed' && !failedForGood(node, row)) {
+    const ended = msOf(row.endedAt);
+    return ended === undefined ? undefined : Math.max(created, ended + retryDelayMs(node.retry, row.attempt ?? 1));
+  }
+  if (row && row.status !== 'pending') return undefined;
+  let since = created;
+  for (const need of node.needs) {
+    const up = rows.get(need.from);
+    const upNode = nodes.get(need.from);
+    const met =
+      need.on === 'success' ? up?.status === 'succeeded' : need.on === 'failure' ? failedForGood(upNode, up) : up?.status === 'succeeded' || failedForGood(upNode, up);
+    if (!met) return undefined;
+    since = Math.max(since, msOf(up?.endedAt) ?? timing.now);
+  }
+  return since;
+}
+
+/**
  * What a run waits for, from its plan and its stages' recorded state: gates
  * waiting for a decision, and executing stages no runner has begun yet.
+ *
+ * A stage waits for a runner when its row says running with no runner (the
+ * interpreter recorded that in earlier versions) or, given `timing`, when it has
+ * been ready for `RUNNER_WAIT_NOTICE_MS` and no runner has begun it: the
+ * interpreter records nothing while a stage waits (that would cost every stage a
+ * timer), so the wait is read here. Not once the line has stopped (a stage
+ * failed for good that nothing handles, or one was cancelled): the stages left
+ * will be skipped, not run.
  */
-export function runWaits(
-  plan: Pick<ExecutionPlan, 'nodes'>,
-  stages: readonly { nodeId: string; status: string; runnerId?: string | null }[],
-): RunWait[] {
+export function runWaits(plan: Pick<ExecutionPlan, 'nodes'>, stages: readonly StageRowForWaits[], timing?: WaitTiming): RunWait[] {
   const byNode = new Map(stages.map((s) => [s.nodeId, s]));
+  const nodes = new Map(plan.nodes.map((n) => [n.id, n]));
+  const stopped = plan.nodes.some((n) => {
+    const row = byNode.get(n.id);
+    return row?.status === 'cancelled' || (!n.failureHandled && failedForGood(n, row));
+  });
   const waits: RunWait[] = [];
   for (const node of plan.nodes) {
     const s = byNode.get(node.id);
-    if (!s) continue;
-    if (node.runtime === 'gate' && s.status === 'waiting' && node.gate) {
+    if (node.runtime === 'gate' && s?.status === 'waiting' && node.gate) {
       waits.push(approvalWait(node, node.gate));
-    } else if (node.runtime === 'activity' && s.status === 'running' && !s.runnerId) {
-      waits.push({ kind: 'runner', stageId: node.id, stageName: node.name, labels: node.runsOn ?? [] });
+    } else if (node.runtime === 'activity') {
+      const recorded = s?.status === 'running' && !s.runnerId;
+      const since = !recorded && timing && !stopped ? readySince(node, s, nodes, byNode, timing) : undefined;
+      if (recorded || (since !== undefined && timing!.now - since >= RUNNER_WAIT_NOTICE_MS)) {
+        waits.push({ kind: 'runner', stageId: node.id, stageName: node.name, labels: node.runsOn ?? [] });
+      }
     }
   }
   return waits;

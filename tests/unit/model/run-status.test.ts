@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeRunStatus, runWaits, settleDecidedGates, type ExecutionPlan } from '@/workflows/model';
+import { describeRunStatus, RUNNER_WAIT_NOTICE_MS, runWaits, settleDecidedGates, type ExecutionPlan } from '@/workflows/model';
 
 const gate = { users: ['alan'], groups: ['approvers'], quorum: 1, allowTriggerer: false, instructions: '', timeoutMs: 0, onTimeout: 'reject' as const };
 const node = (id: string, runtime: 'activity' | 'timer' | 'gate', more: Record<string, unknown> = {}) =>
@@ -63,5 +63,60 @@ describe('a gate behind a stage that has begun reads decided', () => {
       { nodeId: 'rollback', status: 'skipped' },
     ];
     expect(settleDecidedGates(chain, rows)).toBe(rows);
+  });
+});
+
+describe('a ready stage no runner has begun reads waiting for a runner (the interpreter records nothing for it)', () => {
+  const created = Date.UTC(2026, 11, 5, 9, 0, 0);
+  const retry = (maxAttempts: number, initialIntervalMs = 0) => ({ maxAttempts, initialIntervalMs, backoffCoefficient: 2, maxIntervalMs: 60_000 });
+  const flow = {
+    nodes: [
+      node('build', 'activity', { retry: retry(3, 2000) }),
+      node('deploy', 'activity', { runsOn: ['prod'], needs: [{ from: 'build', on: 'success' }] }),
+      node('cleanup', 'activity', { needs: [{ from: 'build', on: 'always' }] }),
+    ],
+  };
+  const at = (ms: number) => ({ now: created + ms, runCreatedAt: new Date(created) });
+  const runnerWaits = (rows: Parameters<typeof runWaits>[1], ms: number, plan: Pick<ExecutionPlan, 'nodes'> = flow) =>
+    runWaits(plan, rows, at(ms))
+      .filter((w) => w.kind === 'runner')
+      .map((w) => w.stageId);
+
+  it('a first stage, once the run has waited a moment', () => {
+    expect(runnerWaits([], RUNNER_WAIT_NOTICE_MS - 1)).toEqual([]);
+    expect(runnerWaits([], RUNNER_WAIT_NOTICE_MS)).toEqual(['build']);
+    expect(describeRunStatus('queued', runWaits(flow, [], at(5000))).text).toBe('Waiting for a runner');
+  });
+
+  it('the next stages, a moment after their needs were met, with their labels; not before (a chain never shows it)', () => {
+    const built = [{ nodeId: 'build', status: 'succeeded', runnerId: 'r1', attempt: 1, endedAt: new Date(created + 60_000) }];
+    expect(runnerWaits(built, 60_000 + RUNNER_WAIT_NOTICE_MS - 1)).toEqual([]);
+    expect(runnerWaits(built, 60_000 + RUNNER_WAIT_NOTICE_MS)).toEqual(['deploy', 'cleanup']);
+    const cleaning = [...built, { nodeId: 'cleanup', status: 'running', runnerId: 'r1', attempt: 1, endedAt: null }];
+    expect(describeRunStatus('running', runWaits(flow, cleaning, at(70_000))).text).toBe('Waiting for a runner with labels prod');
+    // Begun: running on a runner, not waiting.
+    expect(runnerWaits([...built, { nodeId: 'deploy', status: 'running', runnerId: 'r2', attempt: 1, endedAt: null }], 70_000)).toEqual(['cleanup']);
+  });
+
+  it('not while a need is still running, and never for stages of a line that stopped', () => {
+    expect(runnerWaits([{ nodeId: 'build', status: 'running', runnerId: 'r1', attempt: 1 }], 60_000)).toEqual([]);
+    const failed = [{ nodeId: 'build', status: 'failed', runnerId: 'r1', attempt: 3, endedAt: new Date(created + 1000) }];
+    expect(runnerWaits(failed, 60_000)).toEqual([]); // build failed for good and nothing handles it: the rest is skipped
+    const handled = { nodes: flow.nodes.map((n) => (n.id === 'build' ? { ...n, failureHandled: true } : n)) };
+    expect(runnerWaits(failed, 60_000, handled)).toEqual(['cleanup']); // an always connection runs after a failure
+    expect(runnerWaits([{ nodeId: 'cleanup', status: 'cancelled' }], 60_000)).toEqual([]);
+  });
+
+  it('a failed attempt with attempts left, a moment after its retry was due', () => {
+    const firstTry = [{ nodeId: 'build', status: 'failed', runnerId: 'r1', attempt: 1, endedAt: new Date(created + 10_000) }];
+    expect(runnerWaits(firstTry, 10_000 + 2000 + RUNNER_WAIT_NOTICE_MS - 1)).toEqual([]);
+    expect(runnerWaits(firstTry, 10_000 + 2000 + RUNNER_WAIT_NOTICE_MS)).toEqual(['build']);
+    const secondTry = [{ nodeId: 'build', status: 'failed', runnerId: 'r1', attempt: 2, endedAt: new Date(created + 10_000) }];
+    expect(runnerWaits(secondTry, 10_000 + 4000 + RUNNER_WAIT_NOTICE_MS - 1)).toEqual([]); // backoff doubled
+  });
+
+  it('without the time of reading, only the stages recorded as running with no runner (earlier interpreters)', () => {
+    expect(runWaits(flow, []).length).toBe(0);
+    expect(runWaits(flow, [{ nodeId: 'build', status: 'running', runnerId: null }]).map((w) => w.stageId)).toEqual(['build']);
   });
 });
