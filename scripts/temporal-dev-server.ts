@@ -49,6 +49,12 @@ export interface DevServerOptions {
    * (the benchmarks' bare baseline is measured on a default server).
    */
   defaultConfig?: boolean;
+  /**
+   * SQLite's `synchronous` for the server's file. Default: SQLite's own (FULL: every commit reaches the disk).
+   * NORMAL is faster (bench:engine `--temporal-sync=normal`) but may lose the last commits on a power loss, so it is
+   * never the default (docs/benchmarks.md, lever 21).
+   */
+  sqliteSynchronous?: 'NORMAL' | 'FULL';
   /** Server log level. Default `warn`. */
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
   /** How long to wait for the server to serve. Default 60 s. */
@@ -133,6 +139,7 @@ export function embeddedUiPort(env: { PIPEWRIGHT_TEMPORAL_UI: boolean; TEMPORAL_
 export function devServerArgs(opts: DevServerOptions): string[] {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(opts.port)];
   if (opts.dbFile) args.push('--db-filename', opts.dbFile, '--sqlite-pragma', 'journal_mode=WAL');
+  if (opts.dbFile && opts.sqliteSynchronous) args.push('--sqlite-pragma', `synchronous=${opts.sqliteSynchronous}`);
   if (opts.uiPort) args.push('--ui-port', String(opts.uiPort));
   else args.push('--headless');
   if (opts.httpPort) args.push('--http-port', String(opts.httpPort));

@@ -94,6 +94,11 @@ const QUICK = args.includes('--quick');
 const RUNNER_MODE = arg('runner') === 'in-process' ? 'in-process' : 'process';
 /** How many times a runner is killed under a running stage. */
 const FAILOVER_REPS = Math.max(1, Number(arg('failover-reps') ?? 3));
+/** Worker tuning to compare against the defaults: workflow threads of the Pipewright worker, and its pollers (fixed maximum or autoscaling). */
+const WORKFLOW_THREADS = arg('workflow-threads') ? Math.max(1, Number(arg('workflow-threads'))) : undefined;
+const AUTOSCALING_POLLERS = arg('pollers') === 'autoscaling';
+/** SQLite's `synchronous` on Pipewright's dev server (`normal` to measure lever 21; the default is SQLite's own, FULL). */
+const TEMPORAL_SYNC = arg('temporal-sync') === 'normal' ? 'NORMAL' : undefined;
 const TIME_LIMIT_MS = 15 * 60_000;
 /** Each throughput phase stops waiting after this long; unfinished runs count as failed and are terminated. */
 const THROUGHPUT_LIMIT_MS = 150_000;
@@ -303,6 +308,7 @@ async function main() {
     namespace: 'default',
     dbFile: TEMPORAL_DB === 'file' ? path.join(dir, 'temporal.db') : undefined,
     logFile: path.join(dir, 'temporal.log'),
+    sqliteSynchronous: TEMPORAL_SYNC,
   });
   cleanups.push({ name: 'Temporal dev server', run: () => server.stop('SIGTERM', 15_000) });
   startWatchdog(server.pid, port, dir);
@@ -398,6 +404,10 @@ async function main() {
     taskQueue: pwQueue,
     db: workerDb,
     workflowBundle: pwBundle,
+    tuning: {
+      ...(WORKFLOW_THREADS ? { workflowThreadPoolSize: WORKFLOW_THREADS } : {}),
+      ...(AUTOSCALING_POLLERS ? { workflowTaskPollerBehavior: { type: 'autoscaling' }, activityTaskPollerBehavior: { type: 'autoscaling' } } : {}),
+    },
   });
   // Stages run on a runner, as in production: the runner API has its own handle on the database and
   // serves loopback HTTP; the runner is a separate process that holds only its token.
@@ -930,7 +940,7 @@ async function main() {
   if (approvals) {
     const { viaApi, viaUpdate } = approvals;
     row(`Approval via API: decision sent → next stage started, p50 (${GATES} gates)`, ms(percentile(viaApi.start, 50)), '≤ 50 ms', percentile(viaApi.start, 50) <= 50);
-    row(`Approval via API: decision sent → next stage started, p99`, ms(percentile(viaApi.start, 99)), '≤ 200 ms', percentile(viaApi.start, 99) <= 200);
+    row(`Approval via API: decision sent → next stage started, p99`, ms(percentile(viaApi.start, 99)), '≤ 150 ms', percentile(viaApi.start, 99) <= 150);
     row('Approval via API: `approvals.decide` call, p50 / p99', `${ms(percentile(viaApi.call, 50))} / ${ms(percentile(viaApi.call, 99))}`);
     row('Approval via API: next gate decidable (seen waiting in the app DB), p50 / p99', `${ms(percentile(viaApi.visible, 50))} / ${ms(percentile(viaApi.visible, 99))}`);
     row('Approval via raw update: decision sent → next stage started, p50 / p99', `${ms(percentile(viaUpdate.start, 50))} / ${ms(percentile(viaUpdate.start, 99))}`);
@@ -938,7 +948,9 @@ async function main() {
   }
   if (throughputs) {
     for (const [label, t] of [['all started at once', throughputs.burst], ['started one after another', throughputs.stream]] as const) {
-      row(`Throughput: ${THROUGHPUT_RUNS} concurrent runs × ${THROUGHPUT_STAGES} no-op stages, ${label}`, `${t.runsPerMinute.toFixed(1)} runs/min (${t.succeeded} in ${sec(t.wall)})`);
+      // Issue 12's goal is for the runs all started at the same instant.
+      const burst = t === throughputs.burst;
+      row(`Throughput: ${THROUGHPUT_RUNS} concurrent runs × ${THROUGHPUT_STAGES} no-op stages, ${label}`, `${t.runsPerMinute.toFixed(1)} runs/min (${t.succeeded} in ${sec(t.wall)})`, burst ? '≥ 120 runs/min' : '', burst ? t.runsPerMinute >= 120 : undefined);
       row(`Throughput (${label}): failed runs`, String(THROUGHPUT_RUNS - t.succeeded), '0', t.succeeded === THROUGHPUT_RUNS);
       row(`Throughput (${label}): longest event-loop stall of the process`, sec(t.longestStallMs));
     }
@@ -993,7 +1005,10 @@ async function main() {
     ...notes.map((n) => `- ${n}`),
   ].join('\n');
   process.stdout.write(`\n${out}\n`);
-  if (WRITE_DOC) writeDoc(machine, totalS);
+  // docs/benchmarks.md holds what users get: a run with any setting changed from the defaults is printed, not written there.
+  const changed = [WORKFLOW_THREADS && `--workflow-threads=${WORKFLOW_THREADS}`, AUTOSCALING_POLLERS && '--pollers=autoscaling', TEMPORAL_SYNC && '--temporal-sync=normal'].filter(Boolean);
+  if (WRITE_DOC && changed.length > 0) log(`docs/benchmarks.md not written: measured with ${changed.join(' ')}`);
+  else if (WRITE_DOC) writeDoc(machine, totalS);
 
   function writeDoc(m: typeof machine, seconds: number) {
     const section = [

@@ -10,7 +10,7 @@
  *    connection and a new worker with backoff until it is told to stop.
  * 3. Ctrl-C / SIGTERM: the worker stops polling within `shutdownGraceTime`.
  */
-import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkflowBundle } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker, bundleWorkflowCode, type WorkerOptions as TemporalWorkerOptions, type WorkflowBundle } from '@temporalio/worker';
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../../db/client';
 import { syncSchedules } from '../services/triggers';
@@ -42,6 +42,8 @@ export type WorkerOptions = {
   workflowBundle: WorkflowBundle;
   env?: Readonly<Record<string, string | undefined>>;
   maxConcurrentActivities?: number;
+  /** Worker tuning measured by `npm run bench:engine -- --workflow-threads=N --pollers=autoscaling` (the defaults are kept: docs/benchmarks.md). */
+  tuning?: Pick<TemporalWorkerOptions, 'workflowThreadPoolSize' | 'workflowTaskPollerBehavior' | 'activityTaskPollerBehavior'>;
 };
 
 export async function createPipewrightWorker(o: WorkerOptions): Promise<Worker> {
@@ -53,6 +55,7 @@ export async function createPipewrightWorker(o: WorkerOptions): Promise<Worker> 
     activities: createActivities({ db: o.db, env: o.env }),
     shutdownGraceTime: '10 seconds',
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivities ?? 50,
+    ...o.tuning,
   });
 }
 
