@@ -419,14 +419,8 @@ function initEnded(pgid: number, initPid: number | undefined): boolean {
  * command's status as soon as its init reports it, so the init is often still exiting when the monitor's exit
  * is seen: watching its one /proc entry for a few milliseconds costs far less than scanning every process.
  */
-async function initEnds(pgid: number, initPid: number | undefined): Promise<boolean> {
-  if (initPid === undefined) return false;
-  const until = Date.now() + INIT_EXIT_WATCH_MS;
-  while (!initEnded(pgid, initPid)) {
-    if (Date.now() >= until) return false;
-    await delay(1);
-  }
-  return true;
+function initEnds(pgid: number, initPid: number | undefined): Promise<boolean> {
+  return initPid === undefined ? Promise.resolve(false) : pollUntil(() => initEnded(pgid, initPid), INIT_EXIT_WATCH_MS, 1);
 }
 
 /**
@@ -521,11 +515,16 @@ function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   }
 }
 
-async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
+function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
+  return pollUntil(() => !groupAlive(pgid), ms, 25);
+}
+
+/** Whether `done()` holds within `ms`, checked every `everyMs`. */
+async function pollUntil(done: () => boolean, ms: number, everyMs: number): Promise<boolean> {
   const until = Date.now() + ms;
-  while (groupAlive(pgid)) {
+  while (!done()) {
     if (Date.now() >= until) return false;
-    await delay(25);
+    await delay(everyMs);
   }
   return true;
 }
