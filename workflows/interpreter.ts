@@ -40,7 +40,7 @@ import {
 } from '@temporalio/workflow';
 import type { createActivities } from '../server/control-worker/activities';
 import { cancelSignatureProblem, decisionSignatureProblem } from './decision-signature';
-import { retryDelayMs, type PlanNode } from './model/plan';
+import { needMet, retryDelayMs, type PlanNode } from './model/plan';
 import { resolveStageConfig, shellStageOf } from './model/shell-env';
 import { describeLabels, runnerQueue } from './model/runners';
 import type { createRunnerActivities } from './runner/execute-stage';
@@ -294,9 +294,7 @@ export async function pipelineRun(input: RunInput): Promise<RunState> {
     if (omitted.has(node.id)) return 'skipped';
     const deps = await Promise.all(node.needs.map(async (need) => ({ need, status: await run(nodes.get(need.from)!) })));
     const s = stage(node.id);
-    const satisfied = deps.every(({ need, status }) =>
-      need.on === 'success' ? status === 'succeeded' : need.on === 'failure' ? status === 'failed' : status === 'succeeded' || status === 'failed',
-    );
+    const satisfied = deps.every(({ need, status }) => needMet(need.on, status));
     if (stopped || !satisfied) {
       s.status = stopped && state.cancelledBy ? 'cancelled' : 'skipped';
       return s.status;

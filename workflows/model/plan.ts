@@ -6,7 +6,7 @@
  * schema before `workflow.start` (a trust boundary).
  */
 import { z } from 'zod';
-import { edgeConditionSchema, parameterSchema } from './spec';
+import { edgeConditionSchema, parameterSchema, type EdgeCondition } from './spec';
 
 export const PLAN_VERSION = 1;
 
@@ -17,6 +17,11 @@ export const resolvedRetrySchema = z.object({
   maxIntervalMs: z.number().min(0),
 });
 export type ResolvedRetry = z.infer<typeof resolvedRetrySchema>;
+
+/** Whether an edge lets its stage run, given how the stage it comes from ended (for good: no attempt left). */
+export function needMet(on: EdgeCondition, ended: string | undefined): boolean {
+  return on === 'success' ? ended === 'succeeded' : on === 'failure' ? ended === 'failed' : ended === 'succeeded' || ended === 'failed';
+}
 
 /** How long a stage waits before its next attempt, after attempt `attempt` failed (the interpreter waits this long). */
 export function retryDelayMs(retry: ResolvedRetry, attempt: number): number {

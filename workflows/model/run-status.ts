@@ -5,7 +5,7 @@
  * for a runner with labels gpu" through `describeRunStatus`, never a bare
  * "Running" for a run that waits for someone. Pure (model layer).
  */
-import { retryDelayMs, type ExecutionPlan, type PlanNode } from './plan';
+import { needMet, retryDelayMs, type ExecutionPlan, type PlanNode } from './plan';
 import { describeLabels } from './runners';
 
 /** Something a running run waits for: people to decide a gate, or a runner to pick a stage up. */
@@ -81,9 +81,9 @@ function readySince(node: PlanNode, row: StageRowForWaits | undefined, nodes: Ma
   for (const need of node.needs) {
     const up = rows.get(need.from);
     const upNode = nodes.get(need.from);
-    const met =
-      need.on === 'success' ? up?.status === 'succeeded' : need.on === 'failure' ? failedForGood(upNode, up) : up?.status === 'succeeded' || failedForGood(upNode, up);
-    if (!met) return undefined;
+    // A failed attempt with attempts left has not ended yet: it will run again.
+    const ended = up?.status === 'failed' && !failedForGood(upNode, up) ? undefined : up?.status;
+    if (!needMet(need.on, ended)) return undefined;
     since = Math.max(since, msOf(up?.endedAt) ?? timing.now);
   }
   return since;
